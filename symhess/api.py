@@ -1,0 +1,270 @@
+"""`symhess.hessian`: the transform users call, with the contract of ``jax.hessian``."""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import cache, errors, pytree
+from .compiler import CompiledHessian, Leaf, build
+from .trace import Traced, object_array, symbols, trace
+
+TARGETS = ("cpu",)
+
+
+def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=(),
+            strict=False, target="cpu"):
+    """The Hessian of ``fun`` as a compiled function, with ``jax.hessian``'s contract.
+
+    ``fun`` is traced once per input signature (shapes, dtypes, tree structure and static
+    values) into SymEngine expressions; second derivatives are derived symbolically (upper
+    triangle only, exact sparsity), reduced with one CSE pass and compiled with Numba. Calls with
+    new values of the same signature reuse the kernel.
+
+    Shape convention: the result is the tree product of ``fun``'s output tree with two copies of
+    the differentiated inputs' tree. A leaf of it has shape ``out.shape + x_i.shape + x_j.shape``.
+    With a tuple ``argnums`` the outer levels are ``H[i][j]``, the block for arguments
+    ``argnums[i]`` and ``argnums[j]``.
+
+    Args:
+        fun: a Python function of NumPy arrays (or pytrees of them) written with ordinary NumPy.
+        argnums: an int or a tuple of ints: the positional arguments to differentiate.
+        has_aux: ``fun`` returns ``(output, aux)``; the call then returns ``(hessian, aux)``.
+        holomorphic: differentiate complex inputs as a holomorphic function.
+        static_argnums: positional arguments that are Python-level configuration: they are
+            hashed into the signature and may be used in ``if`` statements and as shapes.
+        strict: raise `StrictModeError` naming any differentiated input that has no effect on
+            the output (as torch's ``strict``); by default its blocks are zeros.
+        target: ``"cpu"``: a Numba ``@njit`` kernel.
+
+    Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values
+    give new answers without recompiling. Python numbers and NumPy arrays inside ``fun`` or
+    captured by its closure are constants baked into the kernel.
+
+    Returns:
+        A `HessianFunction`: call it like ``fun``.
+
+    >>> import numpy as np, symhess
+    >>> H = symhess.hessian(lambda x: np.sum(x ** 3))
+    >>> H(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    return HessianFunction(fun, argnums, has_aux, holomorphic, static_argnums, strict, target)
+
+
+def _as_argnums(value, name):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (tuple, list)) and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+        return tuple(int(v) for v in value)
+    raise TypeError(f"{name} must be an int or a tuple of ints; got {value!r}")
+
+
+def _leaf_signature(x):
+    if type(x) is np.ndarray:
+        return (x.shape, x.dtype.char)
+    if isinstance(x, np.generic):
+        return ((), x.dtype.char)
+    return type(x)
+
+
+@dataclass
+class HessianFunction:
+    """The callable returned by `hessian`: compiles a kernel per input signature and calls it."""
+
+    fun: object
+    argnums: object
+    has_aux: bool
+    holomorphic: bool
+    static_argnums: object
+    strict: bool
+    target: str
+
+    def __post_init__(self):
+        if not callable(self.fun):
+            raise TypeError(f"hessian needs a callable; got {self.fun!r}")
+        self.argnums = _as_argnums(self.argnums, "argnums")
+        if self.argnums == ():
+            raise ValueError("argnums is an empty tuple: name at least one argument to differentiate")
+        static = _as_argnums(self.static_argnums, "static_argnums")
+        self.static_argnums = (static,) if isinstance(static, int) else static
+        if self.target not in TARGETS:
+            raise ValueError(f"target={self.target!r} is not available; choose one of {TARGETS}")
+        self._compiled = {}
+        self._name = getattr(self.fun, "__name__", type(self.fun).__name__)
+
+    def __call__(self, *args, **kwargs):
+        compiled = self._compiled.get(self._signature(args, kwargs))
+        if compiled is None:
+            compiled = self.compile(*args, **kwargs)
+        return compiled(*args, **kwargs)
+
+    def _signature(self, args, kwargs):
+        parts = []
+        static = self.static_argnums
+        for i, a in enumerate(args):
+            if type(a) is np.ndarray:
+                parts.append((a.shape, a.dtype.char))
+            elif i in static or (i - len(args)) in static:
+                parts.append(("static", a))
+            else:
+                leaves, treedef = pytree.flatten(a)
+                parts.append((treedef, tuple(map(_leaf_signature, leaves))))
+        for k in sorted(kwargs):
+            leaves, treedef = pytree.flatten(kwargs[k])
+            parts.append((k, treedef, tuple(map(_leaf_signature, leaves))))
+        return tuple(parts)
+
+    def compile(self, *args, **kwargs) -> CompiledHessian:
+        """Trace, differentiate and compile for the signature of these arguments.
+
+        Returns the `CompiledHessian` for that signature (cached, so later calls with the same
+        signature reuse it).
+        """
+        key = self._signature(args, kwargs)
+        try:
+            hash(key)
+        except TypeError:
+            raise TypeError(f"static arguments of {self._name} must be hashable; got "
+                            f"{[p[1] for p in key if p and p[0] == 'static']!r}") from None
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._trace_and_build(args, kwargs)
+            self._compiled[key] = compiled
+        return compiled
+
+    # --- tracing ----------------------------------------------------------------------------
+    def _normalized_argnums(self, nargs):
+        many = isinstance(self.argnums, tuple)
+        nums = self.argnums if many else (self.argnums,)
+        out = []
+        for a in nums:
+            if not -nargs <= a < nargs:
+                raise ValueError(f"argnums={self.argnums!r} names argument {a}, but {self._name} "
+                                 f"was called with {nargs} positional argument(s)")
+            out.append(a % nargs)
+        if len(set(out)) != len(out):
+            raise ValueError(f"argnums={self.argnums!r} repeats an argument")
+        static = {s % nargs for s in self.static_argnums if -nargs <= s < nargs}
+        if static & set(out):
+            raise ValueError(f"argument(s) {sorted(static & set(out))} of {self._name} are both "
+                             "in argnums and static_argnums")
+        return out, many, static
+
+    def _trace_and_build(self, args, kwargs) -> CompiledHessian:
+        nargs = len(args)
+        diff_positions, many, static = self._normalized_argnums(nargs)
+        names = _argument_names(self.fun, nargs)
+        leaves, traced_args, traced_kwargs = [], list(args), dict(kwargs)
+        for pos in range(nargs):
+            if pos in static:
+                continue
+            traced_args[pos] = self._symbolic_arg(args[pos], names[pos], pos,
+                                                  pos in diff_positions, leaves)
+        for k in sorted(kwargs):
+            traced_kwargs[k] = self._symbolic_arg(kwargs[k], k, k, False, leaves)
+        diff_leaves = {pos: [l for l in leaves if l.arg == pos] for pos in diff_positions}
+        dtype = _kernel_dtype(leaves, self.holomorphic)
+        out = trace(self.fun, tuple(traced_args), traced_kwargs, dtype, self.holomorphic)
+        if self.has_aux:
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise errors.HasAuxError(
+                    f"{self._name} was differentiated with has_aux=True, so it must return a "
+                    f"pair (output, aux); it returned {type(out).__name__}"
+                    + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+            out = out[0]
+        out_leaves, out_tree = pytree.flatten(out, is_leaf=lambda x: isinstance(x, Traced))
+        outputs = []
+        for path, value in zip(out_tree.paths(), out_leaves):
+            try:
+                outputs.append(object_array(value))
+            except TypeError:
+                raise errors.InputTypeError(
+                    f"{self._name} returned {type(value).__name__} at output{path}; the output "
+                    "must be a pytree of arrays or numbers") from None
+        diff_tree = (tuple(_tree_of(args[p]) for p in diff_positions) if many
+                     else _tree_of(args[diff_positions[0]]))
+        return build(
+            name=self._name, leaves=leaves, diff_leaves=[l for p in diff_positions for l in diff_leaves[p]],
+            outputs=outputs, out_tree=out_tree, diff_tree=diff_tree, dtype=dtype,
+            strict=self.strict, has_aux=self.has_aux, fun=self.fun,
+            arg_pytrees=[(pos, _tree_of(args[pos])) for pos in range(nargs) if pos not in static]
+            + [(k, _tree_of(kwargs[k])) for k in sorted(kwargs)])
+
+    def _symbolic_arg(self, value, name, pos, differentiated, leaves):
+        values, treedef = pytree.flatten(value)
+        out = []
+        for path, leaf in zip(treedef.paths(), values):
+            label = f"{name}{path}"
+            arr = _numeric(leaf, label, self._name)
+            if differentiated:
+                _check_differentiable(arr, label, self.holomorphic)
+            index = len(leaves)
+            leaves.append(Leaf(arg=pos, path=path, label=label, shape=arr.shape, dtype=arr.dtype,
+                               weak=not isinstance(leaf, (np.ndarray, np.generic)),
+                               differentiated=differentiated, index=index))
+            out.append(Traced(symbols(label, arr.shape)))
+        return treedef.unflatten(out)
+
+
+def _tree_of(value):
+    return pytree.flatten(value)[1]
+
+
+def _argument_names(fun, nargs):
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for p in params:
+        if p.kind == p.VAR_POSITIONAL:
+            names += [f"{p.name}[{i}]" for i in range(nargs - len(names))]
+            break
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names.append(p.name)
+    names += [f"arg{i}" for i in range(len(names), nargs)]
+    return names[:nargs]
+
+
+def _numeric(leaf, label, fname):
+    if isinstance(leaf, (bool, np.bool_)) or not isinstance(leaf, (numbers.Number, np.ndarray, np.generic)):
+        raise errors.InputTypeError(
+            f"argument {label} of {fname} is a {type(leaf).__name__}, which is not a numeric "
+            "array; pass it as a static argument (static_argnums) or capture it by closure")
+    arr = np.asarray(leaf)
+    if arr.dtype.kind not in "biufc":
+        raise errors.InputTypeError(f"argument {label} of {fname} has dtype {arr.dtype}; "
+                                    "only numeric arrays can be traced")
+    return arr
+
+
+def _check_differentiable(arr, label, holomorphic):
+    kind = arr.dtype.kind
+    if holomorphic and kind != "c":
+        raise errors.InputTypeError(
+            f"holomorphic=True requires inputs with a complex dtype, but argument {label} has "
+            f"dtype {arr.dtype}")
+    if not holomorphic and kind == "c":
+        raise errors.InputTypeError(
+            f"hessian requires real-valued inputs (a floating dtype), but argument {label} has "
+            f"dtype {arr.dtype}. For holomorphic differentiation, pass holomorphic=True.")
+    if kind not in "fc":
+        raise errors.InputTypeError(
+            f"hessian requires inputs with a floating dtype, but argument {label} has dtype "
+            f"{arr.dtype}; convert it with .astype(float)")
+
+
+def _kernel_dtype(leaves, holomorphic):
+    strong = [l.dtype for l in leaves if not l.weak]
+    dtype = np.result_type(*strong) if strong else np.dtype(np.float64)
+    if dtype.kind in "biu":
+        dtype = np.dtype(np.float64)
+    if holomorphic or any(l.dtype.kind == "c" for l in leaves):
+        dtype = np.result_type(dtype, np.complex64)
+    return np.dtype(dtype)

@@ -1,0 +1,214 @@
+"""From traced outputs to a compiled kernel: derive, lay out, emit, cache, load.
+
+`build` takes what the tracer produced (flat leaves, output expressions, tree structures) and
+returns a `CompiledHessian`. The disk cache is keyed by the traced expressions, so a warm start
+skips derivation, CSE and code generation altogether.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import numpy as np
+
+from codegen import KernelInput, KernelSpec, emit_numba
+
+from . import __version__, cache, errors, pytree
+from .derive import cse, hessian_entries
+from .trace import symbols
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One array leaf of the arguments: a runtime input of the kernel."""
+
+    arg: object            # positional index, or keyword name
+    path: str              # pytree path inside the argument, e.g. "['w']"
+    label: str             # readable name: argument name + path, used for symbols
+    shape: tuple
+    dtype: np.dtype
+    weak: bool             # a Python number: does not take part in dtype promotion
+    differentiated: bool
+    index: int             # position among the kernel's inputs
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def symbols(self) -> np.ndarray:
+        return symbols(self.label, self.shape)
+
+
+@dataclass
+class Layout:
+    """Where each Hessian block lives in the kernel's flat output buffer."""
+
+    out_shapes: list
+    diff_shapes: list
+
+    def __post_init__(self):
+        self.diff_sizes = [int(np.prod(s, dtype=np.int64)) for s in self.diff_shapes]
+        self.diff_offsets = list(np.cumsum([0] + self.diff_sizes[:-1]).tolist())
+        self.out_sizes = [int(np.prod(s, dtype=np.int64)) for s in self.out_shapes]
+        self.out_offsets = list(np.cumsum([0] + self.out_sizes[:-1]).tolist())
+        self.blocks = []              # (offset, shape) in (o, i, j) order
+        self._block_offset = {}
+        offset = 0
+        for o, so in enumerate(self.out_shapes):
+            for i, si in enumerate(self.diff_shapes):
+                for j, sj in enumerate(self.diff_shapes):
+                    self._block_offset[o, i, j] = offset
+                    self.blocks.append((offset, tuple(so) + tuple(si) + tuple(sj)))
+                    offset += self.out_sizes[o] * self.diff_sizes[i] * self.diff_sizes[j]
+        self.size = offset
+
+    def _split(self, offsets, k):
+        i = bisect.bisect_right(offsets, k) - 1
+        return i, k - offsets[i]
+
+    def positions(self, o_flat, k, l) -> tuple:
+        """Flat buffer positions of entry (output o_flat, variables k <= l) and its mirror."""
+        o, oo = self._split(self.out_offsets, o_flat)
+        i, kk = self._split(self.diff_offsets, k)
+        j, ll = self._split(self.diff_offsets, l)
+        ni, nj = self.diff_sizes[i], self.diff_sizes[j]
+        first = self._block_offset[o, i, j] + (oo * ni + kk) * nj + ll
+        mirror = self._block_offset[o, j, i] + (oo * nj + ll) * ni + kk
+        return (first,) if first == mirror else (first, mirror)
+
+
+class CompiledHessian:
+    """The Hessian of a function for one input signature: a compiled kernel and its layout.
+
+    Call it with the same arguments as the function. ``source`` is the generated kernel module.
+    """
+
+    def __init__(self, name, kernel, source, layout, leaves, outputs, wrt, out_tree, diff_tree,
+                 arg_pytrees, has_aux, fun, single):
+        self.name = name
+        self.kernel = kernel
+        self.source = source
+        self.layout = layout
+        self.leaves = leaves
+        self._outputs = outputs
+        self._wrt = wrt
+        self._out_tree = out_tree
+        self._diff_tree = diff_tree
+        self._arg_pytrees = arg_pytrees
+        self._has_aux = has_aux
+        self._fun = fun
+        self._single = single
+        simple = all(td == pytree.LEAF and isinstance(a, int) for a, td in arg_pytrees)
+        positions = tuple(a for a, _ in arg_pytrees)
+        if simple and single and not has_aux and positions == tuple(range(len(positions))):
+            self._call = self._call_direct
+        else:
+            self._call = self._call_general
+
+    def __call__(self, *args, **kwargs):
+        return self._call(*args, **kwargs)
+
+    def _call_direct(self, *args, **kwargs):
+        if kwargs:
+            return self._call_general(*args, **kwargs)
+        return self.kernel(*args)
+
+    def _call_general(self, *args, **kwargs):
+        leaves = []
+        for arg, treedef in self._arg_pytrees:
+            value = args[arg] if isinstance(arg, int) else kwargs[arg]
+            if treedef == pytree.LEAF:
+                leaves.append(value)
+            else:
+                values, got = pytree.flatten(value)
+                if got != treedef:
+                    raise TypeError(f"argument {arg} of {self.name} changed tree structure "
+                                    "since it was compiled")
+                leaves.extend(values)
+        flat = self.kernel(*leaves)
+        result = flat if self._single else self._assemble(flat)
+        if self._has_aux:
+            return result, self._fun(*args, **kwargs)[1]
+        return result
+
+    def _assemble(self, flat):
+        blocks = iter([flat[off:off + int(np.prod(shape, dtype=np.int64))].reshape(shape)
+                       for off, shape in self.layout.blocks])
+        n_diff = self._diff_tree.num_leaves
+        per_out = []
+        for _ in range(self._out_tree.num_leaves):
+            rows = [self._diff_tree.unflatten([next(blocks) for _ in range(n_diff)])
+                    for _ in range(n_diff)]
+            per_out.append(self._diff_tree.unflatten(rows))
+        return self._out_tree.unflatten(per_out)
+
+    def entries(self) -> dict:
+        """``{(o, k, l): expression}``: the nonzero upper-triangle entries, derived on demand."""
+        if not hasattr(self, "_entries"):
+            self._entries = hessian_entries(self._outputs, self._wrt)
+        return self._entries
+
+
+def _kernel_spec(name, leaves, outputs, wrt, layout, entries, dtype, out_shape) -> KernelSpec:
+    keys = list(entries)
+    replacements, reduced = cse([entries[k] for k in keys])
+    used = set()
+    for _, expr in replacements:
+        used |= expr.free_symbols
+    for expr in reduced:
+        used |= expr.free_symbols
+    reads = {}
+    for leaf in leaves:
+        syms = leaf.symbols()
+        for idx in np.ndindex(*leaf.shape):
+            if syms[idx] in used:
+                reads[syms[idx]] = (leaf.index, idx)
+    return KernelSpec(
+        inputs=[KernelInput(leaf.shape) for leaf in leaves], reads=reads,
+        assignments=list(replacements),
+        outputs=[(expr, layout.positions(*key)) for key, expr in zip(keys, reduced)],
+        out_size=layout.size, out_shape=out_shape, dtype=dtype.name,
+        title=f"Hessian of {name}")
+
+
+def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, strict, has_aux,
+          fun, arg_pytrees) -> CompiledHessian:
+    """Derive, emit and load (or load from the disk cache) the kernel for one signature."""
+    wrt = [s for leaf in diff_leaves for s in leaf.symbols().ravel()]
+    flat_outputs = [e for out in outputs for e in out.ravel()]
+    if strict:
+        _check_strict(name, diff_leaves, flat_outputs)
+    layout = Layout([o.shape for o in outputs], [l.shape for l in diff_leaves])
+    single = out_tree == pytree.LEAF and diff_tree == pytree.LEAF
+    out_shape = layout.blocks[0][1] if single else (layout.size,)
+    key = cache.digest(
+        __version__, "numba-cpu", dtype.name, out_shape,
+        [(l.label, l.shape, l.dtype.name, l.differentiated) for l in leaves],
+        [o.shape for o in outputs], [str(e) for e in flat_outputs])
+    module = cache.load(key)
+    if module is None:
+        entries = hessian_entries(flat_outputs, wrt)
+        spec = _kernel_spec(name, leaves, outputs, wrt, layout, entries, dtype, out_shape)
+        module = cache.store(key, emit_numba(spec, version=__version__))
+    compiled = CompiledHessian(name, module.kernel, _source(module), layout, leaves,
+                               flat_outputs, wrt, out_tree, diff_tree, arg_pytrees, has_aux,
+                               fun, single)
+    return compiled
+
+
+def _source(module) -> str:
+    with open(module.__file__) as f:
+        return f.read().partition("\n")[2]
+
+
+def _check_strict(name, diff_leaves, flat_outputs):
+    used = set()
+    for e in flat_outputs:
+        used |= e.free_symbols
+    for leaf in diff_leaves:
+        if not any(s in used for s in leaf.symbols().ravel()):
+            raise errors.StrictModeError(
+                f"strict=True: the output of {name} does not depend on the differentiated input "
+                f"{leaf.label}, so its Hessian blocks are zero. Remove it from argnums, or pass "
+                "strict=False to get the zero blocks.")

@@ -1,0 +1,375 @@
+"""The primitive table: each supported NumPy function has one entry here, with its symbolic rule.
+
+Element-wise ufuncs map to a scalar rule on SymEngine expressions (`UFUNCS`); NumPy broadcasts
+them over object arrays. Other NumPy functions map to a rule that takes the call's arguments
+(`FUNCTIONS`). Structural functions (reshape, sum, einsum, ...) need no rule of their own: NumPy
+runs them on object arrays directly, so their entry is `_delegate`. Anything not in the tables
+raises `UnsupportedFunctionError` naming the function. Derivatives are not defined here: they are
+taken from the resulting expressions by `symhess.derive`.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+import symengine as se
+from symengine.lib.symengine_wrapper import BooleanAtom
+
+from . import errors
+from .trace import Traced, constant, current_context, object_array, wrap
+
+UFUNCS: dict = {}
+FUNCTIONS: dict = {}
+_REAL_ONLY: set = set()
+
+
+def numpy_name(func) -> str:
+    """``np.linalg.det`` for numpy.linalg.det, for error messages."""
+    module = getattr(func, "__module__", None) or "numpy"
+    module = "np" + module[len("numpy"):] if module.startswith("numpy") else module
+    return f"{module}.{func.__name__}"
+
+
+def ufunc(*funcs, real_only=False):
+    """Register a scalar rule for one or more NumPy ufuncs."""
+    def register(rule):
+        for f in funcs:
+            UFUNCS[f] = rule
+            if real_only:
+                _REAL_ONLY.add(f)
+        return rule
+    return register
+
+
+def function(*funcs):
+    """Register a rule for one or more NumPy functions."""
+    def register(rule):
+        for f in funcs:
+            FUNCTIONS[f] = rule
+        return rule
+    return register
+
+
+def select(cond, a, b):
+    """``a`` where ``cond`` holds, else ``b``: a Piecewise unless the condition is known."""
+    if isinstance(cond, BooleanAtom):
+        return a if cond == se.true else b
+    return se.Piecewise((a, cond), (b, True))
+
+
+# --- arithmetic ------------------------------------------------------------------------------
+ufunc(np.add)(lambda a, b: a + b)
+ufunc(np.subtract)(lambda a, b: a - b)
+ufunc(np.multiply)(lambda a, b: a * b)
+ufunc(np.true_divide)(lambda a, b: a / b)
+ufunc(np.negative)(lambda a: -a)
+ufunc(np.positive)(lambda a: a)
+ufunc(np.reciprocal)(lambda a: 1 / a)
+ufunc(np.square)(lambda a: a ** 2)
+
+
+@ufunc(np.power, np.float_power)
+def _power(a, b):
+    # Integral float exponents print as multiplications, so normalise them to integers.
+    if isinstance(b, se.RealDouble):
+        value = float(b)
+        if value.is_integer():
+            b = se.Integer(int(value))
+        elif (2 * value).is_integer():
+            b = se.Rational(int(2 * value), 2)
+    return a ** b
+
+
+# --- exponentials, logarithms, roots ----------------------------------------------------------
+ufunc(np.sqrt)(se.sqrt)
+ufunc(np.exp)(se.exp)
+ufunc(np.exp2)(lambda a: se.Integer(2) ** a)
+ufunc(np.expm1)(lambda a: se.exp(a) - 1)
+ufunc(np.log)(se.log)
+ufunc(np.log2)(lambda a: se.log(a) / se.log(2))
+ufunc(np.log10)(lambda a: se.log(a) / se.log(10))
+ufunc(np.log1p)(lambda a: se.log(1 + a))
+
+
+@ufunc(np.cbrt, real_only=True)
+def _cbrt(a):
+    third = se.Rational(1, 3)
+    return select(se.Ge(a, 0), a ** third, -((-a) ** third))
+
+
+@ufunc(np.logaddexp, real_only=True)
+def _logaddexp(a, b):
+    m = select(se.Ge(a, b), a, b)       # shift by the maximum, as NumPy does, to avoid overflow
+    return m + se.log(se.exp(a - m) + se.exp(b - m))
+
+
+ufunc(np.logaddexp2, real_only=True)(
+    lambda a, b: _logaddexp(a * se.log(2), b * se.log(2)) / se.log(2))
+
+# --- trigonometric and hyperbolic -------------------------------------------------------------
+for _np_f, _se_f in [(np.sin, se.sin), (np.cos, se.cos), (np.tan, se.tan),
+                     (np.arcsin, se.asin), (np.arccos, se.acos), (np.arctan, se.atan),
+                     (np.sinh, se.sinh), (np.cosh, se.cosh), (np.tanh, se.tanh),
+                     (np.arcsinh, se.asinh), (np.arccosh, se.acosh), (np.arctanh, se.atanh)]:
+    ufunc(_np_f)(_se_f)
+ufunc(np.arctan2, real_only=True)(se.atan2)
+ufunc(np.hypot, real_only=True)(lambda a, b: se.sqrt(a ** 2 + b ** 2))
+ufunc(np.deg2rad, np.radians)(lambda a: a * se.pi / 180)
+ufunc(np.rad2deg, np.degrees)(lambda a: a * 180 / se.pi)
+
+# --- piecewise (real only: none of these has a complex derivative) ----------------------------
+ufunc(np.absolute, np.fabs, real_only=True)(lambda a: select(se.Ge(a, 0), a, -a))
+ufunc(np.sign, real_only=True)(
+    lambda a: select(se.Gt(a, 0), se.Integer(1), select(se.Lt(a, 0), se.Integer(-1), se.Integer(0))))
+ufunc(np.maximum, np.fmax, real_only=True)(lambda a, b: select(se.Ge(a, b), a, b))
+ufunc(np.minimum, np.fmin, real_only=True)(lambda a, b: select(se.Le(a, b), a, b))
+ufunc(np.conjugate, real_only=True)(lambda a: a)
+
+# --- comparisons and logic: they build conditions for np.where ---------------------------------
+ufunc(np.greater, real_only=True)(se.Gt)
+ufunc(np.greater_equal, real_only=True)(se.Ge)
+ufunc(np.less, real_only=True)(se.Lt)
+ufunc(np.less_equal, real_only=True)(se.Le)
+ufunc(np.equal)(se.Eq)
+ufunc(np.not_equal)(se.Ne)
+ufunc(np.logical_and)(lambda a, b: se.And(a, b))
+ufunc(np.logical_or)(lambda a, b: se.Or(a, b))
+ufunc(np.logical_xor)(lambda a, b: se.Xor(a, b))
+ufunc(np.logical_not)(se.Not)
+
+
+@functools.lru_cache(maxsize=None)
+def _elementwise(rule, nin):
+    return np.frompyfunc(rule, nin, 1)
+
+
+def _check_holomorphic(name, inputs):
+    if current_context().holomorphic and any(isinstance(x, Traced) for x in inputs):
+        raise errors.UnsupportedFunctionError(
+            name, "it is not holomorphic, so it has no complex derivative; it cannot be used "
+                  "with holomorphic=True")
+
+
+def apply_ufunc(uf, method, inputs, kwargs):
+    """Evaluate a NumPy ufunc call on traced inputs."""
+    name = f"np.{uf.__name__}" + ("" if method == "__call__" else f".{method}")
+    if "out" in kwargs or "where" in kwargs:
+        raise errors.UnsupportedFunctionError(f"{name} with out= or where=",
+                                              "traced arrays are never written in place")
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("dtype", "casting", "order")}
+    arrays = [object_array(x) for x in inputs]
+    if uf is np.matmul and method == "__call__":
+        return wrap(np.matmul(*arrays, **kwargs))
+    rule = UFUNCS.get(uf)
+    if rule is None or method not in ("__call__", "reduce", "accumulate", "outer"):
+        raise errors.UnsupportedFunctionError(name)
+    if uf in _REAL_ONLY:
+        _check_holomorphic(name, inputs)
+    if method in ("reduce", "accumulate") and arrays[0].size == 0:
+        raise errors.UnsupportedFunctionError(f"{name} of an empty array")
+    result = getattr(_elementwise(rule, uf.nin), method)(*arrays, **kwargs)
+    return wrap(result)
+
+
+def apply_function(func, args, kwargs):
+    """Evaluate a NumPy function call (``__array_function__``) on traced inputs."""
+    rule = FUNCTIONS.get(func)
+    if rule is None:
+        raise errors.UnsupportedFunctionError(numpy_name(func))
+    return rule(func, *args, **kwargs)
+
+
+def _unwrap(x):
+    if isinstance(x, Traced):
+        return x.a
+    if isinstance(x, (list, tuple)):
+        return type(x)(_unwrap(v) for v in x)
+    return x
+
+
+def _delegate(func, *args, **kwargs):
+    """Run the NumPy function itself on object arrays: right for structural functions."""
+    return wrap(func(*_unwrap(args), **_unwrap(kwargs)))
+
+
+function(
+    np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.rollaxis, np.squeeze,
+    np.expand_dims, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.broadcast_to,
+    np.broadcast_arrays, np.concatenate, np.stack, np.hstack, np.vstack, np.dstack,
+    np.column_stack, np.split, np.array_split, np.hsplit, np.vsplit, np.sum, np.prod,
+    np.cumsum, np.cumprod, np.diff, np.dot, np.inner, np.outer, np.tensordot, np.einsum,
+    np.kron, np.cross, np.trace, np.diagonal, np.diag, np.diagflat, np.triu, np.tril, np.flip,
+    np.fliplr, np.flipud, np.roll, np.rot90, np.tile, np.repeat, np.take, np.take_along_axis,
+    np.copy, np.shape, np.ndim, np.size, np.append, np.pad,
+)(_delegate)
+
+
+def _like(value):
+    def rule(func, a, *args, **kwargs):
+        fill = args[0] if value is None else value
+        shape = kwargs.get("shape", a.shape if isinstance(a, Traced) else np.shape(a))
+        return Traced(object_array(np.full(shape, constant(fill), dtype=object)))
+    return rule
+
+
+function(np.zeros_like, np.empty_like)(_like(0))
+function(np.ones_like)(_like(1))
+function(np.full_like)(_like(None))
+
+
+@function(np.mean)
+def _mean(func, a, axis=None, dtype=None, out=None, keepdims=False):
+    count = np.size(a) if axis is None else np.prod([np.shape(a)[i] for i in np.atleast_1d(axis)])
+    return np.sum(a, axis=axis, keepdims=keepdims) / count
+
+
+@function(np.var)
+def _var(func, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    count = np.size(a) if axis is None else np.prod([np.shape(a)[i] for i in np.atleast_1d(axis)])
+    d = a - np.mean(a, axis=axis, keepdims=True)
+    return np.sum(d * d, axis=axis, keepdims=keepdims) / (count - ddof)
+
+
+@function(np.std)
+def _std(func, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    return np.sqrt(np.var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+@function(np.max, np.amax)
+def _max(func, a, axis=None, out=None, keepdims=False):
+    return np.maximum.reduce(a, axis=axis, keepdims=keepdims)
+
+
+@function(np.min, np.amin)
+def _min(func, a, axis=None, out=None, keepdims=False):
+    return np.minimum.reduce(a, axis=axis, keepdims=keepdims)
+
+
+@function(np.where)
+def _where(func, cond, *values):
+    if len(values) != 2:
+        raise errors.UnsupportedFunctionError("np.where with one argument",
+                                              "it returns indices; use np.where(cond, a, b)")
+    if any(isinstance(v, Traced) for v in (cond, *values)):
+        _check_holomorphic("np.where", (cond,))
+    c, a, b = (object_array(v) for v in (cond, *values))
+    return wrap(_elementwise(select, 3)(c, a, b))
+
+
+@function(np.clip)
+def _clip(func, a, a_min=None, a_max=None, **kwargs):
+    a_min, a_max = kwargs.get("min", a_min), kwargs.get("max", a_max)
+    if a_min is not None:
+        a = np.maximum(a, a_min)
+    if a_max is not None:
+        a = np.minimum(a, a_max)
+    return a
+
+
+@function(np.real)
+def _real(func, a):
+    _check_holomorphic("np.real", (a,))
+    return a
+
+
+@function(np.imag)
+def _imag(func, a):
+    _check_holomorphic("np.imag", (a,))
+    return np.zeros_like(a)
+
+
+# --- small dense linear algebra, in closed form ----------------------------------------------
+_MAX_LINALG = 5
+
+
+def _square_matrices(name, a):
+    a = object_array(a)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"{name} needs square matrices in the last two axes; got shape {a.shape}")
+    if a.shape[-1] > _MAX_LINALG:
+        raise errors.UnsupportedFunctionError(
+            f"{name} of a {a.shape[-1]}x{a.shape[-1]} matrix",
+            f"closed forms are limited to {_MAX_LINALG}x{_MAX_LINALG}; write the factorisation "
+            "with supported operations, or pass the matrix as a non-differentiated argument")
+    return a
+
+
+def _det(m):
+    """Determinant of a small object matrix by cofactor expansion along the first row."""
+    n = m.shape[0]
+    if n == 1:
+        return m[0, 0]
+    if n == 2:
+        return m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]
+    total = se.Integer(0)
+    for j in range(n):
+        if m[0, j] != 0:
+            minor = np.delete(m[1:], j, axis=1)
+            total += (-1) ** j * m[0, j] * _det(minor)
+    return total
+
+
+def _inv(m):
+    n = m.shape[0]
+    det = _det(m)
+    out = np.empty((n, n), dtype=object)
+    for i, j in itertools.product(range(n), range(n)):
+        minor = np.delete(np.delete(m, j, axis=0), i, axis=1)
+        out[i, j] = (-1) ** (i + j) * (_det(minor) if n > 1 else se.Integer(1)) / det
+    return out
+
+
+def _per_matrix(rule, a, trailing):
+    out = np.empty(a.shape[:-2] + trailing, dtype=object)
+    for idx in np.ndindex(*a.shape[:-2]):
+        out[idx] = rule(a[idx])
+    return Traced(out)
+
+
+@function(np.linalg.det)
+def _linalg_det(func, a):
+    a = _square_matrices("np.linalg.det", a)
+    return _per_matrix(_det, a, ())
+
+
+@function(np.linalg.inv)
+def _linalg_inv(func, a):
+    a = _square_matrices("np.linalg.inv", a)
+    return _per_matrix(_inv, a, a.shape[-2:])
+
+
+@function(np.linalg.solve)
+def _linalg_solve(func, a, b):
+    inv = _linalg_inv(np.linalg.inv, a)
+    if np.ndim(b) == 1:
+        return np.matmul(inv, b)
+    return np.matmul(inv, b)
+
+
+@function(np.linalg.norm)
+def _linalg_norm(func, x, ord=None, axis=None, keepdims=False):
+    _check_holomorphic("np.linalg.norm", (x,))
+    matrix = (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple) and len(axis) == 2)
+    if axis is None:
+        axis = tuple(range(np.ndim(x))) if ord in (None, "fro") else None
+    if ord in (None, 2, "fro") and not (matrix and ord == 2):
+        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+    if matrix:
+        raise errors.UnsupportedFunctionError(f"np.linalg.norm with ord={ord!r} of a matrix",
+                                              "only the Frobenius norm has a closed form here")
+    if ord == 1:
+        return np.sum(np.abs(x), axis=axis, keepdims=keepdims)
+    if ord == np.inf:
+        return np.max(np.abs(x), axis=axis, keepdims=keepdims)
+    if isinstance(ord, (int, float)) and ord > 0:
+        return np.sum(np.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+    raise errors.UnsupportedFunctionError(f"np.linalg.norm with ord={ord!r}")
+
+
+def supported_functions() -> list[str]:
+    """Names of the NumPy functions and ufuncs that symhess can trace."""
+    names = {f"np.{u.__name__}" for u in UFUNCS} | {"np.matmul"}
+    names |= {numpy_name(f) for f in FUNCTIONS}
+    return sorted(names)

@@ -1,0 +1,283 @@
+"""The tracer: symbolic arrays that run ordinary NumPy code.
+
+A `Traced` holds an object array of SymEngine expressions. It implements NumPy's dispatch
+protocols (``__array_ufunc__`` and ``__array_function__``) and hands every call to the primitive
+table in `symhess.primitives`; it knows nothing about derivatives. `trace` runs a function once
+on such arrays and returns its outputs as object arrays of expressions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import symengine as se
+from symengine.lib.symengine_wrapper import BooleanAtom
+
+from . import errors
+
+_MAX_SHOWN = 80
+
+
+def describe(expr) -> str:
+    """A short readable form of an expression for error messages."""
+    text = str(expr)
+    return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN - 3] + "..."
+
+
+def constant(value):
+    """A NumPy or Python number as a SymEngine number (integral floats become integers)."""
+    if isinstance(value, se.Basic):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return se.true if value else se.false
+    if isinstance(value, numbers.Integral):
+        return se.Integer(int(value))
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        if value.is_integer() and abs(value) < 2.0 ** 53:
+            return se.Integer(int(value))
+        return se.RealDouble(value)
+    if isinstance(value, numbers.Complex):
+        value = complex(value)
+        return constant(value.real) + constant(value.imag) * se.I
+    raise TypeError(f"cannot use {value!r} of type {type(value).__name__} in a traced "
+                    "computation; only numbers and arrays of numbers are supported")
+
+
+_to_constants = np.frompyfunc(constant, 1, 1)
+
+
+def object_array(x) -> np.ndarray:
+    """Any traced value, array, or number as an object array of SymEngine expressions."""
+    if isinstance(x, Traced):
+        return x.a
+    if isinstance(x, se.Basic):
+        out = np.empty((), dtype=object)
+        out[()] = x
+        return out
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        return np.asarray(_to_constants(arr), dtype=object).reshape(arr.shape)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"cannot use an array of dtype {arr.dtype} in a traced computation")
+    out = np.empty(arr.shape, dtype=object)
+    out[...] = _to_constants(arr)
+    return out
+
+
+@dataclass
+class TraceContext:
+    """What a running trace knows: the floating dtype of traced values and holomorphy."""
+
+    dtype: np.dtype
+    holomorphic: bool
+
+
+_CONTEXTS: list[TraceContext] = []
+
+
+def current_context() -> TraceContext:
+    return _CONTEXTS[-1] if _CONTEXTS else TraceContext(np.dtype(np.float64), False)
+
+
+@contextlib.contextmanager
+def trace_context(dtype, holomorphic: bool):
+    _CONTEXTS.append(TraceContext(np.dtype(dtype), holomorphic))
+    try:
+        yield
+    finally:
+        _CONTEXTS.pop()
+
+
+def wrap(result):
+    """Turn the result of a NumPy call on object arrays back into traced values."""
+    if isinstance(result, np.ndarray):
+        if result.dtype != object:
+            return result
+        return Traced(object_array(result))
+    if isinstance(result, se.Basic):
+        return Traced(object_array(result))
+    if isinstance(result, (list, tuple)) and any(isinstance(r, np.ndarray) for r in result):
+        return type(result)(wrap(r) for r in result)
+    return result
+
+
+def _ufunc_method(ufunc):
+    return lambda self, *others: ufunc(self, *others)
+
+
+def _reflected(ufunc):
+    return lambda self, other: ufunc(other, self)
+
+
+class Traced:
+    """A symbolic NumPy array: an object array of SymEngine expressions.
+
+    Arithmetic, ufuncs and the supported NumPy functions return new `Traced` values. Converting
+    one to a Python bool, float or concrete array raises an error that says what to use instead.
+    """
+
+    __slots__ = ("a",)
+    __array_priority__ = 1000
+    __hash__ = None
+
+    def __init__(self, a: np.ndarray):
+        self.a = a
+
+    # --- NumPy dispatch: everything goes through the primitive table ---------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from .primitives import apply_ufunc
+        return apply_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from .primitives import apply_function
+        return apply_function(func, args, kwargs)
+
+    # --- array attributes -------------------------------------------------------------------
+    shape = property(lambda self: self.a.shape)
+    ndim = property(lambda self: self.a.ndim)
+    size = property(lambda self: self.a.size)
+    dtype = property(lambda self: current_context().dtype)
+    T = property(lambda self: np.transpose(self))
+    real = property(lambda self: np.real(self))
+    imag = property(lambda self: np.imag(self))
+
+    def __len__(self):
+        if self.a.ndim == 0:
+            raise TypeError("len() of a 0-d traced array")
+        return self.a.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __getitem__(self, index):
+        _check_index(index)
+        return Traced(object_array(self.a[index]))
+
+    def __setitem__(self, index, value):
+        _check_index(index)
+        self.a[index] = object_array(value)
+
+    def __repr__(self):
+        return f"Traced(shape={self.shape}, {describe(self.a.tolist())})"
+
+    # --- conversions that cannot work while tracing ------------------------------------------
+    def _concrete(self, what):
+        if self.a.size == 1:
+            value = self.a.reshape(-1)[0]
+            if isinstance(value, BooleanAtom):
+                return value == se.true
+            if not value.free_symbols:
+                try:
+                    return complex(value) if what == "complex()" else float(value)
+                except (TypeError, RuntimeError, ValueError):
+                    pass
+            raise errors.TracerConversionError(describe(value), what)
+        raise errors.TracerConversionError(f"of shape {self.shape}", what)
+
+    def __bool__(self):
+        if self.a.size == 1:
+            value = self.a.reshape(-1)[0]
+            if isinstance(value, BooleanAtom):
+                return value == se.true
+            if isinstance(value, se.Number):
+                return value != 0
+            raise errors.TracerBoolConversionError(describe(value))
+        raise errors.TracerBoolConversionError(f"of shape {self.shape}")
+
+    def __float__(self):
+        return float(self._concrete("float()"))
+
+    def __complex__(self):
+        return complex(self._concrete("complex()"))
+
+    def __int__(self):
+        raise errors.TracerIndexError(describe(self.a.tolist()))
+
+    __index__ = __int__
+
+    def __array__(self, dtype=None, copy=None):
+        raise errors.TracerConversionError(describe(self.a.tolist()),
+                                           "np.array/np.asarray (or a math.* function)")
+
+    # --- operators as ufuncs --------------------------------------------------------------------
+    __add__, __radd__ = _ufunc_method(np.add), _reflected(np.add)
+    __sub__, __rsub__ = _ufunc_method(np.subtract), _reflected(np.subtract)
+    __mul__, __rmul__ = _ufunc_method(np.multiply), _reflected(np.multiply)
+    __truediv__, __rtruediv__ = _ufunc_method(np.true_divide), _reflected(np.true_divide)
+    __pow__, __rpow__ = _ufunc_method(np.power), _reflected(np.power)
+    __matmul__, __rmatmul__ = _ufunc_method(np.matmul), _reflected(np.matmul)
+    __lt__, __le__ = _ufunc_method(np.less), _ufunc_method(np.less_equal)
+    __gt__, __ge__ = _ufunc_method(np.greater), _ufunc_method(np.greater_equal)
+    __eq__, __ne__ = _ufunc_method(np.equal), _ufunc_method(np.not_equal)
+    __and__, __or__ = _ufunc_method(np.logical_and), _ufunc_method(np.logical_or)
+    __invert__ = _ufunc_method(np.logical_not)
+    __neg__, __pos__, __abs__ = (_ufunc_method(np.negative), _ufunc_method(np.positive),
+                                 _ufunc_method(np.absolute))
+
+    def __floordiv__(self, other):
+        raise errors.UnsupportedFunctionError("floor division (//) on a traced value",
+                                              "it is piecewise constant: its derivative is zero")
+
+    __rfloordiv__ = __mod__ = __rmod__ = __floordiv__
+
+    # --- methods that NumPy users call on arrays ------------------------------------------------
+    def sum(self, *a, **k): return np.sum(self, *a, **k)
+    def prod(self, *a, **k): return np.prod(self, *a, **k)
+    def mean(self, *a, **k): return np.mean(self, *a, **k)
+    def var(self, *a, **k): return np.var(self, *a, **k)
+    def std(self, *a, **k): return np.std(self, *a, **k)
+    def max(self, *a, **k): return np.max(self, *a, **k)
+    def min(self, *a, **k): return np.min(self, *a, **k)
+    def cumsum(self, *a, **k): return np.cumsum(self, *a, **k)
+    def dot(self, other): return np.dot(self, other)
+    def trace(self, *a, **k): return np.trace(self, *a, **k)
+    def diagonal(self, *a, **k): return np.diagonal(self, *a, **k)
+    def squeeze(self, *a, **k): return np.squeeze(self, *a, **k)
+    def ravel(self): return np.ravel(self)
+    def flatten(self): return np.ravel(self).copy()
+    def copy(self): return Traced(self.a.copy())
+    def conj(self): return np.conjugate(self)
+    conjugate = conj
+    def clip(self, lo=None, hi=None): return np.clip(self, lo, hi)
+    def astype(self, dtype, *a, **k): return self
+
+    def reshape(self, *shape, **k):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = shape[0]
+        return np.reshape(self, shape, **k)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def swapaxes(self, a, b): return np.swapaxes(self, a, b)
+
+
+def _check_index(index):
+    items = index if isinstance(index, tuple) else (index,)
+    for item in items:
+        if isinstance(item, Traced):
+            raise errors.TracerIndexError(describe(item.a.tolist()))
+
+
+def symbols(name: str, shape: tuple) -> np.ndarray:
+    """An object array of fresh symbols named like NumPy would print the entries: ``F[0, 1]``."""
+    out = np.empty(shape, dtype=object)
+    if shape == ():
+        out[()] = se.Symbol(name)
+        return out
+    for idx in np.ndindex(*shape):
+        out[idx] = se.Symbol(f"{name}[{', '.join(map(str, idx))}]")
+    return out
+
+
+def trace(fun, args: tuple, kwargs: dict, dtype, holomorphic: bool):
+    """Run ``fun(*args, **kwargs)`` under a trace context and return what it returned."""
+    with trace_context(dtype, holomorphic):
+        return fun(*args, **kwargs)
