@@ -9,5 +9,8 @@ override what differs.
 from .spec import KernelInput, KernelSpec, sanitize
 from .printer import CodegenError, NumPyPrinter
 from .numba_cpu import emit_numba
+from .llvm_ir import emit_llvm
+from .numba_llvm import emit_numba_llvm
 
-__all__ = ["KernelInput", "KernelSpec", "sanitize", "CodegenError", "NumPyPrinter", "emit_numba"]
+__all__ = ["KernelInput", "KernelSpec", "sanitize", "CodegenError", "NumPyPrinter", "emit_numba",
+           "emit_llvm", "emit_numba_llvm"]

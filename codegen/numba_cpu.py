@@ -17,7 +17,7 @@ def _index(idx: tuple) -> str:
 
 
 def kernel_body(spec: KernelSpec, printer_cls=NumPyPrinter, indent: str = "    ") -> tuple[list, dict]:
-    """The statements of a kernel body and the symbol-to-identifier map used to print them."""
+    """The statements that read the inputs and assign the temporaries, and the name map."""
     names = {}
     lines = []
     for k, (sym, (pos, idx)) in enumerate(sorted(spec.reads.items(), key=lambda kv: kv[1])):
@@ -28,14 +28,21 @@ def kernel_body(spec: KernelSpec, printer_cls=NumPyPrinter, indent: str = "    "
     printer = printer_cls(names)
     for sym, expr in spec.assignments:
         lines.append(f"{indent}{names[sym]} = {printer.doprint(expr)}")
-    for expr, positions in spec.outputs:
-        value = printer.doprint(expr)
-        if len(positions) > 1 and not value.isidentifier():
-            lines.append(f"{indent}v = {value}")
-            value = "v"
-        for p in positions:
-            lines.append(f"{indent}out[{p}] = {value}")
     return lines, names
+
+
+# Output values are stored from tuples by a loop over constant position tables: one loop
+# compiles far faster in Numba than one store statement per entry (and its mirror image).
+STORE_CHUNK = 256
+
+
+def store_tables(spec: KernelSpec):
+    """Chunks of ``(values, first positions, mirror positions)`` for the output stores."""
+    chunks = []
+    for start in range(0, len(spec.outputs), STORE_CHUNK):
+        part = spec.outputs[start:start + STORE_CHUNK]
+        chunks.append(([expr for expr, _ in part], [p[0] for _, p in part], [p[-1] for _, p in part]))
+    return chunks
 
 
 def emit_numba(spec: KernelSpec, name: str = "kernel", version: str = "", cache: bool = True) -> str:
@@ -43,16 +50,26 @@ def emit_numba(spec: KernelSpec, name: str = "kernel", version: str = "", cache:
     if not name.isidentifier():
         raise ValueError(f"kernel name {name!r} is not a Python identifier")
     args = ", ".join(f"in{i}" for i in range(len(spec.inputs)))
-    body, _ = kernel_body(spec)
+    body, names = kernel_body(spec)
+    printer = NumPyPrinter(names)
+    tables, stores = [], []
+    for c, (values, first, mirror) in enumerate(store_tables(spec)):
+        tables.append(f"_P{c} = np.array({first!r}, dtype=np.int64)")
+        tables.append(f"_M{c} = np.array({mirror!r}, dtype=np.int64)")
+        stores.append(f"    v{c} = ({', '.join(printer.doprint(v) for v in values)},)")
+        stores.append(f"    for i in range({len(values)}):")
+        stores.append(f"        out[_P{c}[i]] = v{c}[i]")
+        stores.append(f"        out[_M{c}[i]] = v{c}[i]")
     header = HEADER.format(version=version, title=sanitize(spec.title), n_in=len(spec.inputs),
                            n_out=spec.out_size, n_nonzero=len(spec.outputs),
                            n_tmp=len(spec.assignments))
     reshape = "" if spec.out_shape == (spec.out_size,) else f".reshape({spec.out_shape!r})"
     return (
-        f"{header}\nimport numpy as np\nimport numba\n\n\n"
+        f"{header}\nimport numpy as np\nimport numba\n\n"
+        + "".join(t + "\n" for t in tables) + "\n\n"
         f"@numba.njit(cache={cache}, error_model='numpy', nogil=True)\n"
         f"def {name}({args}):\n"
         f"    out = np.zeros({spec.out_size}, dtype=np.{spec.dtype})\n"
-        + "\n".join(body) + "\n"
-        f"    return out{reshape}\n"
+        + "".join(line + "\n" for line in body + stores)
+        + f"    return out{reshape}\n"
     )

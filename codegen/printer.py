@@ -10,6 +10,16 @@ from __future__ import annotations
 import symengine as se
 
 
+def _is_negative(term) -> bool:
+    """Whether a sum's term prints better as a subtraction: a negative number or coefficient."""
+    if isinstance(term, se.Number):
+        return term.is_real and term < 0
+    if isinstance(term, se.Mul):
+        coeff = term.args[0]
+        return isinstance(coeff, se.Number) and coeff.is_real and coeff < 0
+    return False
+
+
 class CodegenError(Exception):
     """An expression contains a node that the target cannot print."""
 
@@ -89,10 +99,12 @@ class NumPyPrinter:
 
     # --- arithmetic --------------------------------------------------------------------------
     def _print_Add(self, expr):
-        terms = [self.doprint(a) for a in expr.args]
-        out = terms[0]
-        for t in terms[1:]:
-            out += f" - {t[1:]}" if t.startswith("-") and not t.startswith("-(") else f" + {t}"
+        out = ""
+        for term in expr.args:
+            negative = _is_negative(term)
+            text = self.doprint(-term if negative else term)
+            out = (f"-{text}" if negative else text) if not out else \
+                f"{out} {'-' if negative else '+'} {text}"
         return f"({out})"
 
     def _print_Mul(self, expr):

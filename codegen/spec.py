@@ -14,9 +14,11 @@ def sanitize(text: str, limit: int = 60) -> str:
 
 @dataclass(frozen=True)
 class KernelInput:
-    """One flat input of a kernel: an array of ``shape`` (``()`` for a scalar)."""
+    """One input of a kernel: an array of ``shape`` and ``dtype``, or a scalar number."""
 
     shape: tuple
+    dtype: str = "float64"
+    scalar: bool = False        # passed as a number (a Python float or int), not an array
 
 
 @dataclass

@@ -15,6 +15,22 @@ from .api import HessianFunction, hessian
 from .compiler import CompiledHessian
 from .primitives import supported_functions
 
+
+def _initialize_numba():
+    """Build Numba's CPU target at import rather than inside the first Hessian call.
+
+    Every kernel, compiled or loaded from the disk cache, needs it (about 0.3 s once per
+    process); doing it here keeps that fixed cost out of the first call's latency.
+    """
+    try:
+        from numba.core.registry import cpu_target
+        cpu_target.target_context.refresh()
+    except Exception:       # a Numba without this internal API initialises on first use
+        pass
+
+
+_initialize_numba()
+
 __all__ = [
     "hessian", "HessianFunction", "CompiledHessian", "supported_functions", "SymhessError",
     "CheckError", "HasAuxError", "InputTypeError", "StrictModeError", "TracerBoolConversionError",

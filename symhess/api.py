@@ -187,8 +187,8 @@ class HessianFunction:
                 raise errors.InputTypeError(
                     f"{self._name} returned {type(value).__name__} at output{path}; the output "
                     "must be a pytree of arrays or numbers") from None
-        diff_tree = (tuple(_tree_of(args[p]) for p in diff_positions) if many
-                     else _tree_of(args[diff_positions[0]]))
+        diff_tree = (pytree.TreeDef("tuple", None, tuple(_tree_of(args[p]) for p in diff_positions))
+                     if many else _tree_of(args[diff_positions[0]]))
         return build(
             name=self._name, leaves=leaves, diff_leaves=[l for p in diff_positions for l in diff_leaves[p]],
             outputs=outputs, out_tree=out_tree, diff_tree=diff_tree, dtype=dtype,

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codegen import KernelInput, KernelSpec, emit_numba
+from codegen import KernelInput, KernelSpec, emit_numba, emit_numba_llvm
+from codegen.llvm_ir import supports as llvm_supports
 
 from . import __version__, cache, errors, pytree
 from .derive import cse, hessian_entries
@@ -165,7 +166,7 @@ def _kernel_spec(name, leaves, outputs, wrt, layout, entries, dtype, out_shape) 
             if syms[idx] in used:
                 reads[syms[idx]] = (leaf.index, idx)
     return KernelSpec(
-        inputs=[KernelInput(leaf.shape) for leaf in leaves], reads=reads,
+        inputs=[KernelInput(leaf.shape, leaf.dtype.name, leaf.weak) for leaf in leaves], reads=reads,
         assignments=list(replacements),
         outputs=[(expr, layout.positions(*key)) for key, expr in zip(keys, reduced)],
         out_size=layout.size, out_shape=out_shape, dtype=dtype.name,
@@ -190,7 +191,8 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
     if module is None:
         entries = hessian_entries(flat_outputs, wrt)
         spec = _kernel_spec(name, leaves, outputs, wrt, layout, entries, dtype, out_shape)
-        module = cache.store(key, emit_numba(spec, version=__version__))
+        emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
+        module = cache.store(key, emit(spec, version=__version__))
     compiled = CompiledHessian(name, module.kernel, _source(module), layout, leaves,
                                flat_outputs, wrt, out_tree, diff_tree, arg_pytrees, has_aux,
                                fun, single)

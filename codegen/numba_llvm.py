@@ -1,0 +1,75 @@
+"""The Numba CPU target with an LLVM IR body.
+
+The generated module holds the kernel body as LLVM IR text (from `codegen.llvm_ir`) and a small
+``@numba.njit(cache=True)`` function that allocates the output and calls the body through a
+Numba intrinsic. Numba's type inference and lowering then see a handful of statements whatever
+the kernel's size, which is where its compile time goes for large straight-line code; LLVM
+optimises the body as part of the function, and Numba's cache stores the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from .llvm_ir import emit_llvm
+from .numba_cpu import HEADER
+from .spec import KernelSpec, sanitize
+
+
+def ir_function(ir_text: str, symbol: str):
+    """A Numba intrinsic ``body((in0, ..., out))`` that calls the IR function ``symbol``.
+
+    Array arguments are passed as data pointers (the caller makes them C-contiguous); numbers
+    are converted to double.
+    """
+    from llvmlite import binding as ll
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def body(typingctx, arguments):
+        def codegen(context, builder, signature, args):
+            module = ll.parse_assembly(ir_text)
+            module.verify()
+            context.active_code_library.add_llvm_module(module)
+            values = []
+            for i, ty in enumerate(signature.args[0]):
+                value = builder.extract_value(args[0], i)
+                if isinstance(ty, types.Array):
+                    values.append(context.make_array(ty)(context, builder, value).data)
+                else:
+                    values.append(context.cast(builder, value, ty, types.float64))
+            fnty = ir.FunctionType(ir.VoidType(), [v.type for v in values])
+            builder.call(cgutils.get_or_insert_function(builder.module, fnty, symbol), values)
+            return context.get_dummy_value()
+        return types.void(arguments), codegen
+
+    return body
+
+
+def emit_numba_llvm(spec: KernelSpec, name: str = "kernel", version: str = "",
+                    cache: bool = True) -> str:
+    """Python source of a module defining ``name(in0, ...)``, its body compiled from LLVM IR."""
+    if not name.isidentifier():
+        raise ValueError(f"kernel name {name!r} is not a Python identifier")
+    ir_text = emit_llvm(spec, "@SYMBOL@")
+    symbol = "symhess_" + hashlib.sha256(ir_text.encode()).hexdigest()[:24]
+    ir_text = ir_text.replace("@SYMBOL@", symbol)
+    args = [f"in{i}" for i in range(len(spec.inputs))]
+    passed = [a if inp.scalar else f"np.ascontiguousarray({a})" for a, inp in zip(args, spec.inputs)]
+    header = HEADER.format(version=version, title=sanitize(spec.title), n_in=len(spec.inputs),
+                           n_out=spec.out_size, n_nonzero=len(spec.outputs),
+                           n_tmp=len(spec.assignments)).replace("Numba CPU kernel",
+                                                                "Numba CPU kernel, LLVM IR body")
+    reshape = "" if spec.out_shape == (spec.out_size,) else f".reshape({spec.out_shape!r})"
+    return (
+        f"{header}\nimport numpy as np\nimport numba\n\nfrom codegen.numba_llvm import ir_function\n\n"
+        f"_IR = r'''\n{ir_text}'''\n\n_body = ir_function(_IR, {symbol!r})\n\n\n"
+        f"@numba.njit(cache={cache}, nogil=True)\n"
+        f"def {name}({', '.join(args)}):\n"
+        f"    out = np.zeros({spec.out_size}, dtype=np.{spec.dtype})\n"
+        f"    _body(({', '.join(passed + ['out'])},))\n"
+        f"    return out{reshape}\n"
+    )
