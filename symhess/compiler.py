@@ -86,7 +86,9 @@ class CompiledHessian:
     """
 
     def __init__(self, name, kernel, source, layout, leaves, outputs, wrt, out_tree, diff_tree,
-                 arg_pytrees, has_aux, fun, single):
+                 arg_pytrees, has_aux, fun, single, dtype, out_shape):
+        self._dtype = dtype
+        self._out_shape = out_shape
         self.name = name
         self.kernel = kernel
         self.source = source
@@ -145,13 +147,61 @@ class CompiledHessian:
         return self._out_tree.unflatten(per_out)
 
     def entries(self) -> dict:
-        """``{(o, k, l): expression}``: the nonzero upper-triangle entries, derived on demand."""
+        """``{(o, k, l): expression}``: the nonzero upper-triangle entries, derived on demand.
+
+        ``o`` indexes the flattened outputs, ``k <= l`` the flattened differentiated inputs (in
+        argument order, each leaf in C order). Expressions are SymEngine objects.
+        """
         if not hasattr(self, "_entries"):
             self._entries = hessian_entries(self._outputs, self._wrt)
         return self._entries
 
+    def kernel_spec(self) -> KernelSpec:
+        """The `codegen.KernelSpec` of this Hessian (derived and CSE'd on demand)."""
+        if not hasattr(self, "_spec"):
+            self._spec = _kernel_spec(self.name, self.leaves, self.layout, self.entries(),
+                                      self._dtype, self._out_shape)
+        return self._spec
 
-def _kernel_spec(name, leaves, outputs, wrt, layout, entries, dtype, out_shape) -> KernelSpec:
+    # --- inspection and export (symhess.inspect does the work) --------------------------------
+    def expressions(self):
+        """The closed-form Hessian as SymPy expressions, per block; see `symhess.inspect`."""
+        from . import inspect
+        return inspect.expressions(self)
+
+    def simplified(self):
+        """`expressions` after SymPy simplification (slow on large Hessians)."""
+        from . import inspect
+        return inspect.simplified(self)
+
+    def latex(self) -> str:
+        """LaTeX of the closed-form entries."""
+        from . import inspect
+        return inspect.latex(self)
+
+    def pretty(self) -> str:
+        """A pretty-printed text form of the closed-form entries."""
+        from . import inspect
+        return inspect.pretty(self)
+
+    def cse(self):
+        """``(replacements, reduced)`` as emitted into the kernel, as SymPy expressions."""
+        from . import inspect
+        return inspect.cse(self)
+
+    @property
+    def sparsity(self):
+        """The structural nonzero pattern; see `symhess.inspect.sparsity`."""
+        from . import inspect
+        return inspect.sparsity(self)
+
+    def save(self, path, name=None):
+        """Write standalone code: ``.py`` (NumPy + Numba only) or ``.c`` (C99 with a header)."""
+        from . import export
+        return export.save(self, path, name=name)
+
+
+def _kernel_spec(name, leaves, layout, entries, dtype, out_shape) -> KernelSpec:
     keys = list(entries)
     replacements, reduced = cse([entries[k] for k in keys])
     used = set()
@@ -187,15 +237,15 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
         __version__, "numba-cpu", dtype.name, out_shape,
         [(l.label, l.shape, l.dtype.name, l.differentiated) for l in leaves],
         [o.shape for o in outputs], [str(e) for e in flat_outputs])
+    compiled = CompiledHessian(name, None, None, layout, leaves, flat_outputs, wrt, out_tree,
+                               diff_tree, arg_pytrees, has_aux, fun, single, dtype, out_shape)
     module = cache.load(key)
     if module is None:
-        entries = hessian_entries(flat_outputs, wrt)
-        spec = _kernel_spec(name, leaves, outputs, wrt, layout, entries, dtype, out_shape)
+        spec = compiled.kernel_spec()
         emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
         module = cache.store(key, emit(spec, version=__version__))
-    compiled = CompiledHessian(name, module.kernel, _source(module), layout, leaves,
-                               flat_outputs, wrt, out_tree, diff_tree, arg_pytrees, has_aux,
-                               fun, single)
+    compiled.kernel = module.kernel
+    compiled.source = _source(module)
     return compiled
 
 
