@@ -251,47 +251,128 @@ def _offset(shape, idx) -> int:
     return offset
 
 
-def emit_llvm(spec: KernelSpec, name: str) -> str:
-    """LLVM IR text of a module defining ``void @name(in0, ..., out)``.
+# Statements per function. LLVM's optimisation time grows faster than linearly with the size
+# of one function, so large kernels are split into functions of this size, called in turn;
+# values that cross from one to a later one go through a scratch buffer.
+CHUNK = 500
+
+
+class _Chunk(LLVMPrinter):
+    """A printer for one function of a split kernel: loads inputs and earlier values lazily."""
+
+    def __init__(self, spec, slots):
+        super().__init__({})
+        self.spec, self.slots, self.loads = spec, slots, []
+
+    def _print_Symbol(self, expr):
+        operand = self.names.get(expr)
+        if operand is None:
+            operand = self._load(expr)
+            self.names[expr] = operand
+        return operand
+
+    def _load(self, sym) -> str:
+        if sym in self.slots:
+            ptr = self.fresh().replace("%v", "%s")
+            self.loads.append(f"  {ptr} = getelementptr inbounds double, double* %scratch, i64 {self.slots[sym]}")
+            value = self.fresh()
+            self.loads.append(f"  {value} = load double, double* {ptr}")
+            return value
+        if sym not in self.spec.reads:
+            raise CodegenError(f"symbol {str(sym)[:60]} is neither an input nor a temporary")
+        pos, idx = self.spec.reads[sym]
+        inp = self.spec.inputs[pos]
+        if inp.scalar:
+            return f"%in{pos}"
+        elem, conv = ELEMENT[inp.dtype]
+        ptr = self.fresh().replace("%v", "%p")
+        self.loads.append(f"  {ptr} = getelementptr inbounds {elem}, {elem}* %in{pos}, i64 {_offset(inp.shape, idx)}")
+        value = self.fresh()
+        self.loads.append(f"  {value} = load {elem}, {elem}* {ptr}")
+        if conv:
+            raw, value = value, self.fresh()
+            self.loads.append(f"  {value} = {conv} {elem} {raw} to double")
+        return value
+
+
+def _statements(spec):
+    return [("let", sym, expr) for sym, expr in spec.assignments] + \
+           [("out", positions, expr) for expr, positions in spec.outputs]
+
+
+def scratch_size(spec: KernelSpec, chunk: int = CHUNK) -> int:
+    """Doubles of scratch memory the kernel needs (0 when it is one function)."""
+    return len(_spills(_statements(spec), chunk))
+
+
+def _spills(statements, chunk) -> dict:
+    """Scratch slots of the temporaries that are used in a later function than their own."""
+    if len(statements) <= chunk:
+        return {}
+    home = {}
+    slots = {}
+    for n, (kind, target, expr) in enumerate(statements):
+        part = n // chunk
+        for sym in expr.free_symbols:
+            if sym in home and home[sym] < part and sym not in slots:
+                slots[sym] = len(slots)
+        if kind == "let":
+            home[target] = part
+    return slots
+
+
+def emit_llvm(spec: KernelSpec, name: str, chunk: int = CHUNK) -> str:
+    """LLVM IR text of a module defining ``void @name(in0, ..., [scratch,] out)``.
 
     Array inputs are C-contiguous pointers to their element type; scalar inputs are doubles;
-    ``out`` points to ``spec.out_size`` elements of the output dtype, zeroed by the caller.
+    ``out`` points to ``spec.out_size`` elements of the output dtype, zeroed by the caller. A
+    kernel of more than ``chunk`` statements is split into functions of at most ``chunk``
+    statements and takes a ``double* scratch`` of `scratch_size` elements before ``out``.
     """
     if not supports(spec):
         raise CodegenError(f"the LLVM target does not support dtype {spec.dtype} or the input "
                            f"dtypes {[i.dtype for i in spec.inputs]}")
-    params, names, loads = [], {}, []
+    params = []
     for pos, inp in enumerate(spec.inputs):
         elem = ELEMENT[inp.dtype][0]
         params.append(f"double %in{pos}" if inp.scalar else
                       f"{elem}* noalias nocapture readonly %in{pos}")
     out_elem, out_conv = OUTPUT[spec.dtype]
+    statements = _statements(spec)
+    slots = _spills(statements, chunk)
+    if slots:
+        params.append("double* noalias nocapture %scratch")
     params.append(f"{out_elem}* noalias nocapture %out")
-    for k, (sym, (pos, idx)) in enumerate(sorted(spec.reads.items(), key=lambda kv: kv[1])):
-        inp = spec.inputs[pos]
-        if inp.scalar:
-            names[sym] = f"%in{pos}"
-            continue
-        elem, conv = ELEMENT[inp.dtype]
-        loads.append(f"  %p{k} = getelementptr inbounds {elem}, {elem}* %in{pos}, i64 {_offset(inp.shape, idx)}")
-        target = f"%r{k}" if conv else f"%a{k}"
-        loads.append(f"  {target} = load {elem}, {elem}* %p{k}")
-        if conv:
-            loads.append(f"  %a{k} = {conv} {elem} %r{k} to double")
-        names[sym] = f"%a{k}"
-    printer = LLVMPrinter(names)
-    for sym, expr in spec.assignments:
-        names[sym] = printer.doprint(expr)
-    stores = []
-    for expr, positions in spec.outputs:
-        value = printer.doprint(expr)
-        if out_conv:
-            value = printer.emit(f"{out_conv} double {value} to {out_elem}")
-        for p in positions:
-            q = printer.fresh().replace("%v", "%q")
-            stores.append(f"  {q} = getelementptr inbounds {out_elem}, {out_elem}* %out, i64 {p}")
-            stores.append(f"  store {out_elem} {value}, {out_elem}* {q}")
-    body = "\n".join(loads + printer.lines + stores)
-    declares = "\n".join(sorted(printer.declares))
-    return (f"define void @{name}({', '.join(params)}) nounwind {{\n"
-            f"entry:\n{body}\n  ret void\n}}\n\n{declares}\n")
+    signature = ", ".join(params)
+    functions, declares = [], set()
+    parts = [statements[i:i + chunk] for i in range(0, max(len(statements), 1), chunk)]
+    for c, part in enumerate(parts):
+        printer = _Chunk(spec, slots)
+        stores = []
+        for kind, target, expr in part:
+            value = printer.doprint(expr)
+            if kind == "let":
+                printer.names[target] = value
+                if target in slots:
+                    ptr = printer.fresh().replace("%v", "%s")
+                    stores.append(f"  {ptr} = getelementptr inbounds double, double* %scratch, i64 {slots[target]}")
+                    stores.append(f"  store double {value}, double* {ptr}")
+                continue
+            if out_conv:
+                value = printer.emit(f"{out_conv} double {value} to {out_elem}")
+            for p in target:
+                q = printer.fresh().replace("%v", "%q")
+                stores.append(f"  {q} = getelementptr inbounds {out_elem}, {out_elem}* %out, i64 {p}")
+                stores.append(f"  store {out_elem} {value}, {out_elem}* {q}")
+        declares |= printer.declares
+        body = "\n".join(printer.loads + printer.lines + stores)
+        if len(parts) == 1:
+            functions.append(f"define void @{name}({signature}) nounwind {{\nentry:\n{body}\n  ret void\n}}\n")
+        else:
+            functions.append(f"define internal void @{name}.part{c}({signature}) noinline nounwind "
+                             f"{{\nentry:\n{body}\n  ret void\n}}\n")
+    if len(parts) > 1:
+        args = ", ".join(p.rsplit(" ", 1)[0].split(" ")[0] + " " + p.rsplit(" ", 1)[1] for p in params)
+        calls = "\n".join(f"  call void @{name}.part{c}({args})" for c in range(len(parts)))
+        functions.append(f"define void @{name}({signature}) nounwind {{\nentry:\n{calls}\n  ret void\n}}\n")
+    return "\n".join(functions) + "\n" + "\n".join(sorted(declares)) + "\n"

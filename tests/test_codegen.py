@@ -115,3 +115,21 @@ def test_llvm_target_scalar_inputs_and_cse_conditions():
     kernel = _load(emit_numba_llvm(spec, cache=False))
     np.testing.assert_array_equal(kernel(2.0, np.array([3.0])), [[6.0, 2.0], [0.0, 6.0]])
     np.testing.assert_array_equal(kernel(4, np.array([3.0])), [[7.0, 1.0], [0.0, 7.0]])
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 100])
+def test_split_kernels_agree_with_the_whole(chunk):
+    """Temporaries that cross function boundaries go through scratch memory correctly."""
+    from codegen import emit_numba_llvm
+    t = se.symbols("t0:5")
+    spec = KernelSpec(
+        inputs=[KernelInput((2,), "float64")], reads={x: (0, (0,)), y: (0, (1,))},
+        assignments=[(t[0], x * y), (t[1], se.exp(t[0])), (t[2], t[0] + t[1]), (t[3], t[2] * x),
+                     (t[4], se.Piecewise((t[3], se.Lt(t[0], 1)), (t[1], True)))],
+        outputs=[(t[4] + t[0], (0, 3)), (t[2] * y, (1,)), (t[1], (2,))],
+        out_size=4, out_shape=(4,))
+    a, b = 0.3, 0.7
+    t0 = a * b; t1 = math.exp(t0); t2 = t0 + t1; t3 = t2 * a; t4 = t3 if t0 < 1 else t1
+    expected = [t4 + t0, t2 * b, t1, t4 + t0]
+    got = _load(emit_numba_llvm(spec, cache=False, chunk=chunk))(np.array([a, b]))
+    np.testing.assert_allclose(got, expected, rtol=1e-15)
