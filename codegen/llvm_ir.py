@@ -371,8 +371,17 @@ def emit_llvm(spec: KernelSpec, name: str, chunk: int = CHUNK) -> str:
         else:
             functions.append(f"define internal void @{name}.part{c}({signature}) noinline nounwind "
                              f"{{\nentry:\n{body}\n  ret void\n}}\n")
+    zero = []
+    if not spec.writes_every_position():       # the caller allocates out without zeroing it
+        width = {"double": 8, "float": 4}[out_elem]
+        zero = [f"  %zero.ptr = bitcast {out_elem}* %out to i8*",
+                f"  call void @llvm.memset.p0i8.i64(i8* %zero.ptr, i8 0, i64 {width * spec.out_size}, i1 false)"]
+        declares.add("declare void @llvm.memset.p0i8.i64(i8*, i8, i64, i1)")
     if len(parts) > 1:
         args = ", ".join(p.rsplit(" ", 1)[0].split(" ")[0] + " " + p.rsplit(" ", 1)[1] for p in params)
-        calls = "\n".join(f"  call void @{name}.part{c}({args})" for c in range(len(parts)))
-        functions.append(f"define void @{name}({signature}) nounwind {{\nentry:\n{calls}\n  ret void\n}}\n")
+        calls = [f"  call void @{name}.part{c}({args})" for c in range(len(parts))]
+        functions.append(f"define void @{name}({signature}) nounwind {{\nentry:\n"
+                         + "\n".join(zero + calls) + "\n  ret void\n}\n")
+    elif zero:
+        functions[0] = functions[0].replace("entry:\n", "entry:\n" + "\n".join(zero) + "\n", 1)
     return "\n".join(functions) + "\n" + "\n".join(sorted(declares)) + "\n"

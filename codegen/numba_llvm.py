@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 
 from .llvm_ir import CHUNK, emit_llvm, scratch_size
-from .numba_cpu import HEADER
-from .spec import KernelSpec, sanitize
+from .numba_cpu import header, wrapper
+from .spec import KernelSpec
 
 
 def ir_function(ir_text: str, symbol: str):
@@ -52,27 +52,10 @@ def ir_function(ir_text: str, symbol: str):
 def emit_numba_llvm(spec: KernelSpec, name: str = "kernel", version: str = "",
                     cache: bool = True, chunk: int = CHUNK) -> str:
     """Python source of a module defining ``name(in0, ...)``, its body compiled from LLVM IR."""
-    if not name.isidentifier():
-        raise ValueError(f"kernel name {name!r} is not a Python identifier")
     ir_text = emit_llvm(spec, "@SYMBOL@", chunk)
     symbol = "symhess_" + hashlib.sha256(ir_text.encode()).hexdigest()[:24]
     ir_text = ir_text.replace("@SYMBOL@", symbol)
-    args = [f"in{i}" for i in range(len(spec.inputs))]
-    passed = [a if inp.scalar else f"np.ascontiguousarray({a})" for a, inp in zip(args, spec.inputs)]
-    scratch = scratch_size(spec, chunk)
-    if scratch:
-        passed.append(f"np.empty({scratch}, dtype=np.float64)")
-    header = HEADER.format(version=version, title=sanitize(spec.title), n_in=len(spec.inputs),
-                           n_out=spec.out_size, n_nonzero=len(spec.outputs),
-                           n_tmp=len(spec.assignments)).replace("Numba CPU kernel",
-                                                                "Numba CPU kernel, LLVM IR body")
-    reshape = "" if spec.out_shape == (spec.out_size,) else f".reshape({spec.out_shape!r})"
-    return (
-        f"{header}\nimport numpy as np\nimport numba\n\nfrom codegen.numba_llvm import ir_function\n\n"
-        f"_IR = r'''\n{ir_text}'''\n\n_body = ir_function(_IR, {symbol!r})\n\n\n"
-        f"@numba.njit(cache={cache}, nogil=True)\n"
-        f"def {name}({', '.join(args)}):\n"
-        f"    out = np.zeros({spec.out_size}, dtype=np.{spec.dtype})\n"
-        f"    _body(({', '.join(passed + ['out'])},))\n"
-        f"    return out{reshape}\n"
-    )
+    return (header(spec, version, "Numba CPU kernel with an LLVM IR body")
+            + "\nimport numpy as np\nimport numba\n\nfrom codegen.numba_llvm import ir_function\n\n"
+            f"_IR = r'''\n{ir_text}'''\n\n_body = ir_function(_IR, {symbol!r})\n\n\n"
+            + wrapper(spec, name, cache, scratch_size(spec, chunk)))

@@ -19,6 +19,7 @@ class KernelInput:
     shape: tuple
     dtype: str = "float64"
     scalar: bool = False        # passed as a number (a Python float or int), not an array
+    batched: bool = False       # has a leading batch axis; the kernel runs once per point
 
 
 @dataclass
@@ -32,7 +33,7 @@ class KernelSpec:
         outputs: ``[(expression, (flat positions...))]``: each value is stored at every
             position listed (a Hessian entry and its mirror image).
         out_size: length of the flat output buffer; positions not written are zero.
-        out_shape: the shape the buffer is returned in.
+        out_shape: the shape the buffer is returned in (per point, for batched kernels).
         dtype: NumPy name of the output dtype ("float64", "float32", "complex128", ...).
         title: a description for the generated file's header (sanitized when printed).
     """
@@ -46,6 +47,13 @@ class KernelSpec:
     dtype: str = "float64"
     title: str = "Hessian kernel"
     notes: list = field(default_factory=list)
+
+    def writes_every_position(self) -> bool:
+        """Whether the outputs cover every position (else a body must zero ``out`` first)."""
+        written = set()
+        for _, positions in self.outputs:
+            written.update(positions)
+        return len(written) == self.out_size
 
     @property
     def statement_count(self) -> int:

@@ -16,7 +16,7 @@ TARGETS = ("cpu",)
 
 
 def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=(),
-            strict=False, target="cpu"):
+            strict=False, batch_axis=None, in_axes=None, target="cpu"):
     """The Hessian of ``fun`` as a compiled function, with ``jax.hessian``'s contract.
 
     ``fun`` is traced once per input signature (shapes, dtypes, tree structure and static
@@ -38,6 +38,13 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
             hashed into the signature and may be used in ``if`` statements and as shapes.
         strict: raise `StrictModeError` naming any differentiated input that has no effect on
             the output (as torch's ``strict``); by default its blocks are zeros.
+        batch_axis: evaluate one Hessian per slice along this axis of the differentiated
+            arguments (paddle's ``batch_axis``). The result gets a leading batch axis and the
+            kernel loops over the points in parallel (``prange``). The kernel is traced for one
+            point, so any number of points reuses it.
+        in_axes: with ``batch_axis``, the batch axis of each positional argument (an int, or
+            None for an argument shared by all points), as in ``jax.vmap``. By default the
+            differentiated arguments are batched along ``batch_axis`` and the others shared.
         target: ``"cpu"``: a Numba ``@njit`` kernel.
 
     Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values
@@ -53,7 +60,8 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return HessianFunction(fun, argnums, has_aux, holomorphic, static_argnums, strict, target)
+    return HessianFunction(fun, argnums, has_aux, holomorphic, static_argnums, strict, target,
+                           batch_axis, in_axes)
 
 
 def _as_argnums(value, name):
@@ -63,6 +71,15 @@ def _as_argnums(value, name):
             isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
         return tuple(int(v) for v in value)
     raise TypeError(f"{name} must be an int or a tuple of ints; got {value!r}")
+
+
+def _point_signature(x, axis):
+    """The signature of one point of a batched leaf: its shape without the batch axis."""
+    shape = np.shape(x)
+    if not -len(shape) <= axis < len(shape):
+        return ("bad batch axis", shape)
+    axis %= len(shape)
+    return (shape[:axis] + shape[axis + 1:], np.result_type(x).char)
 
 
 def _leaf_signature(x):
@@ -84,6 +101,8 @@ class HessianFunction:
     static_argnums: object
     strict: bool
     target: str
+    batch_axis: object = None
+    in_axes: object = None
 
     def __post_init__(self):
         if not callable(self.fun):
@@ -97,6 +116,34 @@ class HessianFunction:
             raise ValueError(f"target={self.target!r} is not available; choose one of {TARGETS}")
         self._compiled = {}
         self._name = getattr(self.fun, "__name__", type(self.fun).__name__)
+        if self.batch_axis is not None:
+            self.batch_axis = _as_argnums(self.batch_axis, "batch_axis")
+            if not isinstance(self.batch_axis, int):
+                raise TypeError(f"batch_axis must be an int or None; got {self.batch_axis!r}")
+            if self.has_aux:
+                raise ValueError("has_aux=True cannot be combined with batch_axis: aux would be "
+                                 "one value per point; compute it separately")
+        if self.in_axes is not None:
+            if self.batch_axis is None:
+                raise ValueError("in_axes needs batch_axis: pass batch_axis=0 (or another axis)")
+            if not isinstance(self.in_axes, (tuple, list)) or not all(
+                    a is None or (isinstance(a, int) and not isinstance(a, bool)) for a in self.in_axes):
+                raise TypeError(f"in_axes must be a tuple of ints or None, one per positional "
+                                f"argument; got {self.in_axes!r}")
+            self.in_axes = tuple(self.in_axes)
+
+    def _axes(self, nargs) -> tuple:
+        """The batch axis of each positional argument (None: not batched)."""
+        if self.batch_axis is None:
+            return (None,) * nargs
+        if self.in_axes is not None:
+            if len(self.in_axes) != nargs:
+                raise ValueError(f"in_axes has {len(self.in_axes)} entries but {self._name} was "
+                                 f"called with {nargs} positional argument(s)")
+            return self.in_axes
+        nums = self.argnums if isinstance(self.argnums, tuple) else (self.argnums,)
+        diff = {a % nargs for a in nums if -nargs <= a < nargs}
+        return tuple(self.batch_axis if i in diff else None for i in range(nargs))
 
     def __call__(self, *args, **kwargs):
         compiled = self._compiled.get(self._signature(args, kwargs))
@@ -107,8 +154,12 @@ class HessianFunction:
     def _signature(self, args, kwargs):
         parts = []
         static = self.static_argnums
+        axes = self._axes(len(args)) if self.batch_axis is not None else None
         for i, a in enumerate(args):
-            if type(a) is np.ndarray:
+            if axes is not None and axes[i] is not None:
+                leaves, treedef = pytree.flatten(a)
+                parts.append((treedef, axes[i], tuple(_point_signature(l, axes[i]) for l in leaves)))
+            elif type(a) is np.ndarray:
                 parts.append((a.shape, a.dtype.char))
             elif i in static or (i - len(args)) in static:
                 parts.append(("static", a))
@@ -160,12 +211,16 @@ class HessianFunction:
         nargs = len(args)
         diff_positions, many, static = self._normalized_argnums(nargs)
         names = _argument_names(self.fun, nargs)
+        axes = self._axes(nargs)
         leaves, traced_args, traced_kwargs = [], list(args), dict(kwargs)
         for pos in range(nargs):
             if pos in static:
+                if axes[pos] is not None:
+                    raise ValueError(f"argument {names[pos]} of {self._name} is static, so it "
+                                     "cannot have a batch axis; set its in_axes entry to None")
                 continue
             traced_args[pos] = self._symbolic_arg(args[pos], names[pos], pos,
-                                                  pos in diff_positions, leaves)
+                                                  pos in diff_positions, leaves, axes[pos])
         for k in sorted(kwargs):
             traced_kwargs[k] = self._symbolic_arg(kwargs[k], k, k, False, leaves)
         diff_leaves = {pos: [l for l in leaves if l.arg == pos] for pos in diff_positions}
@@ -196,18 +251,20 @@ class HessianFunction:
             arg_pytrees=[(pos, _tree_of(args[pos])) for pos in range(nargs) if pos not in static]
             + [(k, _tree_of(kwargs[k])) for k in sorted(kwargs)])
 
-    def _symbolic_arg(self, value, name, pos, differentiated, leaves):
+    def _symbolic_arg(self, value, name, pos, differentiated, leaves, axis=None):
         values, treedef = pytree.flatten(value)
         out = []
         for path, leaf in zip(treedef.paths(), values):
             label = f"{name}{path}"
             arr = _numeric(leaf, label, self._name)
+            if axis is not None:
+                arr = _point_of(arr, axis, label, self._name)
             if differentiated:
                 _check_differentiable(arr, label, self.holomorphic)
             index = len(leaves)
             leaves.append(Leaf(arg=pos, path=path, label=label, shape=arr.shape, dtype=arr.dtype,
                                weak=not isinstance(leaf, (np.ndarray, np.generic)),
-                               differentiated=differentiated, index=index))
+                               differentiated=differentiated, index=index, batch_axis=axis))
             out.append(Traced(symbols(label, arr.shape)))
         return treedef.unflatten(out)
 
@@ -242,6 +299,16 @@ def _numeric(leaf, label, fname):
         raise errors.InputTypeError(f"argument {label} of {fname} has dtype {arr.dtype}; "
                                     "only numeric arrays can be traced")
     return arr
+
+
+def _point_of(arr, axis, label, fname):
+    """One point of a batched leaf (what the function sees), checking the axis exists."""
+    if not -arr.ndim <= axis < arr.ndim:
+        raise ValueError(f"argument {label} of {fname} has shape {arr.shape}, which has no batch "
+                         f"axis {axis}; give it a batch axis or set its in_axes entry to None")
+    if arr.shape[axis] == 0:
+        raise ValueError(f"argument {label} of {fname} has no points along batch axis {axis}")
+    return np.take(arr, 0, axis=axis)
 
 
 def _check_differentiable(arr, label, holomorphic):

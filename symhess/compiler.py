@@ -32,6 +32,7 @@ class Leaf:
     weak: bool             # a Python number: does not take part in dtype promotion
     differentiated: bool
     index: int             # position among the kernel's inputs
+    batch_axis: object = None   # the axis of the points, for batched evaluation
 
     @property
     def size(self) -> int:
@@ -102,9 +103,13 @@ class CompiledHessian:
         self._has_aux = has_aux
         self._fun = fun
         self._single = single
+        self._batched = [l for l in leaves if l.batch_axis is not None]
         simple = all(td == pytree.LEAF and isinstance(a, int) for a, td in arg_pytrees)
         positions = tuple(a for a, _ in arg_pytrees)
-        if simple and single and not has_aux and positions == tuple(range(len(positions))):
+        # Batched kernels always take the general path: it checks the point counts agree,
+        # which the kernel (sized by the first batched input) relies on.
+        if simple and single and not has_aux and not self._batched \
+                and positions == tuple(range(len(positions))):
             self._call = self._call_direct
         else:
             self._call = self._call_general
@@ -129,15 +134,40 @@ class CompiledHessian:
                     raise TypeError(f"argument {arg} of {self.name} changed tree structure "
                                     "since it was compiled")
                 leaves.extend(values)
+        if self._batched:
+            leaves = self._points_first(leaves)
         flat = self.kernel(*leaves)
         result = flat if self._single else self._assemble(flat)
         if self._has_aux:
             return result, self._fun(*args, **kwargs)[1]
         return result
 
+    def _points_first(self, leaves):
+        """Move each batched leaf's batch axis to the front and check the point counts agree."""
+        out, count = list(leaves), None
+        for leaf in self._batched:
+            value = np.asarray(out[leaf.index])
+            axis = leaf.batch_axis % max(value.ndim, 1)
+            if value.ndim != len(leaf.shape) + 1:
+                raise ValueError(f"batched argument {leaf.label} of {self.name} has shape "
+                                 f"{value.shape}; expected one batch axis plus {leaf.shape}")
+            if axis:
+                value = np.moveaxis(value, axis, 0)
+            if count is None:
+                count = value.shape[0]
+            elif value.shape[0] != count:
+                raise ValueError(f"batched arguments of {self.name} disagree on the number of "
+                                 f"points: {leaf.label} has {value.shape[0]}, others {count}")
+            out[leaf.index] = value
+        return out
+
     def _assemble(self, flat):
-        blocks = iter([flat[off:off + int(np.prod(shape, dtype=np.int64))].reshape(shape)
-                       for off, shape in self.layout.blocks])
+        if self._batched:       # (points, flat buffer): each block keeps the points axis first
+            blocks = iter([flat[:, off:off + int(np.prod(shape, dtype=np.int64))].reshape(flat.shape[:1] + shape)
+                           for off, shape in self.layout.blocks])
+        else:
+            blocks = iter([flat[off:off + int(np.prod(shape, dtype=np.int64))].reshape(shape)
+                           for off, shape in self.layout.blocks])
         n_diff = self._diff_tree.num_leaves
         per_out = []
         for _ in range(self._out_tree.num_leaves):
@@ -216,7 +246,8 @@ def _kernel_spec(name, leaves, layout, entries, dtype, out_shape) -> KernelSpec:
             if syms[idx] in used:
                 reads[syms[idx]] = (leaf.index, idx)
     return KernelSpec(
-        inputs=[KernelInput(leaf.shape, leaf.dtype.name, leaf.weak) for leaf in leaves], reads=reads,
+        inputs=[KernelInput(leaf.shape, leaf.dtype.name, leaf.weak and leaf.batch_axis is None,
+                            leaf.batch_axis is not None) for leaf in leaves], reads=reads,
         assignments=list(replacements),
         outputs=[(expr, layout.positions(*key)) for key, expr in zip(keys, reduced)],
         out_size=layout.size, out_shape=out_shape, dtype=dtype.name,
@@ -235,7 +266,7 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
     out_shape = layout.blocks[0][1] if single else (layout.size,)
     key = cache.digest(
         __version__, "numba-cpu", dtype.name, out_shape,
-        [(l.label, l.shape, l.dtype.name, l.differentiated) for l in leaves],
+        [(l.label, l.shape, l.dtype.name, l.differentiated, l.batch_axis) for l in leaves],
         [o.shape for o in outputs], [str(e) for e in flat_outputs])
     compiled = CompiledHessian(name, None, None, layout, leaves, flat_outputs, wrt, out_tree,
                                diff_tree, arg_pytrees, has_aux, fun, single, dtype, out_shape)

@@ -1,0 +1,92 @@
+"""Batched evaluation (``batch_axis``, ``in_axes``) against ``jax.vmap(jax.hessian(...))``."""
+
+import numpy as np
+import pytest
+
+import symhess
+
+jax = pytest.importorskip("jax")
+jnp = jax.numpy
+jax.config.update("jax_enable_x64", True)
+
+rng = np.random.default_rng(7)
+
+
+def neo_hookean(xp):
+    def energy(F):
+        J = xp.linalg.det(F)
+        return 0.5 * (xp.sum(F * F) - 3) - xp.log(J) + xp.log(J) ** 2
+    return energy
+
+
+def assert_trees_close(got, want, rtol=1e-12, atol=1e-12):
+    got_leaves, want_leaves = jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)
+    assert len(got_leaves) == len(want_leaves)
+    for g, w in zip(got_leaves, want_leaves):
+        assert np.shape(g) == np.shape(w)
+        np.testing.assert_allclose(g, np.asarray(w), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1])
+def test_batch_axis_matches_vmap(axis):
+    F = np.eye(3) + 0.1 * rng.standard_normal((5, 3, 3))
+    want = jax.vmap(jax.hessian(neo_hookean(jnp)))(F)
+    got = symhess.hessian(neo_hookean(np), batch_axis=axis)(np.moveaxis(F, 0, axis))
+    assert got.shape == (5, 3, 3, 3, 3)
+    assert_trees_close(got, want)
+
+
+def test_one_kernel_serves_every_number_of_points():
+    H = symhess.hessian(neo_hookean(np), batch_axis=0)
+    for n in (1, 4, 9):
+        F = np.eye(3) + 0.1 * rng.standard_normal((n, 3, 3))
+        assert_trees_close(H(F), jax.vmap(jax.hessian(neo_hookean(jnp)))(F))
+    assert len(H._compiled) == 1
+
+
+def test_shared_and_batched_runtime_arguments():
+    def f(x, a, w, xp):
+        return a * xp.sum(w * x ** 3) + x[0] * x[1] + xp.exp(a * x[1])
+    x, a, w = rng.standard_normal((6, 2)), rng.standard_normal(6), np.array([1.0, -2.0])
+    got = symhess.hessian(lambda x, a, w: f(x, a, w, np), batch_axis=0, in_axes=(0, 0, None))(x, a, w)
+    want = jax.vmap(jax.hessian(lambda x, a, w: f(x, a, w, jnp)), in_axes=(0, 0, None))(x, a, w)
+    assert_trees_close(got, want)
+
+
+def test_pytree_arguments_and_outputs_keep_the_points_axis_first():
+    def p(d, xp):
+        return {"e": xp.sum(d["w"] ** 2) * d["b"], "s": (d["b"] ** 3, xp.sin(d["w"]))}
+    d = {"w": rng.standard_normal((4, 2)), "b": rng.standard_normal(4)}
+    got = symhess.hessian(lambda d: p(d, np), batch_axis=0)(d)
+    assert_trees_close(got, jax.vmap(jax.hessian(lambda d: p(d, jnp)))(d))
+
+
+def test_float32_points_give_float32():
+    F = (np.eye(3) + 0.1 * rng.standard_normal((3, 3, 3))).astype(np.float32)
+    got = symhess.hessian(neo_hookean(np), batch_axis=0)(F)
+    assert got.dtype == np.float32
+    want = jax.vmap(jax.hessian(neo_hookean(jnp)))(F.astype(np.float64))
+    assert_trees_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_complex_holomorphic_points():
+    g = lambda z, xp: xp.sum(xp.exp(z) * z ** 2)
+    z = rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2))
+    got = symhess.hessian(lambda z: g(z, np), holomorphic=True, batch_axis=0)(z)
+    assert_trees_close(got, jax.vmap(jax.hessian(lambda z: g(z, jnp), holomorphic=True))(z))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: symhess.hessian(np.sum, batch_axis=0)(np.ones((2, 3)), ), None),
+    (lambda: symhess.hessian(lambda x, y: np.sum(x * y), batch_axis=0, in_axes=(0, 0))(
+        np.ones((2, 3)), np.ones((4, 3))), "disagree on the number of points"),
+    (lambda: symhess.hessian(np.sum, batch_axis=3)(np.ones((2, 3))), "no batch axis 3"),
+    (lambda: symhess.hessian(np.sum, in_axes=(0,)), "in_axes needs batch_axis"),
+    (lambda: symhess.hessian(lambda x: (np.sum(x), 1), has_aux=True, batch_axis=0), "has_aux"),
+])
+def test_batching_errors(call, message):
+    if message is None:       # a valid call: the sum of a row has a zero Hessian per point
+        np.testing.assert_array_equal(call(), np.zeros((2, 3, 3)))
+        return
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
