@@ -13,6 +13,7 @@ from .errors import (CheckError, HasAuxError, InputTypeError, StrictModeError, S
                      UnsupportedFunctionError)
 from .api import HessianFunction, hessian
 from .compiler import CompiledHessian
+from .hvp import HVPFunction, hvp
 from .primitives import supported_functions
 
 
@@ -32,7 +33,8 @@ def _initialize_numba():
 _initialize_numba()
 
 __all__ = [
-    "hessian", "HessianFunction", "CompiledHessian", "supported_functions", "SymhessError",
+    "hessian", "HessianFunction", "hvp", "HVPFunction", "CompiledHessian",
+    "supported_functions", "SymhessError",
     "CheckError", "HasAuxError", "InputTypeError", "StrictModeError", "TracerBoolConversionError",
     "TracerConversionError", "TracerIndexError", "UnsupportedFunctionError",
 ]

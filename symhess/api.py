@@ -16,7 +16,7 @@ TARGETS = ("cpu",)
 
 
 def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=(),
-            strict=False, batch_axis=None, in_axes=None, target="cpu"):
+            strict=False, batch_axis=None, in_axes=None, sparse=False, target="cpu"):
     """The Hessian of ``fun`` as a compiled function, with ``jax.hessian``'s contract.
 
     ``fun`` is traced once per input signature (shapes, dtypes, tree structure and static
@@ -45,6 +45,11 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
         in_axes: with ``batch_axis``, the batch axis of each positional argument (an int, or
             None for an argument shared by all points), as in ``jax.vmap``. By default the
             differentiated arguments are batched along ``batch_axis`` and the others shared.
+        sparse: ``True`` returns a ``scipy.sparse.csr_matrix`` with the exact symbolic pattern
+            (structural zeros are never derived or computed); ``"upper"`` its upper triangle
+            only. Needs a scalar output. Rows and columns follow the global variable order: the
+            differentiated arguments in ``argnums`` order, each pytree's leaves in pytree order,
+            each leaf in C order. ``H.compile(*args).pattern`` gives the pattern alone.
         target: ``"cpu"``: a Numba ``@njit`` kernel.
 
     Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values
@@ -61,7 +66,7 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
            [ 0., 12.]])
     """
     return HessianFunction(fun, argnums, has_aux, holomorphic, static_argnums, strict, target,
-                           batch_axis, in_axes)
+                           batch_axis, in_axes, sparse)
 
 
 def _as_argnums(value, name):
@@ -103,6 +108,7 @@ class HessianFunction:
     target: str
     batch_axis: object = None
     in_axes: object = None
+    sparse: object = False
 
     def __post_init__(self):
         if not callable(self.fun):
@@ -123,6 +129,10 @@ class HessianFunction:
             if self.has_aux:
                 raise ValueError("has_aux=True cannot be combined with batch_axis: aux would be "
                                  "one value per point; compute it separately")
+        if self.sparse not in (False, True, "upper"):
+            raise ValueError(f"sparse must be False, True or 'upper'; got {self.sparse!r}")
+        if self.sparse and self.batch_axis is not None:
+            raise ValueError("sparse output cannot be combined with batch_axis")
         if self.in_axes is not None:
             if self.batch_axis is None:
                 raise ValueError("in_axes needs batch_axis: pass batch_axis=0 (or another axis)")
@@ -208,6 +218,11 @@ class HessianFunction:
         return out, many, static
 
     def _trace_and_build(self, args, kwargs) -> CompiledHessian:
+        return build(**self._trace(args, kwargs), strict=self.strict, has_aux=self.has_aux,
+                     fun=self.fun, sparse=self.sparse)
+
+    def _trace(self, args, kwargs) -> dict:
+        """Trace ``fun`` on symbolic arguments: the leaves, output expressions and trees."""
         nargs = len(args)
         diff_positions, many, static = self._normalized_argnums(nargs)
         names = _argument_names(self.fun, nargs)
@@ -244,10 +259,9 @@ class HessianFunction:
                     "must be a pytree of arrays or numbers") from None
         diff_tree = (pytree.TreeDef("tuple", None, tuple(_tree_of(args[p]) for p in diff_positions))
                      if many else _tree_of(args[diff_positions[0]]))
-        return build(
+        return dict(
             name=self._name, leaves=leaves, diff_leaves=[l for p in diff_positions for l in diff_leaves[p]],
             outputs=outputs, out_tree=out_tree, diff_tree=diff_tree, dtype=dtype,
-            strict=self.strict, has_aux=self.has_aux, fun=self.fun,
             arg_pytrees=[(pos, _tree_of(args[pos])) for pos in range(nargs) if pos not in static]
             + [(k, _tree_of(kwargs[k])) for k in sorted(kwargs)])
 

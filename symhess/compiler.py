@@ -162,6 +162,8 @@ class CompiledHessian:
         return out
 
     def _assemble(self, flat):
+        if hasattr(self.layout, "matrix"):
+            return self.layout.matrix(flat)
         if self._batched:       # (points, flat buffer): each block keeps the points axis first
             blocks = iter([flat[:, off:off + int(np.prod(shape, dtype=np.int64))].reshape(flat.shape[:1] + shape)
                            for off, shape in self.layout.blocks])
@@ -189,8 +191,10 @@ class CompiledHessian:
     def kernel_spec(self) -> KernelSpec:
         """The `codegen.KernelSpec` of this Hessian (derived and CSE'd on demand)."""
         if not hasattr(self, "_spec"):
-            self._spec = _kernel_spec(self.name, self.leaves, self.layout, self.entries(),
-                                      self._dtype, self._out_shape)
+            entries = self.entries()
+            values = [(expr, self.layout.positions(*key)) for key, expr in entries.items()]
+            self._spec = kernel_spec(f"Hessian of {self.name}", self.leaves, values,
+                                     self.layout.size, self._out_shape, self._dtype)
         return self._spec
 
     # --- inspection and export (symhess.inspect does the work) --------------------------------
@@ -220,6 +224,14 @@ class CompiledHessian:
         return inspect.cse(self)
 
     @property
+    def pattern(self):
+        """For ``sparse=`` Hessians: the CSR pattern (ones), known without evaluating anything."""
+        if not hasattr(self.layout, "matrix"):
+            raise AttributeError("pattern is defined for sparse=True or sparse='upper' Hessians; "
+                                 "use .sparsity for dense ones")
+        return self.layout.matrix(np.ones(self.layout.size, dtype=self._dtype))
+
+    @property
     def sparsity(self):
         """The structural nonzero pattern; see `symhess.inspect.sparsity`."""
         from . import inspect
@@ -231,9 +243,9 @@ class CompiledHessian:
         return export.save(self, path, name=name)
 
 
-def _kernel_spec(name, leaves, layout, entries, dtype, out_shape) -> KernelSpec:
-    keys = list(entries)
-    replacements, reduced = cse([entries[k] for k in keys])
+def kernel_spec(title, leaves, values, out_size, out_shape, dtype) -> KernelSpec:
+    """A `KernelSpec` storing each ``(expression, positions)`` of ``values``, after one CSE pass."""
+    replacements, reduced = cse([expr for expr, _ in values])
     used = set()
     for _, expr in replacements:
         used |= expr.free_symbols
@@ -249,32 +261,47 @@ def _kernel_spec(name, leaves, layout, entries, dtype, out_shape) -> KernelSpec:
         inputs=[KernelInput(leaf.shape, leaf.dtype.name, leaf.weak and leaf.batch_axis is None,
                             leaf.batch_axis is not None) for leaf in leaves], reads=reads,
         assignments=list(replacements),
-        outputs=[(expr, layout.positions(*key)) for key, expr in zip(keys, reduced)],
-        out_size=layout.size, out_shape=out_shape, dtype=dtype.name,
-        title=f"Hessian of {name}")
+        outputs=[(expr, positions) for expr, (_, positions) in zip(reduced, values)],
+        out_size=out_size, out_shape=out_shape, dtype=dtype.name, title=title)
+
+
+def load_or_emit(key, make_spec):
+    """The kernel module for ``key`` from the disk cache, or emitted from ``make_spec()``."""
+    module = cache.load(key)
+    if module is None:
+        spec = make_spec()
+        emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
+        module = cache.store(key, emit(spec, version=__version__))
+    return module
 
 
 def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, strict, has_aux,
-          fun, arg_pytrees) -> CompiledHessian:
+          fun, arg_pytrees, sparse=False) -> CompiledHessian:
     """Derive, emit and load (or load from the disk cache) the kernel for one signature."""
     wrt = [s for leaf in diff_leaves for s in leaf.symbols().ravel()]
     flat_outputs = [e for out in outputs for e in out.ravel()]
     if strict:
         _check_strict(name, diff_leaves, flat_outputs)
-    layout = Layout([o.shape for o in outputs], [l.shape for l in diff_leaves])
     single = out_tree == pytree.LEAF and diff_tree == pytree.LEAF
-    out_shape = layout.blocks[0][1] if single else (layout.size,)
+    if sparse:
+        from .sparse import CSRLayout
+        if len(flat_outputs) != 1:
+            raise ValueError(f"sparse output needs a scalar function; {name} returns "
+                             f"{len(flat_outputs)} values")
+        layout = CSRLayout(hessian_entries(flat_outputs, wrt), len(wrt), upper=sparse == "upper")
+        out_shape, single = (layout.size,), False
+    else:
+        layout = Layout([o.shape for o in outputs], [l.shape for l in diff_leaves])
+        out_shape = layout.blocks[0][1] if single else (layout.size,)
     key = cache.digest(
-        __version__, "numba-cpu", dtype.name, out_shape,
+        __version__, "numba-cpu", dtype.name, out_shape, sparse,
         [(l.label, l.shape, l.dtype.name, l.differentiated, l.batch_axis) for l in leaves],
         [o.shape for o in outputs], [str(e) for e in flat_outputs])
     compiled = CompiledHessian(name, None, None, layout, leaves, flat_outputs, wrt, out_tree,
                                diff_tree, arg_pytrees, has_aux, fun, single, dtype, out_shape)
-    module = cache.load(key)
-    if module is None:
-        spec = compiled.kernel_spec()
-        emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
-        module = cache.store(key, emit(spec, version=__version__))
+    if sparse:
+        compiled._entries = layout.entries
+    module = load_or_emit(key, compiled.kernel_spec)
     compiled.kernel = module.kernel
     compiled.source = _source(module)
     return compiled

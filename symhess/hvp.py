@@ -1,0 +1,136 @@
+"""Hessian-vector products: ``hvp(f)(*args, v)`` compiled without forming the Hessian."""
+
+from __future__ import annotations
+
+import numpy as np
+import symengine as se
+
+from . import __version__, cache, pytree
+from .api import HessianFunction, _numeric
+from .compiler import Leaf, kernel_spec, load_or_emit, _source
+from .derive import hessian_entries
+
+
+def hvp(fun, argnums=0, holomorphic=False, *, static_argnums=(), target="cpu"):
+    """The Hessian-vector product of a scalar ``fun``, as a compiled function ``(*args, v)``.
+
+    The kernel evaluates ``sum_l H[k, l] v[l]`` for every ``k`` as expressions in ``args`` and
+    ``v`` after one CSE pass: the Hessian is never stored. ``v`` has the structure of the
+    differentiated argument (a tuple of such structures for a tuple ``argnums``), and so has the
+    result.
+
+    Args:
+        fun: a scalar-valued function of NumPy arrays.
+        argnums: the argument(s) to differentiate, as in `symhess.hessian`.
+        holomorphic: complex inputs, differentiated as a holomorphic function.
+        static_argnums: configuration arguments, as in `symhess.hessian`.
+        target: ``"cpu"``.
+
+    Returns:
+        An `HVPFunction`; ``.linear_operator(*args)`` gives a SciPy ``LinearOperator``.
+
+    >>> import numpy as np, symhess
+    >>> Hv = symhess.hvp(lambda x: np.sum(x ** 3))
+    >>> Hv(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    array([ 6., 12.])
+    """
+    return HVPFunction(fun, argnums, False, holomorphic, static_argnums, False, target)
+
+
+class HVPFunction(HessianFunction):
+    """The callable returned by `hvp`: compiles one kernel per signature of ``(*args, v)``."""
+
+    def __call__(self, *args_and_v, **kwargs):
+        return self.compile(*args_and_v, **kwargs)(*args_and_v, **kwargs)
+
+    def compile(self, *args_and_v, **kwargs):
+        """The `CompiledHVP` for the signature of ``(*args, v)``."""
+        if not args_and_v:
+            raise TypeError(f"hvp of {self._name} is called as (*args, v): the tangent v is missing")
+        key = self._signature(args_and_v, kwargs)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = self._build(args_and_v[:-1], args_and_v[-1], kwargs)
+        return compiled
+
+    def linear_operator(self, *args, **kwargs):
+        """A ``scipy.sparse.linalg.LinearOperator`` ``v -> H v`` at ``args`` (flat vectors)."""
+        from scipy.sparse.linalg import LinearOperator
+        traced = self._trace(args, kwargs)
+        tree, leaves = traced["diff_tree"], traced["diff_leaves"]
+        sizes = [l.size for l in leaves]
+        n = sum(sizes)
+
+        def matvec(v):
+            parts = np.split(np.asarray(v).reshape(-1), np.cumsum(sizes)[:-1])
+            tangent = tree.unflatten([p.reshape(l.shape) for p, l in zip(parts, leaves)])
+            result = pytree.flatten(self(*args, tangent, **kwargs))[0]
+            return np.concatenate([np.ravel(r) for r in result])
+
+        return LinearOperator((n, n), matvec=matvec, rmatvec=matvec, dtype=traced["dtype"])
+
+    def _build(self, args, v, kwargs):
+        traced = self._trace(args, kwargs)
+        name, leaves, diff_leaves = traced["name"], traced["leaves"], traced["diff_leaves"]
+        if sum(o.size for o in traced["outputs"]) != 1 or traced["out_tree"] != pytree.LEAF:
+            raise ValueError(f"hvp needs a function with one scalar output; {name} returns "
+                             f"{sum(o.size for o in traced['outputs'])} values")
+        v_leaves, v_tree = pytree.flatten(v)
+        if v_tree != traced["diff_tree"]:
+            raise ValueError(f"the tangent v of hvp({name}) must have the structure of the "
+                             f"differentiated argument(s): {traced['diff_tree']}; got {v_tree}")
+        # The tangent's symbols need names no argument uses (a user argument may be called v).
+        base = "v"
+        while any(l.label == base or l.label.startswith((base + "[", base + ".")) for l in leaves):
+            base += "_"
+        tangents = []
+        for leaf, path, value in zip(diff_leaves, v_tree.paths(), v_leaves):
+            arr = _numeric(value, f"v{path}", name)
+            if arr.shape != leaf.shape:
+                raise ValueError(f"the tangent v{path} has shape {arr.shape}; expected "
+                                 f"{leaf.shape} like {leaf.label}")
+            tangents.append(Leaf(arg="v", path=path, label=f"{base}{path}", shape=leaf.shape,
+                                 dtype=arr.dtype, weak=False, differentiated=False,
+                                 index=len(leaves) + len(tangents)))
+        wrt = [s for leaf in diff_leaves for s in leaf.symbols().ravel()]
+        vs = [s for t in tangents for s in t.symbols().ravel()]
+        output = traced["outputs"][0].ravel()[0]
+        dtype = np.result_type(traced["dtype"], *[t.dtype for t in tangents])
+        key = cache.digest(__version__, "numba-cpu-hvp", dtype.name, str(output),
+                           [(l.label, l.shape, l.dtype.name, l.differentiated) for l in leaves + tangents])
+
+        def make_spec():
+            rows = [[] for _ in wrt]
+            for (_, k, l), h in hessian_entries([output], wrt).items():
+                rows[k].append(h * vs[l])
+                if k != l:
+                    rows[l].append(h * vs[k])
+            values = [(se.Add(*terms), (k,)) for k, terms in enumerate(rows) if terms]
+            return kernel_spec(f"Hessian-vector product of {name}", leaves + tangents, values,
+                               len(wrt), (len(wrt),), dtype)
+
+        module = load_or_emit(key, make_spec)
+        return CompiledHVP(module.kernel, _source(module), traced["arg_pytrees"], diff_leaves,
+                           traced["diff_tree"], name)
+
+
+class CompiledHVP:
+    """The Hessian-vector product for one signature; call it with ``(*args, v)``."""
+
+    def __init__(self, kernel, source, arg_pytrees, diff_leaves, diff_tree, name):
+        self.kernel, self.source, self.name = kernel, source, name
+        self._arg_pytrees, self._diff_leaves, self._diff_tree = arg_pytrees, diff_leaves, diff_tree
+
+    def __call__(self, *args_and_v, **kwargs):
+        args, v = args_and_v[:-1], args_and_v[-1]
+        leaves = []
+        for arg, treedef in self._arg_pytrees:
+            value = args[arg] if isinstance(arg, int) else kwargs[arg]
+            leaves.extend([value] if treedef == pytree.LEAF else pytree.flatten(value)[0])
+        leaves.extend(pytree.flatten(v)[0])
+        flat = self.kernel(*leaves)
+        out, offset = [], 0
+        for leaf in self._diff_leaves:
+            out.append(flat[offset:offset + leaf.size].reshape(leaf.shape))
+            offset += leaf.size
+        return self._diff_tree.unflatten(out)
