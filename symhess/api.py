@@ -10,13 +10,15 @@ import numpy as np
 
 from . import cache, errors, pytree
 from .compiler import CompiledHessian, Leaf, build
+from .progress import Progress
 from .trace import Traced, object_array, symbols, trace
 
 TARGETS = ("cpu",)
 
 
 def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=(),
-            strict=False, batch_axis=None, in_axes=None, sparse=False, target="cpu"):
+            strict=False, batch_axis=None, in_axes=None, sparse=False, verbose=None,
+            target="cpu"):
     """The Hessian of ``fun`` as a compiled function, with ``jax.hessian``'s contract.
 
     ``fun`` is traced once per input signature (shapes, dtypes, tree structure and static
@@ -50,6 +52,10 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
             only. Needs a scalar output. Rows and columns follow the global variable order: the
             differentiated arguments in ``argnums`` order, each pytree's leaves in pytree order,
             each leaf in C order. ``H.compile(*args).pattern`` gives the pattern alone.
+        verbose: report the compile's stages (trace, differentiate, CSE, emit, Numba
+            compile) on the terminal and through `logging`: True always, False never, None
+            (the default, or the environment variable ``SYMHESS_VERBOSE``) once a compile has
+            taken longer than 2 s.
         target: ``"cpu"``: a Numba ``@njit`` kernel.
 
     Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values
@@ -66,7 +72,7 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
            [ 0., 12.]])
     """
     return HessianFunction(fun, argnums, has_aux, holomorphic, static_argnums, strict, target,
-                           batch_axis, in_axes, sparse)
+                           batch_axis, in_axes, sparse, verbose)
 
 
 def _as_argnums(value, name):
@@ -109,6 +115,7 @@ class HessianFunction:
     batch_axis: object = None
     in_axes: object = None
     sparse: object = False
+    verbose: object = None
 
     def __post_init__(self):
         if not callable(self.fun):
@@ -218,8 +225,11 @@ class HessianFunction:
         return out, many, static
 
     def _trace_and_build(self, args, kwargs) -> CompiledHessian:
-        return build(**self._trace(args, kwargs), strict=self.strict, has_aux=self.has_aux,
-                     fun=self.fun, sparse=self.sparse)
+        progress = Progress(self._name, self.verbose)
+        with progress.stage("trace"):
+            traced = self._trace(args, kwargs)
+        return build(**traced, strict=self.strict, has_aux=self.has_aux, fun=self.fun,
+                     sparse=self.sparse, progress=progress)
 
     def _trace(self, args, kwargs) -> dict:
         """Trace ``fun`` on symbolic arguments: the leaves, output expressions and trees."""

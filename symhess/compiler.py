@@ -265,18 +265,39 @@ def kernel_spec(title, leaves, values, out_size, out_shape, dtype) -> KernelSpec
         out_size=out_size, out_shape=out_shape, dtype=dtype.name, title=title)
 
 
-def load_or_emit(key, make_spec):
-    """The kernel module for ``key`` from the disk cache, or emitted from ``make_spec()``."""
+def load_or_emit(key, make_spec, progress, leaves):
+    """The compiled kernel module for ``key``: from the disk cache, or emitted from ``make_spec()``.
+
+    The kernel is compiled here, once, by a call on zeros of the signature's shapes, so that
+    compile time is reported with the other stages rather than hidden in the first call.
+    """
     module = cache.load(key)
     if module is None:
         spec = make_spec()
-        emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
-        module = cache.store(key, emit(spec, version=__version__))
+        with progress.stage("emit"):
+            emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
+            module = cache.store(key, emit(spec, version=__version__))
+    with progress.stage("Numba compile"):
+        module.kernel(*_examples(leaves))
+    progress.done()
     return module
 
 
+def _examples(leaves):
+    """Zero arguments with the kernel's input types: C-contiguous arrays and Python scalars."""
+    out = []
+    for leaf in leaves:
+        if leaf.batch_axis is not None:
+            out.append(np.zeros((1,) + leaf.shape, dtype=leaf.dtype))
+        elif leaf.weak:
+            out.append(leaf.dtype.type(0).item())
+        else:
+            out.append(np.zeros(leaf.shape, dtype=leaf.dtype))
+    return out
+
+
 def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, strict, has_aux,
-          fun, arg_pytrees, sparse=False) -> CompiledHessian:
+          fun, arg_pytrees, progress, sparse=False) -> CompiledHessian:
     """Derive, emit and load (or load from the disk cache) the kernel for one signature."""
     wrt = [s for leaf in diff_leaves for s in leaf.symbols().ravel()]
     flat_outputs = [e for out in outputs for e in out.ravel()]
@@ -288,7 +309,9 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
         if len(flat_outputs) != 1:
             raise ValueError(f"sparse output needs a scalar function; {name} returns "
                              f"{len(flat_outputs)} values")
-        layout = CSRLayout(hessian_entries(flat_outputs, wrt), len(wrt), upper=sparse == "upper")
+        with progress.stage("differentiate"):
+            entries = hessian_entries(flat_outputs, wrt)
+        layout = CSRLayout(entries, len(wrt), upper=sparse == "upper")
         out_shape, single = (layout.size,), False
     else:
         layout = Layout([o.shape for o in outputs], [l.shape for l in diff_leaves])
@@ -301,7 +324,13 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
                                diff_tree, arg_pytrees, has_aux, fun, single, dtype, out_shape)
     if sparse:
         compiled._entries = layout.entries
-    module = load_or_emit(key, compiled.kernel_spec)
+    def make_spec():
+        with progress.stage("differentiate"):
+            compiled.entries()
+        with progress.stage("CSE"):
+            return compiled.kernel_spec()
+
+    module = load_or_emit(key, make_spec, progress, leaves)
     compiled.kernel = module.kernel
     compiled.source = _source(module)
     return compiled

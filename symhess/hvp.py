@@ -8,10 +8,11 @@ import symengine as se
 from . import __version__, cache, pytree
 from .api import HessianFunction, _numeric
 from .compiler import Leaf, kernel_spec, load_or_emit, _source
+from .progress import Progress
 from .derive import hessian_entries
 
 
-def hvp(fun, argnums=0, holomorphic=False, *, static_argnums=(), target="cpu"):
+def hvp(fun, argnums=0, holomorphic=False, *, static_argnums=(), verbose=None, target="cpu"):
     """The Hessian-vector product of a scalar ``fun``, as a compiled function ``(*args, v)``.
 
     The kernel evaluates ``sum_l H[k, l] v[l]`` for every ``k`` as expressions in ``args`` and
@@ -24,6 +25,7 @@ def hvp(fun, argnums=0, holomorphic=False, *, static_argnums=(), target="cpu"):
         argnums: the argument(s) to differentiate, as in `symhess.hessian`.
         holomorphic: complex inputs, differentiated as a holomorphic function.
         static_argnums: configuration arguments, as in `symhess.hessian`.
+        verbose: progress reporting, as in `symhess.hessian`.
         target: ``"cpu"``.
 
     Returns:
@@ -34,7 +36,8 @@ def hvp(fun, argnums=0, holomorphic=False, *, static_argnums=(), target="cpu"):
     >>> Hv(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
     array([ 6., 12.])
     """
-    return HVPFunction(fun, argnums, False, holomorphic, static_argnums, False, target)
+    return HVPFunction(fun, argnums, False, holomorphic, static_argnums, False, target,
+                       verbose=verbose)
 
 
 class HVPFunction(HessianFunction):
@@ -70,7 +73,9 @@ class HVPFunction(HessianFunction):
         return LinearOperator((n, n), matvec=matvec, rmatvec=matvec, dtype=traced["dtype"])
 
     def _build(self, args, v, kwargs):
-        traced = self._trace(args, kwargs)
+        progress = Progress(f"hvp of {self._name}", self.verbose)
+        with progress.stage("trace"):
+            traced = self._trace(args, kwargs)
         name, leaves, diff_leaves = traced["name"], traced["leaves"], traced["diff_leaves"]
         if sum(o.size for o in traced["outputs"]) != 1 or traced["out_tree"] != pytree.LEAF:
             raise ValueError(f"hvp needs a function with one scalar output; {name} returns "
@@ -101,15 +106,18 @@ class HVPFunction(HessianFunction):
 
         def make_spec():
             rows = [[] for _ in wrt]
-            for (_, k, l), h in hessian_entries([output], wrt).items():
+            with progress.stage("differentiate"):
+                entries = hessian_entries([output], wrt)
+            for (_, k, l), h in entries.items():
                 rows[k].append(h * vs[l])
                 if k != l:
                     rows[l].append(h * vs[k])
             values = [(se.Add(*terms), (k,)) for k, terms in enumerate(rows) if terms]
-            return kernel_spec(f"Hessian-vector product of {name}", leaves + tangents, values,
-                               len(wrt), (len(wrt),), dtype)
+            with progress.stage("CSE"):
+                return kernel_spec(f"Hessian-vector product of {name}", leaves + tangents,
+                                   values, len(wrt), (len(wrt),), dtype)
 
-        module = load_or_emit(key, make_spec)
+        module = load_or_emit(key, make_spec, progress, leaves + tangents)
         return CompiledHVP(module.kernel, _source(module), traced["arg_pytrees"], diff_leaves,
                            traced["diff_tree"], name)
 

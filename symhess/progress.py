@@ -1,0 +1,76 @@
+"""Progress of a compile: stage timings through `logging`, and a status line on a terminal.
+
+Stages are logged at DEBUG level on the ``symhess`` logger. A compile that has run for more
+than `REPORT_AFTER` seconds also reports each later stage at INFO level and, when standard error
+is a terminal, on a status line there. ``verbose=True`` (or ``SYMHESS_VERBOSE=1``) reports every
+stage from the start; ``verbose=False`` (or ``SYMHESS_VERBOSE=0``) never reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+
+logger = logging.getLogger("symhess")
+REPORT_AFTER = 2.0
+
+
+def _verbose_from_env():
+    value = os.environ.get("SYMHESS_VERBOSE", "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    return None
+
+
+class Progress:
+    """The stages of one compile of ``name``."""
+
+    def __init__(self, name: str, verbose=None):
+        self.name = name
+        self.verbose = _verbose_from_env() if verbose is None else verbose
+        self.start = time.perf_counter()
+        self.times: dict = {}
+        self._shown = False
+
+    def _loud(self) -> bool:
+        if self.verbose is not None:
+            return self.verbose
+        return time.perf_counter() - self.start > REPORT_AFTER
+
+    @contextlib.contextmanager
+    def stage(self, label: str):
+        """Time one stage; report it when the compile is verbose or has become slow."""
+        begin = time.perf_counter()
+        if self._loud():
+            self._status(f"{label}...")
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - begin
+            self.times[label] = self.times.get(label, 0.0) + seconds
+            loud = self._loud()
+            logger.log(logging.INFO if loud else logging.DEBUG,
+                       "%s: %s took %.2f s", self.name, label, seconds)
+
+    def _status(self, text: str):
+        if self.verbose is False or not getattr(sys.stderr, "isatty", lambda: False)():
+            return
+        elapsed = time.perf_counter() - self.start
+        sys.stderr.write(f"\r[symhess] {self.name}: {text} ({elapsed:.1f} s)\033[K")
+        sys.stderr.flush()
+        self._shown = True
+
+    def done(self):
+        """Finish the status line and log the total."""
+        total = time.perf_counter() - self.start
+        loud = self._loud()
+        logger.log(logging.INFO if loud else logging.DEBUG, "%s: compiled in %.2f s (%s)",
+                   self.name, total, ", ".join(f"{k} {v:.2f} s" for k, v in self.times.items()))
+        if self._shown:
+            sys.stderr.write(f"\r[symhess] {self.name}: compiled in {total:.1f} s\033[K\n")
+            sys.stderr.flush()
