@@ -260,9 +260,10 @@ CHUNK = 500
 class _Chunk(LLVMPrinter):
     """A printer for one function of a split kernel: loads inputs and earlier values lazily."""
 
-    def __init__(self, spec, slots):
+    def __init__(self, spec, slots, boolean_slots):
         super().__init__({})
         self.spec, self.slots, self.loads = spec, slots, []
+        self.boolean_slots = boolean_slots      # spilled conditions, stored as 0.0 or 1.0
 
     def _print_Symbol(self, expr):
         operand = self.names.get(expr)
@@ -277,6 +278,11 @@ class _Chunk(LLVMPrinter):
             self.loads.append(f"  {ptr} = getelementptr inbounds double, double* %scratch, i64 {self.slots[sym]}")
             value = self.fresh()
             self.loads.append(f"  {value} = load double, double* {ptr}")
+            if sym in self.boolean_slots:
+                flag = self.fresh()
+                self.loads.append(f"  {flag} = fcmp une double {value}, {double(0.0)}")
+                self._booleans.add(flag)
+                return flag
             return value
         if sym not in self.spec.reads:
             raise CodegenError(f"symbol {str(sym)[:60]} is neither an input nor a temporary")
@@ -346,14 +352,18 @@ def emit_llvm(spec: KernelSpec, name: str, chunk: int = CHUNK) -> str:
     signature = ", ".join(params)
     functions, declares = [], set()
     parts = [statements[i:i + chunk] for i in range(0, max(len(statements), 1), chunk)]
+    boolean_slots = set()
     for c, part in enumerate(parts):
-        printer = _Chunk(spec, slots)
+        printer = _Chunk(spec, slots, boolean_slots)
         stores = []
         for kind, target, expr in part:
             value = printer.doprint(expr)
             if kind == "let":
                 printer.names[target] = value
                 if target in slots:
+                    if printer.is_boolean(value):       # a condition CSE moved into a temporary
+                        boolean_slots.add(target)
+                        value = printer.emit(f"uitofp i1 {value} to double")
                     ptr = printer.fresh().replace("%v", "%s")
                     stores.append(f"  {ptr} = getelementptr inbounds double, double* %scratch, i64 {slots[target]}")
                     stores.append(f"  store double {value}, double* {ptr}")

@@ -73,7 +73,9 @@ def python_body(spec: KernelSpec, cache: bool = True) -> str:
     for c, (values, first, mirror) in enumerate(store_tables(spec)):
         tables.append(f"_P{c} = np.array({first!r}, dtype=np.int64)")
         tables.append(f"_M{c} = np.array({mirror!r}, dtype=np.int64)")
-        stores.append(f"    v{c} = ({', '.join(printer.doprint(v) for v in values)},)")
+        # Every value is cast to the output dtype: Numba indexes only homogeneous tuples.
+        cast = f"np.{spec.dtype}"
+        stores.append(f"    v{c} = ({', '.join(f'{cast}({printer.doprint(v)})' for v in values)},)")
         stores.append(f"    for i in range({len(values)}):")
         stores.append(f"        out[_P{c}[i]] = v{c}[i]")
         stores.append(f"        out[_M{c}[i]] = v{c}[i]")

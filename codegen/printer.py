@@ -55,7 +55,12 @@ class NumPyPrinter:
         return f"{self.module}.{name}({', '.join(args)})"
 
     def float_literal(self, value: float) -> str:
-        return repr(float(value))
+        value = float(value)
+        if value != value:
+            return self.constants["NaN"]
+        if value in (float("inf"), float("-inf")):
+            return self.constants["Infinity" if value > 0 else "NegativeInfinity"]
+        return repr(value)
 
     # --- atoms -----------------------------------------------------------------------------
     def _print_Symbol(self, expr):
@@ -164,8 +169,8 @@ class NumPyPrinter:
         pairs = [(args[i], args[i + 1]) for i in range(0, len(args), 2)]
         value, cond = pairs[-1]
         out = self.doprint(value)
-        if cond != se.true:
-            out = self.ternary(self.doprint(cond), out, "np.nan")
+        if cond != se.true:       # no condition holds: NaN, as for a value outside a domain
+            out = self.ternary(self.doprint(cond), out, self.constants["NaN"])
         for value, cond in reversed(pairs[:-1]):
             out = self.ternary(self.doprint(cond), self.doprint(value), out)
         return out

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 
 def sanitize(text: str, limit: int = 60) -> str:
-    """Text safe to put in a generated comment: printable ASCII on one line, no quotes."""
-    text = re.sub(r"[^A-Za-z0-9_.,:()\[\] +\-*/=<>]", "?", str(text))
+    """Text safe to put in a generated comment of any target: letters, digits and a few
+    punctuation marks on one line: no quotes, no comment delimiters (``#``, ``*/``, ``//``)."""
+    text = re.sub(r"[^A-Za-z0-9_.,:()\[\] +\-=<>]", "?", str(text))
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

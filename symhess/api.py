@@ -163,7 +163,10 @@ class HessianFunction:
         return tuple(self.batch_axis if i in diff else None for i in range(nargs))
 
     def __call__(self, *args, **kwargs):
-        compiled = self._compiled.get(self._signature(args, kwargs))
+        try:
+            compiled = self._compiled.get(self._signature(args, kwargs))
+        except TypeError:            # an unhashable static argument: compile explains it
+            compiled = None
         if compiled is None:
             compiled = self.compile(*args, **kwargs)
         return compiled(*args, **kwargs)
@@ -173,13 +176,13 @@ class HessianFunction:
         static = self.static_argnums
         axes = self._axes(len(args)) if self.batch_axis is not None else None
         for i, a in enumerate(args):
-            if axes is not None and axes[i] is not None:
+            if static and (i in static or (i - len(args)) in static):
+                parts.append(("static", a))      # hashed by value: an array here is unhashable
+            elif axes is not None and axes[i] is not None:
                 leaves, treedef = pytree.flatten(a)
                 parts.append((treedef, axes[i], tuple(_point_signature(l, axes[i]) for l in leaves)))
             elif type(a) is np.ndarray:
                 parts.append((a.shape, a.dtype.char))
-            elif i in static or (i - len(args)) in static:
-                parts.append(("static", a))
             else:
                 leaves, treedef = pytree.flatten(a)
                 parts.append((treedef, tuple(map(_leaf_signature, leaves))))

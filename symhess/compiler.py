@@ -106,6 +106,7 @@ class CompiledHessian:
         self._batched = [l for l in leaves if l.batch_axis is not None]
         simple = all(td == pytree.LEAF and isinstance(a, int) for a, td in arg_pytrees)
         positions = tuple(a for a, _ in arg_pytrees)
+        self._nargs = len(positions)
         # Batched kernels always take the general path: it checks the point counts agree,
         # which the kernel (sized by the first batched input) relies on.
         if simple and single and not has_aux and not self._batched \
@@ -118,7 +119,7 @@ class CompiledHessian:
         return self._call(*args, **kwargs)
 
     def _call_direct(self, *args, **kwargs):
-        if kwargs:
+        if kwargs or len(args) != self._nargs:     # keywords, or static arguments to drop
             return self._call_general(*args, **kwargs)
         return self.kernel(*args)
 
@@ -268,8 +269,9 @@ def kernel_spec(title, leaves, values, out_size, out_shape, dtype) -> KernelSpec
 def load_or_emit(key, make_spec, progress, leaves):
     """The compiled kernel module for ``key``: from the disk cache, or emitted from ``make_spec()``.
 
-    The kernel is compiled here, once, by a call on zeros of the signature's shapes, so that
-    compile time is reported with the other stages rather than hidden in the first call.
+    The kernel is compiled here, for the argument types of the signature, so that compile time
+    is reported with the other stages rather than hidden in the first call. (Compiling from the
+    types, not by a call, also means no input value is ever evaluated before the user's.)
     """
     module = cache.load(key)
     if module is None:
@@ -278,7 +280,8 @@ def load_or_emit(key, make_spec, progress, leaves):
             emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
             module = cache.store(key, emit(spec, version=__version__))
     with progress.stage("Numba compile"):
-        module.kernel(*_examples(leaves))
+        import numba
+        module.kernel.compile(tuple(numba.typeof(a) for a in _examples(leaves)))
     progress.done()
     return module
 

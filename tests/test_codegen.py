@@ -133,3 +133,25 @@ def test_split_kernels_agree_with_the_whole(chunk):
     expected = [t4 + t0, t2 * b, t1, t4 + t0]
     got = _load(emit_numba_llvm(spec, cache=False, chunk=chunk))(np.array([a, b]))
     np.testing.assert_allclose(got, expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_conditions_held_in_temporaries_cross_split_functions(chunk):
+    """CSE can move a condition into a temporary used by a later function of a split kernel."""
+    from codegen import emit_numba_llvm
+    c, t = se.symbols("c t")
+    spec = KernelSpec(
+        inputs=[KernelInput((2,), "float64")], reads={x: (0, (0,)), y: (0, (1,))},
+        assignments=[(c, se.Lt(x, y)), (t, x * y)],
+        outputs=[(se.Piecewise((t, se.Eq(c, True)), (x - y, True)), (0,)),
+                 (se.Piecewise((1, se.Eq(c, False)), (2, True)), (1,))],
+        out_size=2, out_shape=(2,))
+    kernel = _load(emit_numba_llvm(spec, cache=False, chunk=chunk))
+    np.testing.assert_array_equal(kernel(np.array([2.0, 3.0])), [6.0, 2.0])
+    np.testing.assert_array_equal(kernel(np.array([3.0, 2.0])), [1.0, 1.0])
+
+
+def test_non_finite_constants_print_as_names():
+    names = {x: "x"}
+    assert eval(NumPyPrinter(names).doprint(x + se.oo), {"np": np}, {"x": 1.0}) == np.inf
+    assert np.isnan(eval(NumPyPrinter(names).float_literal(float("nan")), {"np": np}))
