@@ -15,6 +15,8 @@ from .api import HessianFunction, hessian
 from .compiler import CompiledHessian
 from .hvp import HVPFunction, hvp
 from .primitives import supported_functions
+from .check import CheckReport, check
+from . import export
 
 
 def _initialize_numba():
@@ -33,7 +35,7 @@ def _initialize_numba():
 _initialize_numba()
 
 __all__ = [
-    "hessian", "HessianFunction", "hvp", "HVPFunction", "CompiledHessian",
+    "hessian", "HessianFunction", "hvp", "HVPFunction", "check", "CheckReport", "CompiledHessian",
     "supported_functions", "SymhessError",
     "CheckError", "HasAuxError", "InputTypeError", "StrictModeError", "TracerBoolConversionError",
     "TracerConversionError", "TracerIndexError", "UnsupportedFunctionError",

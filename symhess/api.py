@@ -17,8 +17,8 @@ TARGETS = ("cpu",)
 
 
 def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=(),
-            strict=False, batch_axis=None, in_axes=None, sparse=False, verbose=None,
-            target="cpu"):
+            strict=False, batch_axis=None, in_axes=None, sparse=False, check=False,
+            verbose=None, target="cpu"):
     """The Hessian of ``fun`` as a compiled function, with ``jax.hessian``'s contract.
 
     ``fun`` is traced once per input signature (shapes, dtypes, tree structure and static
@@ -52,6 +52,9 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
             only. Needs a scalar output. Rows and columns follow the global variable order: the
             differentiated arguments in ``argnums`` order, each pytree's leaves in pytree order,
             each leaf in C order. ``H.compile(*args).pattern`` gives the pattern alone.
+        check: cross-check each new signature's kernel once, when it is compiled, against the
+            independent autodiff at the arguments of that first call (`symhess.check`); a
+            disagreement raises `CheckError`. For dense, unbatched Hessians.
         verbose: report the compile's stages (trace, differentiate, CSE, emit, Numba
             compile) on the terminal and through `logging`: True always, False never, None
             (the default, or the environment variable ``SYMHESS_VERBOSE``) once a compile has
@@ -72,7 +75,7 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
            [ 0., 12.]])
     """
     return HessianFunction(fun, argnums, has_aux, holomorphic, static_argnums, strict, target,
-                           batch_axis, in_axes, sparse, verbose)
+                           batch_axis, in_axes, sparse, verbose, check)
 
 
 def _as_argnums(value, name):
@@ -116,6 +119,7 @@ class HessianFunction:
     in_axes: object = None
     sparse: object = False
     verbose: object = None
+    check: bool = False
 
     def __post_init__(self):
         if not callable(self.fun):
@@ -138,6 +142,9 @@ class HessianFunction:
                                  "one value per point; compute it separately")
         if self.sparse not in (False, True, "upper"):
             raise ValueError(f"sparse must be False, True or 'upper'; got {self.sparse!r}")
+        if self.check and (self.sparse or self.batch_axis is not None):
+            raise ValueError("check=True is for dense, unbatched Hessians; check one point "
+                             "with symhess.check(fun, *point) instead")
         if self.sparse and self.batch_axis is not None:
             raise ValueError("sparse output cannot be combined with batch_axis")
         if self.in_axes is not None:
@@ -206,6 +213,13 @@ class HessianFunction:
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._trace_and_build(args, kwargs)
+            if self.check:
+                if kwargs:
+                    raise ValueError("check=True needs positional arguments only")
+                from .check import check
+                check(self.fun, *args, argnums=self.argnums, has_aux=self.has_aux,
+                      holomorphic=self.holomorphic, static_argnums=self.static_argnums,
+                      hessian=compiled)
             self._compiled[key] = compiled
         return compiled
 

@@ -1,0 +1,374 @@
+"""`symhess.check`: compare a Hessian with an independent reference, entry by entry.
+
+The reference is `symhess.autodiff` (second-order forward mode that runs the user's own function
+on jets, with derivative rules of its own) or, with ``against="jax"``, ``jax.hessian``. The
+Hessian checked is symhess's compiled one, or any callable passed as ``hessian=``.
+
+Tolerance. An entry ``a`` (checked) and ``r`` (reference) of a block agree when
+
+    |a - r| <= atol + rtol * max(|a|, |r|, s)
+
+where ``s`` is the largest ``|r|`` in the block: rounding errors in a Hessian entry scale with
+the magnitude of the terms that build it, which the block's largest entry measures and the entry
+itself does not (a small entry can be a difference of large terms). Defaults follow the dtype of
+the checked block: ``rtol=1e-8, atol=1e-12`` for float64 and complex128 and ``rtol=1e-3,
+atol=1e-5`` for float32 and complex64 (the reference always runs in float64). An entry that is
+NaN, or infinite, in both agrees; NaN against a number does not.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import autodiff
+from .autodiff import tree_flatten, tree_paths
+from .errors import CheckError, HasAuxError
+
+TOLERANCES = {"double": (1e-8, 1e-12), "single": (1e-3, 1e-5)}   # (rtol, atol)
+AGAINST = ("autodiff", "jax")
+
+
+@dataclass
+class BlockReport:
+    """The comparison of one Hessian block (one leaf of the Hessian tree)."""
+
+    path: str                  # e.g. "H['w'][0]"; "H" for a single-leaf Hessian
+    shape: tuple
+    max_abs_error: float
+    max_rel_error: float       # |a - r| / max(|a|, |r|), over entries where that is defined
+    index: tuple               # the worst entry: largest error relative to its tolerance
+    value: object              # the checked Hessian's value there
+    reference: object          # the reference's value there
+    tolerance: float           # the tolerance there
+    ratio: float               # error / tolerance at the worst entry; > 1 fails
+    rtol: float
+    atol: float
+
+    @property
+    def ok(self) -> bool:
+        return self.ratio <= 1.0
+
+
+@dataclass
+class CheckReport:
+    """What `check` compared and how far apart the two Hessians are.
+
+    ``blocks`` has one `BlockReport` per leaf of the Hessian tree; ``worst`` is the block whose
+    worst entry is furthest outside (or least inside) its tolerance. ``value_error`` is the
+    largest error of the function's value computed by the reference against plain NumPy, and
+    ``trace_error`` that of symhess's traced expressions (None when not evaluated; ``notes``
+    says why).
+    """
+
+    function: str
+    checked: str
+    against: str
+    blocks: list
+    value_error: float | None = None
+    trace_error: float | None = None
+    seconds: float = 0.0
+    notes: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(b.ok for b in self.blocks)
+
+    @property
+    def worst(self) -> BlockReport | None:
+        return max(self.blocks, key=lambda b: b.ratio, default=None)
+
+    @property
+    def max_abs_error(self) -> float:
+        return max((b.max_abs_error for b in self.blocks), default=0.0)
+
+    def __str__(self):
+        status = "OK" if self.ok else "FAILED"
+        w = max(12, len(self.checked))
+        lines = [f"check of {self.function}: {self.checked} against {self.against}: {status} "
+                 f"({self.seconds:.3f} s)",
+                 f"  {'block':<24} {'shape':<14} {'max abs err':>11} {'max rel err':>11} "
+                 f"{'rtol':>7} {'worst entry':<14} {self.checked:>{w}} {'reference':>12}"]
+        for b in self.blocks:
+            lines.append(
+                f"  {b.path:<24} {str(b.shape):<14} {b.max_abs_error:>11.2e} "
+                f"{b.max_rel_error:>11.2e} {b.rtol:>7.0e} {str(b.index):<14} "
+                f"{_fmt(b.value):>{w}} {_fmt(b.reference):>12}" + ("" if b.ok else "  <- fails"))
+        if self.value_error is not None:
+            lines.append(f"  function value, reference vs plain NumPy: max abs err "
+                         f"{self.value_error:.2e}")
+        if self.trace_error is not None:
+            lines.append(f"  function value, traced expressions vs plain NumPy: max abs err "
+                         f"{self.trace_error:.2e}")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _fmt(x) -> str:
+    return f"{x:.6g}" if not isinstance(x, complex) else f"{x:.4g}"
+
+
+def check(fun, *args, argnums=0, has_aux=False, holomorphic=False, hessian=None, rtol=None,
+          atol=None, static_argnums=(), against="autodiff", jax_fun=None) -> CheckReport:
+    """Check a Hessian of ``fun`` at ``args`` against an independent reference.
+
+    The checked Hessian is ``hessian(*args)`` when ``hessian`` is given (a callable with
+    ``jax.hessian``'s output structure: for one array argument and a scalar output, an array of
+    shape ``x.shape + x.shape``), else symhess's compiled Hessian of ``fun``. The reference is
+    the independent autodiff (`symhess.autodiff`), or ``jax.hessian`` with ``against="jax"``
+    (float64 enabled with ``jax_enable_x64``). Along the way the function's value is checked:
+    the reference's against plain NumPy, and, for symhess's own Hessian, its traced expressions
+    against plain NumPy too.
+
+    Args:
+        fun: the function, written with ordinary NumPy.
+        *args: a point to check at; same arguments as ``fun`` takes.
+        argnums, has_aux, holomorphic, static_argnums: as for `symhess.hessian`.
+        hessian: the Hessian function to check; None checks ``symhess.hessian(fun, ...)``.
+        rtol, atol: tolerances (see the module docstring); None picks them by dtype.
+        against: ``"autodiff"`` or ``"jax"``.
+        jax_fun: for ``against="jax"``: ``fun`` written with ``jax.numpy``. By default ``fun``
+            itself, which must then run on jax arrays (operators and array methods only).
+
+    Returns:
+        A `CheckReport`: per block, the largest absolute and relative errors, the worst entry's
+        index and both values, and the tolerances used.
+
+    Raises:
+        CheckError: an entry is outside tolerance, or the Hessian's structure or a block's shape
+            differs from the reference. The message names the block, the entry's index and both
+            values; ``error.report`` is the full `CheckReport`.
+
+    >>> import numpy as np, symhess
+    >>> f = lambda x: x[0] ** 2 * x[1]
+    >>> symhess.check(f, np.array([1.0, 3.0])).ok
+    True
+    >>> wrong = lambda x: np.array([[6.0, 2.0], [2.5, 0.0]])
+    >>> symhess.check(f, np.array([1.0, 3.0]), hessian=wrong)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symhess.errors.CheckError: ... at H entry (1, 0): hessian=<lambda> gives 2.5, autodiff ...
+    """
+    start = time.perf_counter()
+    if against not in AGAINST:
+        raise ValueError(f"against={against!r} is not a reference; choose one of {AGAINST}")
+    name = getattr(fun, "__name__", type(fun).__name__)
+    checked = ("symhess" if hessian is None
+               else f"hessian={getattr(hessian, '__name__', 'callable')}")
+    report = CheckReport(name, checked, against, [])
+    options = dict(argnums=argnums, has_aux=has_aux, holomorphic=holomorphic,
+                   static_argnums=static_argnums)
+    plain = fun(*args)
+    if has_aux:
+        if not (isinstance(plain, (tuple, list)) and len(plain) == 2):
+            raise HasAuxError(f"{name} was checked with has_aux=True, so it must return a pair "
+                              f"(output, aux); it returned {type(plain).__name__}")
+        plain = plain[0]
+    if against == "autodiff":
+        d = autodiff.derivatives(fun, args, **options)
+        reference = d.hessian_tree()
+        report.value_error = _compare_values(report, "value", d.value_tree(), plain,
+                                             "the autodiff's value", rtol, atol)
+    else:
+        reference = _jax_hessian(fun if jax_fun is None else jax_fun, args, **options)
+    if hessian is None:
+        from .api import hessian as symhess_hessian
+        transform = symhess_hessian(fun, **options)
+        compiled = transform.compile(*args)
+        got = compiled(*args)
+        report.trace_error = _check_trace(report, compiled, args, plain, rtol, atol)
+    else:
+        got = hessian(*args)
+    if has_aux:
+        got = got[0]
+    _compare_trees(report, got, reference, rtol, atol)
+    report.seconds = time.perf_counter() - start
+    if not report.ok:
+        raise CheckError(_failure(report), report)
+    return report
+
+
+# --- comparing trees of arrays -------------------------------------------------------------------
+def _tolerances(dtype, rtol, atol):
+    precision = "single" if np.dtype(dtype) in (np.float32, np.complex64, np.float16) else "double"
+    default_rtol, default_atol = TOLERANCES[precision]
+    return default_rtol if rtol is None else rtol, default_atol if atol is None else atol
+
+
+def compare_arrays(path, got, reference, rtol=None, atol=None) -> BlockReport:
+    """Compare two arrays of the same shape with `check`'s tolerance rule.
+
+    >>> import numpy as np
+    >>> b = compare_arrays("H", np.array([1.0, 2.0]), np.array([1.0, 2.5]))
+    >>> b.ok, b.index, b.value, b.reference
+    (False, (1,), 2.0, 2.5)
+    """
+    got, ref = np.asarray(got), np.asarray(reference)
+    rtol, atol = _tolerances(got.dtype, rtol, atol)
+    gotc, refc = got.astype(np.complex128), ref.astype(np.complex128)
+    finite = np.isfinite(gotc) & np.isfinite(refc)
+    same_special = ~finite & ((gotc == refc) | (np.isnan(gotc) & np.isnan(refc)))
+    with np.errstate(invalid="ignore"):
+        err = np.where(finite, np.abs(gotc - refc), np.where(same_special, 0.0, np.inf))
+    mag = np.where(finite, np.maximum(np.abs(gotc), np.abs(refc)), 0.0)
+    finite_ref = np.abs(refc[np.isfinite(refc)])
+    scale = float(finite_ref.max()) if finite_ref.size else 0.0
+    tol = atol + rtol * np.maximum(mag, scale)
+    ratio = err / tol if tol.size else np.zeros(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(err == 0, 0.0, err / mag)
+    if got.size == 0:
+        return BlockReport(path, got.shape, 0.0, 0.0, (), None, None, atol, 0.0, rtol, atol)
+    k = np.unravel_index(int(np.argmax(ratio)), got.shape)
+    return BlockReport(path, got.shape, float(err.max()), float(rel.max()),
+                       tuple(int(i) for i in k), got[k].item(), ref[k].item(), float(tol[k]),
+                       float(ratio[k]), rtol, atol)
+
+
+def _compare_trees(report, got, reference, rtol, atol):
+    """Add a `BlockReport` per Hessian leaf; a structure or shape mismatch raises at once."""
+    got_leaves, got_structure = tree_flatten(got)
+    ref_leaves, ref_structure = tree_flatten(reference)
+    if got_structure != ref_structure:
+        raise CheckError(
+            f"the Hessian of {report.function} from {report.checked} has the tree structure "
+            f"{_describe(got_structure)}, but {report.against} gives "
+            f"{_describe(ref_structure)}; the structure must be jax.hessian's", report)
+    for path, a, r in zip(tree_paths(ref_structure), got_leaves, ref_leaves):
+        a, r = np.asarray(a), np.asarray(r)
+        if a.shape != r.shape:
+            raise CheckError(
+                f"the Hessian block H{path} of {report.function} from {report.checked} has shape "
+                f"{a.shape}, but {report.against} gives {r.shape} "
+                "(jax.hessian's layout: out.shape + x_i.shape + x_j.shape)", report)
+        report.blocks.append(compare_arrays(f"H{path}", a, r, rtol, atol))
+
+
+def _describe(structure):
+    paths = tree_paths(structure)
+    shown = ", ".join(p or "<leaf>" for p in paths[:6]) + (", ..." if len(paths) > 6 else "")
+    return f"{structure[0]} with {len(paths)} leaves [{shown}]"
+
+
+def _compare_values(report, what, values, plain, source, rtol, atol):
+    """The largest error of ``values`` (a tree) against the plain output; raise if outside."""
+    got_leaves, got_structure = tree_flatten(values)
+    plain_leaves, plain_structure = tree_flatten(plain)
+    if got_structure != plain_structure:
+        raise CheckError(f"{source} of {report.function} has the tree structure "
+                         f"{_describe(got_structure)}, but plain NumPy gives "
+                         f"{_describe(plain_structure)}", report)
+    worst = 0.0
+    for path, a, p in zip(tree_paths(plain_structure), got_leaves, plain_leaves):
+        p = np.asarray(p)
+        block = compare_arrays(f"output{path}", np.asarray(a).astype(p.dtype, copy=False)
+                               if p.dtype.kind in "fc" else a, p, rtol, atol)
+        worst = max(worst, block.max_abs_error)
+        if not block.ok:
+            raise CheckError(
+                f"{source} of {report.function} differs from plain NumPy at {block.path} entry "
+                f"{block.index}: {_fmt(block.value)} vs {_fmt(block.reference)}. The function "
+                "may not be deterministic (random numbers, global state), or the value rule of "
+                f"a primitive is wrong.", report)
+    return worst
+
+
+def _check_trace(report, compiled, args, plain, rtol, atol):
+    """Evaluate symhess's traced output expressions numerically and compare with plain NumPy."""
+    outputs, leaves = getattr(compiled, "_outputs", None), getattr(compiled, "leaves", None)
+    if outputs is None or leaves is None:
+        report.notes.append("traced value not checked: the compiled Hessian exposes no outputs")
+        return None
+    import symengine as se
+    syms, vals = [], []
+    for leaf in leaves:
+        if not isinstance(leaf.arg, int):
+            report.notes.append("traced value not checked: keyword arguments")
+            return None
+        arg_leaves, structure = tree_flatten(args[leaf.arg])
+        value = dict(zip(tree_paths(structure), arg_leaves))[leaf.path]
+        syms += list(leaf.symbols().ravel())
+        vals += list(np.asarray(value).ravel())
+    plain_leaves = tree_flatten(plain)[0]
+    expected = (np.concatenate([np.ravel(np.asarray(p)) for p in plain_leaves])
+                if plain_leaves else np.zeros(0))
+    if len(outputs) != expected.size:
+        raise CheckError(f"symhess traced {len(outputs)} output values of {report.function}, "
+                         f"but plain NumPy gives {expected.size}", report)
+    if not outputs:
+        return 0.0
+    try:
+        complex_ = any(np.iscomplexobj(v) for v in vals) or np.iscomplexobj(expected)
+        evaluate = se.Lambdify(syms, list(outputs), backend="lambda", real=not complex_, cse=True)
+        traced = np.asarray(evaluate(np.asarray(vals, dtype=complex if complex_ else float)))
+    except (RuntimeError, TypeError, ValueError, NotImplementedError) as exc:
+        report.notes.append(f"traced value not checked: SymEngine could not evaluate it ({exc})")
+        return None
+    block = compare_arrays("traced output", traced.ravel().astype(expected.dtype, copy=False)
+                           if expected.dtype.kind in "fc" else traced.ravel(), expected, rtol, atol)
+    if not block.ok:
+        raise CheckError(
+            f"symhess's traced expressions of {report.function} evaluate to {_fmt(block.value)} "
+            f"at flat output entry {block.index[0]}, but plain NumPy gives "
+            f"{_fmt(block.reference)}: the tracer or a primitive's symbolic rule is wrong",
+            report)
+    return block.max_abs_error
+
+
+def _failure(report) -> str:
+    b = report.worst
+    bad = sum(not x.ok for x in report.blocks)
+    return (f"the Hessian of {report.function} from {report.checked} disagrees with "
+            f"{report.against} at {b.path} entry {b.index}: {report.checked} gives "
+            f"{_fmt(b.value)}, "
+            f"{report.against} gives {_fmt(b.reference)} (|difference| "
+            f"{abs(b.value - b.reference):.3g} > tolerance {b.tolerance:.3g} = atol + rtol * "
+            f"max(|a|, |r|, largest |r| in the block), rtol={b.rtol:g}, atol={b.atol:g}); "
+            f"{bad} of {len(report.blocks)} block(s) fail. Pass a wider rtol/atol only if the "
+            f"difference is rounding.\n{report}")
+
+
+# --- jax.hessian as the reference ---------------------------------------------------------------
+def _jax_hessian(fun, args, argnums, has_aux, holomorphic, static_argnums):
+    """``jax.hessian`` in float64, with static arguments bound by closure."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        raise ImportError("against='jax' needs jax; install it with pip install 'jax[cpu]', "
+                          "or use against='autodiff'") from None
+    jax.config.update("jax_enable_x64", True)
+    nargs = len(args)
+    static = {s % nargs for s in np.atleast_1d(static_argnums).astype(int).tolist()}
+    dynamic = [i for i in range(nargs) if i not in static]
+
+    def bound(*dyn):
+        full = list(args)
+        for i, a in zip(dynamic, dyn):
+            full[i] = a
+        return fun(*full)
+
+    def position(a):
+        if a % nargs not in dynamic:
+            raise ValueError(f"argnums names argument {a}, which is static")
+        return dynamic.index(a % nargs)
+
+    many = isinstance(argnums, (tuple, list))
+    nums = tuple(map(position, argnums)) if many else position(argnums)
+
+    def to_jax(tree):
+        leaves, structure = tree_flatten(tree)
+        return autodiff.tree_unflatten(structure, [
+            jnp.asarray(x) if isinstance(x, (np.ndarray, np.generic, float, complex)) else x
+            for x in leaves])
+
+    transform = jax.hessian(bound, argnums=nums, has_aux=has_aux, holomorphic=holomorphic)
+    # jit compiles once in about a second where eager op-by-op dispatch can take ten times that;
+    # an aux output need not be arrays, so has_aux runs eagerly.
+    out = (transform if has_aux else jax.jit(transform))(*[to_jax(args[i]) for i in dynamic])
+    if has_aux:
+        out = out[0]
+    leaves, structure = tree_flatten(out)
+    return autodiff.tree_unflatten(structure, [np.asarray(x) for x in leaves])
