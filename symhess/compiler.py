@@ -209,15 +209,15 @@ class CompiledHessian:
         from . import inspect
         return inspect.simplified(self)
 
-    def latex(self) -> str:
-        """LaTeX of the closed-form entries."""
+    def latex(self, **options) -> str:
+        """LaTeX of the closed-form entries; options as `symhess.inspect.latex`."""
         from . import inspect
-        return inspect.latex(self)
+        return inspect.latex(self, **options)
 
-    def pretty(self) -> str:
-        """A pretty-printed text form of the closed-form entries."""
+    def pretty(self, **options) -> str:
+        """A pretty-printed text form of the entries; options as `symhess.inspect.pretty`."""
         from . import inspect
-        return inspect.pretty(self)
+        return inspect.pretty(self, **options)
 
     def cse(self):
         """``(replacements, reduced)`` as emitted into the kernel, as SymPy expressions."""
@@ -234,7 +234,7 @@ class CompiledHessian:
 
     @property
     def sparsity(self):
-        """The structural nonzero pattern; see `symhess.inspect.sparsity`."""
+        """The structural nonzero pattern (a boolean sparse matrix); see `symhess.inspect.sparsity`."""
         from . import inspect
         return inspect.sparsity(self)
 

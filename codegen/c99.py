@@ -1,0 +1,197 @@
+"""The C99 target: a ``void name(const double *in0, ..., double *out)`` function and its header.
+
+The body reads each input from a flat C-order array (a 0-d input from a pointer to one double),
+evaluates the CSE temporaries as ``const double`` locals, and stores every Hessian entry and its
+mirror image into ``out``; positions no entry covers are zeroed. The code depends only on
+``<math.h>`` (link with ``-lm``) and compiles cleanly with ``gcc -std=c99 -Wall -Werror``. The
+header has ``extern "C"`` guards for C++ and a plain signature that Fortran's ``bind(C)`` takes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import symengine as se
+
+from .printer import CodegenError, NumPyPrinter
+from .spec import KernelSpec, sanitize
+
+# Words a C or C++ function name must not be: keywords, and the libm functions the kernel calls
+# (a kernel named ``sin`` would redeclare it).
+RESERVED = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto if inline
+    int long register restrict return short signed sizeof static struct switch typedef union
+    unsigned void volatile while _Bool _Complex _Imaginary bool true false class delete new this
+    template typename namespace operator private public protected virtual friend throw try catch
+    and or not xor asm explicit mutable using
+    sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp log log1p sqrt pow fabs
+    main
+""".split())
+
+
+def comment(text: str) -> str:
+    """Text safe inside a ``/* */`` comment: `sanitize` it and break any ``*/`` or ``/*``."""
+    return sanitize(text, limit=200).replace("*/", "* /").replace("/*", "/ *")
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a valid C identifier that is safe as a function name, else raise."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(f"function name {name!r} is not a C identifier: use ASCII letters, "
+                         "digits and underscores, not starting with a digit")
+    if name in RESERVED:
+        raise ValueError(f"function name {name!r} is a C/C++ keyword or a libm function; "
+                         "choose another name")
+    return name
+
+
+class C99Printer(NumPyPrinter):
+    """Prints SymEngine expressions as C99 ``double`` arithmetic with ``<math.h>`` functions."""
+
+    functions = {
+        "sin": "sin", "cos": "cos", "tan": "tan", "asin": "asin", "acos": "acos",
+        "atan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "asinh",
+        "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "Abs": "fabs",
+        "exp": "exp", "sqrt": "sqrt", "log": "log", "log1p": "log1p", "cot": None,
+    }
+    # M_PI and M_E are POSIX, not C99: spell the values out.
+    constants = {"Pi": "3.141592653589793", "Exp1": "2.718281828459045", "Infinity": "INFINITY",
+                 "NegativeInfinity": "(-INFINITY)", "NaN": "NAN", "ComplexInfinity": "NAN"}
+    true, false = "1", "0"
+    and_op, or_op, not_op = " && ", " || ", "!"
+
+    def call(self, name, *args) -> str:
+        return f"{name}({', '.join(args)})"
+
+    def float_literal(self, value: float) -> str:
+        value = float(value)
+        if math.isnan(value):
+            return "NAN"
+        if math.isinf(value):
+            return "INFINITY" if value > 0 else "(-INFINITY)"
+        return repr(value)
+
+    def power(self, base: str, exponent: str) -> str:
+        return f"pow({base}, {exponent})"
+
+    def ternary(self, cond, a, b) -> str:
+        return f"({cond} ? {a} : {b})"
+
+    def _print_Piecewise(self, expr):
+        # As the NumPy printer, but the value where no condition holds is C's NAN.
+        args = expr.args
+        pairs = [(args[i], args[i + 1]) for i in range(0, len(args), 2)]
+        value, cond = pairs[-1]
+        out = self.doprint(value)
+        if cond != se.true:
+            out = self.ternary(self.doprint(cond), out, "NAN")
+        for value, cond in reversed(pairs[:-1]):
+            out = self.ternary(self.doprint(cond), self.doprint(value), out)
+        return out
+
+    def _print_ComplexBase(self, expr):
+        raise CodegenError("the C99 target prints real kernels only; this expression has a "
+                           f"complex number ({str(expr)[:60]})")
+
+    def _print_ImaginaryUnit(self, expr):
+        raise CodegenError("the C99 target prints real kernels only; this expression has I")
+
+
+def _flat(shape, idx) -> int:
+    offset = 0
+    for n, i in zip(shape, idx):
+        offset = offset * n + i
+    return offset
+
+
+def parameters(spec: KernelSpec, names=None) -> list:
+    """Parameter names: ``names[k]`` where given and a safe identifier, else ``in<k>``."""
+    out = []
+    for k in range(len(spec.inputs)):
+        name = names[k] if names is not None and k < len(names) else None
+        ok = (isinstance(name, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name)
+              and name not in RESERVED and name != "out"
+              and not re.fullmatch(r"[at]\d+|in\d+", name))
+        out.append(name if ok and name not in out else f"in{k}")
+    return out
+
+
+def prototype(spec: KernelSpec, name: str, names=None) -> str:
+    """``void name(const double *F, ..., double *out)``."""
+    params = [f"const double *{p}" for p in parameters(spec, names)] + ["double *out"]
+    return f"void {check_name(name)}({', '.join(params)})"
+
+
+def body(spec: KernelSpec, names=None) -> str:
+    """The statements of the kernel function, indented by four spaces."""
+    if spec.dtype.startswith("complex"):
+        raise CodegenError(f"the C99 target prints real kernels only; this kernel's dtype is "
+                           f"{spec.dtype}")
+    params = parameters(spec, names)
+    local = {}
+    lines = []
+    for k, (sym, (pos, idx)) in enumerate(sorted(spec.reads.items(), key=lambda kv: kv[1])):
+        local[sym] = f"a{k}"
+        offset = 0 if spec.inputs[pos].scalar else _flat(spec.inputs[pos].shape, idx)
+        lines.append(f"const double a{k} = {params[pos]}[{offset}];")
+    for k, (sym, _) in enumerate(spec.assignments):
+        local[sym] = f"t{k}"
+    printer = C99Printer(local)
+    for sym, expr in spec.assignments:
+        lines.append(f"const double {local[sym]} = {printer.doprint(expr)};")
+    if not spec.writes_every_position():
+        lines.append(f"for (i = 0; i < {spec.out_size}; ++i) out[i] = 0.0;")
+        lines.insert(0, "long i;")
+    for expr, positions in spec.outputs:
+        first, rest = positions[0], positions[1:]
+        lines.append(f"out[{first}] = {printer.doprint(expr)};")
+        lines += [f"out[{p}] = out[{first}];" for p in rest]
+    return "".join(f"    {line}\n" for line in lines)
+
+
+def emit_c99(spec: KernelSpec, name: str = "kernel", header: str = "kernel.h",
+             version: str = "", names=None, notes=()) -> str:
+    """C99 source of ``void name(const double *in0, ..., double *out)``.
+
+    ``out`` has ``spec.out_size`` doubles: the kernel's flat buffer in C order. ``names`` may
+    give readable parameter names (unsafe ones fall back to ``in<k>``); ``notes`` are comment
+    lines for the file header (sanitized).
+
+    >>> import symengine as se
+    >>> from codegen import KernelInput, KernelSpec
+    >>> x = se.Symbol("x")
+    >>> spec = KernelSpec([KernelInput((1,))], {x: (0, (0,))}, [], [(se.sin(x), (0,))], 1, (1,))
+    >>> print(emit_c99(spec, "h", "h.h").split("{")[1].strip())
+    const double a0 = in0[0];
+        out[0] = sin(a0);
+    }
+    """
+    check_name(name)
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+\.h", header):
+        raise ValueError(f"header file name {header!r} must be a plain name ending in .h")
+    text = [f"/* Generated by symhess {comment(version)}: {comment(spec.title)}.",
+            f" * C99, needs only <math.h> (link with -lm). {len(spec.inputs)} input(s), "
+            f"{spec.out_size} output value(s), {len(spec.outputs)} nonzero entries,",
+            f" * {len(spec.assignments)} common subexpressions. Do not edit: regenerate it instead."]
+    text += [f" * {comment(n)}" for n in notes]
+    text.append(" */")
+    return ("\n".join(text) + f'\n#include <math.h>\n#include "{header}"\n\n'
+            f"{prototype(spec, name, names)}\n{{\n{body(spec, names)}}}\n")
+
+
+def emit_c99_header(spec: KernelSpec, name: str, guard: str, names=None, notes=()) -> str:
+    """The header declaring the kernel, with include guards and ``extern "C"`` for C++."""
+    guard = re.sub(r"[^A-Za-z0-9_]", "_", guard).upper()
+    if not re.match(r"[A-Z_]", guard):
+        guard = "H_" + guard
+    lines = ["/* " + comment(spec.title) + ": declarations. */"]
+    lines += [f"/* {comment(n)} */" for n in notes]
+    size_macro = re.sub(r"[^A-Za-z0-9_]", "_", name).upper() + "_OUT_SIZE"
+    return ("\n".join(lines) + f"\n#ifndef {guard}\n#define {guard}\n\n"
+            f"/* Number of doubles the function writes to out. */\n"
+            f"#define {size_macro} {spec.out_size}\n\n"
+            '#ifdef __cplusplus\nextern "C" {\n#endif\n\n'
+            f"{prototype(spec, name, names)};\n\n"
+            "#ifdef __cplusplus\n}\n#endif\n\n"
+            f"#endif /* {guard} */\n")

@@ -1,0 +1,284 @@
+"""Standalone code from a compiled Hessian: a NumPy + Numba module, C99 with a header, a cfunc.
+
+`save` writes files that need nothing of symhess: ``.py`` (NumPy and Numba only, printed by
+`codegen.emit_numba`) or ``.c`` plus a ``.h`` beside it (C99 and libm, printed by
+`codegen.c99`). `cfunc` compiles the same kernel as a Numba ``cfunc`` for callers that take a
+C function pointer (ctypes, cffi, ``scipy.LowLevelCallable``).
+
+Layout of the flat output buffer (``.c``, ``cfunc``, and ``.py`` for pytree Hessians): the blocks
+of the Hessian tree one after another, in (output leaf, row leaf, column leaf) order, each block
+of shape ``out.shape + x_i.shape + x_j.shape`` in C order, both triangles filled. The generated
+files list every block with its offset and shape.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from pathlib import Path
+
+import numpy as np
+
+from codegen import c99, emit_numba
+from codegen.numba_cpu import header, python_body
+
+from . import __version__, cache
+
+__all__ = ["save", "python_module", "c_source", "c_header", "cfunc", "low_level_callable"]
+
+# Names the generated Python module defines itself (and the modules it imports).
+_PY_RESERVED = {"np", "numba", "INPUTS", "BLOCKS"}
+
+
+def _safe(text, limit: int = 80) -> str:
+    """User text (a label, a dict key) made safe for a docstring, a comment or a string literal.
+
+    Only letters, digits and ``_[]'.,()<>- `` survive: no double quote, backslash, ``*/`` or
+    newline can reach the generated file.
+    """
+    text = re.sub(r"[^A-Za-z0-9_\[\]'.,()<> \-]", "?", str(text))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _default_name(c) -> str:
+    name = f"{c.name}_hessian"
+    return name if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) and name not in c99.RESERVED \
+        else "hessian"
+
+
+def _check_python_name(name) -> str:
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) \
+            or keyword.iskeyword(name):
+        raise ValueError(f"function name {name!r} is not a valid Python identifier: use ASCII "
+                         "letters, digits and underscores, starting with a letter")
+    if name in _PY_RESERVED:
+        raise ValueError(f"function name {name!r} is taken by the generated module itself "
+                         f"({', '.join(sorted(_PY_RESERVED))}); choose another name")
+    return name
+
+
+def _diff_leaves(c) -> list:
+    """The differentiated leaves in the Hessian's variable order (``argnums`` order)."""
+    first = {str(leaf.symbols().flat[0]): leaf for leaf in c.leaves
+             if leaf.differentiated and leaf.size}
+    out, k = [], 0
+    while k < len(c._wrt):
+        leaf = first[str(c._wrt[k])]
+        out.append(leaf)
+        k += leaf.size
+    if len(out) != len(c.layout.diff_shapes):       # zero-size leaves: fall back to argument order
+        out = [leaf for leaf in c.leaves if leaf.differentiated]
+    return out
+
+
+def blocks(c) -> list:
+    """``[(output path, row label, column label, offset, shape)]`` per block, labels made safe."""
+    rows = _diff_leaves(c)
+    out, b = [], 0
+    for path in c._out_tree.paths():
+        for i in rows:
+            for j in rows:
+                offset, shape = c.layout.blocks[b]
+                out.append((_safe("f" + path), _safe(i.label), _safe(j.label), offset, shape))
+                b += 1
+    return out
+
+
+def _inputs(c) -> list:
+    """``[(label, shape, dtype name, differentiated, batched)]`` per kernel input, labels safe."""
+    return [(_safe(leaf.label), tuple(leaf.shape), leaf.dtype.name, leaf.differentiated,
+             leaf.batch_axis is not None) for leaf in c.leaves]
+
+
+# --- a NumPy + Numba module ---------------------------------------------------------------------
+def python_module(c, name=None) -> str:
+    """Source of a module defining ``name(in0, in1, ...)``; it imports only NumPy and Numba.
+
+    The arguments are the compiled function's input leaves in order (arrays, or numbers for 0-d
+    leaves). With one array argument differentiated and one array output, ``name`` returns the
+    Hessian in the compiled object's shape; for pytrees it returns the flat buffer, and the
+    module's ``BLOCKS`` lists ``(output, row leaf, column leaf, offset, shape)`` per block.
+
+    >>> import importlib.util, os, tempfile, numpy as np, symhess
+    >>> c = symhess.hessian(lambda x: np.sum(x ** 3)).compile(np.ones(2))
+    >>> path = os.path.join(tempfile.mkdtemp(), "cubes.py")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write(python_module(c, "cubes"))
+    >>> spec = importlib.util.spec_from_file_location("cubes", path)
+    >>> module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    >>> module.cubes(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    name = _check_python_name(_default_name(c) if name is None else name)
+    spec = c.kernel_spec()
+    source = emit_numba(spec, name=name, version=__version__, cache=True)
+    lines = source.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"def {name}("))
+    doc = "\n".join(("    " + line).rstrip() for line in _docstring(c, spec).splitlines())
+    lines[at + 1:at + 1] = ['    """' + doc.lstrip() + '\n    """']
+    tables = ["", "", "",
+              "# Inputs in order: (label, shape, dtype, differentiated, batched).",
+              "INPUTS = " + repr(_inputs(c)),
+              "# Blocks of the flat output buffer: (output, row leaf, column leaf, offset, shape).",
+              "BLOCKS = " + repr(blocks(c)), ""]
+    return "\n".join(lines).rstrip("\n") + "\n".join(tables)
+
+
+def _docstring(c, spec) -> str:
+    batched = any(inp.batched for inp in spec.inputs)
+    args = []
+    for k, (label, shape, dtype, diff, is_batched) in enumerate(_inputs(c)):
+        kind = "differentiated" if diff else "data (not differentiated)"
+        lead = "(points,) + " if is_batched else ""
+        args.append(f"    in{k}: {label}: {dtype}, shape {lead}{shape}, {kind}.")
+    dtype = spec.dtype
+    if c._single:
+        shape = ("(points,) + " if batched else "") + repr(tuple(c.layout.blocks[0][1]))
+        returns = f"    {dtype} array of shape {shape}: H[out..., x..., x...]."
+    else:
+        lead = "(points, N)" if batched else "(N,)"
+        returns = (f"    {dtype} array of shape {lead}, N = {spec.out_size}: the flat Hessian\n"
+                   "    buffer. Block b of BLOCKS = (output, row, column, offset, shape) is\n"
+                   "    out[..., offset:offset + prod(shape)].reshape(shape).")
+    return (f"{_safe(spec.title)} at one point (generated by symhess).\n\n"
+            "Args:\n" + "\n".join(args) + "\n\nReturns:\n" + returns + "\n")
+
+
+# --- C99 ----------------------------------------------------------------------------------------
+def _c_notes(c, spec) -> list:
+    notes = []
+    for k, (label, shape, _, diff, batched) in enumerate(_inputs(c)):
+        size = int(np.prod(shape, dtype=np.int64))
+        notes.append(f"input {k}: {label}, shape {shape}, {size} double(s) in C order"
+                     + ("" if diff else ", not differentiated") + (", one point" if batched else ""))
+    notes.append(f"out: {spec.out_size} doubles, the Hessian blocks in C order, both triangles:")
+    for out, row, col, offset, shape in blocks(c):
+        notes.append(f"  {out}, rows {row}, columns {col}: offset {offset}, shape {shape}")
+    return notes
+
+
+def _c_parameter_names(c) -> list:
+    return [leaf.label for leaf in c.leaves]
+
+
+def _check_real(c, what):
+    if c.kernel_spec().dtype.startswith("complex"):
+        raise ValueError(f"{what} supports real Hessians only; {c.name} has a "
+                         f"{c.kernel_spec().dtype} Hessian. Export it as a .py module instead.")
+
+
+def c_source(c, name=None, header_name="hessian.h") -> str:
+    """C99 source of ``void name(const double *x0, ..., double *out)``; see `save`.
+
+    >>> import numpy as np, symhess
+    >>> c = symhess.hessian(lambda x: np.sum(x ** 3)).compile(np.ones(2))
+    >>> print(c_source(c, "h").split("{")[1].strip())
+    long i;
+        const double a0 = x[0];
+        const double a1 = x[1];
+        for (i = 0; i < 4; ++i) out[i] = 0.0;
+        out[0] = (6.0 * a0);
+        out[3] = (6.0 * a1);
+    }
+    """
+    _check_real(c, "C export")
+    name = c99.check_name(_default_name(c) if name is None else name)
+    spec = c.kernel_spec()
+    return c99.emit_c99(spec, name, header_name, version=__version__,
+                        names=_c_parameter_names(c), notes=_c_notes(c, spec))
+
+
+def c_header(c, name=None, guard="HESSIAN_H") -> str:
+    """The header declaring the function of `c_source`, usable from C, C++ and Fortran."""
+    _check_real(c, "C export")
+    name = c99.check_name(_default_name(c) if name is None else name)
+    spec = c.kernel_spec()
+    return c99.emit_c99_header(spec, name, guard, names=_c_parameter_names(c),
+                               notes=_c_notes(c, spec))
+
+
+def save(c, path, name=None) -> list:
+    """Write standalone code for the compiled Hessian ``c`` and return the paths written.
+
+    - ``.py``: a module that imports only NumPy and Numba (``cache=True``), defining
+      ``name(in0, in1, ...)``: see `python_module`.
+    - ``.c``: C99 source needing only libm, and a header with the same stem beside it. The
+      function is ``void name(const double *arg0, ..., double *out)``: one pointer per input
+      leaf in order, each leaf flattened in C order (a 0-d input is a pointer to one double),
+      and ``out`` the flat Hessian buffer (``<NAME>_OUT_SIZE`` doubles) in C order, both
+      triangles filled. The header has ``extern "C"`` guards; from Fortran, declare it with
+      ``bind(C)`` and pass ``real(c_double)`` arrays. Values are computed in double precision.
+
+    Args:
+        c: a `CompiledHessian`.
+        path: the file to write; its suffix picks the language.
+        name: the function's name (an identifier); default ``<function>_hessian``.
+
+    >>> import numpy as np, symhess, tempfile, os
+    >>> c = symhess.hessian(lambda x: np.sum(x ** 3)).compile(np.ones(2))
+    >>> folder = tempfile.mkdtemp()
+    >>> [os.path.basename(p) for p in c.save(os.path.join(folder, "cubes.c"), name="cubes")]
+    ['cubes.c', 'cubes.h']
+    """
+    path = Path(path)
+    if path.suffix == ".py":
+        path.write_text(python_module(c, name))
+        return [path]
+    if path.suffix == ".c":
+        header_path = path.with_suffix(".h")
+        source = c_source(c, name, header_path.name)
+        head = c_header(c, name, guard=header_path.name)
+        path.write_text(source)
+        header_path.write_text(head)
+        return [path, header_path]
+    raise ValueError(f"cannot export to {str(path)!r}: the file name must end in .py (NumPy + "
+                     "Numba module) or .c (C99 source and header)")
+
+
+# --- a Numba cfunc ------------------------------------------------------------------------------
+def _cfunc_source(c) -> str:
+    spec = c.kernel_spec()
+    params = [f"p{k}" for k in range(len(spec.inputs))]
+    passed = []
+    for p, inp in zip(params, spec.inputs):
+        size = max(int(np.prod(inp.shape, dtype=np.int64)), 1)
+        passed.append(f"{p}[0]" if inp.scalar else f"numba.carray({p}, ({size},))")
+    passed.append(f"numba.carray(out, ({spec.out_size},))")
+    n = len(params) + 1
+    return (header(spec, __version__, "Numba cfunc") + "\nimport numpy as np\nimport numba\n"
+            "from numba import types\n\n" + python_body(spec, cache=True) + "\n\n"
+            f"@numba.cfunc(types.void(*[types.CPointer(types.float64)] * {n}), cache=True)\n"
+            f"def kernel_cfunc({', '.join(params + ['out'])}):\n"
+            f"    _body(({', '.join(passed)},))\n")
+
+
+def cfunc(c):
+    """The Hessian as a Numba ``cfunc`` ``void(double *x0, ..., double *out)``.
+
+    The arguments follow the C export (`save` with ``.c``): one pointer per input leaf, flattened
+    in C order (0-d inputs as pointers to one double), and the flat output buffer. ``.address``
+    is the function pointer, ``.ctypes`` a ctypes function; the kernel is cached on disk.
+
+    >>> import ctypes, numpy as np, symhess
+    >>> c = symhess.hessian(lambda x: np.sum(x ** 3)).compile(np.ones(2))
+    >>> f = symhess.export.cfunc(c)
+    >>> x, out = np.array([1.0, 2.0]), np.zeros(4)
+    >>> ptr = ctypes.POINTER(ctypes.c_double)
+    >>> f.ctypes(x.ctypes.data_as(ptr), out.ctypes.data_as(ptr))
+    >>> out
+    array([ 6.,  0.,  0., 12.])
+    """
+    _check_real(c, "cfunc")
+    if not hasattr(c, "_cfunc"):
+        source = _cfunc_source(c)
+        module = cache.store(cache.digest(__version__, "cfunc", source), source)
+        c._cfunc = module.kernel_cfunc
+    return c._cfunc
+
+
+def low_level_callable(c):
+    """`cfunc` wrapped as a ``scipy.LowLevelCallable`` (signature ``void (double *, ...)``)."""
+    import scipy
+
+    return scipy.LowLevelCallable(cfunc(c).ctypes)
