@@ -9,13 +9,11 @@ header has ``extern "C"`` guards for C++ and a plain signature that Fortran's ``
 
 from __future__ import annotations
 
-import math
 import re
 
-import symengine as se
 
 from .printer import CodegenError, NumPyPrinter
-from .spec import KernelSpec, sanitize
+from .spec import KernelSpec, flat_index, sanitize
 
 # Words a C or C++ function name must not be: keywords, and the libm functions the kernel calls
 # (a kernel named ``sin`` would redeclare it).
@@ -64,31 +62,11 @@ class C99Printer(NumPyPrinter):
     def call(self, name, *args) -> str:
         return f"{name}({', '.join(args)})"
 
-    def float_literal(self, value: float) -> str:
-        value = float(value)
-        if math.isnan(value):
-            return "NAN"
-        if math.isinf(value):
-            return "INFINITY" if value > 0 else "(-INFINITY)"
-        return repr(value)
-
     def power(self, base: str, exponent: str) -> str:
         return f"pow({base}, {exponent})"
 
     def ternary(self, cond, a, b) -> str:
         return f"({cond} ? {a} : {b})"
-
-    def _print_Piecewise(self, expr):
-        # As the NumPy printer, but the value where no condition holds is C's NAN.
-        args = expr.args
-        pairs = [(args[i], args[i + 1]) for i in range(0, len(args), 2)]
-        value, cond = pairs[-1]
-        out = self.doprint(value)
-        if cond != se.true:
-            out = self.ternary(self.doprint(cond), out, "NAN")
-        for value, cond in reversed(pairs[:-1]):
-            out = self.ternary(self.doprint(cond), self.doprint(value), out)
-        return out
 
     def _print_ComplexBase(self, expr):
         raise CodegenError("the C99 target prints real kernels only; this expression has a "
@@ -96,13 +74,6 @@ class C99Printer(NumPyPrinter):
 
     def _print_ImaginaryUnit(self, expr):
         raise CodegenError("the C99 target prints real kernels only; this expression has I")
-
-
-def _flat(shape, idx) -> int:
-    offset = 0
-    for n, i in zip(shape, idx):
-        offset = offset * n + i
-    return offset
 
 
 def parameters(spec: KernelSpec, names=None) -> list:
@@ -133,7 +104,7 @@ def body(spec: KernelSpec, names=None) -> str:
     lines = []
     for k, (sym, (pos, idx)) in enumerate(sorted(spec.reads.items(), key=lambda kv: kv[1])):
         local[sym] = f"a{k}"
-        offset = 0 if spec.inputs[pos].scalar else _flat(spec.inputs[pos].shape, idx)
+        offset = 0 if spec.inputs[pos].scalar else flat_index(spec.inputs[pos].shape, idx)
         lines.append(f"const double a{k} = {params[pos]}[{offset}];")
     for k, (sym, _) in enumerate(spec.assignments):
         local[sym] = f"t{k}"

@@ -16,8 +16,8 @@ import struct
 
 import symengine as se
 
-from .printer import CodegenError
-from .spec import KernelSpec
+from .printer import CodegenError, Visitor
+from .spec import KernelSpec, flat_index
 
 # NumPy dtype name -> (LLVM element type, conversion to double)
 ELEMENT = {
@@ -47,7 +47,7 @@ def supports(spec: KernelSpec) -> bool:
     return spec.dtype in OUTPUT and all(i.dtype in ELEMENT for i in spec.inputs)
 
 
-class LLVMPrinter:
+class LLVMPrinter(Visitor):
     """Appends SSA instructions for expressions; `doprint` returns the result operand."""
 
     def __init__(self, names: dict):
@@ -77,17 +77,11 @@ class LLVMPrinter:
         return operand in self._booleans or operand in ("true", "false")
 
     def doprint(self, expr) -> str:
+        """The operand holding ``expr``; each distinct subexpression is emitted once."""
         known = self._memo.get(expr)
-        if known is not None:
-            return known
-        for cls in type(expr).__mro__:
-            method = getattr(self, f"_print_{cls.__name__}", None)
-            if method is not None:
-                value = method(expr)
-                self._memo[expr] = value
-                return value
-        raise CodegenError(f"LLVMPrinter cannot print a {type(expr).__name__} node "
-                           f"({str(expr)[:80]})")
+        if known is None:
+            known = self._memo[expr] = super().doprint(expr)
+        return known
 
     def call(self, callee: str, *args: str) -> str:
         self.declares.add(f"declare double @{callee}({', '.join(['double'] * len(args))})")
@@ -244,13 +238,6 @@ class LLVMPrinter:
         return self.boolean(f"xor i1 {self.doprint(expr.args[0])}, true")
 
 
-def _offset(shape, idx) -> int:
-    offset = 0
-    for n, i in zip(shape, idx):
-        offset = offset * n + i
-    return offset
-
-
 # Statements per function. LLVM's optimisation time grows faster than linearly with the size
 # of one function, so large kernels are split into functions of this size, called in turn;
 # values that cross from one to a later one go through a scratch buffer.
@@ -292,7 +279,7 @@ class _Chunk(LLVMPrinter):
             return f"%in{pos}"
         elem, conv = ELEMENT[inp.dtype]
         ptr = self.fresh().replace("%v", "%p")
-        self.loads.append(f"  {ptr} = getelementptr inbounds {elem}, {elem}* %in{pos}, i64 {_offset(inp.shape, idx)}")
+        self.loads.append(f"  {ptr} = getelementptr inbounds {elem}, {elem}* %in{pos}, i64 {flat_index(inp.shape, idx)}")
         value = self.fresh()
         self.loads.append(f"  {value} = load {elem}, {elem}* {ptr}")
         if conv:

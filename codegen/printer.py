@@ -24,7 +24,19 @@ class CodegenError(Exception):
     """An expression contains a node that the target cannot print."""
 
 
-class NumPyPrinter:
+class Visitor:
+    """Dispatch on an expression's class: the first ``_print_<Class>`` along its MRO."""
+
+    def doprint(self, expr):
+        for cls in type(expr).__mro__:
+            method = getattr(self, f"_print_{cls.__name__}", None)
+            if method is not None:
+                return method(expr)
+        raise CodegenError(f"{type(self).__name__} cannot print a {type(expr).__name__} node "
+                           f"({str(expr)[:80]})")
+
+
+class NumPyPrinter(Visitor):
     """Prints SymEngine expressions as Python source using NumPy functions."""
 
     module = "np"
@@ -42,14 +54,6 @@ class NumPyPrinter:
 
     def __init__(self, names: dict):
         self.names = names            # Symbol -> identifier in the generated code
-
-    def doprint(self, expr) -> str:
-        for cls in type(expr).__mro__:
-            method = getattr(self, f"_print_{cls.__name__}", None)
-            if method is not None:
-                return method(expr)
-        raise CodegenError(f"{type(self).__name__} cannot print a {type(expr).__name__} node "
-                           f"({str(expr)[:80]})")
 
     def call(self, name, *args) -> str:
         return f"{self.module}.{name}({', '.join(args)})"

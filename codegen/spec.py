@@ -13,6 +13,14 @@ def sanitize(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def flat_index(shape: tuple, idx: tuple) -> int:
+    """The position of element ``idx`` of a C-order array of ``shape`` in its flat buffer."""
+    offset = 0
+    for n, i in zip(shape, idx):
+        offset = offset * n + i
+    return offset
+
+
 @dataclass(frozen=True)
 class KernelInput:
     """One input of a kernel: an array of ``shape`` and ``dtype``, or a scalar number."""

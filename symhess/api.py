@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import cache, errors, pytree
+from . import errors, pytree
 from .compiler import CompiledHessian, Leaf, build
 from .progress import Progress
 from .trace import Traced, object_array, symbols, trace
