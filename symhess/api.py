@@ -223,6 +223,28 @@ class HessianFunction:
             self._compiled[key] = compiled
         return compiled
 
+    def block(self, i: int, j: int, rows=None):
+        """One block of the Hessian, derived and compiled alone (paddle's lazy Hessian).
+
+        Args:
+            i, j: differentiated leaves, counted over the arguments in ``argnums`` order and
+                each pytree's leaves in pytree order (for array arguments: ``H[i][j]``).
+            rows: a slice of the flattened rows of leaf ``i``, to derive only those rows.
+
+        Returns:
+            A callable taking ``fun``'s arguments; see `symhess.blocks.BlockFunction`.
+
+        >>> import numpy as np, symhess
+        >>> f = lambda x, y: np.sum(x ** 2 * y[0]) + y[1] ** 3
+        >>> symhess.hessian(f, argnums=(0, 1)).block(0, 1)(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+        array([[2., 0.],
+               [4., 0.]])
+        """
+        if self.batch_axis is not None or self.sparse:
+            raise ValueError("block() is for dense, unbatched Hessians")
+        from .blocks import BlockFunction
+        return BlockFunction(self, i, j, rows)
+
     # --- tracing ----------------------------------------------------------------------------
     def _normalized_argnums(self, nargs):
         many = isinstance(self.argnums, tuple)
