@@ -169,8 +169,32 @@ def apply_ufunc(uf, method, inputs, kwargs):
         _check_holomorphic(name, inputs)
     if method in ("reduce", "accumulate") and arrays[0].size == 0:
         raise errors.UnsupportedFunctionError(f"{name} of an empty array")
-    result = getattr(_elementwise(rule, uf.nin), method)(*arrays, **kwargs)
-    return wrap(result)
+    vectorized = _elementwise(rule, uf.nin)
+    if method == "reduce":
+        return wrap(_reduce(vectorized, *arrays, **kwargs))
+    return wrap(getattr(vectorized, method)(*arrays, **kwargs))
+
+
+def _reduce(vectorized, a, axis=0, keepdims=False, **kwargs):
+    """``ufunc.reduce`` over any set of axes.
+
+    NumPy reduces a ufunc made by np.frompyfunc over one axis at a time only (it cannot know the
+    rule is associative), so several axes are moved to the end and flattened into one.
+    """
+    if axis is None:
+        axes = tuple(range(a.ndim))
+    else:
+        axes = tuple(sorted({int(ax) % a.ndim for ax in np.atleast_1d(axis)})) if a.ndim else ()
+    if len(axes) == 1:
+        return vectorized.reduce(a, axis=axes[0], keepdims=keepdims, **kwargs)
+    if not axes:
+        return a.copy()
+    kept = [n for i, n in enumerate(a.shape) if i not in axes]
+    moved = np.moveaxis(a, axes, range(a.ndim - len(axes), a.ndim))
+    result = vectorized.reduce(moved.reshape(tuple(kept) + (-1,)), axis=-1, **kwargs)
+    if keepdims:
+        result = np.reshape(result, [1 if i in axes else n for i, n in enumerate(a.shape)])
+    return result
 
 
 def apply_function(func, args, kwargs):
@@ -191,6 +215,9 @@ def _unwrap(x):
 
 def _delegate(func, *args, **kwargs):
     """Run the NumPy function itself on object arrays: right for structural functions."""
+    # A dtype= (np.sum(x, dtype=np.float64)) would make NumPy convert the symbols to numbers;
+    # traced values take the dtype of the trace anyway.
+    kwargs.pop("dtype", None)
     return wrap(func(*_unwrap(args), **_unwrap(kwargs)))
 
 
@@ -208,7 +235,7 @@ function(
 
 def _like(value):
     def rule(func, a, *args, **kwargs):
-        fill = args[0] if value is None else value
+        fill = (args[0] if args else kwargs["fill_value"]) if value is None else value
         shape = kwargs.get("shape", a.shape if isinstance(a, Traced) else np.shape(a))
         return Traced(object_array(np.full(shape, constant(fill), dtype=object)))
     return rule
@@ -237,14 +264,21 @@ def _std(func, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return np.sqrt(np.var(a, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
+def _extremum(ufunc, a, axis, out, keepdims, initial, where):
+    if out is not None or where is not None:
+        raise errors.UnsupportedFunctionError(f"np.{ufunc.__name__[:3]} with out= or where=")
+    result = ufunc.reduce(a, axis=axis, keepdims=keepdims)
+    return result if initial is None else ufunc(result, initial)
+
+
 @function(np.max, np.amax)
-def _max(func, a, axis=None, out=None, keepdims=False):
-    return np.maximum.reduce(a, axis=axis, keepdims=keepdims)
+def _max(func, a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    return _extremum(np.maximum, a, axis, out, keepdims, initial, where)
 
 
 @function(np.min, np.amin)
-def _min(func, a, axis=None, out=None, keepdims=False):
-    return np.minimum.reduce(a, axis=axis, keepdims=keepdims)
+def _min(func, a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    return _extremum(np.minimum, a, axis, out, keepdims, initial, where)
 
 
 @function(np.where)

@@ -160,7 +160,9 @@ class Traced:
 
     def __setitem__(self, index, value):
         _check_index(index)
-        self.a[index] = object_array(value)
+        value = object_array(value)
+        # An object array stores a 0-d array given for one element as the element itself.
+        self.a[index] = value[()] if value.ndim == 0 else value
 
     def __repr__(self):
         return f"Traced(shape={self.shape}, {describe(self.a.tolist())})"

@@ -1,0 +1,259 @@
+"""The kernel cache: in memory per signature, on disk across processes, atomic and self-healing.
+
+Each test uses its own cache folder (``SYMHESS_CACHE_DIR``), in this process and in the
+subprocesses it starts, so file counts are exact.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symhess
+
+ROOT = Path(__file__).resolve().parents[1]
+X = np.array([0.3, -1.2, 0.8])
+
+
+def energy(x):
+    return np.sum(np.exp(x) * x[::-1] ** 2) + np.prod(x)
+
+
+def energy_hessian(x):
+    """Closed form of the Hessian of `energy`: exp(x_i) x_{n-1-i}^2 summed, plus the product."""
+    n = len(x)
+    H = np.zeros((n, n))
+    for i in range(n):
+        j = n - 1 - i
+        H[i, i] += np.exp(x[i]) * x[j] ** 2
+        if i == j:
+            H[i, i] += 4 * np.exp(x[i]) * x[i] + 2 * np.exp(x[i])
+        else:
+            H[i, j] += 2 * np.exp(x[i]) * x[j]
+            H[j, i] += 2 * np.exp(x[i]) * x[j]
+            H[j, j] += 2 * np.exp(x[i])
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                H[i, j] += np.prod(np.delete(x, [i, j]))
+    return H
+
+
+def kernel_files(folder):
+    return sorted(Path(folder).glob("k*.py"))
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("SYMHESS_CACHE_DIR", str(folder))
+    return folder
+
+
+def test_closed_form_reference_is_right():
+    """`energy_hessian` agrees with central differences of `energy` (second differences)."""
+    h, n = 1e-4, len(X)
+    fd = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            ei, ej = np.eye(n)[i] * h, np.eye(n)[j] * h
+            fd[i, j] = (energy(X + ei + ej) - energy(X + ei - ej) - energy(X - ei + ej)
+                        + energy(X - ei - ej)) / (4 * h * h)
+    np.testing.assert_allclose(energy_hessian(X), fd, rtol=1e-6, atol=1e-7)
+
+
+def test_memory_cache_per_signature(fresh_cache):
+    H = symhess.hessian(energy)
+    c64 = H.compile(X)
+    assert H.compile(X + 1.0) is c64
+    c32 = H.compile(X.astype(np.float32))
+    c4 = H.compile(np.append(X, 0.5))
+    assert len({id(c64), id(c32), id(c4)}) == 3
+    assert len(kernel_files(fresh_cache)) == 3
+    np.testing.assert_allclose(H(X), energy_hessian(X), rtol=1e-12)
+    x4 = np.append(X, 0.5)
+    np.testing.assert_allclose(H(x4), energy_hessian(x4), rtol=1e-12)
+
+
+def test_disk_cache_reused_by_a_new_function_object(fresh_cache):
+    symhess.hessian(energy)(X)
+    (path,) = kernel_files(fresh_cache)
+    before = path.stat()
+    np.testing.assert_allclose(symhess.hessian(energy)(X + 0.1), energy_hessian(X + 0.1),
+                               rtol=1e-12)
+    assert kernel_files(fresh_cache) == [path]
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+# --- across processes ---------------------------------------------------------------------------
+CHILD = textwrap.dedent('''
+    import sys, time
+    from pathlib import Path
+    import numpy as np
+    import symhess
+
+    def energy(x):
+        return np.sum(np.exp(x) * x[::-1] ** 2) + np.prod(x)
+
+    go = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    if go is not None:                      # start together with the other process
+        Path(str(go) + "." + sys.argv[2]).touch()
+        while not go.exists():
+            time.sleep(0.005)
+    x = np.array([0.3, -1.2, 0.8])
+    np.save(sys.stdout.buffer, symhess.hessian(energy)(x))
+''')
+
+
+def start_child(script, cache, *argv):
+    env = dict(os.environ, SYMHESS_CACHE_DIR=str(cache),
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.Popen([sys.executable, str(script), *map(str, argv)], cwd=str(ROOT),
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def child_result(proc):
+    import io
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()
+    return np.load(io.BytesIO(out))
+
+
+@pytest.fixture
+def child_script(tmp_path):
+    path = tmp_path / "child.py"
+    path.write_text(CHILD)
+    return path
+
+
+def test_disk_cache_across_processes(tmp_path, child_script):
+    cache = tmp_path / "shared-cache"
+    np.testing.assert_allclose(child_result(start_child(child_script, cache)), energy_hessian(X),
+                               rtol=1e-12)
+    (path,) = kernel_files(cache)
+    before = path.stat()
+    all_files = sorted(p.relative_to(cache) for p in cache.rglob("*"))
+    np.testing.assert_allclose(child_result(start_child(child_script, cache)), energy_hessian(X),
+                               rtol=1e-12)
+    assert kernel_files(cache) == [path]
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == \
+        (before.st_ino, before.st_mtime_ns, before.st_size)
+    # Numba's own cache (next to the kernel file) was reused too: no new files at all.
+    assert sorted(p.relative_to(cache) for p in cache.rglob("*")) == all_files
+
+
+def test_two_processes_compiling_at_once(tmp_path, child_script):
+    cache = tmp_path / "race-cache"
+    go = tmp_path / "go"
+    procs = [start_child(child_script, cache, go, k) for k in range(2)]
+    deadline = time.monotonic() + 120
+    while not all(Path(f"{go}.{k}").exists() for k in range(2)):
+        assert time.monotonic() < deadline, "children did not start"
+        assert all(p.poll() is None for p in procs), procs[0].stderr.read().decode()
+        time.sleep(0.01)
+    go.touch()
+    for proc in procs:
+        np.testing.assert_allclose(child_result(proc), energy_hessian(X), rtol=1e-12)
+    (path,) = kernel_files(cache)
+    assert not list(cache.glob("*.tmp"))
+    # The entry left behind is valid: a fresh process and this one both load it.
+    np.testing.assert_allclose(child_result(start_child(child_script, cache)), energy_hessian(X),
+                               rtol=1e-12)
+    assert kernel_files(cache) == [path]
+
+
+# --- atomic writes and damaged entries ----------------------------------------------------------
+def test_writes_leave_no_temporary_files(fresh_cache):
+    for n in (2, 3, 4):
+        symhess.hessian(energy)(np.linspace(0.1, 1.0, n))
+    assert len(kernel_files(fresh_cache)) == 3
+    assert not [p for p in fresh_cache.iterdir() if p.suffix == ".tmp" or ".tmp" in p.name]
+
+
+def test_failed_write_leaves_nothing_behind(fresh_cache, monkeypatch):
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        symhess.hessian(energy)(X)
+    monkeypatch.undo()
+    assert not kernel_files(fresh_cache)
+    assert not [p for p in fresh_cache.iterdir() if ".tmp" in p.name]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "edit", "binary"])
+def test_damaged_entry_is_rebuilt(fresh_cache, damage):
+    x = X + 0.05 * len(damage)             # a value per case: nothing is shared in memory
+    symhess.hessian(energy)(x)
+    (path,) = kernel_files(fresh_cache)
+    good = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(good[: len(good) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"raise SystemExit('this must never run')\n")
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "edit":                  # a plausible edit that keeps the file importable
+        path.write_bytes(good.replace(b"np.exp", b"np.sin"))
+    else:
+        path.write_bytes(b"\xff\xfe\x00" * 50)
+    np.testing.assert_allclose(symhess.hessian(energy)(x), energy_hessian(x), rtol=1e-12)
+    assert kernel_files(fresh_cache) == [path]
+    assert path.read_bytes() == good
+
+
+def test_stamped_entry_that_does_not_import_is_rebuilt(fresh_cache):
+    import hashlib
+    symhess.hessian(energy)(X)
+    (path,) = kernel_files(fresh_cache)
+    good = path.read_bytes()
+    stamp, _, _ = good.decode().partition("\n")
+    bad = "def kernel(:\n"
+    prefix = stamp[: stamp.rindex(" ") + 1]
+    path.write_text(f"{prefix}{hashlib.sha256(bad.encode()).hexdigest()}\n{bad}")
+    np.testing.assert_allclose(symhess.hessian(energy)(X), energy_hessian(X), rtol=1e-12)
+    assert path.read_bytes() == good
+
+
+# --- user strings never reach the generated code ------------------------------------------------
+EVIL = "a'); import os #"
+
+
+def test_dict_key_in_input_tree_is_harmless(fresh_cache):
+    def f(p):
+        return np.sum(p[EVIL] ** 3) * p["b\nimport sys"]
+    p = {EVIL: X, "b\nimport sys": np.float64(2.0)}
+    H = symhess.hessian(f)
+    got = H(p)
+    np.testing.assert_allclose(got[EVIL][EVIL], np.diag(12 * X), rtol=1e-13)
+    np.testing.assert_allclose(got[EVIL]["b\nimport sys"], 3 * X ** 2, rtol=1e-13)
+    np.testing.assert_allclose(got["b\nimport sys"]["b\nimport sys"], 0.0)
+    for path in kernel_files(fresh_cache):
+        text = path.read_text()
+        assert EVIL not in text and "import os" not in text and "import sys" not in text
+    source = H.compile(p).source
+    assert "import os" not in source and "'); " not in source
+
+
+def test_dict_key_in_output_tree_and_function_name_are_harmless(fresh_cache):
+    def f(x):
+        return {EVIL: np.sum(x ** 3)}
+    f.__name__ = EVIL
+    f.__qualname__ = EVIL
+    got = symhess.hessian(f)(X)
+    np.testing.assert_allclose(got[EVIL], np.diag(6 * X), rtol=1e-13)
+    for path in kernel_files(fresh_cache):
+        text = path.read_text()
+        assert EVIL not in text
+        # The name may appear, sanitised, in the header comment, never in a line that runs.
+        for line in text.splitlines():
+            assert "import os" not in line or line.lstrip().startswith("#"), line

@@ -1,0 +1,414 @@
+"""Every primitive of the table, compared with JAX's Hessian of the same function.
+
+Each spec is a function ``fun(m, x)`` written once for a NumPy-like module ``m``: symhess traces
+``fun(numpy, x)`` and JAX differentiates ``fun(jax.numpy, x)``. Specs are expanded over shapes and
+dtypes: every shape in float64, the last shape in float32 (compared with the float64 reference at
+the rounded inputs) and, for holomorphic primitives, the last shape in complex128 with
+``holomorphic=True``. A few functions are also checked against central finite differences of a
+hand-written gradient, which needs no JAX.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import symhess
+from conftest import assert_tree_close
+
+SHAPES = ((), (3,), (2, 3))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One primitive test: ``fun(m, x)``, where its input is drawn from, which shapes it takes."""
+
+    name: str
+    fun: object
+    domain: tuple = (-1.0, 1.0)       # interval the real part of every entry is drawn from
+    signed: bool = False              # draw |x| from the domain and give it a random sign
+    shapes: tuple = SHAPES
+    holomorphic: bool = True          # also run in complex128 with holomorphic=True
+    float32: bool = True
+    sample: object = None             # custom sampler(rng, shape) -> float64 array
+
+
+def unary(name, fun, **kw):
+    return Spec(name, fun, **kw)
+
+
+def binary(name, fun, **kw):
+    """A two-argument primitive: its operands are x[0] and x[1] of one input of shape (2, ...)."""
+    shapes = tuple((2,) + s for s in kw.pop("shapes", SHAPES))
+    return Spec(name, lambda m, x: fun(m, x[0], x[1]), shapes=shapes, **kw)
+
+
+def near_identity(rng, shape):
+    """Well-conditioned square matrices for det, inv and solve."""
+    return np.eye(shape[-1]) + 0.3 * rng.uniform(-1.0, 1.0, shape)
+
+
+C3 = np.array([0.5, -1.25, 2.0])
+C23 = np.array([[1.0, -0.5, 0.25], [0.75, 2.0, -1.5]])
+POSITIVE = (0.5, 2.0)
+
+ELEMENTWISE = [
+    # arithmetic and powers
+    binary("add-subtract", lambda m, a, b: (a + b) * (a - b) * a),
+    binary("multiply", lambda m, a, b: a * b * b + 3.0 * a),
+    binary("divide", lambda m, a, b: a / (b + 3.0) - 2.0 / (a + 3.0)),
+    unary("negative", lambda m, x: -(x ** 3) + m.negative(x) * x),
+    unary("power-int", lambda m, x: x ** 3 + m.power(x, 4)),
+    unary("power-negative-int", lambda m, x: x ** -2 + m.power(x, -3), domain=POSITIVE),
+    unary("power-half", lambda m, x: x ** 0.5 + x ** -0.5, domain=POSITIVE),
+    unary("power-fractional", lambda m, x: x ** 1.7 + x ** (1 / 3), domain=POSITIVE),
+    unary("power-integral-float", lambda m, x: x ** 2.0 + x ** -1.0, domain=POSITIVE),
+    binary("power-traced-exponent", lambda m, a, b: a ** b, domain=POSITIVE),
+    unary("rpow", lambda m, x: 2.0 ** x + m.exp2(x)),
+    unary("float_power", lambda m, x: m.float_power(x, 2.5), domain=POSITIVE),
+    unary("square", lambda m, x: m.square(x) * x),
+    unary("reciprocal", lambda m, x: m.reciprocal(x), domain=POSITIVE),
+    # exponentials, logarithms and roots
+    unary("exp", lambda m, x: m.exp(x)),
+    unary("expm1", lambda m, x: m.expm1(x)),
+    unary("log", lambda m, x: m.log(x), domain=POSITIVE),
+    unary("log1p", lambda m, x: m.log1p(x), domain=(-0.5, 1.0)),
+    unary("log2-log10", lambda m, x: m.log2(x) + m.log10(x) * x, domain=POSITIVE),
+    unary("sqrt", lambda m, x: m.sqrt(x), domain=POSITIVE),
+    unary("cbrt", lambda m, x: m.cbrt(x), domain=(0.3, 2.0), signed=True, holomorphic=False),
+    binary("logaddexp", lambda m, a, b: m.logaddexp(a, b), holomorphic=False),
+    # trigonometric and inverse trigonometric
+    unary("sin", lambda m, x: m.sin(x)),
+    unary("cos", lambda m, x: m.cos(x)),
+    unary("tan", lambda m, x: m.tan(x)),
+    unary("arcsin", lambda m, x: m.arcsin(x), domain=(-0.8, 0.8)),
+    unary("arccos", lambda m, x: m.arccos(x), domain=(-0.8, 0.8)),
+    unary("arctan", lambda m, x: m.arctan(x), domain=(-2.0, 2.0)),
+    unary("deg2rad", lambda m, x: m.sin(m.deg2rad(x * 90.0)) + m.rad2deg(x) ** 2),
+    binary("arctan2", lambda m, a, b: m.arctan2(a, b), domain=(0.3, 2.0), signed=True,
+           holomorphic=False),
+    binary("hypot", lambda m, a, b: m.hypot(a, b), domain=(0.3, 2.0), signed=True,
+           holomorphic=False),
+    # hyperbolic
+    unary("sinh", lambda m, x: m.sinh(x)),
+    unary("cosh", lambda m, x: m.cosh(x)),
+    unary("tanh", lambda m, x: m.tanh(x)),
+    unary("arcsinh", lambda m, x: m.arcsinh(x), domain=(-2.0, 2.0)),
+    unary("arccosh", lambda m, x: m.arccosh(x), domain=(1.2, 3.0)),
+    unary("arctanh", lambda m, x: m.arctanh(x), domain=(-0.8, 0.8)),
+    # piecewise: each is composed so that its Hessian differs between the branches
+    unary("abs", lambda m, x: m.abs(x) * x ** 2, domain=(0.2, 1.5), signed=True,
+          holomorphic=False),
+    unary("abs-operator", lambda m, x: abs(x) ** 3, domain=(0.2, 1.5), signed=True,
+          holomorphic=False),
+    unary("sign", lambda m, x: m.sign(x) * x ** 2, domain=(0.2, 1.5), signed=True,
+          holomorphic=False),
+    binary("maximum", lambda m, a, b: m.maximum(a, b) ** 2 * (a + 2.0 * b), holomorphic=False),
+    binary("minimum", lambda m, a, b: m.minimum(a, b) ** 2 * (a + 2.0 * b), holomorphic=False),
+    unary("maximum-constant", lambda m, x: m.maximum(x, 0.1) ** 3, holomorphic=False),
+    unary("clip", lambda m, x: m.clip(x, -0.4, 0.5) ** 2 * x, domain=(-1.2, 1.2),
+          holomorphic=False),
+    unary("where", lambda m, x: m.where(x > 0.1, x ** 3, m.sin(x)), holomorphic=False),
+    binary("where-compound", lambda m, a, b: m.where((a > b) & (a < 0.5), a * b, b ** 3),
+           holomorphic=False),
+]
+
+# Reductions and scans: a power after the reduction makes every entry of the Hessian depend on
+# which inputs were combined.
+REDUCTIONS = []
+for _axis, _keep in [(None, False), (None, True), (0, False), (-1, True)]:
+    _kw = dict(axis=_axis, keepdims=_keep)
+    _shapes = ((3,), (2, 3)) if _axis is None else ((2, 3),)
+    _tag = f"axis={_axis},keepdims={_keep}"
+    REDUCTIONS += [
+        unary(f"sum[{_tag}]", lambda m, x, kw=_kw: m.sum(x ** 3, **kw) ** 2, shapes=_shapes),
+        unary(f"prod[{_tag}]", lambda m, x, kw=_kw: m.prod(x, **kw), domain=POSITIVE,
+              shapes=_shapes),
+        unary(f"mean[{_tag}]", lambda m, x, kw=_kw: m.mean(x ** 2, **kw) ** 2, shapes=_shapes),
+        unary(f"var[{_tag}]", lambda m, x, kw=_kw: m.var(x, **kw), shapes=_shapes,
+              holomorphic=False),
+        unary(f"std[{_tag}]", lambda m, x, kw=_kw: m.std(x, **kw), shapes=_shapes,
+              holomorphic=False),
+        unary(f"max[{_tag}]", lambda m, x, kw=_kw: m.max(x, **kw) ** 3, shapes=_shapes,
+              holomorphic=False),
+        unary(f"min[{_tag}]", lambda m, x, kw=_kw: m.min(x ** 2 - x, **kw) ** 2,
+              shapes=_shapes, holomorphic=False),
+    ]
+REDUCTIONS += [
+    unary("sum-0d", lambda m, x: m.sum(m.sin(x)) ** 2, shapes=((),)),
+    unary("sum-method", lambda m, x: x.sum(axis=0) ** 2 + (x ** 2).mean() * x.prod(),
+          shapes=((2, 3),)),
+    unary("var-ddof", lambda m, x: m.var(x, axis=-1, ddof=1), shapes=((2, 3),),
+          holomorphic=False),
+    unary("std-method", lambda m, x: x.std() + x.var(axis=0), shapes=((2, 3),), holomorphic=False),
+]
+for _axis in (None, 0, -1):
+    REDUCTIONS += [
+        unary(f"cumsum[axis={_axis}]", lambda m, x, a=_axis: m.cumsum(x, axis=a) ** 2,
+              shapes=((2, 3),)),
+        unary(f"cumprod[axis={_axis}]", lambda m, x, a=_axis: m.cumprod(x, axis=a),
+              domain=POSITIVE, shapes=((2, 3),)),
+    ]
+for _axis in (0, -1):
+    for _n in (1, 2):
+        REDUCTIONS.append(unary(f"diff[n={_n},axis={_axis}]",
+                                lambda m, x, a=_axis, n=_n: m.diff(x ** 2, n=n, axis=a) ** 2,
+                                shapes=((3, 3),)))
+REDUCTIONS.append(unary("diff-1d", lambda m, x: m.diff(m.sin(x)) ** 2, shapes=((4,),)))
+
+LINALG = [
+    unary("dot-vector", lambda m, x: m.dot(x, x) * m.dot(C3, x), shapes=((3,),)),
+    unary("dot-matrix-vector", lambda m, x: m.dot(x, x[:, 0]) ** 2, shapes=((3, 3),)),
+    unary("dot-method", lambda m, x: x.dot(x) ** 2, shapes=((3,),)),
+    unary("matmul", lambda m, x: m.matmul(x, x) * x, shapes=((3, 3),)),
+    unary("matmul-operator", lambda m, x: (C23 @ x) ** 3 + x @ C3 * (x @ x), shapes=((3,),)),
+    unary("matmul-rectangular", lambda m, x: m.sin(x) @ x.T, shapes=((2, 3),)),
+    unary("matmul-rmatmul", lambda m, x: C23 @ (x @ x), shapes=((3, 3),)),
+    unary("outer", lambda m, x: m.outer(x, x ** 2), shapes=((3,),)),
+    unary("inner", lambda m, x: m.inner(x, m.sin(x)), shapes=((3,), (2, 3))),
+    unary("einsum-trace-cube", lambda m, x: m.einsum("ij,jk,ki->", x, x, x), shapes=((3, 3),)),
+    unary("einsum-rows", lambda m, x: m.einsum("ij,ij->i", x, x) ** 2, shapes=((2, 3),)),
+    unary("einsum-bilinear", lambda m, x: m.einsum("i,ij,j->", C3[:2], x, x[0]),
+          shapes=((2, 3),)),
+    unary("tensordot", lambda m, x: m.tensordot(x, x ** 2, axes=1), shapes=((3, 3),)),
+    unary("kron", lambda m, x: m.kron(x, x), shapes=((2, 2),)),
+    unary("trace", lambda m, x: m.trace(x @ x) * m.trace(x) + x.trace() ** 3, shapes=((3, 3),)),
+    unary("det", lambda m, x: m.linalg.det(x), shapes=((2, 2), (3, 3), (4, 4)),
+          sample=near_identity),
+    unary("log-det", lambda m, x: m.log(m.linalg.det(x)), shapes=((3, 3),), sample=near_identity),
+    unary("inv", lambda m, x: m.linalg.inv(x), shapes=((2, 2), (3, 3)), sample=near_identity, holomorphic=False),
+    unary("solve-vector", lambda m, x: m.linalg.solve(x, C3), shapes=((3, 3),),
+          sample=near_identity, holomorphic=False),
+    unary("solve-matrix", lambda m, x: m.linalg.solve(x, C23.T), shapes=((3, 3),),
+          sample=near_identity, holomorphic=False),
+    unary("norm-vector", lambda m, x: m.linalg.norm(x), shapes=((3,),), holomorphic=False),
+    unary("norm-frobenius", lambda m, x: m.linalg.norm(x, "fro") + m.linalg.norm(x),
+          shapes=((2, 3),), holomorphic=False),
+    unary("norm-axis", lambda m, x: m.linalg.norm(x, axis=1), shapes=((2, 3),),
+          holomorphic=False),
+    unary("norm-ord-3", lambda m, x: m.linalg.norm(x, ord=3), shapes=((3,),), domain=(0.3, 1.0),
+          signed=True, holomorphic=False),
+    unary("norm-ord-1", lambda m, x: m.linalg.norm(x, ord=1) ** 2, shapes=((3,),),
+          domain=(0.3, 1.0), signed=True, holomorphic=False),
+]
+
+STRUCTURAL = [
+    unary("reshape", lambda m, x: m.reshape(x, (3, 2)) ** 2 @ x, shapes=((2, 3),)),
+    unary("reshape-method", lambda m, x: x.reshape(-1) * x.reshape(6)[::-1] ** 2,
+          shapes=((2, 3),)),
+    unary("ravel", lambda m, x: m.ravel(x) ** 3 * m.ravel(x)[0], shapes=((2, 3),)),
+    unary("transpose", lambda m, x: m.transpose(x) @ m.sin(x), shapes=((2, 3),)),
+    unary("transpose-T", lambda m, x: x.T ** 2 * x[:, 0], shapes=((2, 3),)),
+    unary("swapaxes-moveaxis", lambda m, x: m.swapaxes(x, 0, 1) * m.moveaxis(x ** 2, 0, -1),
+          shapes=((2, 2),)),
+    unary("concatenate", lambda m, x: m.concatenate([x, x ** 2, m.sin(x)], axis=-1) ** 2,
+          shapes=((3,), (2, 3))),
+    unary("stack", lambda m, x: m.stack([x, x * x[::-1]], axis=-1) ** 2, shapes=((3,), (2, 3))),
+    unary("hstack-vstack", lambda m, x: m.vstack([x, x ** 2]).ravel() * m.hstack([x, x]) ** 2, shapes=((3,),)),
+    unary("broadcast-rows-columns", lambda m, x: x * x[0] + x[:, :1] ** 2 * x,
+          shapes=((2, 3),)),
+    unary("broadcast-constant", lambda m, x: C23 * x ** 2 + C3 * x, shapes=((3,), (2, 3))),
+    unary("broadcast_to", lambda m, x: m.broadcast_to(x, (2, 3)) ** 2 * x, shapes=((3,),)),
+    unary("expand-squeeze", lambda m, x: m.squeeze(m.expand_dims(x, 0) ** 2, 0) * x[None, :],
+          shapes=((3,),)),
+    unary("index-basic", lambda m, x: x[0] * x[1, ::-1] + x[-1, 1:2] ** 3 * x[..., 0, None],
+          shapes=((2, 3),)),
+    unary("index-scalar", lambda m, x: x[1] ** 2 * x[0] * x[-1], shapes=((3,),)),
+    unary("index-integer-array", lambda m, x: x[np.array([2, 0, 2])] ** 2 * x[np.array([1])],
+          shapes=((3,),)),
+    unary("index-integer-array-2d",
+          lambda m, x: x[np.array([0, 1, 1]), np.array([2, 0, 1])] * x[:, np.array([2, 0])].ravel()[:3],
+          shapes=((2, 3),)),
+    unary("index-boolean-mask", lambda m, x: x[np.array([True, False, True])] ** 3,
+          shapes=((3,),)),
+    unary("flip-roll-tile-repeat",
+          lambda m, x: m.flip(x) * m.roll(x, 1) * m.tile(x, 2)[1:4] + m.repeat(x, 2)[::2] ** 3,
+          shapes=((3,),)),
+    unary("take-diagonal-triu", lambda m, x: m.take(x, np.array([2, 0])) * m.diagonal(x)[:2]
+          + m.sum(m.triu(x) ** 3), shapes=((3, 3),)),
+    unary("constants", lambda m, x: m.pi * m.sum((m.eye(3) + m.ones((3, 3))) @ x ** 2)
+          + m.arange(3) * x ** 3 + m.e * m.concatenate([m.zeros(1), x[1:] ** 2]),
+          shapes=((3,),)),
+    unary("constant-closure", lambda m, x: m.sum(C23 @ m.sin(x)) ** 2 + 1.5 ** x,
+          shapes=((3,),)),
+]
+
+# float32 runs for every element-wise primitive and for a sample of the others; complex128 runs
+# for the reductions without keepdims only (keepdims is a layout question, not a dtype one).
+_FLOAT32 = {"sum[axis=0,keepdims=False]", "prod[axis=None,keepdims=False]", "var-ddof",
+            "cumsum[axis=0]", "matmul", "einsum-rows", "det", "inv", "solve-vector", "norm-vector",
+            "reshape", "index-basic", "index-integer-array-2d", "constants"}
+ALL = ELEMENTWISE + [
+    dataclasses.replace(s, float32=s.name in _FLOAT32,
+                        holomorphic=s.holomorphic and "keepdims=True" not in s.name)
+    for s in REDUCTIONS + LINALG + STRUCTURAL]
+
+
+def _cases():
+    for spec in ALL:
+        for shape in spec.shapes:
+            yield pytest.param(spec, shape, np.dtype(np.float64),
+                               id=f"{spec.name}-{shape}-float64")
+        if spec.float32:
+            yield pytest.param(spec, spec.shapes[-1], np.dtype(np.float32),
+                               id=f"{spec.name}-{spec.shapes[-1]}-float32")
+        if spec.holomorphic:
+            yield pytest.param(spec, spec.shapes[-1], np.dtype(np.complex128),
+                               id=f"{spec.name}-{spec.shapes[-1]}-complex128")
+
+
+def sample(spec, shape, dtype):
+    """A deterministic input for ``spec``, different per primitive."""
+    rng = np.random.default_rng(zlib.crc32(spec.name.encode()))
+    if spec.sample is not None:
+        x = spec.sample(rng, shape)
+    else:
+        x = rng.uniform(*spec.domain, shape)
+        if spec.signed:
+            x = x * rng.choice([-1.0, 1.0], shape)
+    if dtype.kind == "c":
+        x = x + 1j * rng.uniform(-0.3, 0.3, np.shape(x))
+    return np.asarray(x, dtype=dtype)
+
+
+@pytest.mark.parametrize("spec, shape, dtype", list(_cases()))
+def test_primitive_matches_jax(spec, shape, dtype, jax, jnp):
+    holomorphic = dtype.kind == "c"
+    x = sample(spec, shape, dtype)
+    got = symhess.hessian(functools.partial(spec.fun, np), holomorphic=holomorphic)(x)
+
+    reference_dtype = np.complex128 if holomorphic else np.float64
+    reference = jax.jit(jax.hessian(functools.partial(spec.fun, jnp), holomorphic=holomorphic))
+    expected = np.asarray(reference(jnp.asarray(x.astype(reference_dtype))))
+    assert isinstance(got, np.ndarray)
+    assert got.dtype == dtype, f"dtype {got.dtype}, expected {dtype}"
+    assert got.shape[got.ndim - 2 * x.ndim:] == x.shape + x.shape
+    assert_tree_close(got, expected, dtype)
+    assert np.all(np.isfinite(got))
+
+
+def test_complex_hessian_with_constant_entries():
+    """A complex kernel storing a constant entry (2) next to a complex one (6 z1)."""
+    z = np.array([1.0 + 1.0j, 2.0 - 1.0j])
+    got = symhess.hessian(lambda z: z[0] ** 2 + z[1] ** 3, holomorphic=True)(z)
+    np.testing.assert_allclose(got, np.diag([2.0, 6.0 * z[1]]), rtol=1e-14)
+
+
+def test_item_assignment_into_traced_array(jax, jnp):
+    def f(x):
+        y = x.copy()
+        y[0] = x[1] ** 2
+        y[1:] = np.sin(x[:2]) * x[2]
+        return np.sum(y ** 2 * x)
+
+    def f_jax(x):
+        y = x.at[0].set(x[1] ** 2).at[1:].set(jnp.sin(x[:2]) * x[2])
+        return jnp.sum(y ** 2 * x)
+    x = np.array([0.4, -0.7, 1.3])
+    np.testing.assert_allclose(symhess.hessian(f)(x), jax.jit(jax.hessian(f_jax))(x),
+                               rtol=1e-10, atol=1e-12)
+
+
+# --- finite differences of hand-written gradients: no JAX involved ------------------------------
+def _neo_hookean(F):
+    J = np.linalg.det(F)
+    return 0.5 * (np.sum(F * F) - 3.0) - np.log(J) + np.log(J) ** 2
+
+
+def _neo_hookean_grad(F):
+    J = np.linalg.det(F)
+    Finv_T = np.linalg.inv(F).T
+    return F - Finv_T + 2.0 * np.log(J) * Finv_T
+
+
+def _rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def _rosenbrock_grad(x):
+    g = np.zeros_like(x)
+    r = x[1:] - x[:-1] ** 2
+    g[:-1] += -400.0 * x[:-1] * r - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * r
+    return g
+
+
+_A = np.array([[2.0, 0.5, 0.0], [0.5, 3.0, -0.4], [0.0, -0.4, 1.5]])
+
+
+def _quadratic_norm(x):
+    return np.sqrt(x @ _A @ x) + np.log1p(np.sum(x ** 2)) + np.prod(np.cbrt(x))
+
+
+def _quadratic_norm_grad(x):
+    s = np.sum(x ** 2)
+    p = np.prod(np.cbrt(x))
+    return _A @ x / np.sqrt(x @ _A @ x) + 2.0 * x / (1.0 + s) + p / (3.0 * x)
+
+
+def _softplus_tanh(x):
+    return np.sum(np.logaddexp(0.0, x) * np.tanh(x[::-1]))
+
+
+def _softplus_tanh_grad(x):
+    sp, th = np.logaddexp(0.0, x), np.tanh(x[::-1])
+    sig = 1.0 / (1.0 + np.exp(-x))
+    return sig * th + sp[::-1] * (1.0 - np.tanh(x) ** 2)
+
+
+FD_CASES = [
+    ("neo-hookean", _neo_hookean, _neo_hookean_grad,
+     np.eye(3) + 0.2 * np.random.default_rng(1).uniform(-1, 1, (3, 3))),
+    ("rosenbrock", _rosenbrock, _rosenbrock_grad, np.array([-1.2, 1.0, 0.8, 1.1])),
+    ("quadratic-norm", _quadratic_norm, _quadratic_norm_grad, np.array([0.7, -1.3, 0.4])),
+    ("softplus-tanh", _softplus_tanh, _softplus_tanh_grad, np.array([-0.8, 0.3, 1.7, 0.1])),
+]
+
+
+def finite_difference_jacobian(grad, x, h=1e-5):
+    """Central differences of ``grad``: ``out[i..., j...] = d grad[i...] / d x[j...]``."""
+    columns = np.empty(x.shape + x.shape)          # columns[j..., i...]
+    for idx in np.ndindex(*x.shape):
+        e = np.zeros_like(x)
+        e[idx] = h
+        columns[idx] = (grad(x + e) - grad(x - e)) / (2 * h)
+    axes = tuple(range(x.ndim, 2 * x.ndim)) + tuple(range(x.ndim))
+    return np.transpose(columns, axes)
+
+
+@pytest.mark.parametrize("name, fun, grad, x", FD_CASES, ids=[c[0] for c in FD_CASES])
+def test_hessian_matches_finite_differences_of_gradient(name, fun, grad, x):
+    got = symhess.hessian(fun)(x)
+    expected = finite_difference_jacobian(grad, x)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got, np.swapaxes(got.reshape(x.size, x.size), 0, 1)
+                               .reshape(got.shape), rtol=1e-12, atol=0)
+
+
+def test_gradients_used_as_references_are_right():
+    """The hand-written gradients agree with central differences of the functions."""
+    for name, fun, grad, x in FD_CASES:
+        fd = np.empty_like(x)
+        for idx in np.ndindex(*x.shape):
+            e = np.zeros_like(x)
+            e[idx] = 1e-6
+            fd[idx] = (fun(x + e) - fun(x - e)) / 2e-6
+        np.testing.assert_allclose(grad(x), fd, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_closed_forms():
+    """Hessians known on paper: a quadratic form, a product, and exp of a linear form."""
+    A = np.array([[2.0, -1.0, 0.5], [0.0, 1.0, 3.0], [1.0, 2.0, -2.0]])
+    np.testing.assert_allclose(symhess.hessian(lambda x: x @ A @ x)(np.array([0.3, -0.2, 1.0])),
+                               A + A.T, rtol=1e-14)
+    x = np.array([1.5, -2.0, 0.5])
+    expected = np.array([[0.0, x[2], x[1]], [x[2], 0.0, x[0]], [x[1], x[0], 0.0]])
+    np.testing.assert_allclose(symhess.hessian(np.prod)(x), expected, rtol=1e-14)
+    c = np.array([0.2, -0.7, 1.1])
+    np.testing.assert_allclose(symhess.hessian(lambda x: np.exp(c @ x))(x),
+                               np.exp(c @ x) * np.outer(c, c), rtol=1e-13)
