@@ -280,8 +280,8 @@ def _perturbed_cse(monkeypatch):
 
 def _transposed_input_reads(monkeypatch):
     from codegen import llvm_ir
-    original = llvm_ir._offset
-    monkeypatch.setattr(llvm_ir, "_offset", lambda shape, idx: original(shape, tuple(idx)[::-1])
+    original = llvm_ir.flat_index
+    monkeypatch.setattr(llvm_ir, "flat_index", lambda shape, idx: original(shape, tuple(idx)[::-1])
                         if len(shape) == 2 else original(shape, idx))
 
 
