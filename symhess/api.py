@@ -132,7 +132,9 @@ class HessianFunction:
         if self.target not in TARGETS:
             raise ValueError(f"target={self.target!r} is not available; choose one of {TARGETS}")
         self._compiled = {}
+        self._fast = {}
         self._name = getattr(self.fun, "__name__", type(self.fun).__name__)
+        self._plain = not self.static_argnums and self.batch_axis is None
         if self.batch_axis is not None:
             self.batch_axis = _as_argnums(self.batch_axis, "batch_axis")
             if not isinstance(self.batch_axis, int):
@@ -170,12 +172,27 @@ class HessianFunction:
         return tuple(self.batch_axis if i in diff else None for i in range(nargs))
 
     def __call__(self, *args, **kwargs):
+        # Fast path for positional arrays: a key of shapes and dtypes straight to the callable
+        # (the kernel itself when nothing needs flattening). A call then costs little more than
+        # the kernel.
+        fast = None
+        if not kwargs and self._plain:
+            try:
+                fast = tuple([(a.shape, a.dtype.char) for a in args])
+            except AttributeError:            # a Python number or a pytree: the general path
+                pass
+            else:
+                call = self._fast.get(fast)
+                if call is not None:
+                    return call(*args)
         try:
             compiled = self._compiled.get(self._signature(args, kwargs))
         except TypeError:            # an unhashable static argument: compile explains it
             compiled = None
         if compiled is None:
             compiled = self.compile(*args, **kwargs)
+        if fast is not None:
+            self._fast[fast] = compiled.fast_callable()
         return compiled(*args, **kwargs)
 
     def _signature(self, args, kwargs):

@@ -118,6 +118,10 @@ class CompiledHessian:
     def __call__(self, *args, **kwargs):
         return self._call(*args, **kwargs)
 
+    def fast_callable(self):
+        """The cheapest callable equivalent to this one for positional array arguments."""
+        return self.kernel if self._call == self._call_direct else self._call
+
     def _call_direct(self, *args, **kwargs):
         if kwargs or len(args) != self._nargs:     # keywords, or static arguments to drop
             return self._call_general(*args, **kwargs)
