@@ -1,0 +1,47 @@
+"""The tools under comparison, one module per tool, all with the same small interface.
+
+A peer module defines:
+
+- ``NAME``, ``DENSE`` (returns dense Hessians only), ``CACHE`` (``"disk"`` when a fresh process
+  can reuse an earlier build, else ``"none"``);
+- ``version()``: its version string (raises ImportError when it is not installed);
+- ``build(problem, args, cache_dir, sparse=False)``: a `Prepared` single-point Hessian;
+- ``build_batched(problem, batch_args, cache_dir)``: a `Prepared` Hessian over a leading axis.
+
+Either build may raise `NotApplicable` for a combination the tool cannot express.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+TOOLS = ("jax", "torch", "casadi", "casadi-codegen", "symengine", "sympy", "symhess")
+FLOOR = "floor"      # the memory-bandwidth reference of batched problems
+
+_MODULES = {"jax": "jax_peer", "torch": "torch_peer", "casadi": "casadi_peer",
+            "casadi-codegen": "casadi_codegen_peer", "symengine": "symengine_peer",
+            "sympy": "sympy_peer", "symhess": "symhess_peer", FLOOR: "floor"}
+
+
+class NotApplicable(Exception):
+    """The tool has no way to express this problem or option (reported as n/a)."""
+
+
+@dataclass
+class Prepared:
+    """A built Hessian: ``call()`` evaluates it on the prepared inputs and waits for the result.
+
+    ``to_numpy(result)`` turns a result into a NumPy array shaped like JAX's Hessian (or the
+    batch of them), or returns None when that would be too large to compare.
+    """
+
+    call: Callable
+    to_numpy: Callable
+    note: str = ""
+
+
+def load(tool: str):
+    """The peer module of ``tool``."""
+    return importlib.import_module(f"{__name__}.{_MODULES[tool]}")

@@ -1,0 +1,49 @@
+"""JAX: ``jax.jit(jax.hessian(f))`` and ``jax.jit(jax.vmap(jax.hessian(f)))`` on the CPU, float64.
+
+Its persistent compilation cache stands in for a disk cache: a fresh process with the same cache
+folder skips XLA compilation (tracing still runs).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import Prepared
+from ..xp import jax_xp
+
+NAME = "jax"
+DENSE = True
+CACHE = "disk"
+
+
+def _jax(cache_dir):
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    if cache_dir:
+        jax.config.update("jax_compilation_cache_dir", os.path.join(cache_dir, "jax"))
+        # Cache every executable, however small or quick to compile, so warm starts are warm.
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    return jax
+
+
+def version() -> str:
+    import jax
+    return jax.__version__
+
+
+def build(problem, args, cache_dir, sparse=False) -> Prepared:
+    jax = _jax(cache_dir)
+    h = jax.jit(jax.hessian(problem.make(jax_xp()), argnums=0))
+    jargs = [jax.numpy.asarray(a) for a in args]
+    return Prepared(call=lambda: h(*jargs).block_until_ready(), to_numpy=np.asarray)
+
+
+def build_batched(problem, batch_args, cache_dir) -> Prepared:
+    jax = _jax(cache_dir)
+    h = jax.jit(jax.vmap(jax.hessian(problem.make(jax_xp()), argnums=0)))
+    jargs = [jax.numpy.asarray(a) for a in batch_args]
+    return Prepared(call=lambda: h(*jargs).block_until_ready(), to_numpy=np.asarray)

@@ -1,0 +1,184 @@
+"""The benchmark problems, each written once against an array namespace ``xp``.
+
+A `Problem` knows how to build its scalar function ``f(x, *data)`` for a namespace
+(``make(xp)``), how to draw inputs for a size (``inputs(size)``, deterministic), how many
+variables a size has, and whether it is evaluated one point at a time or batched over points.
+Only argument 0 is differentiated; the other arguments are runtime data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+# Reference Hessians of batched problems are compared on this many leading points only, so the
+# saved reference stays small at a million points.
+BATCH_CHECK_POINTS = 1000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One benchmark problem: its function, inputs, and the sizes it is run at."""
+
+    name: str
+    title: str
+    size_label: str
+    make: Callable            # make(xp) -> f(x, *data)
+    inputs: Callable          # inputs(size) -> tuple of NumPy arrays; [0] is differentiated
+    n_vars: Callable          # n_vars(size) -> number of differentiated variables
+    sizes: tuple
+    quick_sizes: tuple
+    batched: bool = False     # size is the number of points; inputs()[0] has a leading axis
+    sparse: bool = False      # the Hessian is sparse: a tool may return it in sparse form
+
+    def output_bytes(self, size) -> int:
+        """Bytes of the dense float64 Hessian the tools return for this size."""
+        n = self.n_vars(size)
+        return 8 * n * n * (size if self.batched else 1)
+
+
+# --- neo-Hookean strain energy -------------------------------------------------------------
+
+def neohookean(xp):
+    """Compressible neo-Hookean energy of a 3x3 deformation gradient F."""
+    def energy(F):
+        J = xp.det(F)
+        return 0.5 * (xp.sum(F * F) - 3) - xp.log(J) + xp.log(J) ** 2
+    return energy
+
+
+def _deformations(points):
+    rng = np.random.default_rng(0)
+    shape = (3, 3) if points is None else (points, 3, 3)
+    return (np.eye(3) + 0.1 * rng.standard_normal(shape),)
+
+
+# --- Rosenbrock ----------------------------------------------------------------------------
+
+def rosenbrock(xp):
+    """The chained Rosenbrock function; its Hessian is tridiagonal."""
+    def f(x):
+        return xp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    return f
+
+
+def _rosenbrock_inputs(n):
+    rng = np.random.default_rng(1)
+    return (1 + 0.1 * rng.standard_normal(n),)
+
+
+# --- Lennard-Jones clusters ----------------------------------------------------------------
+
+def lj_loop(xp):
+    """Lennard-Jones energy written as a Python loop over pairs (unrolled by tracers)."""
+    def energy(X):
+        e = 0.0
+        n = X.shape[0]
+        for i in range(n):
+            for j in range(i + 1, n):
+                d = X[i] - X[j]
+                r2 = xp.sum(d * d)
+                e = e + 4 * (r2 ** -6 - r2 ** -3)
+        return e
+    return energy
+
+
+def lj_vectorized(xp):
+    """Lennard-Jones energy written with index arrays over all pairs."""
+    def energy(X):
+        i, j = np.triu_indices(X.shape[0], 1)
+        d = X[i] - X[j]
+        r2 = xp.sum(d * d, axis=1)
+        return xp.sum(4 * (r2 ** -6 - r2 ** -3))
+    return energy
+
+
+def _cluster(n_atoms):
+    # Atoms on a cubic lattice near the pair minimum (2^(1/6) = 1.12), slightly shaken, so no
+    # pair is close enough for r^-12 to overflow.
+    side = int(np.ceil(n_atoms ** (1 / 3)))
+    grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    rng = np.random.default_rng(2)
+    return (1.12 * grid[:n_atoms] + 0.05 * rng.standard_normal((n_atoms, 3)),)
+
+
+# --- logistic regression -------------------------------------------------------------------
+
+ROWS = 1000
+
+
+def logistic_nll(xp):
+    """Negative log-likelihood of logistic regression; X and y are runtime data."""
+    def nll(w, X, y):
+        z = X @ w
+        return xp.sum(xp.log(1 + xp.exp(-y * z)))
+    return nll
+
+
+def _regression_data(d):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((ROWS, d))
+    y = np.where(rng.random(ROWS) < 0.5, -1.0, 1.0)
+    return 0.1 * rng.standard_normal(d), X, y
+
+
+# --- molecular chain -----------------------------------------------------------------------
+
+def _cross(xp, a, b):
+    return xp.stack([a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1],
+                     a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+                     a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], axis=1)
+
+
+def molecular_chain(xp):
+    """A linear molecule: harmonic bonds, harmonic angles, cosine dihedrals (force-field style)."""
+    k_bond, r0, k_angle, theta0, k_dihedral = 300.0, 1.5, 50.0, 1.91, 2.0
+
+    def energy(X):
+        b = X[1:] - X[:-1]
+        r = xp.sqrt(xp.sum(b * b, axis=1))
+        bonds = xp.sum(k_bond * (r - r0) ** 2)
+        cos_theta = -xp.sum(b[:-1] * b[1:], axis=1) / (r[:-1] * r[1:])
+        angles = xp.sum(k_angle * (xp.arccos(cos_theta) - theta0) ** 2)
+        b1, b2, b3 = b[:-2], b[1:-1], b[2:]
+        n1, n2 = _cross(xp, b1, b2), _cross(xp, b2, b3)
+        m1 = _cross(xp, n1, b2 / r[1:-1][:, None])
+        phi = xp.arctan2(xp.sum(m1 * n2, axis=1), xp.sum(n1 * n2, axis=1))
+        dihedrals = xp.sum(k_dihedral * (1 + xp.cos(3 * phi)))
+        return bonds + angles + dihedrals
+    return energy
+
+
+def _chain(n_atoms):
+    # A zig-zag chain with bond length ~1.5 and angle ~110 degrees, slightly shaken.
+    rng = np.random.default_rng(4)
+    k = np.arange(n_atoms)
+    X = np.stack([1.23 * k, 0.86 * (k % 2), 0.3 * np.sin(k)], axis=1)
+    return (X + 0.05 * rng.standard_normal((n_atoms, 3)),)
+
+
+PROBLEMS = {p.name: p for p in [
+    Problem("neohookean", "neo-Hookean energy, one 3x3 F", "points",
+            make=neohookean, inputs=lambda size: _deformations(None), n_vars=lambda size: 9,
+            sizes=(1,), quick_sizes=(1,)),
+    Problem("neohookean-batch", "neo-Hookean energy, batched over points", "points",
+            make=neohookean, inputs=_deformations, n_vars=lambda size: 9,
+            sizes=(10**3, 10**4, 10**5, 10**6), quick_sizes=(10**3, 10**4), batched=True),
+    Problem("rosenbrock", "Rosenbrock, n variables (tridiagonal Hessian)", "n",
+            make=rosenbrock, inputs=_rosenbrock_inputs, n_vars=lambda n: n,
+            sizes=(10, 100, 1000, 10**4, 10**5, 10**6), quick_sizes=(10, 100), sparse=True),
+    Problem("lj-loop", "Lennard-Jones cluster, Python loop over pairs", "atoms",
+            make=lj_loop, inputs=_cluster, n_vars=lambda n: 3 * n,
+            sizes=(4, 8, 12), quick_sizes=(4,)),
+    Problem("lj-vec", "Lennard-Jones cluster, vectorised over pairs", "atoms",
+            make=lj_vectorized, inputs=_cluster, n_vars=lambda n: 3 * n,
+            sizes=(4, 8, 12, 38, 100), quick_sizes=(4, 8)),
+    Problem("logreg", f"logistic-regression NLL, d weights, {ROWS} data rows at runtime", "d",
+            make=logistic_nll, inputs=_regression_data, n_vars=lambda d: d,
+            sizes=(10,), quick_sizes=(10,)),
+    Problem("molchain", "molecular chain: bonds, angles (arccos), dihedrals (arctan2)", "atoms",
+            make=molecular_chain, inputs=_chain, n_vars=lambda n: 3 * n,
+            sizes=(10, 20), quick_sizes=(10,)),
+]}
