@@ -169,32 +169,47 @@ def apply_ufunc(uf, method, inputs, kwargs):
         _check_holomorphic(name, inputs)
     if method in ("reduce", "accumulate") and arrays[0].size == 0:
         raise errors.UnsupportedFunctionError(f"{name} of an empty array")
-    vectorized = _elementwise(rule, uf.nin)
     if method == "reduce":
-        return wrap(_reduce(vectorized, *arrays, **kwargs))
-    return wrap(getattr(vectorized, method)(*arrays, **kwargs))
+        combine = _NARY.get(uf) or (lambda terms: functools.reduce(rule, terms))
+        return wrap(_reduce(combine, *arrays, **kwargs))
+    return wrap(getattr(_elementwise(rule, uf.nin), method)(*arrays, **kwargs))
 
 
-def _reduce(vectorized, a, axis=0, keepdims=False, **kwargs):
-    """``ufunc.reduce`` over any set of axes.
+# Sums and products of many terms are built in one call: folding them one term at a time, as
+# NumPy's reduce does, copies the growing sum at every step and takes quadratic time.
+_NARY = {np.add: lambda terms: se.Add(*terms), np.multiply: lambda terms: se.Mul(*terms)}
 
-    NumPy reduces a ufunc made by np.frompyfunc over one axis at a time only (it cannot know the
-    rule is associative), so several axes are moved to the end and flattened into one.
-    """
+
+def _reduce(combine, a, axis=0, keepdims=False, initial=None):
+    """``ufunc.reduce`` over any set of axes, ``combine`` turning each list of terms into one."""
     if axis is None:
         axes = tuple(range(a.ndim))
     else:
         axes = tuple(sorted({int(ax) % a.ndim for ax in np.atleast_1d(axis)})) if a.ndim else ()
-    if len(axes) == 1:
-        return vectorized.reduce(a, axis=axes[0], keepdims=keepdims, **kwargs)
     if not axes:
         return a.copy()
     kept = [n for i, n in enumerate(a.shape) if i not in axes]
-    moved = np.moveaxis(a, axes, range(a.ndim - len(axes), a.ndim))
-    result = vectorized.reduce(moved.reshape(tuple(kept) + (-1,)), axis=-1, **kwargs)
+    rows = np.moveaxis(a, axes, range(a.ndim - len(axes), a.ndim)).reshape(-1, int(np.prod(
+        [a.shape[i] for i in axes], dtype=np.int64)))
+    first = [] if initial is None else [constant(initial)]
+    result = np.empty(len(rows), dtype=object)
+    for k, row in enumerate(rows):
+        result[k] = combine(first + list(row))
+    result = result.reshape(kept)
     if keepdims:
-        result = np.reshape(result, [1 if i in axes else n for i, n in enumerate(a.shape)])
+        result = result.reshape([1 if i in axes else n for i, n in enumerate(a.shape)])
     return result
+
+
+@function(np.sum, np.prod)
+def _sum_prod(func, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    if out is not None or where is not None:
+        raise errors.UnsupportedFunctionError(f"{numpy_name(func)} with out= or where=",
+                                              "traced arrays are never written in place")
+    kwargs = {"axis": axis, "keepdims": keepdims}
+    if initial is not None:
+        kwargs["initial"] = initial
+    return apply_ufunc(np.add if func is np.sum else np.multiply, "reduce", (a,), kwargs)
 
 
 def apply_function(func, args, kwargs):
@@ -225,8 +240,7 @@ function(
     np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.rollaxis, np.squeeze,
     np.expand_dims, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.broadcast_to,
     np.broadcast_arrays, np.concatenate, np.stack, np.hstack, np.vstack, np.dstack,
-    np.column_stack, np.split, np.array_split, np.hsplit, np.vsplit, np.sum, np.prod,
-    np.cumsum, np.cumprod, np.diff, np.dot, np.inner, np.outer, np.tensordot, np.einsum,
+    np.column_stack, np.split, np.array_split, np.hsplit, np.vsplit, np.cumsum, np.cumprod, np.diff, np.dot, np.inner, np.outer, np.tensordot, np.einsum,
     np.kron, np.cross, np.trace, np.diagonal, np.diag, np.diagflat, np.triu, np.tril, np.flip,
     np.fliplr, np.flipud, np.roll, np.rot90, np.tile, np.repeat, np.take, np.take_along_axis,
     np.copy, np.shape, np.ndim, np.size, np.append, np.pad,
