@@ -332,8 +332,9 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
     if sparse:
         compiled._entries = layout.entries
     def make_spec():
-        with progress.stage("differentiate"):
-            compiled.entries()
+        if not hasattr(compiled, "_entries"):       # sparse layouts derive them up front
+            with progress.stage("differentiate"):
+                compiled.entries()
         with progress.stage("CSE"):
             return compiled.kernel_spec()
 

@@ -48,13 +48,34 @@ def _terms_by_symbol(f, position):
     return {s: se.Add(*ts) for s, ts in groups.items()}
 
 
+# SymEngine's cse takes time roughly quadratic in the number of expressions; beyond this many
+# it runs on groups of consecutive ones (neighbouring entries share their subexpressions, far
+# apart ones rarely do).
+CSE_GROUP = 2000
+
+
 def cse(exprs):
-    """Common-subexpression elimination over all expressions of a kernel at once.
+    """Common-subexpression elimination over the expressions of a kernel.
 
     Returns ``(replacements, reduced)`` with the replacements in dependency order, as SymPy's
-    `cse` does. SymEngine's C++ implementation is linear-time in practice on kernels of
-    thousands of entries, where SymPy's takes minutes.
+    `cse` does. Up to `CSE_GROUP` expressions are reduced in one pass; more are reduced in
+    groups of that many, whose temporaries are renamed apart. SymEngine's C++ implementation
+    takes well under a second for a group, where SymPy's takes minutes.
     """
-    if not exprs:
-        return [], []
-    return se.cse(list(exprs))
+    exprs = list(exprs)
+    if len(exprs) <= CSE_GROUP:
+        return se.cse(exprs) if exprs else ([], [])
+    replacements, reduced = [], []
+    for start in range(0, len(exprs), CSE_GROUP):
+        group_replacements, group_reduced = se.cse(exprs[start:start + CSE_GROUP])
+        rename = {sym: se.Symbol(f"_cse{start}_{i}") for i, (sym, _) in enumerate(group_replacements)}
+        replacements += [(rename[sym], _renamed(expr, rename)) for sym, expr in group_replacements]
+        reduced += [_renamed(expr, rename) for expr in group_reduced]
+    return replacements, reduced
+
+
+def _renamed(expr, rename):
+    """``expr`` with the temporaries it contains renamed (a small dict: xreplace's cost grows
+    with the size of the dict it is given)."""
+    own = {s: rename[s] for s in expr.free_symbols if s in rename}
+    return expr.xreplace(own) if own else expr
