@@ -285,7 +285,11 @@ def load_or_emit(key, make_spec, progress, leaves):
             module = cache.store(key, emit(spec, version=__version__))
     with progress.stage("Numba compile"):
         import numba
-        module.kernel.compile(tuple(numba.typeof(a) for a in _examples(leaves)))
+        examples = _examples(leaves)
+        jitted = getattr(module, "kernel_into", module.kernel)   # batched: NumPy allocates out
+        if jitted is not module.kernel:
+            examples.append(np.empty((1, module.OUT_SIZE), dtype=module.OUT_DTYPE))
+        jitted.compile(tuple(numba.typeof(a) for a in examples))
     progress.done()
     return module
 
