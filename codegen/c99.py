@@ -99,6 +99,9 @@ def body(spec: KernelSpec, names=None) -> str:
     if spec.dtype.startswith("complex"):
         raise CodegenError(f"the C99 target prints real kernels only; this kernel's dtype is "
                            f"{spec.dtype}")
+    if spec.loops:
+        raise CodegenError("the C99 target prints straight-line kernels only; this kernel has "
+                           "element loops (export the unrolled kernel spec instead)")
     params = parameters(spec, names)
     local = {}
     lines = []

@@ -314,14 +314,17 @@ def _spills(statements, chunk) -> dict:
     return slots
 
 
-def emit_llvm(spec: KernelSpec, name: str, chunk: int = CHUNK) -> str:
+def emit_llvm(spec: KernelSpec, name: str, chunk: int = CHUNK, inline: bool = False) -> str:
     """LLVM IR text of a module defining ``void @name(in0, ..., [scratch,] out)``.
 
     Array inputs are C-contiguous pointers to their element type; scalar inputs are doubles;
     ``out`` points to ``spec.out_size`` elements of the output dtype, zeroed by the caller. A
     kernel of more than ``chunk`` statements is split into functions of at most ``chunk``
     statements and takes a ``double* scratch`` of `scratch_size` elements before ``out``.
+    ``inline`` asks LLVM to inline ``@name`` into its callers (for small element functions
+    called in a loop).
     """
+    attributes = "alwaysinline nounwind" if inline else "nounwind"
     if not supports(spec):
         raise CodegenError(f"the LLVM target does not support dtype {spec.dtype} or the input "
                            f"dtypes {[i.dtype for i in spec.inputs]}")
@@ -364,7 +367,7 @@ def emit_llvm(spec: KernelSpec, name: str, chunk: int = CHUNK) -> str:
         declares |= printer.declares
         body = "\n".join(printer.loads + printer.lines + stores)
         if len(parts) == 1:
-            functions.append(f"define void @{name}({signature}) nounwind {{\nentry:\n{body}\n  ret void\n}}\n")
+            functions.append(f"define void @{name}({signature}) {attributes} {{\nentry:\n{body}\n  ret void\n}}\n")
         else:
             functions.append(f"define internal void @{name}.part{c}({signature}) noinline nounwind "
                              f"{{\nentry:\n{body}\n  ret void\n}}\n")
@@ -377,7 +380,7 @@ def emit_llvm(spec: KernelSpec, name: str, chunk: int = CHUNK) -> str:
     if len(parts) > 1:
         args = ", ".join(p.rsplit(" ", 1)[0].split(" ")[0] + " " + p.rsplit(" ", 1)[1] for p in params)
         calls = [f"  call void @{name}.part{c}({args})" for c in range(len(parts))]
-        functions.append(f"define void @{name}({signature}) nounwind {{\nentry:\n"
+        functions.append(f"define void @{name}({signature}) {attributes} {{\nentry:\n"
                          + "\n".join(zero + calls) + "\n  ret void\n}\n")
     elif zero:
         functions[0] = functions[0].replace("entry:\n", "entry:\n" + "\n".join(zero) + "\n", 1)

@@ -10,6 +10,7 @@ kernels and for standalone export); `codegen.numba_llvm` prints it as LLVM IR.
 
 from __future__ import annotations
 
+from .llvm_ir import scratch_size
 from .printer import NumPyPrinter
 from .spec import KernelSpec, flat_index, sanitize
 
@@ -80,11 +81,82 @@ def python_body(spec: KernelSpec, cache: bool = True) -> str:
             + "".join(line + "\n" for line in zero + lines + stores))
 
 
+def loop_function(spec: KernelSpec, number: int, cache: bool, element: str = "") -> str:
+    """Source of ``_loop<number>((in0, ..., idx, pos, out))`` for ``spec.loops[number]``.
+
+    The element's values are printed inline as Python, or, when ``element`` names a compiled
+    element function ``element((slots, shared inputs..., [scratch,] values))``, computed by
+    calling it. Elements run in sequence: neighbouring elements add into the same entries.
+    """
+    loop = spec.loops[number]
+    names, lines = {}, []
+    if element:
+        n_scratch = scratch_size(loop.element_spec(spec))
+        shared = [f"in{pos}" for pos in loop.shared_inputs()]
+        lines.append(f"    s = np.empty({len(loop.slots)}, dtype=np.float64)")
+        lines.append(f"    v = np.empty({len(loop.outputs)}, dtype=np.{spec.dtype})")
+        if n_scratch:
+            lines.append(f"    w = np.empty({n_scratch}, dtype=np.float64)")
+        if loop.uniform:
+            lines.append(f"    acc = np.zeros({len(loop.outputs)}, dtype=np.float64)")
+        lines.append("    for p in range(idx.shape[0]):")
+        for j, (_, pos) in enumerate(loop.slots):
+            lines.append(f"        s[{j}] = in{pos}[idx[p, {j}]]")
+        lines.append(f"        {element}(({', '.join(['s'] + shared + (['w'] if n_scratch else []) + ['v'])},))")
+        indent = "        "
+        if loop.uniform:
+            lines.append(f"        for e in range({len(loop.outputs)}):")
+            lines.append("            acc[e] += v[e]")
+            indent, source, row = "    ", "acc", "0"
+        else:
+            source, row = "v", "p"
+        lines.append(f"{indent}for e in range({len(loop.outputs)}):")
+        lines.append(f"{indent}    x = {source}[e]")
+        lines.append(f"{indent}    out[pos[{row}, e, 0]] += x")
+        lines.append(f"{indent}    m = pos[{row}, e, 1]")
+        lines.append(f"{indent}    if m >= 0:")
+        lines.append(f"{indent}        out[m] += x")
+    else:
+        for k, (sym, (pos, idx)) in enumerate(sorted(loop.reads.items(), key=lambda kv: kv[1])):
+            names[sym] = f"g{k}"
+            inp = spec.inputs[pos]
+            lines.append(f"    g{k} = in{pos}" if inp.scalar else
+                         f"    g{k} = in{pos}[{flat_index(inp.shape, idx)}]")
+        lines.append("    for p in range(idx.shape[0]):")
+        for j, (sym, pos) in enumerate(loop.slots):
+            names[sym] = f"s{j}"
+            lines.append(f"        s{j} = in{pos}[idx[p, {j}]]")
+        for k, (sym, _) in enumerate(loop.assignments):
+            names[sym] = f"t{k}"
+        printer = NumPyPrinter(names)
+        for sym, expr in loop.assignments:
+            lines.append(f"        {names[sym]} = {printer.doprint(expr)}")
+        for e, expr in enumerate(loop.outputs):
+            lines.append(f"        v = {printer.doprint(expr)}")
+            lines.append(f"        out[pos[p, {e}, 0]] += v")
+            lines.append(f"        if pos[p, {e}, 1] >= 0:")
+            lines.append(f"            out[pos[p, {e}, 1]] += v")
+    unpack = ", ".join([f"in{i}" for i in range(len(spec.inputs))] + ["idx", "pos", "out"])
+    return (f"@numba.njit(cache={cache}, error_model='numpy', nogil=True)\n"
+            f"def _loop{number}(args):\n    {unpack}, = args\n" + "\n".join(lines) + "\n")
+
+
+def loop_functions(spec: KernelSpec, cache: bool, elements: bool = False) -> str:
+    """The element loops' functions (calling ``_elem<n>`` when ``elements``), or nothing."""
+    return "".join(loop_function(spec, n, cache, f"_elem{n}" if elements else "") + "\n\n"
+                   for n in range(len(spec.loops)))
+
+
 def wrapper(spec: KernelSpec, name: str, cache: bool, scratch: int = 0) -> str:
-    """Source of ``name(in0, ...)``: allocate, make inputs contiguous, call ``_body``."""
+    """Source of ``name(in0, ...)``: allocate, make inputs contiguous, call ``_body``.
+
+    A kernel with element loops takes an index table and a position table per loop after its
+    inputs, and adds the loops' values after the body has written its own.
+    """
     if not name.isidentifier():
         raise ValueError(f"kernel name {name!r} is not a Python identifier")
     args = [f"in{i}" for i in range(len(spec.inputs))]
+    tables = [f"{kind}{n}" for n in range(len(spec.loops)) for kind in ("idx", "pos")]
     lines = []
     for a, inp in zip(args, spec.inputs):
         if not inp.scalar:
@@ -94,12 +166,19 @@ def wrapper(spec: KernelSpec, name: str, cache: bool, scratch: int = 0) -> str:
     batched = [a for a, inp in zip(args, spec.inputs) if inp.batched]
     if not batched:
         passed = [a if inp.scalar else f"{a}.reshape(-1)" for a, inp in zip(args, spec.inputs)]
-        lines.append(f"    out = np.empty({size}, dtype={dtype})")
-        lines.append(f"    _body(({', '.join(passed + extra + ['out'])},))")
+        if spec.outputs or not spec.loops:
+            lines.append(f"    out = np.empty({size}, dtype={dtype})")
+            lines.append(f"    _body(({', '.join(passed + extra + ['out'])},))")
+        else:                                       # only element loops: they add into zeros
+            lines.append(f"    out = np.zeros({size}, dtype={dtype})")
+        for n in range(len(spec.loops)):
+            lines.append(f"    _loop{n}(({', '.join(passed + [f'idx{n}', f'pos{n}', 'out'])},))")
         shape = spec.out_shape
         lines.append("    return out" if shape == (size,) else f"    return out.reshape({shape!r})")
         flags = ""
     else:
+        if spec.loops:
+            raise ValueError("element loops are not supported in batched kernels")
         passed = []
         for a, inp in zip(args, spec.inputs):
             if inp.batched:
@@ -120,7 +199,7 @@ def wrapper(spec: KernelSpec, name: str, cache: bool, scratch: int = 0) -> str:
                 f"    out = np.empty((n, {size}), dtype={dtype})\n"
                 f"    return {name}_into({', '.join(args + ['out'])}).reshape((n,) + {tuple(spec.out_shape)!r})\n")
     return (f"@numba.njit(cache={cache}, nogil=True)\n"
-            f"def {name}({', '.join(args)}):\n" + "\n".join(lines) + "\n")
+            f"def {name}({', '.join(args + tables)}):\n" + "\n".join(lines) + "\n")
 
 
 def emit_numba(spec: KernelSpec, name: str = "kernel", version: str = "", cache: bool = True) -> str:
@@ -129,4 +208,5 @@ def emit_numba(spec: KernelSpec, name: str = "kernel", version: str = "", cache:
     The module needs only NumPy and Numba.
     """
     return (header(spec, version, "Numba CPU kernel") + "\nimport numpy as np\nimport numba\n\n"
-            + python_body(spec, cache) + "\n\n" + wrapper(spec, name, cache))
+            + python_body(spec, cache) + "\n\n" + loop_functions(spec, cache)
+            + wrapper(spec, name, cache))

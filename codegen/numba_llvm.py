@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from .llvm_ir import CHUNK, emit_llvm, scratch_size
-from .numba_cpu import header, wrapper
+from .numba_cpu import header, loop_functions, wrapper
 from .spec import KernelSpec
 
 
@@ -52,10 +52,20 @@ def ir_function(ir_text: str, symbol: str):
 def emit_numba_llvm(spec: KernelSpec, name: str = "kernel", version: str = "",
                     cache: bool = True, chunk: int = CHUNK) -> str:
     """Python source of a module defining ``name(in0, ...)``, its body compiled from LLVM IR."""
-    ir_text = emit_llvm(spec, "@SYMBOL@", chunk)
-    symbol = "symhess_" + hashlib.sha256(ir_text.encode()).hexdigest()[:24]
-    ir_text = ir_text.replace("@SYMBOL@", symbol)
+    bodies = [_ir_function("_IR", "_body", emit_llvm(spec, "@SYMBOL@", chunk))]
+    for n, loop in enumerate(spec.loops):
+        bodies.append(_ir_function(f"_IR_ELEM{n}", f"_elem{n}",
+                                   emit_llvm(loop.element_spec(spec), "@SYMBOL@", chunk,
+                                             inline=True)))
     return (header(spec, version, "Numba CPU kernel with an LLVM IR body")
             + "\nimport numpy as np\nimport numba\n\nfrom codegen.numba_llvm import ir_function\n\n"
-            f"_IR = r'''\n{ir_text}'''\n\n_body = ir_function(_IR, {symbol!r})\n\n\n"
+            + "".join(bodies) + "\n"
+            + loop_functions(spec, cache, elements=True)
             + wrapper(spec, name, cache, scratch_size(spec, chunk)))
+
+
+def _ir_function(ir_name: str, name: str, ir_text: str) -> str:
+    """Module source binding ``name`` to the IR function in ``ir_text``, named by its hash."""
+    symbol = "symhess_" + hashlib.sha256(ir_text.encode()).hexdigest()[:24]
+    ir_text = ir_text.replace("@SYMBOL@", symbol)
+    return f"{ir_name} = r'''\n{ir_text}'''\n\n{name} = ir_function({ir_name}, {symbol!r})\n\n"

@@ -32,6 +32,48 @@ class KernelInput:
 
 
 @dataclass
+class LoopSpec:
+    """An element loop: one small Hessian evaluated per row of an index table and scatter-added.
+
+    The loop's function takes the kernel's inputs (flat), an index table ``idx`` of shape
+    (elements, slots), a position table ``pos`` of shape (elements, outputs, 2) and ``out``. For
+    element ``p``, slot ``j`` reads ``inputs[slots[j]][idx[p, j]]``; output ``e`` is added at
+    ``out[pos[p, e, 0]]`` and, where ``pos[p, e, 1] >= 0``, at ``out[pos[p, e, 1]]`` too.
+
+    Attributes:
+        slots: ``[(symbol, input position)]``: the per-element reads, in index-table column order.
+        reads: ``{symbol: (input position, index tuple)}``: values shared by every element.
+        assignments: ``[(symbol, expression)]`` in dependency order.
+        outputs: ``[expression]``: the element's values, in position-table order.
+        uniform: every element adds into the same positions (a sum over data rows with shared
+            parameters): the loop sums the values and adds them once, at ``pos[0]``.
+    """
+
+    slots: list
+    reads: dict
+    assignments: list
+    outputs: list
+    uniform: bool = False
+
+    def shared_inputs(self) -> list:
+        """The kernel inputs the shared reads come from, in order."""
+        return sorted({pos for pos, _ in self.reads.values()})
+
+    def element_spec(self, kernel: "KernelSpec") -> "KernelSpec":
+        """One element as a straight-line kernel: its input 0 holds the slot values, then come
+        the `shared_inputs`; output ``e`` is the element's value ``e``."""
+        shared = self.shared_inputs()
+        reads = {sym: (0, (j,)) for j, (sym, _) in enumerate(self.slots)}
+        reads.update({sym: (1 + shared.index(pos), idx) for sym, (pos, idx) in self.reads.items()})
+        return KernelSpec(
+            inputs=[KernelInput((len(self.slots),))] + [kernel.inputs[pos] for pos in shared],
+            reads=reads, assignments=self.assignments,
+            outputs=[(expr, (e,)) for e, expr in enumerate(self.outputs)],
+            out_size=len(self.outputs), out_shape=(len(self.outputs),), dtype=kernel.dtype,
+            title=kernel.title)
+
+
+@dataclass
 class KernelSpec:
     """A straight-line kernel: read inputs, evaluate assignments, write output slots.
 
@@ -45,6 +87,8 @@ class KernelSpec:
         out_shape: the shape the buffer is returned in (per point, for batched kernels).
         dtype: NumPy name of the output dtype ("float64", "float32", "complex128", ...).
         title: a description for the generated file's header (sanitized when printed).
+        loops: `LoopSpec` element loops that add into ``out`` after the straight-line part;
+            the kernel then takes an index table and a position table per loop after its inputs.
     """
 
     inputs: list
@@ -56,6 +100,7 @@ class KernelSpec:
     dtype: str = "float64"
     title: str = "Hessian kernel"
     notes: list = field(default_factory=list)
+    loops: list = field(default_factory=list)
 
     def writes_every_position(self) -> bool:
         """Whether the outputs cover every position (else a body must zero ``out`` first)."""
@@ -66,4 +111,5 @@ class KernelSpec:
 
     @property
     def statement_count(self) -> int:
+        """Statements of the straight-line part (element loops are printed apart)."""
         return len(self.assignments) + len(self.outputs)

@@ -18,7 +18,7 @@ TARGETS = ("cpu",)
 
 def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=(),
             strict=False, batch_axis=None, in_axes=None, sparse=False, check=False,
-            verbose=None, target="cpu"):
+            verbose=None, target="cpu", templates=None):
     """The Hessian of ``fun`` as a compiled function, with ``jax.hessian``'s contract.
 
     ``fun`` is traced once per input signature (shapes, dtypes, tree structure and static
@@ -60,6 +60,14 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
             (the default, or the environment variable ``SYMHESS_VERBOSE``) once a compile has
             taken longer than 2 s.
         target: ``"cpu"``: a Numba ``@njit`` kernel.
+        templates: how a scalar output that sums many terms of one shape (an energy over
+            pairs, bonds, data rows or mesh cells) is compiled. Such terms are instances of an
+            element template, whose small Hessian is derived once and evaluated in a loop over
+            an index table, so compile time stays flat as the number of terms grows (see
+            `symhess.templates`). None (the default): for templates with at least 16
+            instances; True: for every template with two or more; False: never (every entry
+            derived and printed on its own). Batched, complex and vector-valued Hessians are
+            always unrolled.
 
     Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values
     give new answers without recompiling. Python numbers and NumPy arrays inside ``fun`` or
@@ -75,7 +83,7 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
            [ 0., 12.]])
     """
     return HessianFunction(fun, argnums, has_aux, holomorphic, static_argnums, strict, target,
-                           batch_axis, in_axes, sparse, verbose, check)
+                           batch_axis, in_axes, sparse, verbose, check, templates)
 
 
 def _as_argnums(value, name):
@@ -120,6 +128,7 @@ class HessianFunction:
     sparse: object = False
     verbose: object = None
     check: bool = False
+    templates: object = None
 
     def __post_init__(self):
         if not callable(self.fun):
@@ -131,6 +140,8 @@ class HessianFunction:
         self.static_argnums = (static,) if isinstance(static, int) else static
         if self.target not in TARGETS:
             raise ValueError(f"target={self.target!r} is not available; choose one of {TARGETS}")
+        if self.templates not in (None, True, False):
+            raise ValueError(f"templates must be None, True or False; got {self.templates!r}")
         self._compiled = {}
         self._fast = {}
         self._name = getattr(self.fun, "__name__", type(self.fun).__name__)
@@ -285,7 +296,7 @@ class HessianFunction:
         with progress.stage("trace"):
             traced = self._trace(args, kwargs)
         return build(**traced, strict=self.strict, has_aux=self.has_aux, fun=self.fun,
-                     sparse=self.sparse, progress=progress)
+                     sparse=self.sparse, templates=self.templates, progress=progress)
 
     def _trace(self, args, kwargs) -> dict:
         """Trace ``fun`` on symbolic arguments: the leaves, output expressions and trees."""

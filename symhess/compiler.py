@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from codegen import KernelInput, KernelSpec, emit_numba, emit_numba_llvm
+from codegen.spec import LoopSpec
 from codegen.llvm_ir import supports as llvm_supports
 
 from . import __version__, cache, errors, pytree
 from .derive import cse, hessian_entries
+from .templates import MIN_INSTANCES, split
 from .trace import symbols
 
 
@@ -65,6 +67,21 @@ class Layout:
                     offset += self.out_sizes[o] * self.diff_sizes[i] * self.diff_sizes[j]
         self.size = offset
 
+    def position_arrays(self, k, l):
+        """`positions` for arrays of coordinates ``k <= l`` of a scalar output:
+        ``(first, mirror)``, mirror -1 on the diagonal."""
+        offsets = np.asarray(self.diff_offsets, dtype=np.int64)
+        sizes = np.asarray(self.diff_sizes, dtype=np.int64)
+        n = len(sizes)
+        block = np.array([[self._block_offset[0, i, j] for j in range(n)] for i in range(n)],
+                         dtype=np.int64).reshape(n, n)
+        i = np.searchsorted(offsets, k, side="right") - 1
+        j = np.searchsorted(offsets, l, side="right") - 1
+        kk, ll = k - offsets[i], l - offsets[j]
+        first = block[i, j] + kk * sizes[j] + ll
+        mirror = block[j, i] + ll * sizes[i] + kk
+        return first, np.where(k == l, -1, mirror)
+
     def _split(self, offsets, k):
         i = bisect.bisect_right(offsets, k) - 1
         return i, k - offsets[i]
@@ -83,8 +100,11 @@ class Layout:
 class CompiledHessian:
     """The Hessian of a function for one input signature: a compiled kernel and its layout.
 
-    Call it with the same arguments as the function. ``source`` is the generated kernel module.
+    Call it with the same arguments as the function. ``source`` is the generated kernel module;
+    ``templates`` the element templates its kernel evaluates in loops (`symhess.templates`).
     """
+
+    templates = ()
 
     def __init__(self, name, kernel, source, layout, leaves, outputs, wrt, out_tree, diff_tree,
                  arg_pytrees, has_aux, fun, single, dtype, out_shape):
@@ -270,7 +290,7 @@ def kernel_spec(title, leaves, values, out_size, out_shape, dtype) -> KernelSpec
         out_size=out_size, out_shape=out_shape, dtype=dtype.name, title=title)
 
 
-def load_or_emit(key, make_spec, progress, leaves):
+def load_or_emit(key, make_spec, progress, leaves, tables=()):
     """The compiled kernel module for ``key``: from the disk cache, or emitted from ``make_spec()``.
 
     The kernel is compiled here, for the argument types of the signature, so that compile time
@@ -285,7 +305,7 @@ def load_or_emit(key, make_spec, progress, leaves):
             module = cache.store(key, emit(spec, version=__version__))
     with progress.stage("Numba compile"):
         import numba
-        examples = _examples(leaves)
+        examples = _examples(leaves) + list(tables)
         jitted = getattr(module, "kernel_into", module.kernel)   # batched: NumPy allocates out
         if jitted is not module.kernel:
             examples.append(np.empty((1, module.OUT_SIZE), dtype=module.OUT_DTYPE))
@@ -308,44 +328,141 @@ def _examples(leaves):
 
 
 def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, strict, has_aux,
-          fun, arg_pytrees, progress, sparse=False) -> CompiledHessian:
+          fun, arg_pytrees, progress, sparse=False, templates=None) -> CompiledHessian:
     """Derive, emit and load (or load from the disk cache) the kernel for one signature."""
     wrt = [s for leaf in diff_leaves for s in leaf.symbols().ravel()]
     flat_outputs = [e for out in outputs for e in out.ravel()]
     if strict:
         _check_strict(name, diff_leaves, flat_outputs)
     single = out_tree == pytree.LEAF and diff_tree == pytree.LEAF
+    if sparse and len(flat_outputs) != 1:
+        raise ValueError(f"sparse output needs a scalar function; {name} returns "
+                         f"{len(flat_outputs)} values")
+    loops = []
+    if templates is not False and len(flat_outputs) == 1 and dtype.kind == "f" \
+            and not any(l.batch_axis is not None or (l.weak and l.differentiated) for l in leaves):
+        with progress.stage("templates"):
+            remainder, loops = _template_loops(flat_outputs[0], leaves, diff_leaves,
+                                              1 if templates else MIN_INSTANCES)
+    remainder_entries = None
     if sparse:
         from .sparse import CSRLayout
-        if len(flat_outputs) != 1:
-            raise ValueError(f"sparse output needs a scalar function; {name} returns "
-                             f"{len(flat_outputs)} values")
         with progress.stage("differentiate"):
-            entries = hessian_entries(flat_outputs, wrt)
-        layout = CSRLayout(entries, len(wrt), upper=sparse == "upper")
+            remainder_entries = hessian_entries([remainder] if loops else flat_outputs, wrt)
+        rows = [np.array([k for _, k, _ in remainder_entries], dtype=np.int64)]
+        cols = [np.array([l for _, _, l in remainder_entries], dtype=np.int64)]
+        for loop in loops:
+            rows.append(loop.lo.ravel())
+            cols.append(loop.hi.ravel())
+        layout = CSRLayout(np.concatenate(rows), np.concatenate(cols), len(wrt),
+                           upper=sparse == "upper")
         out_shape, single = (layout.size,), False
     else:
         layout = Layout([o.shape for o in outputs], [l.shape for l in diff_leaves])
         out_shape = layout.blocks[0][1] if single else (layout.size,)
     key = cache.digest(
-        __version__, "numba-cpu", dtype.name, out_shape, sparse,
+        __version__, "numba-cpu", dtype.name, out_shape, sparse, bool(loops), templates,
         [(l.label, l.shape, l.dtype.name, l.differentiated, l.batch_axis) for l in leaves],
         [o.shape for o in outputs], [str(e) for e in flat_outputs])
     compiled = CompiledHessian(name, None, None, layout, leaves, flat_outputs, wrt, out_tree,
                                diff_tree, arg_pytrees, has_aux, fun, single, dtype, out_shape)
-    if sparse:
-        compiled._entries = layout.entries
-    def make_spec():
-        if not hasattr(compiled, "_entries"):       # sparse layouts derive them up front
-            with progress.stage("differentiate"):
-                compiled.entries()
-        with progress.stage("CSE"):
-            return compiled.kernel_spec()
+    if sparse and not loops:
+        compiled._entries = remainder_entries
+    tables = []
+    for loop in loops:
+        tables += [loop.index, loop.positions(layout)]
 
-    module = load_or_emit(key, make_spec, progress, leaves)
-    compiled.kernel = module.kernel
+    def make_spec():
+        if not loops:
+            if not hasattr(compiled, "_entries"):
+                with progress.stage("differentiate"):
+                    compiled.entries()
+            with progress.stage("CSE"):
+                return compiled.kernel_spec()
+        entries = remainder_entries
+        if entries is None:
+            with progress.stage("differentiate"):
+                entries = hessian_entries([remainder], wrt)
+        with progress.stage("CSE"):
+            spec = kernel_spec(f"Hessian of {name}", leaves,
+                               [(expr, layout.positions(*k)) for k, expr in entries.items()],
+                               layout.size, out_shape, dtype)
+            spec.loops = [loop.spec(leaves) for loop in loops]
+            return spec
+
+    module = load_or_emit(key, make_spec, progress, leaves, tables)
+    if tables:
+        jitted = module.kernel
+
+        def kernel(*args):
+            return jitted(*args, *tables)
+        compiled.kernel = kernel
+    else:
+        compiled.kernel = module.kernel
     compiled.source = _source(module)
+    compiled.templates = [loop.template for loop in loops]
     return compiled
+
+
+class _TemplateLoop:
+    """A template's derivation for one kernel: its Hessian entries, variables and tables."""
+
+    def __init__(self, template, leaves, offsets):
+        self.template = template
+        diff = [j for j, inp in enumerate(template.slot_input) if leaves[inp].differentiated]
+        self.entries = hessian_entries([template.expr], [template.slots[j] for j in diff])
+        pairs = list(self.entries)
+        var = np.stack([offsets[template.slot_input[j]] + template.index[:, j] for j in diff],
+                       axis=1) if diff else np.zeros((template.instances, 0), dtype=np.int64)
+        a = np.array([p[1] for p in pairs], dtype=np.int64)
+        b = np.array([p[2] for p in pairs], dtype=np.int64)
+        k, l = var[:, a], var[:, b]
+        # Slots are distinct symbols, so k == l only on the template's own diagonal (a == b).
+        self.lo, self.hi = np.minimum(k, l), np.maximum(k, l)
+        self.index = np.ascontiguousarray(template.index)
+
+    def positions(self, layout) -> np.ndarray:
+        """The (instances, entries, 2) position table of this template in ``layout``."""
+        first, mirror = layout.position_arrays(self.lo, self.hi)
+        table = np.ascontiguousarray(np.stack([first, mirror], axis=-1), dtype=np.int64)
+        self.uniform = bool(np.all(table == table[:1]))
+        return table
+
+    def spec(self, leaves) -> LoopSpec:
+        replacements, reduced = cse(list(self.entries.values()))
+        t = self.template
+        shared = {}
+        for leaf in leaves:
+            if leaf.weak:
+                shared[leaf.symbols()[()]] = (leaf.index, ())
+        used = set()
+        for expr in [e for _, e in replacements] + list(reduced):
+            used |= expr.free_symbols
+        return LoopSpec(slots=list(zip(t.slots, t.slot_input)),
+                        reads={s: r for s, r in shared.items() if s in used},
+                        assignments=list(replacements), outputs=list(reduced),
+                        uniform=self.uniform)
+
+
+def _template_loops(f, leaves, diff_leaves, min_instances):
+    """``(remainder, loops)``: the element templates of the scalar output ``f`` (see
+    `symhess.templates`) that have a nonzero Hessian, and what is left of ``f``."""
+    where = {}
+    for leaf in leaves:
+        if not leaf.weak:
+            for k, sym in enumerate(leaf.symbols().ravel()):
+                where[sym] = (leaf.index, k)
+    remainder, templates = split(f, where, min_instances)
+    offsets, start = {}, 0
+    for leaf in diff_leaves:
+        offsets[leaf.index] = start
+        start += leaf.size
+    loops = []
+    for template in templates:
+        loop = _TemplateLoop(template, leaves, offsets)
+        if loop.entries:
+            loops.append(loop)
+    return remainder, loops
 
 
 def _source(module) -> str:

@@ -1,0 +1,93 @@
+"""Element templates: a sum of many terms of one shape, kept as one template plus an index table.
+
+An energy summed over elements (pairs, bonds, data rows, cells of a mesh) traces into a sum of
+P terms that differ only in which input entries they read. Derived and printed term by term,
+its Hessian makes a kernel of P copies of the same code, and compile time grows with P. Here
+the terms of a scalar output are grouped by shape instead:
+
+1. terms that read the same set of symbols form one element (an element's energy may trace
+   into several terms of the sum);
+2. an element's symbols are renamed to slots in the order of (input, flat index), and elements
+   whose renamed forms are equal are instances of one template, whose index table lists, per
+   instance, the flat index each slot reads;
+3. a template with enough instances is derived once, and the kernel evaluates its small
+   Hessian in a loop over the index table, adding into the output. Everything else stays a
+   remainder that is derived entry by entry, as an unrolled kernel is.
+
+The split is exact: the output equals the remainder plus every instance of every template, so
+the result is correct whatever is recognised. Elements whose symbols play their roles in a
+different order (a mesh cell numbered the other way round) are instances of another template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import symengine as se
+
+# A template is used only when it has at least this many instances: below that, unrolling
+# costs little compile time and gives the faster kernel.
+MIN_INSTANCES = 16
+
+
+@dataclass
+class Template:
+    """``expr`` in the slot symbols ``slots``; instance ``p`` reads slot ``j`` from the kernel
+    input ``slot_input[j]`` at flat index ``index[p, j]``."""
+
+    expr: object
+    slots: list
+    slot_input: tuple
+    index: np.ndarray
+
+    @property
+    def instances(self) -> int:
+        return self.index.shape[0]
+
+
+_SLOTS: dict = {}
+
+
+def _slot(inp: int, j: int):
+    """The slot symbol for column ``j`` reading kernel input ``inp`` (one object per pair, so
+    that equal templates compare equal; a Dummy never collides with an input's symbol)."""
+    try:
+        return _SLOTS[inp, j]
+    except KeyError:
+        return _SLOTS.setdefault((inp, j), se.Dummy(f"slot{j}_{inp}"))
+
+
+def split(f, where: dict, min_instances: int = MIN_INSTANCES):
+    """``(remainder, templates)`` with ``f == remainder + sum of all template instances``.
+
+    ``where`` maps each array-input symbol to ``(kernel input, flat index)``; other symbols
+    (scalar inputs) stay as they are in a template and are shared by its instances.
+    """
+    terms = f.args if isinstance(f, se.Add) else (f,)
+    elements = {}
+    for term in terms:
+        elements.setdefault(frozenset(term.free_symbols), []).append(term)
+    groups, rest = {}, []
+    for symbols, parts in elements.items():
+        element = parts[0] if len(parts) == 1 else se.Add(*parts)
+        placed = sorted((where[s], s) for s in symbols if s in where)
+        if not placed:
+            rest.append(element)
+            continue
+        rename = {s: _slot(inp, j) for j, ((inp, _), s) in enumerate(placed)}
+        form = element.xreplace(rename)
+        group = groups.get(form)
+        if group is None:
+            group = groups[form] = (tuple(inp for (inp, _), _ in placed), [], [])
+        group[1].append([flat for (_, flat), _ in placed])
+        group[2].append(element)
+    templates = []
+    for form, (inputs, rows, members) in groups.items():
+        if len(rows) < min_instances:
+            rest.extend(members)
+            continue
+        slots = [_slot(inp, j) for j, inp in enumerate(inputs)]
+        templates.append(Template(form, slots, inputs, np.asarray(rows, dtype=np.int64)))
+    remainder = se.Add(*rest) if rest else se.Integer(0)
+    return remainder, templates

@@ -1,0 +1,238 @@
+"""Element templates: sums of many terms of one shape compiled as a loop over an index table.
+
+Each shape the path is for (Rosenbrock, vectorized Lennard-Jones, logistic regression with data
+rows as runtime arguments, a finite-element energy over a connectivity array) must take it, and
+every result is compared with an independent reference: a closed form, JAX, or the unrolled
+kernel (``templates=False``), which derives each entry on its own.
+"""
+
+import numpy as np
+import pytest
+
+import symhess
+from conftest import TOLERANCES
+
+
+def rosenbrock(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def rosenbrock_hessian(x):
+    """The closed form: tridiagonal."""
+    n = len(x)
+    H = np.zeros((n, n))
+    i = np.arange(n - 1)
+    H[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    H[i + 1, i + 1] += 200
+    H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
+    return H
+
+
+def lj_energy(X):
+    i, j = np.triu_indices(X.shape[0], 1)
+    d = X[i] - X[j]
+    r2 = np.sum(d * d, axis=1)
+    return np.sum(4 * (r2 ** -6 - r2 ** -3))
+
+
+def cluster(n, seed=0):
+    side = int(np.ceil(n ** (1 / 3)))
+    grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    return 1.12 * grid[:n] + 0.05 * np.random.default_rng(seed).standard_normal((n, 3))
+
+
+def logistic_nll(w, X, y):
+    return np.sum(np.log(1 + np.exp(-y * (X @ w))))
+
+
+def logistic_hessian(w, X, y):
+    """The closed form: sum over rows of s (1 - s) y^2 x x^T, s = sigmoid(y x.w)."""
+    s = 1 / (1 + np.exp(-y * (X @ w)))
+    return (X * (s * (1 - s) * y ** 2)[:, None]).T @ X
+
+
+def regression_data(m, d, seed):
+    rng = np.random.default_rng(seed)
+    return (0.3 * rng.standard_normal(d), rng.standard_normal((m, d)),
+            np.where(rng.random(m) < 0.5, -1.0, 1.0))
+
+
+def triangle_mesh(nx, ny):
+    """Nodes of an nx-by-ny grid of unit squares, each cut into two triangles."""
+    X0 = np.stack(np.meshgrid(np.arange(nx + 1.0), np.arange(ny + 1.0), indexing="ij"), -1).reshape(-1, 2)
+    node = np.arange((nx + 1) * (ny + 1)).reshape(nx + 1, ny + 1)
+    cells = []
+    for i in range(nx):
+        for j in range(ny):
+            a, b, c, d = node[i, j], node[i + 1, j], node[i, j + 1], node[i + 1, j + 1]
+            cells += [(a, b, d), (a, d, c)]
+    return X0, np.array(cells)
+
+
+def fe_energy(conn, xp=np):
+    """A plane neo-Hookean energy summed over triangles; reference coordinates are data."""
+    a, b, c = conn[:, 0], conn[:, 1], conn[:, 2]
+
+    def energy(x, X0):
+        d1, d2 = x[b] - x[a], x[c] - x[a]
+        e1, e2 = X0[b] - X0[a], X0[c] - X0[a]
+        det_m = e1[:, 0] * e2[:, 1] - e2[:, 0] * e1[:, 1]
+        i00, i01 = e2[:, 1] / det_m, -e2[:, 0] / det_m
+        i10, i11 = -e1[:, 1] / det_m, e1[:, 0] / det_m
+        f00, f01 = d1[:, 0] * i00 + d2[:, 0] * i10, d1[:, 0] * i01 + d2[:, 0] * i11
+        f10, f11 = d1[:, 1] * i00 + d2[:, 1] * i10, d1[:, 1] * i01 + d2[:, 1] * i11
+        J = f00 * f11 - f01 * f10
+        W = 0.5 * (f00 ** 2 + f01 ** 2 + f10 ** 2 + f11 ** 2 - 2) - xp.log(J) + 0.5 * xp.log(J) ** 2
+        return xp.sum(0.5 * det_m * W)
+    return energy
+
+
+def unrolled(fun, *args, **options):
+    """The reference that derives every entry on its own."""
+    return symhess.hessian(fun, templates=False, **options)(*args)
+
+
+# --- the shapes that must take the template path --------------------------------------------
+
+@pytest.mark.parametrize("sparse", [False, True, "upper"])
+def test_rosenbrock_takes_the_template_path(sparse):
+    x = 1 + 0.1 * np.random.default_rng(1).standard_normal(60)
+    H = symhess.hessian(rosenbrock, sparse=sparse)
+    c = H.compile(x)
+    assert [t.instances for t in c.templates] == [59, 59]
+    got = H(x)
+    expected = rosenbrock_hessian(x)
+    if sparse:
+        got = got.toarray()
+        if sparse == "upper":
+            expected = np.triu(expected)
+        np.testing.assert_array_equal(c.pattern.toarray() != 0, expected != 0)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
+
+
+def test_vectorized_lennard_jones_matches_jax_and_the_unrolled_kernel(jax, jnp):
+    X = cluster(9)
+    c = symhess.hessian(lj_energy).compile(X)
+    assert [t.instances for t in c.templates] == [36]
+    got = c(X)
+
+    def lj_jax(X):
+        i, j = np.triu_indices(X.shape[0], 1)
+        d = X[i] - X[j]
+        r2 = jnp.sum(d * d, axis=1)
+        return jnp.sum(4 * (r2 ** -6 - r2 ** -3))
+    np.testing.assert_allclose(got, np.asarray(jax.hessian(lj_jax)(X)), rtol=1e-10, atol=1e-8)
+    np.testing.assert_allclose(got, unrolled(lj_energy, X), rtol=1e-12, atol=1e-9)
+
+
+def test_kernel_source_does_not_grow_with_the_number_of_elements():
+    small = symhess.hessian(lj_energy).compile(cluster(8))
+    large = symhess.hessian(lj_energy).compile(cluster(30))
+    assert [t.instances for t in large.templates] == [435]
+    assert len(large.source.splitlines()) == len(small.source.splitlines())
+    assert abs(len(large.source) - len(small.source)) < 200      # only sizes differ
+
+
+def test_logistic_regression_rows_are_runtime_data():
+    w, X, y = regression_data(200, 4, seed=3)
+    H = symhess.hessian(logistic_nll)
+    c = H.compile(w, X, y)
+    assert [t.instances for t in c.templates] == [200]
+    np.testing.assert_allclose(H(w, X, y), logistic_hessian(w, X, y), rtol=1e-12, atol=1e-12)
+    w2, X2, y2 = regression_data(200, 4, seed=4)          # new data, same shapes: no retrace
+    np.testing.assert_allclose(H(w2, X2, y2), logistic_hessian(w2, X2, y2), rtol=1e-12, atol=1e-12)
+    assert H.compile(w2, X2, y2) is c
+
+
+def test_finite_element_energy_over_a_connectivity_array(jax, jnp):
+    X0, conn = triangle_mesh(4, 4)
+    x = X0 + 0.05 * np.random.default_rng(5).standard_normal(X0.shape)
+    H = symhess.hessian(fe_energy(conn), check=True)       # check: the independent autodiff too
+    c = H.compile(x, X0)
+    # Two triangle orientations, each numbered in its own order: two templates of 16 cells.
+    assert sorted(t.instances for t in c.templates) == [16, 16]
+    got = H(x, X0)
+    expected = np.asarray(jax.hessian(fe_energy(conn, jnp))(x, X0))
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+    X1 = 1.5 * X0                                        # another reference shape: runtime data
+    np.testing.assert_allclose(H(x, X1), np.asarray(jax.hessian(fe_energy(conn, jnp))(x, X1)),
+                               rtol=1e-10, atol=1e-10)
+
+
+# --- what is left of the sum, and what is not recognised ------------------------------------
+
+def test_remainder_and_templates_add_up():
+    def f(x):
+        return rosenbrock(x) + x[0] ** 3 * x[5] + np.sin(x[2] * x[3])
+    x = np.linspace(0.5, 1.5, 24)
+    c = symhess.hessian(f).compile(x)
+    assert len(c.templates) == 2
+    np.testing.assert_allclose(c(x), unrolled(f, x), rtol=1e-12, atol=1e-9)
+
+
+def test_a_function_of_the_sum_is_unrolled():
+    def f(x):
+        return np.log(1 + np.sum(x[1:] * x[:-1]) ** 2)
+    x = np.linspace(0.1, 1.0, 30)
+    c = symhess.hessian(f).compile(x)
+    assert c.templates == []
+    np.testing.assert_allclose(c(x), unrolled(f, x), rtol=1e-12)
+    symhess.check(f, x, hessian=c)                     # the independent autodiff agrees
+
+
+def test_few_instances_are_unrolled_unless_asked():
+    x = np.linspace(0.5, 1.5, 6)
+    assert symhess.hessian(rosenbrock).compile(x).templates == []
+    c = symhess.hessian(rosenbrock, templates=True).compile(x)
+    assert [t.instances for t in c.templates] == [5, 5]
+    np.testing.assert_allclose(c(x), rosenbrock_hessian(x), rtol=1e-12)
+    assert symhess.hessian(rosenbrock, templates=False).compile(np.ones(40)).templates == []
+
+
+def test_templates_option_is_validated():
+    with pytest.raises(ValueError, match="templates must be None, True or False"):
+        symhess.hessian(rosenbrock, templates="yes")
+
+
+# --- arguments, dtypes and the cache ---------------------------------------------------------
+
+def test_shared_scalar_argument_is_read_at_run_time():
+    def f(x, k):
+        return np.sum(k * (x[1:] - x[:-1]) ** 4)
+    x = np.linspace(0.0, 2.0, 30) ** 2
+    H = symhess.hessian(f)
+    c = H.compile(x, 2.0)
+    assert len(c.templates) == 1
+    np.testing.assert_allclose(H(x, 2.0), unrolled(f, x, 2.0), rtol=1e-12)
+    np.testing.assert_allclose(H(x, 3.5), 1.75 * unrolled(f, x, 2.0), rtol=1e-12)
+
+
+def test_blocks_of_several_arguments(jax, jnp):
+    def f(x, y, xp=np):
+        return xp.sum((x[:, None] - y[None, :]) ** 4 + x[:, None] * y[None, :] ** 2)
+    x, y = np.linspace(0, 1, 5), np.linspace(2, 3, 4)
+    H = symhess.hessian(f, argnums=(0, 1))
+    assert len(H.compile(x, y).templates) == 1
+    expected = jax.hessian(lambda x, y: f(x, y, jnp), argnums=(0, 1))(x, y)
+    got = H(x, y)
+    for i in range(2):
+        for j in range(2):
+            np.testing.assert_allclose(got[i][j], np.asarray(expected[i][j]), rtol=1e-12, atol=1e-12)
+
+
+def test_float32_inputs_give_float32_templates():
+    x = (1 + 0.1 * np.random.default_rng(2).standard_normal(40)).astype(np.float32)
+    c = symhess.hessian(rosenbrock).compile(x)
+    assert c.templates and c(x).dtype == np.float32
+    np.testing.assert_allclose(c(x), rosenbrock_hessian(x.astype(np.float64)),
+                               **TOLERANCES[np.dtype(np.float32)])
+
+
+def test_a_second_process_view_of_the_cache_gives_the_same_kernel():
+    """A new HessianFunction loads the kernel module from the disk cache and rebuilds its
+    tables: same values."""
+    X = cluster(10, seed=7)
+    first = symhess.hessian(lj_energy)(X)
+    second = symhess.hessian(lj_energy)(X)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(first, unrolled(lj_energy, X), rtol=1e-12, atol=1e-9)
