@@ -11,7 +11,7 @@ import numpy as np
 from . import errors, pytree
 from .compiler import CompiledHessian, Leaf, build
 from .progress import Progress
-from .trace import Traced, object_array, symbols, trace
+from .trace import Traced, object_array, trace
 
 TARGETS = ("cpu",)
 
@@ -294,12 +294,16 @@ class HessianFunction:
     def _trace_and_build(self, args, kwargs) -> CompiledHessian:
         progress = Progress(self._name, self.verbose)
         with progress.stage("trace"):
-            traced = self._trace(args, kwargs)
+            traced = self._trace(args, kwargs, lazy=True)
         return build(**traced, strict=self.strict, has_aux=self.has_aux, fun=self.fun,
                      sparse=self.sparse, templates=self.templates, progress=progress)
 
-    def _trace(self, args, kwargs) -> dict:
-        """Trace ``fun`` on symbolic arguments: the leaves, output expressions and trees."""
+    def _trace(self, args, kwargs, lazy=False) -> dict:
+        """Trace ``fun`` on symbolic arguments: the leaves, output expressions and trees.
+
+        With ``lazy``, gathers of many rows stay lazy and ``sums`` holds the element sums
+        whose placeholders the outputs contain (`symhess.lazy`); else outputs are explicit.
+        """
         nargs = len(args)
         diff_positions, many, static = self._normalized_argnums(nargs)
         names = _argument_names(self.fun, nargs)
@@ -317,7 +321,8 @@ class HessianFunction:
             traced_kwargs[k] = self._symbolic_arg(kwargs[k], k, k, False, leaves)
         diff_leaves = {pos: [l for l in leaves if l.arg == pos] for pos in diff_positions}
         dtype = _kernel_dtype(leaves, self.holomorphic)
-        out = trace(self.fun, tuple(traced_args), traced_kwargs, dtype, self.holomorphic)
+        sums = {} if lazy and self.templates is not False and self.batch_axis is None else None
+        out = trace(self.fun, tuple(traced_args), traced_kwargs, dtype, self.holomorphic, sums)
         if self.has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
                 raise errors.HasAuxError(
@@ -325,7 +330,8 @@ class HessianFunction:
                     f"pair (output, aux); it returned {type(out).__name__}"
                     + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
             out = out[0]
-        out_leaves, out_tree = pytree.flatten(out, is_leaf=lambda x: isinstance(x, Traced))
+        out_leaves, out_tree = pytree.flatten(
+            out, is_leaf=lambda x: isinstance(x, Traced) or getattr(type(x), "_lazy", False))
         outputs = []
         for path, value in zip(out_tree.paths(), out_leaves):
             try:
@@ -338,7 +344,7 @@ class HessianFunction:
                      if many else _tree_of(args[diff_positions[0]]))
         return dict(
             name=self._name, leaves=leaves, diff_leaves=[l for p in diff_positions for l in diff_leaves[p]],
-            outputs=outputs, out_tree=out_tree, diff_tree=diff_tree, dtype=dtype,
+            outputs=outputs, out_tree=out_tree, diff_tree=diff_tree, dtype=dtype, sums=sums or {},
             arg_pytrees=[(pos, _tree_of(args[pos])) for pos in range(nargs) if pos not in static]
             + [(k, _tree_of(kwargs[k])) for k in sorted(kwargs)])
 
@@ -356,7 +362,8 @@ class HessianFunction:
             leaves.append(Leaf(arg=pos, path=path, label=label, shape=arr.shape, dtype=arr.dtype,
                                weak=not isinstance(leaf, (np.ndarray, np.generic)),
                                differentiated=differentiated, index=index, batch_axis=axis))
-            out.append(Traced(symbols(label, arr.shape)))
+            lazy_rows = axis is None and not self.holomorphic and not leaves[-1].weak and arr.ndim > 0
+            out.append(Traced(leaves[-1].symbols().copy(), source=index if lazy_rows else None))
         return treedef.unflatten(out)
 
 

@@ -8,9 +8,12 @@ skips derivation, CSE and code generation altogether.
 from __future__ import annotations
 
 import bisect
+import functools
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+import symengine as se
 
 from codegen import KernelInput, KernelSpec, emit_numba, emit_numba_llvm
 from codegen.spec import LoopSpec
@@ -18,7 +21,7 @@ from codegen.llvm_ir import supports as llvm_supports
 
 from . import __version__, cache, errors, pytree
 from .derive import cse, hessian_entries
-from .templates import MIN_INSTANCES, split
+from .templates import MIN_INSTANCES, Template, split
 from .trace import symbols
 
 
@@ -41,6 +44,11 @@ class Leaf:
         return int(np.prod(self.shape, dtype=np.int64))
 
     def symbols(self) -> np.ndarray:
+        """The leaf's symbols (one array per leaf, made once: do not modify it)."""
+        return self._symbols
+
+    @functools.cached_property
+    def _symbols(self) -> np.ndarray:
         return symbols(self.label, self.shape)
 
 
@@ -115,7 +123,8 @@ class CompiledHessian:
         self.source = source
         self.layout = layout
         self.leaves = leaves
-        self._outputs = outputs
+        self._explicit = outputs
+        self._sums = {}           # element sums (symhess.lazy) the outputs refer to
         self._wrt = wrt
         self._out_tree = out_tree
         self._diff_tree = diff_tree
@@ -137,6 +146,14 @@ class CompiledHessian:
 
     def __call__(self, *args, **kwargs):
         return self._call(*args, **kwargs)
+
+    @property
+    def _outputs(self) -> list:
+        """The flat output expressions, element sums written out (on first use)."""
+        if self._sums:
+            self._explicit = _materialized(self._explicit, self._sums)
+            self._sums = {}
+        return self._explicit
 
     def fast_callable(self):
         """The cheapest callable equivalent to this one for positional array arguments."""
@@ -278,10 +295,9 @@ def kernel_spec(title, leaves, values, out_size, out_shape, dtype) -> KernelSpec
         used |= expr.free_symbols
     reads = {}
     for leaf in leaves:
-        syms = leaf.symbols()
-        for idx in np.ndindex(*leaf.shape):
-            if syms[idx] in used:
-                reads[syms[idx]] = (leaf.index, idx)
+        for k, sym in enumerate(leaf.symbols().ravel()):
+            if sym in used:
+                reads[sym] = (leaf.index, tuple(int(i) for i in np.unravel_index(k, leaf.shape)))
     return KernelSpec(
         inputs=[KernelInput(leaf.shape, leaf.dtype.name, leaf.weak and leaf.batch_axis is None,
                             leaf.batch_axis is not None) for leaf in leaves], reads=reads,
@@ -328,22 +344,34 @@ def _examples(leaves):
 
 
 def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, strict, has_aux,
-          fun, arg_pytrees, progress, sparse=False, templates=None) -> CompiledHessian:
-    """Derive, emit and load (or load from the disk cache) the kernel for one signature."""
+          fun, arg_pytrees, progress, sparse=False, templates=None, sums=None) -> CompiledHessian:
+    """Derive, emit and load (or load from the disk cache) the kernel for one signature.
+
+    ``sums`` are the element sums of lazy gathers (`symhess.lazy`) whose placeholders the
+    outputs may contain: they become element loops when the output is linear in them, and are
+    written out otherwise.
+    """
     wrt = [s for leaf in diff_leaves for s in leaf.symbols().ravel()]
     flat_outputs = [e for out in outputs for e in out.ravel()]
-    if strict:
-        _check_strict(name, diff_leaves, flat_outputs)
     single = out_tree == pytree.LEAF and diff_tree == pytree.LEAF
     if sparse and len(flat_outputs) != 1:
         raise ValueError(f"sparse output needs a scalar function; {name} returns "
                          f"{len(flat_outputs)} values")
+    templated = templates is not False and len(flat_outputs) == 1 and dtype.kind == "f" \
+        and not any(l.batch_axis is not None or (l.weak and l.differentiated) for l in leaves)
+    sums = {s: sums[s] for e in flat_outputs for s in e.free_symbols if s in (sums or {})}
+    element_sums = _linear_sums(flat_outputs[0], sums) if templated and sums else {}
+    if sums and not element_sums:
+        flat_outputs, sums = _materialized(flat_outputs, sums), {}
+    if strict:
+        _check_strict(name, diff_leaves, flat_outputs, sums)
     loops = []
-    if templates is not False and len(flat_outputs) == 1 and dtype.kind == "f" \
-            and not any(l.batch_axis is not None or (l.weak and l.differentiated) for l in leaves):
+    if templated:
         with progress.stage("templates"):
-            remainder, loops = _template_loops(flat_outputs[0], leaves, diff_leaves,
-                                              1 if templates else MIN_INSTANCES)
+            f = flat_outputs[0].xreplace({s: 0 for s in sums}) if sums else flat_outputs[0]
+            remainder, loops = _template_loops(f, leaves, diff_leaves,
+                                              1 if templates else MIN_INSTANCES,
+                                              [(sums[s], c) for s, c in element_sums.items()])
     remainder_entries = None
     if sparse:
         from .sparse import CSRLayout
@@ -363,9 +391,11 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
     key = cache.digest(
         __version__, "numba-cpu", dtype.name, out_shape, sparse, bool(loops), templates,
         [(l.label, l.shape, l.dtype.name, l.differentiated, l.batch_axis) for l in leaves],
-        [o.shape for o in outputs], [str(e) for e in flat_outputs])
+        [o.shape for o in outputs], [str(e) for e in flat_outputs],
+        [_sum_key(s, sums[s], c) for s, c in element_sums.items()])
     compiled = CompiledHessian(name, None, None, layout, leaves, flat_outputs, wrt, out_tree,
                                diff_tree, arg_pytrees, has_aux, fun, single, dtype, out_shape)
+    compiled._sums = sums
     if sparse and not loops:
         compiled._entries = remainder_entries
     tables = []
@@ -404,15 +434,45 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
     return compiled
 
 
+def _linear_sums(f, sums) -> dict:
+    """``{placeholder: coefficient}`` when ``f`` is a number times each element sum plus terms
+    without them, so that every sum can be an element loop; else ``{}``."""
+    coefficients = {}
+    for s in sums:
+        c = f.diff(s)
+        if c.free_symbols or not isinstance(c, se.Number):
+            return {}
+        coefficients[s] = c
+    return coefficients
+
+
+def _materialized(flat_outputs, sums) -> list:
+    """The outputs with each element sum's placeholder replaced by the sum written out."""
+    if not sums:
+        return list(flat_outputs)
+    written = {s: es.materialize() for s, es in sums.items()}
+    return [e.xreplace({s: written[s] for s in e.free_symbols if s in written})
+            for e in flat_outputs]
+
+
+def _sum_key(placeholder, element_sum, coefficient) -> tuple:
+    """What identifies an element sum for the disk cache: its form and its index table."""
+    rename = {d: se.Symbol(f"slot{j}_{slot.leaf}") for j, (d, slot) in enumerate(element_sum.slots.items())}
+    h = hashlib.sha256()
+    for slot in element_sum.slots.values():
+        h.update(np.ascontiguousarray(slot.flat, dtype=np.int64).tobytes())
+    return (str(coefficient), str(element_sum.expr.xreplace(rename)), element_sum.rows, h.hexdigest())
+
+
 class _TemplateLoop:
     """A template's derivation for one kernel: its Hessian entries, variables and tables."""
 
     def __init__(self, template, leaves, offsets):
         self.template = template
-        diff = [j for j, inp in enumerate(template.slot_input) if leaves[inp].differentiated]
+        self.diff = diff = [j for j, inp in enumerate(template.slot_input) if leaves[inp].differentiated]
         self.entries = hessian_entries([template.expr], [template.slots[j] for j in diff])
         pairs = list(self.entries)
-        var = np.stack([offsets[template.slot_input[j]] + template.index[:, j] for j in diff],
+        self.var = var = np.stack([offsets[template.slot_input[j]] + template.index[:, j] for j in diff],
                        axis=1) if diff else np.zeros((template.instances, 0), dtype=np.int64)
         a = np.array([p[1] for p in pairs], dtype=np.int64)
         b = np.array([p[2] for p in pairs], dtype=np.int64)
@@ -429,30 +489,45 @@ class _TemplateLoop:
         return table
 
     def spec(self, leaves) -> LoopSpec:
-        replacements, reduced = cse(list(self.entries.values()))
+        """The loop of the template's Hessian entries, in position-table order."""
         t = self.template
-        shared = {}
-        for leaf in leaves:
-            if leaf.weak:
-                shared[leaf.symbols()[()]] = (leaf.index, ())
-        used = set()
-        for expr in [e for _, e in replacements] + list(reduced):
-            used |= expr.free_symbols
-        return LoopSpec(slots=list(zip(t.slots, t.slot_input)),
-                        reads={s: r for s, r in shared.items() if s in used},
-                        assignments=list(replacements), outputs=list(reduced),
-                        uniform=self.uniform)
+        return loop_spec(list(zip(t.slots, t.slot_input)), list(self.entries.values()), leaves,
+                         self.uniform)
 
 
-def _template_loops(f, leaves, diff_leaves, min_instances):
-    """``(remainder, loops)``: the element templates of the scalar output ``f`` (see
-    `symhess.templates`) that have a nonzero Hessian, and what is left of ``f``."""
-    where = {}
+def loop_spec(slots, values, leaves, uniform) -> LoopSpec:
+    """A `LoopSpec` computing ``values`` (after CSE) from ``slots`` and the scalar inputs."""
+    replacements, reduced = cse(values)
+    shared = {}
     for leaf in leaves:
-        if not leaf.weak:
-            for k, sym in enumerate(leaf.symbols().ravel()):
-                where[sym] = (leaf.index, k)
-    remainder, templates = split(f, where, min_instances)
+        if leaf.weak:
+            shared[leaf.symbols()[()]] = (leaf.index, ())
+    used = set()
+    for expr in [e for _, e in replacements] + list(reduced):
+        used |= expr.free_symbols
+    return LoopSpec(slots=slots, reads={s: r for s, r in shared.items() if s in used},
+                    assignments=list(replacements), outputs=list(reduced), uniform=uniform)
+
+
+def _template_loops(f, leaves, diff_leaves, min_instances, element_sums=None):
+    """``(remainder, loops)``: the element templates of the scalar output ``f`` (see
+    `symhess.templates`) and of the element sums ``[(ElementSum, coefficient)]`` that have a
+    nonzero Hessian, and what is left of ``f``."""
+    if isinstance(f, se.Add) and len(f.args) >= min_instances:
+        where = {}
+        for leaf in leaves:
+            if not leaf.weak:
+                for k, sym in enumerate(leaf.symbols().ravel()):
+                    where[sym] = (leaf.index, k)
+        remainder, templates = split(f, where, min_instances)
+    else:                       # too few terms to hold a template: all of f is the remainder
+        remainder, templates = f, []
+    for element_sum, coefficient in element_sums or ():
+        slots = list(element_sum.slots.items())
+        templates.append(Template(
+            coefficient * element_sum.expr, [d for d, _ in slots],
+            tuple(slot.leaf for _, slot in slots),
+            np.stack([slot.flat for _, slot in slots], axis=1).astype(np.int64)))
     offsets, start = {}, 0
     for leaf in diff_leaves:
         offsets[leaf.index] = start
@@ -470,12 +545,13 @@ def _source(module) -> str:
         return f.read().partition("\n")[2]
 
 
-def _check_strict(name, diff_leaves, flat_outputs):
+def _check_strict(name, diff_leaves, flat_outputs, sums=None):
     used = set()
     for e in flat_outputs:
         used |= e.free_symbols
+    read = {slot.leaf for es in (sums or {}).values() for slot in es.slots.values()}
     for leaf in diff_leaves:
-        if not any(s in used for s in leaf.symbols().ravel()):
+        if leaf.index not in read and not any(s in used for s in leaf.symbols().ravel()):
             raise errors.StrictModeError(
                 f"strict=True: the output of {name} does not depend on the differentiated input "
                 f"{leaf.label}, so its Hessian blocks are zero. Remove it from argnums, or pass "

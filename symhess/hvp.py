@@ -7,7 +7,8 @@ import symengine as se
 
 from . import __version__, cache, pytree
 from .api import HessianFunction, _numeric
-from .compiler import Leaf, kernel_spec, load_or_emit, _source
+from .compiler import (Leaf, MIN_INSTANCES, _linear_sums, _materialized, _sum_key,
+                       _template_loops, kernel_spec, load_or_emit, loop_spec, _source)
 from .progress import Progress
 from .derive import hessian_entries
 
@@ -75,7 +76,7 @@ class HVPFunction(HessianFunction):
     def _build(self, args, v, kwargs):
         progress = Progress(f"hvp of {self._name}", self.verbose)
         with progress.stage("trace"):
-            traced = self._trace(args, kwargs)
+            traced = self._trace(args, kwargs, lazy=True)
         name, leaves, diff_leaves = traced["name"], traced["leaves"], traced["diff_leaves"]
         if sum(o.size for o in traced["outputs"]) != 1 or traced["out_tree"] != pytree.LEAF:
             raise ValueError(f"hvp needs a function with one scalar output; {name} returns "
@@ -100,9 +101,28 @@ class HVPFunction(HessianFunction):
         wrt = [s for leaf in diff_leaves for s in leaf.symbols().ravel()]
         vs = [s for t in tangents for s in t.symbols().ravel()]
         output = traced["outputs"][0].ravel()[0]
+        sums = {s: traced["sums"][s] for s in output.free_symbols if s in traced["sums"]}
+        linear = _linear_sums(output, sums) if sums and traced["dtype"].kind == "f" else {}
+        if sums and not linear:
+            output, sums = _materialized([output], sums)[0], {}
         dtype = np.result_type(traced["dtype"], *[t.dtype for t in tangents])
+        loops = []
+        if traced["dtype"].kind == "f" and not any(l.weak and l.differentiated for l in leaves):
+            with progress.stage("templates"):
+                rest = output.xreplace({s: 0 for s in sums}) if sums else output
+                output, loops = _template_loops(rest, leaves, diff_leaves, MIN_INSTANCES,
+                                                [(sums[s], c) for s, c in linear.items()])
+        tangent_of = {leaf.index: t.index for leaf, t in zip(diff_leaves, tangents)}
+        tables = []
+        for loop in loops:
+            t = loop.template
+            index = np.concatenate([t.index, t.index[:, loop.diff]], axis=1)
+            pos = np.stack([loop.var, np.full_like(loop.var, -1)], axis=-1)
+            loop.uniform = bool(np.all(pos == pos[:1]))
+            tables += [np.ascontiguousarray(index), np.ascontiguousarray(pos)]
         key = cache.digest(__version__, "numba-cpu-hvp", dtype.name, str(output),
-                           [(l.label, l.shape, l.dtype.name, l.differentiated) for l in leaves + tangents])
+                           [(l.label, l.shape, l.dtype.name, l.differentiated) for l in leaves + tangents],
+                           [_sum_key(s, sums[s], c) for s, c in linear.items()], len(loops))
 
         def make_spec():
             rows = [[] for _ in wrt]
@@ -114,12 +134,33 @@ class HVPFunction(HessianFunction):
                     rows[l].append(h * vs[k])
             values = [(se.Add(*terms), (k,)) for k, terms in enumerate(rows) if terms]
             with progress.stage("CSE"):
-                return kernel_spec(f"Hessian-vector product of {name}", leaves + tangents,
+                spec = kernel_spec(f"Hessian-vector product of {name}", leaves + tangents,
                                    values, len(wrt), (len(wrt),), dtype)
+                spec.loops = [_hvp_loop(loop, leaves, tangent_of) for loop in loops]
+                return spec
 
-        module = load_or_emit(key, make_spec, progress, leaves + tangents)
-        return CompiledHVP(module.kernel, _source(module), traced["arg_pytrees"], diff_leaves,
+        module = load_or_emit(key, make_spec, progress, leaves + tangents, tables)
+        kernel = module.kernel
+        if tables:
+            def kernel(*args, _jitted=module.kernel):
+                return _jitted(*args, *tables)
+        return CompiledHVP(kernel, _source(module), traced["arg_pytrees"], diff_leaves,
                            traced["diff_tree"], name)
+
+
+def _hvp_loop(loop, leaves, tangent_of):
+    """The element loop of ``H v`` for a template: per differentiated slot a, the value
+    ``sum_b h[a, b] v[b]``, with the tangent read at the same flat index as slot b's variable."""
+    t = loop.template
+    us = [se.Dummy(f"v{a}") for a in range(len(loop.diff))]
+    rows = [[] for _ in loop.diff]
+    for (_, a, b), h in loop.entries.items():
+        rows[a].append(h * us[b])
+        if a != b:
+            rows[b].append(h * us[a])
+    slots = list(zip(t.slots, t.slot_input)) + \
+        [(u, tangent_of[t.slot_input[j]]) for u, j in zip(us, loop.diff)]
+    return loop_spec(slots, [se.Add(*r) for r in rows], leaves, loop.uniform)
 
 
 class CompiledHVP:

@@ -276,8 +276,8 @@ def sparsity(c, blocks: bool = False):
         return _tree(c, [np.asarray(b, dtype=bool) for b in flags])
     import scipy.sparse
 
-    n = sum(c.layout.diff_sizes)
-    m = sum(c.layout.out_sizes)
+    n = len(c._wrt)
+    m = len(c._outputs)
     rows, cols = [], []
     for o, k, l in entries:
         rows.append(o * n + k)

@@ -54,6 +54,8 @@ def object_array(x) -> np.ndarray:
     """Any traced value, array, or number as an object array of SymEngine expressions."""
     if isinstance(x, Traced):
         return x.a
+    if getattr(type(x), "_lazy", False):           # a lazy element array (symhess.lazy)
+        return x.materialize().a
     if isinstance(x, se.Basic):
         out = np.empty((), dtype=object)
         out[()] = x
@@ -74,6 +76,7 @@ class TraceContext:
 
     dtype: np.dtype
     holomorphic: bool
+    sums: dict = None        # element sums of lazy gathers (symhess.lazy); None: no lazy gathers
 
 
 _CONTEXTS: list[TraceContext] = []
@@ -84,8 +87,8 @@ def current_context() -> TraceContext:
 
 
 @contextlib.contextmanager
-def trace_context(dtype, holomorphic: bool):
-    _CONTEXTS.append(TraceContext(np.dtype(dtype), holomorphic))
+def trace_context(dtype, holomorphic: bool, sums=None):
+    _CONTEXTS.append(TraceContext(np.dtype(dtype), holomorphic, sums))
     try:
         yield
     finally:
@@ -120,19 +123,24 @@ class Traced:
     one to a Python bool, float or concrete array raises an error that says what to use instead.
     """
 
-    __slots__ = ("a",)
+    __slots__ = ("a", "source")
     __array_priority__ = 1000
     __hash__ = None
 
-    def __init__(self, a: np.ndarray):
+    def __init__(self, a: np.ndarray, source=None):
         self.a = a
+        self.source = source        # for a function's input: its leaf index, else None
 
     # --- NumPy dispatch: everything goes through the primitive table ---------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if any(getattr(type(x), "_lazy", False) for x in inputs):
+            return NotImplemented                  # the lazy element array's rules go first
         from .primitives import apply_ufunc
         return apply_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if any(getattr(t, "_lazy", False) for t in types):
+            return NotImplemented
         from .primitives import apply_function
         return apply_function(func, args, kwargs)
 
@@ -156,10 +164,16 @@ class Traced:
 
     def __getitem__(self, index):
         _check_index(index)
+        if self.source is not None and current_context().sums is not None:
+            from . import lazy
+            gathered = lazy.gather(self, index)
+            if gathered is not None:
+                return gathered
         return Traced(object_array(self.a[index]))
 
     def __setitem__(self, index, value):
         _check_index(index)
+        self.source = None          # no longer the input as passed: gathers read it entry by entry
         value = object_array(value)
         # An object array stores a 0-d array given for one element as the element itself.
         self.a[index] = value[()] if value.ndim == 0 else value
@@ -274,12 +288,19 @@ def symbols(name: str, shape: tuple) -> np.ndarray:
     if shape == ():
         out[()] = se.Symbol(name)
         return out
-    for idx in np.ndindex(*shape):
-        out[idx] = se.Symbol(f"{name}[{', '.join(map(str, idx))}]")
+    indices = [""]
+    for n in shape:                 # the index strings in C order, built axis by axis
+        digits = [str(i) for i in range(n)]
+        indices = [f"{head}, {d}" if head else d for head in indices for d in digits]
+    out.reshape(-1)[:] = [se.Symbol(f"{name}[{index}]") for index in indices]
     return out
 
 
-def trace(fun, args: tuple, kwargs: dict, dtype, holomorphic: bool):
-    """Run ``fun(*args, **kwargs)`` under a trace context and return what it returned."""
-    with trace_context(dtype, holomorphic):
+def trace(fun, args: tuple, kwargs: dict, dtype, holomorphic: bool, sums=None):
+    """Run ``fun(*args, **kwargs)`` under a trace context and return what it returned.
+
+    With a dict ``sums``, gathers of many rows from inputs stay lazy (`symhess.lazy`) and the
+    element sums they end in are recorded there, keyed by their placeholder symbols.
+    """
+    with trace_context(dtype, holomorphic, sums):
         return fun(*args, **kwargs)

@@ -11,6 +11,7 @@ import pytest
 
 import symhess
 from conftest import TOLERANCES
+from symhess.lazy import LAZY_MIN
 
 
 def rosenbrock(x):
@@ -126,11 +127,12 @@ def test_vectorized_lennard_jones_matches_jax_and_the_unrolled_kernel(jax, jnp):
 
 
 def test_kernel_source_does_not_grow_with_the_number_of_elements():
-    small = symhess.hessian(lj_energy).compile(cluster(8))
-    large = symhess.hessian(lj_energy).compile(cluster(30))
-    assert [t.instances for t in large.templates] == [435]
-    assert len(large.source.splitlines()) == len(small.source.splitlines())
-    assert abs(len(large.source) - len(small.source)) < 200      # only sizes differ
+    lines = []
+    for atoms, pairs in [(8, 28), (30, 435), (60, 1770)]:
+        c = symhess.hessian(lj_energy).compile(cluster(atoms))
+        assert [t.instances for t in c.templates] == [pairs]
+        lines.append(len(c.source.splitlines()))
+    assert max(lines) - min(lines) <= 10, lines
 
 
 def test_logistic_regression_rows_are_runtime_data():
@@ -236,3 +238,104 @@ def test_a_second_process_view_of_the_cache_gives_the_same_kernel():
     second = symhess.hessian(lj_energy)(X)
     np.testing.assert_array_equal(first, second)
     np.testing.assert_allclose(first, unrolled(lj_energy, X), rtol=1e-12, atol=1e-9)
+
+
+# --- lazy gathers: vectorized code traced once per element ----------------------------------
+
+def test_long_vectorized_code_is_traced_once_per_element():
+    """A gather of many rows stays lazy: one template for the whole sum (not one per term)."""
+    x = 1 + 0.1 * np.random.default_rng(8).standard_normal(LAZY_MIN + 100)
+    c = symhess.hessian(rosenbrock, sparse=True).compile(x)
+    assert [t.instances for t in c.templates] == [len(x) - 1]
+    np.testing.assert_allclose(c(x).toarray(), rosenbrock_hessian(x), rtol=1e-12, atol=1e-9)
+    assert c.sparsity.nnz == 3 * len(x) - 2
+    symhess.check(rosenbrock, x, hessian=lambda x: c(x).toarray())
+
+
+N = LAZY_MIN + 44
+
+
+def _lazy_cases():
+    w = np.linspace(0.5, 1.5, N - 1)
+    i = np.arange(N - 1)
+    return {
+        "a function of the sum": lambda x: np.sum(x[1:] * x[:-1]) * x[0] + np.sum(x[1:] ** 3),
+        "per-element constants": lambda x: np.sum(w * (x[1:] - x[:-1]) ** 4),
+        "cumsum": lambda x: np.sum(np.cumsum(x[1:] ** 2) * 1e-3),
+        "stack": lambda x: np.sum(np.stack([x[1:], x[:-1]]) ** 3),
+        "reshape": lambda x: np.sum((x[1:-1] ** 2).reshape(2, -1)[0] ** 2),
+        "one element": lambda x: x[1:][3] ** 3 + np.sum(x[:-1] ** 3),
+        "dot": lambda x: np.dot(x[1:], x[:-1] ** 2) * np.sin(x[0]),
+        "mean": lambda x: np.mean(x[1:] ** 2 * x[:-1]),
+        "rows of rows": lambda x: np.sum(x[1:][::2] ** 2 * x[:-1][::2]),
+        "gather by index": lambda x: np.sum(np.exp(0.1 * x[i] * x[i + 1])),
+        "in-place write first": _writes_first,
+        "vector output": lambda x: np.sum(x[1:] ** 2 * x[:-1]) * np.array([1.0, 2.0]),
+    }
+
+
+def _writes_first(x):
+    x[0] = 2 * x[0] ** 2
+    return np.sum((x[1:] - x[:-1]) ** 4)
+
+
+@pytest.mark.parametrize("case", sorted(_lazy_cases()))
+def test_lazy_arrays_used_otherwise_give_the_same_hessian(case):
+    """Whatever a lazy gather meets (kept lazy, or written out), the Hessian is that of the
+    code traced entry by entry."""
+    f = _lazy_cases()[case]
+    x = np.linspace(0.2, 1.1, N)
+    got = symhess.hessian(f)(x)
+    np.testing.assert_allclose(got, unrolled(f, x), rtol=1e-11, atol=1e-11)
+
+
+def test_lazy_rows_of_runtime_data():
+    """Gathered rows of a data argument are read at run time, like the variables."""
+    i, j = np.triu_indices(24, 1)
+
+    def f(x, k):
+        return np.sum(k[i] * k[j] * (x[i] - x[j]) ** 4)
+    x, k = np.linspace(0, 1, 24), np.linspace(1, 2, 24)
+    H = symhess.hessian(f)
+    assert [t.instances for t in H.compile(x, k).templates] == [len(i)]
+    np.testing.assert_allclose(H(x, k), unrolled(f, x, k), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(H(x, k ** 2), unrolled(f, x, k ** 2), rtol=1e-12, atol=1e-12)
+
+
+def test_strict_mode_sees_inputs_read_through_lazy_gathers():
+    def f(x, y):
+        return np.sum(x[1:] ** 2 * y[:-1] ** 2)
+
+    def g(x, y):
+        return np.sum(x[1:] ** 2 * x[:-1])
+    x = y = np.linspace(0, 1, N)
+    symhess.hessian(f, argnums=(0, 1), strict=True)(x, y)      # both are used: no error
+    with pytest.raises(symhess.StrictModeError, match="y"):
+        symhess.hessian(g, argnums=(0, 1), strict=True)(x, y)
+
+
+# --- Hessian-vector products take the same element loops ------------------------------------
+
+def test_hvp_of_element_sums_equals_the_closed_form():
+    x = 1 + 0.1 * np.random.default_rng(9).standard_normal(N)
+    v = np.random.default_rng(10).standard_normal(N)
+
+    def f(x):
+        return rosenbrock(x) + x[0] ** 2 * x[-1] ** 2
+    extra = np.zeros((N, N))
+    extra[0, 0], extra[-1, -1] = 2 * x[-1] ** 2, 2 * x[0] ** 2
+    extra[0, -1] = extra[-1, 0] = 4 * x[0] * x[-1]
+    np.testing.assert_allclose(symhess.hvp(f)(x, v), (rosenbrock_hessian(x) + extra) @ v,
+                               rtol=1e-12, atol=1e-9)
+
+
+def test_hvp_over_data_rows_and_pairs():
+    w, X, y = regression_data(300, 5, seed=11)
+    v = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(symhess.hvp(logistic_nll)(w, X, y, v),
+                               logistic_hessian(w, X, y) @ v, rtol=1e-12, atol=1e-12)
+    X = cluster(24, seed=12)
+    V = np.random.default_rng(13).standard_normal(X.shape)
+    H = unrolled(lj_energy, X).reshape(72, 72)
+    np.testing.assert_allclose(symhess.hvp(lj_energy)(X, V), (H @ V.ravel()).reshape(X.shape),
+                               rtol=1e-10, atol=1e-8)
