@@ -65,8 +65,8 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
             element template, whose small Hessian is derived once and evaluated in a loop over
             an index table, so compile time stays flat as the number of terms grows (see
             `symhess.templates`). None (the default): for templates with at least 16
-            instances; True: for every template with two or more; False: never (every entry
-            derived and printed on its own). Batched, complex and vector-valued Hessians are
+            instances, or fewer of a large element (instances x slots**2 >= 512); True: for
+            every template; False: never (every entry derived and printed on its own). Batched, complex and vector-valued Hessians are
             always unrolled.
 
     Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values

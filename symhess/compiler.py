@@ -513,14 +513,14 @@ def _template_loops(f, leaves, diff_leaves, min_instances, element_sums=None):
     """``(remainder, loops)``: the element templates of the scalar output ``f`` (see
     `symhess.templates`) and of the element sums ``[(ElementSum, coefficient)]`` that have a
     nonzero Hessian, and what is left of ``f``."""
-    if isinstance(f, se.Add) and len(f.args) >= min_instances:
+    if isinstance(f, se.Add) and len(f.args) >= 2:
         where = {}
         for leaf in leaves:
             if not leaf.weak:
                 for k, sym in enumerate(leaf.symbols().ravel()):
                     where[sym] = (leaf.index, k)
         remainder, templates = split(f, where, min_instances)
-    else:                       # too few terms to hold a template: all of f is the remainder
+    else:                       # not a sum: all of f is the remainder
         remainder, templates = f, []
     for element_sum, coefficient in element_sums or ():
         slots = list(element_sum.slots.items())

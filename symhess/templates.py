@@ -26,9 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import symengine as se
 
-# A template is used only when it has at least this many instances: below that, unrolling
+# A template is used when it has at least MIN_INSTANCES instances, or at least two whose
+# unrolled Hessians hold MIN_WORK entries in all (instances x slots**2): below that, unrolling
 # costs little compile time and gives the faster kernel.
 MIN_INSTANCES = 16
+MIN_WORK = 512
 
 
 @dataclass
@@ -84,7 +86,7 @@ def split(f, where: dict, min_instances: int = MIN_INSTANCES):
         group[2].append(element)
     templates = []
     for form, (inputs, rows, members) in groups.items():
-        if len(rows) < min_instances:
+        if len(rows) < min_instances and (len(rows) < 2 or len(rows) * len(inputs) ** 2 < MIN_WORK):
             rest.extend(members)
             continue
         slots = [_slot(inp, j) for j, inp in enumerate(inputs)]
