@@ -11,7 +11,8 @@ from .printer import CodegenError, NumPyPrinter
 from .numba_cpu import emit_numba
 from .llvm_ir import emit_llvm
 from .numba_llvm import emit_numba_llvm
+from .numba_cuda import emit_numba_cuda
 from .c99 import C99Printer, emit_c99, emit_c99_header
 
 __all__ = ["KernelInput", "KernelSpec", "sanitize", "CodegenError", "NumPyPrinter", "emit_numba",
-           "emit_llvm", "emit_numba_llvm", "C99Printer", "emit_c99", "emit_c99_header"]
+           "emit_llvm", "emit_numba_llvm", "emit_numba_cuda", "C99Printer", "emit_c99", "emit_c99_header"]

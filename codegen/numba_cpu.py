@@ -81,6 +81,26 @@ def python_body(spec: KernelSpec, cache: bool = True) -> str:
             + "".join(line + "\n" for line in zero + lines + stores))
 
 
+def element_statements(spec: KernelSpec, loop, printer_cls=NumPyPrinter):
+    """``(shared reads, slot reads, assignments, printer)`` of one element of ``loop``: the
+    statements, unindented, that give every symbol of the element's outputs a value. Slot ``j``
+    of element ``p`` is read as ``s<j>`` from row ``p`` of the index table ``idx``."""
+    names, shared, slots = {}, [], []
+    for k, (sym, (pos, idx)) in enumerate(sorted(loop.reads.items(), key=lambda kv: kv[1])):
+        names[sym] = f"g{k}"
+        inp = spec.inputs[pos]
+        shared.append(f"g{k} = in{pos}" if inp.scalar else
+                      f"g{k} = in{pos}[{flat_index(inp.shape, idx)}]")
+    for j, (sym, pos) in enumerate(loop.slots):
+        names[sym] = f"s{j}"
+        slots.append(f"s{j} = in{pos}[idx[p, {j}]]")
+    for k, (sym, _) in enumerate(loop.assignments):
+        names[sym] = f"t{k}"
+    printer = printer_cls(names)
+    assignments = [f"{names[sym]} = {printer.doprint(expr)}" for sym, expr in loop.assignments]
+    return shared, slots, assignments, printer
+
+
 def loop_function(spec: KernelSpec, number: int, cache: bool, element: str = "") -> str:
     """Source of ``_loop<number>((in0, ..., idx, pos, out))`` for ``spec.loops[number]``.
 
@@ -89,7 +109,7 @@ def loop_function(spec: KernelSpec, number: int, cache: bool, element: str = "")
     calling it. Elements run in sequence: neighbouring elements add into the same entries.
     """
     loop = spec.loops[number]
-    names, lines = {}, []
+    lines = []
     if element:
         n_scratch = scratch_size(loop.element_spec(spec))
         shared = [f"in{pos}" for pos in loop.shared_inputs()]
@@ -117,20 +137,10 @@ def loop_function(spec: KernelSpec, number: int, cache: bool, element: str = "")
         lines.append(f"{indent}    if m >= 0:")
         lines.append(f"{indent}        out[m] += x")
     else:
-        for k, (sym, (pos, idx)) in enumerate(sorted(loop.reads.items(), key=lambda kv: kv[1])):
-            names[sym] = f"g{k}"
-            inp = spec.inputs[pos]
-            lines.append(f"    g{k} = in{pos}" if inp.scalar else
-                         f"    g{k} = in{pos}[{flat_index(inp.shape, idx)}]")
+        shared, slots, assignments, printer = element_statements(spec, loop)
+        lines += ["    " + line for line in shared]
         lines.append("    for p in range(idx.shape[0]):")
-        for j, (sym, pos) in enumerate(loop.slots):
-            names[sym] = f"s{j}"
-            lines.append(f"        s{j} = in{pos}[idx[p, {j}]]")
-        for k, (sym, _) in enumerate(loop.assignments):
-            names[sym] = f"t{k}"
-        printer = NumPyPrinter(names)
-        for sym, expr in loop.assignments:
-            lines.append(f"        {names[sym]} = {printer.doprint(expr)}")
+        lines += ["        " + line for line in slots + assignments]
         for e, expr in enumerate(loop.outputs):
             lines.append(f"        v = {printer.doprint(expr)}")
             lines.append(f"        out[pos[p, {e}, 0]] += v")

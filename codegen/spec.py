@@ -89,6 +89,8 @@ class KernelSpec:
         title: a description for the generated file's header (sanitized when printed).
         loops: `LoopSpec` element loops that add into ``out`` after the straight-line part;
             the kernel then takes an index table and a position table per loop after its inputs.
+        out_blocks: the sizes of the output's blocks, in order, for targets that store each
+            block of every point contiguously (`codegen.numba_cuda`); empty: one block.
     """
 
     inputs: list
@@ -101,6 +103,7 @@ class KernelSpec:
     title: str = "Hessian kernel"
     notes: list = field(default_factory=list)
     loops: list = field(default_factory=list)
+    out_blocks: list = field(default_factory=list)
 
     def writes_every_position(self) -> bool:
         """Whether the outputs cover every position (else a body must zero ``out`` first)."""

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import errors, pytree
+from . import errors, gpu, pytree
 from .compiler import CompiledHessian, Leaf, build
 from .progress import Progress
 from .trace import Traced, object_array, trace
 
-TARGETS = ("cpu",)
+TARGETS = ("cpu", "cuda")
 
 
 def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=(),
@@ -59,15 +59,21 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
             compile) on the terminal and through `logging`: True always, False never, None
             (the default, or the environment variable ``SYMHESS_VERBOSE``) once a compile has
             taken longer than 2 s.
-        target: ``"cpu"``: a Numba ``@njit`` kernel.
+        target: ``"cpu"``: a Numba ``@njit`` kernel. ``"cuda"``: numba.cuda kernels, one GPU
+            thread per point (``batch_axis``) and one per element of an element template,
+            for float32 and float64 Hessians. Arguments may be NumPy arrays or GPU arrays
+            (Numba device arrays, CuPy, anything with ``__cuda_array_interface__``; a batched
+            GPU array needs its batch axis first); the result is a Numba device array when any
+            argument was on the GPU, else a NumPy array (``sparse=`` results are SciPy
+            matrices on the host).
         templates: how a scalar output that sums many terms of one shape (an energy over
             pairs, bonds, data rows or mesh cells) is compiled. Such terms are instances of an
             element template, whose small Hessian is derived once and evaluated in a loop over
             an index table, so compile time stays flat as the number of terms grows (see
             `symhess.templates`). None (the default): for templates with at least 16
             instances, or fewer of a large element (instances x slots**2 >= 512); True: for
-            every template; False: never (every entry derived and printed on its own). Batched, complex and vector-valued Hessians are
-            always unrolled.
+            every template; False: never (every entry derived and printed on its own).
+            Batched, complex and vector-valued Hessians are always unrolled.
 
     Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values
     give new answers without recompiling. Python numbers and NumPy arrays inside ``fun`` or
@@ -101,12 +107,16 @@ def _point_signature(x, axis):
     if not -len(shape) <= axis < len(shape):
         return ("bad batch axis", shape)
     axis %= len(shape)
+    if gpu.on_device(x):           # a GPU array: its own signature (see _symbolic_arg)
+        return (shape[:axis] + shape[axis + 1:], x.dtype.char, "gpu")
     return (shape[:axis] + shape[axis + 1:], np.result_type(x).char)
 
 
 def _leaf_signature(x):
     if type(x) is np.ndarray:
         return (x.shape, x.dtype.char)
+    if gpu.on_device(x):
+        return (x.shape, x.dtype.char, "gpu")
     if isinstance(x, np.generic):
         return ((), x.dtype.char)
     return type(x)
@@ -140,6 +150,9 @@ class HessianFunction:
         self.static_argnums = (static,) if isinstance(static, int) else static
         if self.target not in TARGETS:
             raise ValueError(f"target={self.target!r} is not available; choose one of {TARGETS}")
+        if self.target == "cuda" and self.holomorphic:
+            raise ValueError("target='cuda' computes real Hessians (float32, float64); use "
+                             "target='cpu' for holomorphic=True")
         if self.templates not in (None, True, False):
             raise ValueError(f"templates must be None, True or False; got {self.templates!r}")
         self._compiled = {}
@@ -189,7 +202,7 @@ class HessianFunction:
         fast = None
         if not kwargs and self._plain:
             try:
-                fast = tuple([(a.shape, a.dtype.char) for a in args])
+                fast = tuple([(type(a), a.shape, a.dtype.char) for a in args])
             except AttributeError:            # a Python number or a pytree: the general path
                 pass
             else:
@@ -296,7 +309,8 @@ class HessianFunction:
         with progress.stage("trace"):
             traced = self._trace(args, kwargs, lazy=True)
         return build(**traced, strict=self.strict, has_aux=self.has_aux, fun=self.fun,
-                     sparse=self.sparse, templates=self.templates, progress=progress)
+                     sparse=self.sparse, templates=self.templates, progress=progress,
+                     target=self.target)
 
     def _trace(self, args, kwargs, lazy=False) -> dict:
         """Trace ``fun`` on symbolic arguments: the leaves, output expressions and trees.
@@ -353,6 +367,11 @@ class HessianFunction:
         out = []
         for path, leaf in zip(treedef.paths(), values):
             label = f"{name}{path}"
+            if gpu.on_device(leaf) and self.target != "cuda":
+                raise errors.InputTypeError(
+                    f"argument {label} of {self._name} is a GPU array ({type(leaf).__name__}), but "
+                    f"target={self.target!r} computes on the host: pass target='cuda', or copy it "
+                    "to the host first")
             arr = _numeric(leaf, label, self._name)
             if axis is not None:
                 arr = _point_of(arr, axis, label, self._name)
@@ -360,7 +379,8 @@ class HessianFunction:
                 _check_differentiable(arr, label, self.holomorphic)
             index = len(leaves)
             leaves.append(Leaf(arg=pos, path=path, label=label, shape=arr.shape, dtype=arr.dtype,
-                               weak=not isinstance(leaf, (np.ndarray, np.generic)),
+                               weak=not (isinstance(leaf, (np.ndarray, np.generic))
+                                         or gpu.on_device(leaf)),
                                differentiated=differentiated, index=index, batch_axis=axis))
             lazy_rows = axis is None and not self.holomorphic and not leaves[-1].weak and arr.ndim > 0
             out.append(Traced(leaves[-1].symbols().copy(), source=index if lazy_rows else None))
@@ -388,6 +408,8 @@ def _argument_names(fun, nargs):
 
 
 def _numeric(leaf, label, fname):
+    if gpu.on_device(leaf):
+        return gpu.stand_in(leaf)
     if isinstance(leaf, (bool, np.bool_)) or not isinstance(leaf, (numbers.Number, np.ndarray, np.generic)):
         raise errors.InputTypeError(
             f"argument {label} of {fname} is a {type(leaf).__name__}, which is not a numeric "

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import symengine as se
 
-from codegen import KernelInput, KernelSpec, emit_numba, emit_numba_llvm
+from codegen import KernelInput, KernelSpec, emit_numba, emit_numba_cuda, emit_numba_llvm
 from codegen.spec import LoopSpec
 from codegen.llvm_ir import supports as llvm_supports
 
-from . import __version__, cache, errors, pytree
+from . import __version__, cache, errors, gpu, pytree
 from .derive import cse, hessian_entries
 from .templates import MIN_INSTANCES, Template, split
 from .trace import symbols
@@ -113,6 +113,7 @@ class CompiledHessian:
     """
 
     templates = ()
+    _target = "cpu"
 
     def __init__(self, name, kernel, source, layout, leaves, outputs, wrt, out_tree, diff_tree,
                  arg_pytrees, has_aux, fun, single, dtype, out_shape):
@@ -188,11 +189,16 @@ class CompiledHessian:
         """Move each batched leaf's batch axis to the front and check the point counts agree."""
         out, count = list(leaves), None
         for leaf in self._batched:
-            value = np.asarray(out[leaf.index])
+            value = out[leaf.index]
+            value = value if gpu.on_device(value) else np.asarray(value)
             axis = leaf.batch_axis % max(value.ndim, 1)
             if value.ndim != len(leaf.shape) + 1:
                 raise ValueError(f"batched argument {leaf.label} of {self.name} has shape "
                                  f"{value.shape}; expected one batch axis plus {leaf.shape}")
+            if axis and gpu.on_device(value):
+                raise ValueError(f"batched GPU argument {leaf.label} of {self.name} has its batch "
+                                 f"axis at {leaf.batch_axis}; move it to the front on the device "
+                                 "(and make the array contiguous), or pass batch_axis=0")
             if axis:
                 value = np.moveaxis(value, axis, 0)
             if count is None:
@@ -205,8 +211,12 @@ class CompiledHessian:
 
     def _assemble(self, flat):
         if hasattr(self.layout, "matrix"):
-            return self.layout.matrix(flat)
-        if self._batched:       # (points, flat buffer): each block keeps the points axis first
+            return self.layout.matrix(gpu.to_host(flat))
+        if self._batched and self._target == "cuda":    # block-major: each block contiguous
+            n = flat.shape[0] // self.layout.size if self.layout.size else 0
+            blocks = iter([flat[off * n:(off + int(np.prod(shape, dtype=np.int64))) * n].reshape((n,) + shape)
+                           for off, shape in self.layout.blocks])
+        elif self._batched:     # (points, flat buffer): each block keeps the points axis first
             blocks = iter([flat[:, off:off + int(np.prod(shape, dtype=np.int64))].reshape(flat.shape[:1] + shape)
                            for off, shape in self.layout.blocks])
         else:
@@ -306,19 +316,26 @@ def kernel_spec(title, leaves, values, out_size, out_shape, dtype) -> KernelSpec
         out_size=out_size, out_shape=out_shape, dtype=dtype.name, title=title)
 
 
-def load_or_emit(key, make_spec, progress, leaves, tables=()):
+def load_or_emit(key, make_spec, progress, leaves, tables=(), target="cpu"):
     """The compiled kernel module for ``key``: from the disk cache, or emitted from ``make_spec()``.
 
     The kernel is compiled here, for the argument types of the signature, so that compile time
     is reported with the other stages rather than hidden in the first call. (Compiling from the
     types, not by a call, also means no input value is ever evaluated before the user's.)
+    CUDA kernels are compiled by numba.cuda at their first launch.
     """
     module = cache.load(key)
     if module is None:
         spec = make_spec()
         with progress.stage("emit"):
-            emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
+            if target == "cuda":
+                emit = emit_numba_cuda
+            else:
+                emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
             module = cache.store(key, emit(spec, version=__version__))
+    if target == "cuda":
+        progress.done()
+        return module
     with progress.stage("Numba compile"):
         import numba
         examples = _examples(leaves) + list(tables)
@@ -344,7 +361,8 @@ def _examples(leaves):
 
 
 def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, strict, has_aux,
-          fun, arg_pytrees, progress, sparse=False, templates=None, sums=None) -> CompiledHessian:
+          fun, arg_pytrees, progress, sparse=False, templates=None, sums=None,
+          target="cpu") -> CompiledHessian:
     """Derive, emit and load (or load from the disk cache) the kernel for one signature.
 
     ``sums`` are the element sums of lazy gathers (`symhess.lazy`) whose placeholders the
@@ -389,13 +407,14 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
         layout = Layout([o.shape for o in outputs], [l.shape for l in diff_leaves])
         out_shape = layout.blocks[0][1] if single else (layout.size,)
     key = cache.digest(
-        __version__, "numba-cpu", dtype.name, out_shape, sparse, bool(loops), templates,
+        __version__, f"numba-{target}", dtype.name, out_shape, sparse, bool(loops), templates,
         [(l.label, l.shape, l.dtype.name, l.differentiated, l.batch_axis) for l in leaves],
         [o.shape for o in outputs], [str(e) for e in flat_outputs],
         [_sum_key(s, sums[s], c) for s, c in element_sums.items()])
     compiled = CompiledHessian(name, None, None, layout, leaves, flat_outputs, wrt, out_tree,
                                diff_tree, arg_pytrees, has_aux, fun, single, dtype, out_shape)
     compiled._sums = sums
+    compiled._target = target
     if sparse and not loops:
         compiled._entries = remainder_entries
     tables = []
@@ -408,19 +427,24 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
                 with progress.stage("differentiate"):
                     compiled.entries()
             with progress.stage("CSE"):
-                return compiled.kernel_spec()
-        entries = remainder_entries
-        if entries is None:
-            with progress.stage("differentiate"):
-                entries = hessian_entries([remainder], wrt)
-        with progress.stage("CSE"):
-            spec = kernel_spec(f"Hessian of {name}", leaves,
-                               [(expr, layout.positions(*k)) for k, expr in entries.items()],
-                               layout.size, out_shape, dtype)
-            spec.loops = [loop.spec(leaves) for loop in loops]
-            return spec
+                spec = compiled.kernel_spec()
+        else:
+            entries = remainder_entries
+            if entries is None:
+                with progress.stage("differentiate"):
+                    entries = hessian_entries([remainder], wrt)
+            with progress.stage("CSE"):
+                spec = kernel_spec(f"Hessian of {name}", leaves,
+                                   [(expr, layout.positions(*k)) for k, expr in entries.items()],
+                                   layout.size, out_shape, dtype)
+                spec.loops = [loop.spec(leaves) for loop in loops]
+        spec.out_blocks = [int(np.prod(shape, dtype=np.int64)) for _, shape in
+                           getattr(layout, "blocks", [(0, out_shape)])]
+        return spec
 
-    module = load_or_emit(key, make_spec, progress, leaves, tables)
+    if target == "cuda":
+        tables = [gpu.to_device(t) for t in tables]
+    module = load_or_emit(key, make_spec, progress, leaves, tables, target)
     if tables:
         jitted = module.kernel
 

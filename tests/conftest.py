@@ -1,6 +1,7 @@
 """Shared fixtures: one disk cache per test run, JAX as the reference, tolerances per dtype."""
 
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -10,6 +11,11 @@ import pytest
 # import time (a session fixture would run after test modules import symhess).
 _CACHE = tempfile.TemporaryDirectory(prefix="symhess-test-cache-")
 os.environ["SYMHESS_CACHE_DIR"] = _CACHE.name
+
+# CUDA kernels run on the GPU where there is one, else in Numba's CUDA simulator (numba reads the
+# variable when it is first imported, which is after this file).
+if shutil.which("nvidia-smi") is None:
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
 # float64 references compared with float64 kernels; float32 kernels are compared with the float64
 # reference evaluated at the same (rounded) inputs.
