@@ -10,6 +10,7 @@ import numpy as np
 
 from . import errors, gpu, pytree
 from .compiler import CompiledHessian, Leaf, build
+from .distributed import is_dask
 from .progress import Progress
 from .trace import Traced, object_array, trace
 
@@ -107,16 +108,16 @@ def _point_signature(x, axis):
     if not -len(shape) <= axis < len(shape):
         return ("bad batch axis", shape)
     axis %= len(shape)
-    if gpu.on_device(x):           # a GPU array: its own signature (see _symbolic_arg)
-        return (shape[:axis] + shape[axis + 1:], x.dtype.char, "gpu")
+    if gpu.on_device(x) or is_dask(x):       # their own signatures (see _symbolic_arg)
+        return (shape[:axis] + shape[axis + 1:], x.dtype.char, type(x).__name__)
     return (shape[:axis] + shape[axis + 1:], np.result_type(x).char)
 
 
 def _leaf_signature(x):
     if type(x) is np.ndarray:
         return (x.shape, x.dtype.char)
-    if gpu.on_device(x):
-        return (x.shape, x.dtype.char, "gpu")
+    if gpu.on_device(x) or is_dask(x):
+        return (x.shape, x.dtype.char, type(x).__name__)
     if isinstance(x, np.generic):
         return ((), x.dtype.char)
     return type(x)
@@ -372,6 +373,11 @@ class HessianFunction:
                     f"argument {label} of {self._name} is a GPU array ({type(leaf).__name__}), but "
                     f"target={self.target!r} computes on the host: pass target='cuda', or copy it "
                     "to the host first")
+            if is_dask(leaf) and self.batch_axis is None:
+                raise errors.InputTypeError(
+                    f"argument {label} of {self._name} is a Dask array, which only batched "
+                    "Hessians (batch_axis=) accept: pass batch_axis=0 to compute one Hessian per "
+                    "point chunk by chunk, or compute the array first")
             arr = _numeric(leaf, label, self._name)
             if axis is not None:
                 arr = _point_of(arr, axis, label, self._name)
@@ -380,7 +386,7 @@ class HessianFunction:
             index = len(leaves)
             leaves.append(Leaf(arg=pos, path=path, label=label, shape=arr.shape, dtype=arr.dtype,
                                weak=not (isinstance(leaf, (np.ndarray, np.generic))
-                                         or gpu.on_device(leaf)),
+                                         or gpu.on_device(leaf) or is_dask(leaf)),
                                differentiated=differentiated, index=index, batch_axis=axis))
             lazy_rows = axis is None and not self.holomorphic and not leaves[-1].weak and arr.ndim > 0
             out.append(Traced(leaves[-1].symbols().copy(), source=index if lazy_rows else None))
@@ -408,7 +414,7 @@ def _argument_names(fun, nargs):
 
 
 def _numeric(leaf, label, fname):
-    if gpu.on_device(leaf):
+    if gpu.on_device(leaf) or is_dask(leaf):      # traced from its shape and dtype alone
         return gpu.stand_in(leaf)
     if isinstance(leaf, (bool, np.bool_)) or not isinstance(leaf, (numbers.Number, np.ndarray, np.generic)):
         raise errors.InputTypeError(

@@ -21,6 +21,7 @@ from codegen.llvm_ir import supports as llvm_supports
 
 from . import __version__, cache, errors, gpu, pytree
 from .derive import cse, hessian_entries
+from .distributed import RemoteKernel, batched_call, is_dask
 from .templates import MIN_INSTANCES, Template, split
 from .trace import symbols
 
@@ -179,18 +180,33 @@ class CompiledHessian:
                 leaves.extend(values)
         if self._batched:
             leaves = self._points_first(leaves)
-        flat = self.kernel(*leaves)
+            if any(is_dask(leaves[leaf.index]) for leaf in self._batched):
+                flat = self._dask_call(leaves)
+            else:
+                flat = self.kernel(*leaves)
+        else:
+            flat = self.kernel(*leaves)
         result = flat if self._single else self._assemble(flat)
         if self._has_aux:
             return result, self._fun(*args, **kwargs)[1]
         return result
+
+    def _dask_call(self, leaves):
+        """The kernel mapped over the Dask chunks of the points (`symhess.distributed`)."""
+        if self._target != "cpu":
+            raise ValueError(f"Dask arrays are computed with target='cpu'; {self.name} was "
+                             f"compiled for target={self._target!r}")
+        kernel = RemoteKernel(self._key, self.source)
+        return batched_call(kernel, leaves, [leaf.batch_axis is not None for leaf in self.leaves],
+                            self._out_shape, self._dtype)
 
     def _points_first(self, leaves):
         """Move each batched leaf's batch axis to the front and check the point counts agree."""
         out, count = list(leaves), None
         for leaf in self._batched:
             value = out[leaf.index]
-            value = value if gpu.on_device(value) else np.asarray(value)
+            if not (gpu.on_device(value) or is_dask(value)):
+                value = np.asarray(value)
             axis = leaf.batch_axis % max(value.ndim, 1)
             if value.ndim != len(leaf.shape) + 1:
                 raise ValueError(f"batched argument {leaf.label} of {self.name} has shape "
@@ -415,6 +431,7 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
                                diff_tree, arg_pytrees, has_aux, fun, single, dtype, out_shape)
     compiled._sums = sums
     compiled._target = target
+    compiled._key = key
     if sparse and not loops:
         compiled._entries = remainder_entries
     tables = []

@@ -10,7 +10,8 @@ from codegen.numba_cuda import on_device
 
 
 def stand_in(x) -> np.ndarray:
-    """A host array with the shape and dtype of device array ``x`` (no copy, no memory), to trace with."""
+    """A host array with the shape and dtype of ``x`` (a GPU or Dask array), to trace with:
+    no copy, no memory, and nothing of ``x`` computed."""
     return np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
 
 
