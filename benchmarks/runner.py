@@ -100,7 +100,7 @@ def _plan(settings: Settings, problem, size, tool, blocked: dict) -> dict | None
     base = {"problem": problem.name, "size": size, "tool": tool}
     if (problem.name, tool) in blocked:
         return dict(base, **blocked[problem.name, tool])
-    if tool == peers.FLOOR and not problem.batched:
+    if getattr(peers.load(tool), "BATCHED_ONLY", False) and not problem.batched:
         return {}           # not a row at all
     if not problem.batched and problem.output_bytes(size) > settings.dense_limit_bytes:
         dense_gb = problem.output_bytes(size) / 2**30

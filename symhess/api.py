@@ -220,6 +220,16 @@ class HessianFunction:
             self._fast[fast] = compiled.fast_callable()
         return compiled(*args, **kwargs)
 
+    def into(self, out, *args, **kwargs):
+        """Write the batched Hessian at ``args`` into ``out`` and return it.
+
+        For ``batch_axis=`` Hessians on the CPU whose result is one array: ``out`` must be a
+        writeable C-contiguous array of the result's shape ``(points, ...)`` and dtype.
+        Reusing it across calls (a Newton loop over many points) saves allocating and first
+        touching the output, about a quarter of the time of a large batch.
+        """
+        return self.compile(*args, **kwargs).into(out, *args, **kwargs)
+
     def _signature(self, args, kwargs):
         parts = []
         static = self.static_argnums

@@ -115,6 +115,7 @@ class CompiledHessian:
 
     templates = ()
     _target = "cpu"
+    _into = None        # the batched kernel that writes into a given array
 
     def __init__(self, name, kernel, source, layout, leaves, outputs, wrt, out_tree, diff_tree,
                  arg_pytrees, has_aux, fun, single, dtype, out_shape):
@@ -166,7 +167,8 @@ class CompiledHessian:
             return self._call_general(*args, **kwargs)
         return self.kernel(*args)
 
-    def _call_general(self, *args, **kwargs):
+    def _leaves(self, args, kwargs) -> list:
+        """The kernel's inputs: the arguments' leaves, in order."""
         leaves = []
         for arg, treedef in self._arg_pytrees:
             value = args[arg] if isinstance(arg, int) else kwargs[arg]
@@ -178,6 +180,35 @@ class CompiledHessian:
                     raise TypeError(f"argument {arg} of {self.name} changed tree structure "
                                     "since it was compiled")
                 leaves.extend(values)
+        return leaves
+
+    def into(self, out, *args, **kwargs):
+        """Write ``self(*args, **kwargs)`` into ``out`` and return it (batched, CPU target).
+
+        ``out`` is a writeable C-contiguous array of the result's shape and dtype, which must
+        be one array (a single differentiated leaf and output). Reusing it across calls saves
+        allocating and first touching the output, a quarter of the time of a large batch.
+        """
+        if self._into is None or not self._single:
+            raise ValueError(f"into() writes batched Hessians that are one array, computed on the "
+                             f"CPU; {self.name}'s is not: call it instead")
+        leaves = self._points_first(self._leaves(args, kwargs))
+        if any(is_dask(leaf) for leaf in leaves):
+            raise ValueError("into() writes NumPy arrays; call the Hessian itself on Dask arrays")
+        n = np.shape(leaves[self._batched[0].index])[0]
+        want = (n,) + tuple(self._out_shape)
+        if not (isinstance(out, np.ndarray) and out.shape == want and out.dtype == self._dtype
+                and out.flags.c_contiguous and out.flags.writeable):
+            raise ValueError(f"out must be a writeable C-contiguous {self._dtype} array of shape "
+                             f"{want}; got {type(out).__name__} "
+                             f"{getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}".rstrip())
+        if any(np.may_share_memory(out, leaf) for leaf in leaves if isinstance(leaf, np.ndarray)):
+            raise ValueError("out shares memory with an argument; pass a separate array")
+        self._into(*leaves, out.reshape(n, -1))
+        return out
+
+    def _call_general(self, *args, **kwargs):
+        leaves = self._leaves(args, kwargs)
         if self._batched:
             leaves = self._points_first(leaves)
             if any(is_dask(leaves[leaf.index]) for leaf in self._batched):
@@ -471,6 +502,7 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
     else:
         compiled.kernel = module.kernel
     compiled.source = _source(module)
+    compiled._into = getattr(module, "kernel_into", None)
     compiled.templates = [loop.template for loop in loops]
     return compiled
 

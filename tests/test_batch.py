@@ -90,3 +90,39 @@ def test_batching_errors(call, message):
         return
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_into_writes_the_batch_into_the_given_array():
+    F = np.eye(3) + 0.1 * rng.standard_normal((8, 3, 3))
+    H = symhess.hessian(neo_hookean(np), batch_axis=0)
+    out = np.full((8, 3, 3, 3, 3), np.nan)
+    assert H.into(out, F) is out
+    assert_trees_close(out, jax.vmap(jax.hessian(neo_hookean(jnp)))(F))
+    G = np.eye(3) + 0.1 * rng.standard_normal((8, 3, 3))          # reused for new points
+    H.into(out, G)
+    assert_trees_close(out, jax.vmap(jax.hessian(neo_hookean(jnp)))(G))
+
+
+@pytest.mark.parametrize("out", [np.empty((8, 81)), np.empty((8, 3, 3, 3, 3), np.float32),
+                                 np.empty((3, 3, 3, 3, 8)).T, np.empty((7, 3, 3, 3, 3))])
+def test_into_refuses_an_array_of_another_shape_dtype_or_layout(out):
+    F = np.eye(3) + 0.1 * rng.standard_normal((8, 3, 3))
+    with pytest.raises(ValueError, match=r"writeable C-contiguous float64 array of shape \(8, 3, 3, 3, 3\)"):
+        symhess.hessian(neo_hookean(np), batch_axis=0).into(out, F)
+
+
+def test_into_refuses_an_output_overlapping_an_argument():
+    def f(x):
+        return np.sum(x ** 3)
+    buf = rng.standard_normal((4, 2, 2))
+    with pytest.raises(ValueError, match="shares memory with an argument"):
+        symhess.hessian(f, batch_axis=0).into(buf, buf[:, 0])
+
+
+def test_into_is_for_batched_single_array_results():
+    F = np.eye(3) + 0.1 * rng.standard_normal((2, 3, 3))
+    with pytest.raises(ValueError, match="into\\(\\) writes batched Hessians that are one array"):
+        symhess.hessian(neo_hookean(np)).into(np.empty((3, 3, 3, 3)), F[0])
+    with pytest.raises(ValueError, match="into\\(\\) writes batched Hessians that are one array"):
+        symhess.hessian(lambda a, b: np.sum(a * b ** 2), argnums=(0, 1), batch_axis=0).into(
+            np.empty((2, 3, 3)), F[:, 0], F[:, 1])

@@ -3,7 +3,8 @@
 A peer module defines:
 
 - ``NAME``, ``DENSE`` (returns dense Hessians only), ``CACHE`` (``"disk"`` when a fresh process
-  can reuse an earlier build, else ``"none"``);
+  can reuse an earlier build, else ``"none"``), optionally ``BATCHED_ONLY`` (no row for
+  single-point problems);
 - ``version()``: its version string (raises ImportError when it is not installed);
 - ``build(problem, args, cache_dir, sparse=False)``: a `Prepared` single-point Hessian;
 - ``build_batched(problem, batch_args, cache_dir)``: a `Prepared` Hessian over a leading axis.
@@ -17,12 +18,14 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-TOOLS = ("jax", "torch", "casadi", "casadi-codegen", "symengine", "sympy", "symhess")
+TOOLS = ("jax", "torch", "casadi", "casadi-codegen", "symengine", "sympy", "symhess",
+         "symhess-into")
 FLOOR = "floor"      # the memory-bandwidth reference of batched problems
 
 _MODULES = {"jax": "jax_peer", "torch": "torch_peer", "casadi": "casadi_peer",
             "casadi-codegen": "casadi_codegen_peer", "symengine": "symengine_peer",
-            "sympy": "sympy_peer", "symhess": "symhess_peer", FLOOR: "floor"}
+            "sympy": "sympy_peer", "symhess": "symhess_peer", "symhess-into": "symhess_into_peer",
+            FLOOR: "floor"}
 
 
 class NotApplicable(Exception):

@@ -17,6 +17,7 @@ from . import NotApplicable, Prepared
 NAME = "floor"
 DENSE = True
 CACHE = "none"
+BATCHED_ONLY = True
 
 
 def version() -> str:
