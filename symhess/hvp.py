@@ -27,7 +27,7 @@ def hvp(fun, argnums=0, holomorphic=False, *, static_argnums=(), verbose=None, t
         holomorphic: complex inputs, differentiated as a holomorphic function.
         static_argnums: configuration arguments, as in `symhess.hessian`.
         verbose: progress reporting, as in `symhess.hessian`.
-        target: ``"cpu"``.
+        target: ``"cpu"`` (the only one for Hessian-vector products so far).
 
     Returns:
         An `HVPFunction`; ``.linear_operator(*args)`` gives a SciPy ``LinearOperator``.
@@ -37,6 +37,9 @@ def hvp(fun, argnums=0, holomorphic=False, *, static_argnums=(), verbose=None, t
     >>> Hv(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
     array([ 6., 12.])
     """
+    if target != "cpu":
+        raise ValueError(f"hvp computes on the CPU (target='cpu'); target={target!r} is for "
+                         "symhess.hessian")
     return HVPFunction(fun, argnums, False, holomorphic, static_argnums, False, target,
                        verbose=verbose)
 

@@ -168,3 +168,8 @@ def test_kernel_inputs_are_checked_on_the_device():
 def test_complex_hessians_stay_on_the_cpu():
     with pytest.raises(ValueError, match="holomorphic=True"):
         symhess.hessian(lambda z: np.sum(z ** 3), holomorphic=True, target="cuda")
+
+
+def test_hessian_vector_products_stay_on_the_cpu():
+    with pytest.raises(ValueError, match="hvp computes on the CPU"):
+        symhess.hvp(lambda x: np.sum(x ** 3), target="cuda")
