@@ -20,7 +20,7 @@ import numpy as np
 
 from .numba_cpu import element_statements, header, kernel_body
 from .printer import NumPyPrinter
-from .spec import KernelSpec
+from .spec import KernelSpec, plain_label
 
 THREADS = 128
 
@@ -107,9 +107,16 @@ def on_device(x) -> bool:
     return hasattr(x, "__cuda_array_interface__") or bool(getattr(x, "__cuda_ndarray__", False))
 
 
-def device_input(a, dtype, label):
-    """``a`` as a Numba device array of ``dtype``: a GPU array in place, a host array copied."""
+def device_input(a, dtype, label, shape=None, batched=False):
+    """``a`` as a Numba device array of ``dtype``: a GPU array in place, a host array copied.
+
+    With ``shape``, ``a`` must have that shape (after a leading batch axis when ``batched``):
+    the kernels read fixed positions.
+    """
     from numba import cuda
+    if shape is not None and tuple(np.shape(a)[1:] if batched else np.shape(a)) != shape:
+        raise ValueError(f"symhess kernel: {label} has shape {tuple(np.shape(a))}; it takes "
+                         f"{shape}{' per point' if batched else ''}")
     if not on_device(a):
         return cuda.to_device(np.ascontiguousarray(a, dtype=dtype))
     if not getattr(a, "__cuda_ndarray__", False):
@@ -158,7 +165,10 @@ def emit_numba_cuda(spec: KernelSpec, name: str = "kernel", version: str = "") -
             passed.append(a)
             continue
         shape = f"(-1, {max(1, math.prod(inp.shape))})" if inp.batched else "(-1,)"
-        convert.append(f"    d{a[2:]} = device_input({a}, np.{inp.dtype}, {a!r}).reshape({shape})")
+        readable = plain_label(inp.label)
+        label = f"input {a[2:]}" + (f" ({readable})" if readable else "")
+        convert.append(f"    d{a[2:]} = device_input({a}, np.{inp.dtype}, {label!r}, "
+                       f"{tuple(inp.shape)!r}, {inp.batched}).reshape({shape})")
         passed.append(f"d{a[2:]}")
     batched = [f"d{a[2:]}" for a, inp in zip(args, spec.inputs) if inp.batched]
     loops = []

@@ -13,6 +13,14 @@ def sanitize(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def plain_label(label: str) -> str:
+    """An argument's label for generated error messages: ``p['w'][1]`` as ``p.w[1]``; a label
+    with anything but identifiers, indices and dots in it (a dict key with spaces or quotes)
+    gives ''."""
+    text = re.sub(r"\['([A-Za-z_][A-Za-z0-9_]*)'\]", r".\1", str(label))
+    return text if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\[\]]*", text) else ""
+
+
 def flat_index(shape: tuple, idx: tuple) -> int:
     """The position of element ``idx`` of a C-order array of ``shape`` in its flat buffer."""
     offset = 0
@@ -29,6 +37,7 @@ class KernelInput:
     dtype: str = "float64"
     scalar: bool = False        # passed as a number (a Python float or int), not an array
     batched: bool = False       # has a leading batch axis; the kernel runs once per point
+    label: str = ""             # the argument it comes from, for error messages (sanitized)
 
 
 @dataclass

@@ -165,7 +165,12 @@ class CompiledHessian:
     def _call_direct(self, *args, **kwargs):
         if kwargs or len(args) != self._nargs:     # keywords, or static arguments to drop
             return self._call_general(*args, **kwargs)
-        return self.kernel(*args)
+        try:
+            return self.kernel(*args)
+        except Exception as e:
+            if not _type_error(e):
+                raise
+            raise wrong_types(f"Hessian of {self.name}", self.leaves, args) from e
 
     def _leaves(self, args, kwargs) -> list:
         """The kernel's inputs: the arguments' leaves, in order."""
@@ -211,12 +216,10 @@ class CompiledHessian:
         leaves = self._leaves(args, kwargs)
         if self._batched:
             leaves = self._points_first(leaves)
-            if any(is_dask(leaves[leaf.index]) for leaf in self._batched):
-                flat = self._dask_call(leaves)
-            else:
-                flat = self.kernel(*leaves)
+        if self._batched and any(is_dask(leaves[leaf.index]) for leaf in self._batched):
+            flat = self._dask_call(leaves)
         else:
-            flat = self.kernel(*leaves)
+            flat = call_kernel(self.kernel, f"Hessian of {self.name}", self.leaves, leaves)
         result = flat if self._single else self._assemble(flat)
         if self._has_aux:
             return result, self._fun(*args, **kwargs)[1]
@@ -342,6 +345,34 @@ class CompiledHessian:
         return export.save(self, path, name=name)
 
 
+def _type_error(error: Exception) -> bool:
+    """Whether calling a kernel failed on the arguments' types (Numba's typing errors)."""
+    return isinstance(error, TypeError) or type(error).__module__.startswith("numba.")
+
+
+def call_kernel(kernel, what, leaves, values):
+    """``kernel(*values)``; arguments of types it cannot take are an error naming its types."""
+    try:
+        return kernel(*values)
+    except Exception as e:
+        if not _type_error(e):
+            raise
+        raise wrong_types(what, leaves, values) from e
+
+
+def wrong_types(what, leaves, values) -> TypeError:
+    """The error for arguments that do not fit a compiled kernel's signature."""
+    def describe(x):
+        return f"{x.dtype}{list(x.shape)}" if hasattr(x, "dtype") and hasattr(x, "shape") \
+            else type(x).__name__
+    want = ", ".join(f"{l.label}: {'number' if l.weak else f'{l.dtype}{list(l.shape)}'}"
+                     for l in leaves)
+    got = ", ".join(describe(x) for x in values)
+    return errors.InputTypeError(
+        f"the compiled {what} takes ({want}); got ({got}). Call the function that "
+        "symhess.hessian (or hvp) returned instead: it compiles a kernel for each new signature")
+
+
 def kernel_spec(title, leaves, values, out_size, out_shape, dtype) -> KernelSpec:
     """A `KernelSpec` storing each ``(expression, positions)`` of ``values``, after one CSE pass."""
     replacements, reduced = cse([expr for expr, _ in values])
@@ -357,7 +388,8 @@ def kernel_spec(title, leaves, values, out_size, out_shape, dtype) -> KernelSpec
                 reads[sym] = (leaf.index, tuple(int(i) for i in np.unravel_index(k, leaf.shape)))
     return KernelSpec(
         inputs=[KernelInput(leaf.shape, leaf.dtype.name, leaf.weak and leaf.batch_axis is None,
-                            leaf.batch_axis is not None) for leaf in leaves], reads=reads,
+                            leaf.batch_axis is not None, leaf.label) for leaf in leaves],
+        reads=reads,
         assignments=list(replacements),
         outputs=[(expr, positions) for expr, (_, positions) in zip(reduced, values)],
         out_size=out_size, out_shape=out_shape, dtype=dtype.name, title=title)

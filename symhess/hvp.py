@@ -8,7 +8,7 @@ import symengine as se
 from . import __version__, cache, pytree
 from .api import HessianFunction, _numeric
 from .compiler import (Leaf, MIN_INSTANCES, _linear_sums, _materialized, _sum_key,
-                       _template_loops, kernel_spec, load_or_emit, loop_spec, _source)
+                       _template_loops, call_kernel, kernel_spec, load_or_emit, loop_spec, _source)
 from .progress import Progress
 from .derive import hessian_entries
 
@@ -148,7 +148,7 @@ class HVPFunction(HessianFunction):
             def kernel(*args, _jitted=module.kernel):
                 return _jitted(*args, *tables)
         return CompiledHVP(kernel, _source(module), traced["arg_pytrees"], diff_leaves,
-                           traced["diff_tree"], name)
+                           traced["diff_tree"], name, leaves + tangents)
 
 
 def _hvp_loop(loop, leaves, tangent_of):
@@ -169,8 +169,8 @@ def _hvp_loop(loop, leaves, tangent_of):
 class CompiledHVP:
     """The Hessian-vector product for one signature; call it with ``(*args, v)``."""
 
-    def __init__(self, kernel, source, arg_pytrees, diff_leaves, diff_tree, name):
-        self.kernel, self.source, self.name = kernel, source, name
+    def __init__(self, kernel, source, arg_pytrees, diff_leaves, diff_tree, name, leaves):
+        self.kernel, self.source, self.name, self._leaves = kernel, source, name, leaves
         self._arg_pytrees, self._diff_leaves, self._diff_tree = arg_pytrees, diff_leaves, diff_tree
 
     def __call__(self, *args_and_v, **kwargs):
@@ -180,7 +180,8 @@ class CompiledHVP:
             value = args[arg] if isinstance(arg, int) else kwargs[arg]
             leaves.extend([value] if treedef == pytree.LEAF else pytree.flatten(value)[0])
         leaves.extend(pytree.flatten(v)[0])
-        flat = self.kernel(*leaves)
+        flat = call_kernel(self.kernel, f"Hessian-vector product of {self.name}", self._leaves,
+                           leaves)
         out, offset = [], 0
         for leaf in self._diff_leaves:
             out.append(flat[offset:offset + leaf.size].reshape(leaf.shape))

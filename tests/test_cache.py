@@ -257,3 +257,10 @@ def test_dict_key_in_output_tree_and_function_name_are_harmless(fresh_cache):
         # The name may appear, sanitised, in the header comment, never in a line that runs.
         for line in text.splitlines():
             assert "import os" not in line or line.lstrip().startswith("#"), line
+
+
+def test_kernels_of_other_generating_code_are_not_loaded(monkeypatch):
+    from symhess import cache
+    key = cache.digest("a kernel")
+    monkeypatch.setattr(cache, "code_version", lambda: "other code")
+    assert cache.digest("a kernel") != key

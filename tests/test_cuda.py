@@ -173,3 +173,9 @@ def test_complex_hessians_stay_on_the_cpu():
 def test_hessian_vector_products_stay_on_the_cpu():
     with pytest.raises(ValueError, match="hvp computes on the CPU"):
         symhess.hvp(lambda x: np.sum(x ** 3), target="cuda")
+
+
+def test_inputs_of_another_shape_are_refused():
+    compiled = symhess.hessian(neo_hookean(np), batch_axis=0, target="cuda").compile(deformations(2))
+    with pytest.raises(ValueError, match=r"input 0 \(F\) has shape \(4, 2, 3\); it takes \(3, 3\) per point"):
+        compiled(np.ones((4, 2, 3)))

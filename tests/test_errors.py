@@ -193,3 +193,61 @@ def test_not_callable():
 def test_non_numeric_output():
     with pytest.raises(TypeError, match="str"):
         hess(lambda x: (np.sum(x ** 2), "label"))
+
+
+# --- a compiled object serves one signature ------------------------------------------------
+
+def _rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def _rosenbrock_hessian(x):
+    """The closed form: tridiagonal."""
+    n = x.size
+    H = np.zeros((n, n))
+    for i in range(n - 1):
+        H[i, i] += 1200.0 * x[i] ** 2 - 400.0 * x[i + 1] + 2.0
+        H[i + 1, i + 1] += 200.0
+        H[i, i + 1] = H[i + 1, i] = -400.0 * x[i]
+    return H
+
+
+@pytest.mark.parametrize("bad", [np.ones(5), np.ones(12), np.ones((2, 5))])
+def test_compiled_object_refuses_another_shape(bad):
+    compiled = symhess.hessian(_rosenbrock).compile(np.ones(10))
+    with pytest.raises(ValueError, match=r"input 0 \(x\) has the wrong shape; it takes \(10,\)"):
+        compiled(bad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_compiled_object_converts_other_dtypes_to_its_own(dtype):
+    x = (np.arange(10) % 3).astype(dtype)
+    got = symhess.hessian(_rosenbrock).compile(np.ones(10))(x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, _rosenbrock_hessian(x.astype(np.float64)), rtol=1e-13)
+
+
+def test_compiled_object_names_its_signature_for_arguments_it_cannot_take():
+    compiled = symhess.hessian(_rosenbrock).compile(np.ones(10))
+    with pytest.raises(symhess.InputTypeError, match=r"takes \(x: float64\[10\]\); got \(str\)"):
+        compiled("ten numbers")
+
+
+def test_compiled_object_takes_any_layout_of_its_signature():
+    x = np.linspace(0.5, 1.5, 20)[::2]                 # a strided view
+    compiled = symhess.hessian(_rosenbrock).compile(np.ones(10))
+    np.testing.assert_allclose(compiled(x), _rosenbrock_hessian(x), rtol=1e-13)
+
+
+def test_compiled_hvp_refuses_a_tangent_of_another_shape():
+    compiled = symhess.hvp(_rosenbrock).compile(np.ones(10), np.ones(10))
+    x = np.linspace(0.5, 1.5, 10)
+    np.testing.assert_allclose(compiled(x, np.ones(10)), _rosenbrock_hessian(x) @ np.ones(10))
+    with pytest.raises(ValueError, match=r"input 1 \(v\) has the wrong shape"):
+        compiled(x, np.ones(5))
+
+
+def test_compiled_batch_refuses_points_of_another_shape():
+    compiled = symhess.hessian(lambda F: np.sum(F ** 3), batch_axis=0).compile(np.ones((4, 3, 3)))
+    with pytest.raises(ValueError, match=r"input 0 \(F\) has the wrong shape; it takes \(3, 3\) per point"):
+        compiled(np.ones((4, 2, 3)))
