@@ -2,8 +2,9 @@
 
 A `Problem` knows how to build its scalar function ``f(x, *data)`` for a namespace
 (``make(xp)``), how to draw inputs for a size (``inputs(size)``, deterministic), how many
-variables a size has, and whether it is evaluated one point at a time or batched over points.
-Only argument 0 is differentiated; the other arguments are runtime data.
+variables a size has, and whether it is evaluated one point at a time, batched over points, or
+as a Hessian-vector product. Only argument 0 is differentiated; the other arguments are runtime
+data. The inputs of a Hessian-vector product problem end with the vector ``v``.
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ class Problem:
     quick_sizes: tuple
     batched: bool = False     # size is the number of points; inputs()[0] has a leading axis
     sparse: bool = False      # the Hessian is sparse: a tool may return it in sparse form
+    hvp: bool = False         # tools compute H(x) @ v, never H; inputs()[-1] is v
 
     def output_bytes(self, size) -> int:
-        """Bytes of the dense float64 Hessian the tools return for this size."""
+        """Bytes of the float64 result the tools return for this size (H, a batch, or H v)."""
         n = self.n_vars(size)
+        if self.hvp:
+            return 8 * n
         return 8 * n * n * (size if self.batched else 1)
 
 
@@ -67,6 +71,10 @@ def rosenbrock(xp):
 def _rosenbrock_inputs(n):
     rng = np.random.default_rng(1)
     return (1 + 0.1 * rng.standard_normal(n),)
+
+
+def _rosenbrock_hvp_inputs(n):
+    return _rosenbrock_inputs(n) + (np.random.default_rng(2).standard_normal(n),)
 
 
 # --- Lennard-Jones clusters ----------------------------------------------------------------
@@ -169,6 +177,9 @@ PROBLEMS = {p.name: p for p in [
     Problem("rosenbrock", "Rosenbrock, n variables (tridiagonal Hessian)", "n",
             make=rosenbrock, inputs=_rosenbrock_inputs, n_vars=lambda n: n,
             sizes=(10, 100, 1000, 10**4, 10**5, 10**6), quick_sizes=(10, 100), sparse=True),
+    Problem("rosenbrock-hvp", "Rosenbrock Hessian-vector product H(x) v, n variables", "n",
+            make=rosenbrock, inputs=_rosenbrock_hvp_inputs, n_vars=lambda n: n,
+            sizes=(1000, 10**4, 10**5, 10**6), quick_sizes=(10, 100), hvp=True),
     Problem("lj-loop", "Lennard-Jones cluster, Python loop over pairs", "atoms",
             make=lj_loop, inputs=_cluster, n_vars=lambda n: 3 * n,
             sizes=(4, 8, 12), quick_sizes=(4,)),

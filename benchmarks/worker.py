@@ -66,6 +66,10 @@ def run(spec: dict) -> dict:
     start = time.perf_counter()
     if problem.batched:
         prepared = peer.build_batched(problem, args, spec["cache_dir"])
+    elif problem.hvp:
+        if not hasattr(peer, "build_hvp"):
+            raise peers.NotApplicable("no Hessian-vector product in this peer")
+        prepared = peer.build_hvp(problem, args, spec["cache_dir"])
     else:
         prepared = peer.build(problem, args, spec["cache_dir"], sparse=spec.get("sparse", False))
     result = prepared.call()

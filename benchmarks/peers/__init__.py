@@ -7,7 +7,9 @@ A peer module defines:
   single-point problems);
 - ``version()``: its version string (raises ImportError when it is not installed);
 - ``build(problem, args, cache_dir, sparse=False)``: a `Prepared` single-point Hessian;
-- ``build_batched(problem, batch_args, cache_dir)``: a `Prepared` Hessian over a leading axis.
+- ``build_batched(problem, batch_args, cache_dir)``: a `Prepared` Hessian over a leading axis;
+- optionally ``build_hvp(problem, args, cache_dir)``: a `Prepared` Hessian-vector product
+  ``H(x) @ v`` for ``args = (x, *data, v)``, computed without forming ``H``.
 
 Either build may raise `NotApplicable` for a combination the tool cannot express.
 """

@@ -1,4 +1,5 @@
-"""CasADi: an SX graph of the problem, ``casadi.hessian``, then a ``Function`` call or ``map``.
+"""CasADi: an SX graph of the problem, ``casadi.hessian``, then a ``Function`` call or ``map``;
+Hessian-vector products as ``casadi.jtimes`` of the gradient.
 
 The SX Hessian is sparse with its exact pattern, so CasADi is run at every size (no dense
 output is formed except to compare small results).
@@ -21,14 +22,20 @@ def version() -> str:
     return casadi.__version__
 
 
-def hessian_function(problem, args):
-    """``casadi.Function("hessian", [x, *data], [H])`` with one SX vector per argument."""
+def _energy(problem, args):
+    """``(energy, vectors)``: the SX energy and one SX vector per argument."""
     import casadi as ca
     xp = object_xp("casadi", log=ca.log, exp=ca.exp, sqrt=ca.sqrt, cos=ca.cos, acos=ca.acos,
                    atan2=ca.atan2)
     vectors = [ca.SX.sym(f"a{k}", int(np.size(a))) for k, a in enumerate(args)]
     arrays = [symbol_array(lambda i, v=v: v[i], np.shape(a)) for v, a in zip(vectors, args)]
-    energy = problem.make(xp)(*arrays)
+    return problem.make(xp)(*arrays), vectors
+
+
+def hessian_function(problem, args):
+    """``casadi.Function("hessian", [x, *data], [H])`` with one SX vector per argument."""
+    import casadi as ca
+    energy, vectors = _energy(problem, args)
     H, _ = ca.hessian(energy, vectors[0])
     return ca.Function("hessian", vectors, [H])
 
@@ -68,3 +75,14 @@ def build(problem, args, cache_dir, sparse=False) -> Prepared:
 def build_batched(problem, batch_args, cache_dir) -> Prepared:
     point = [a[0] for a in batch_args]
     return mapped_call(hessian_function(problem, point), batch_args)
+
+
+def build_hvp(problem, args, cache_dir) -> Prepared:
+    import casadi as ca
+    energy, vectors = _energy(problem, args[:-1])
+    v = ca.SX.sym("v", int(np.size(args[-1])))
+    hv = ca.jtimes(ca.gradient(energy, vectors[0]), vectors[0], v)
+    function = ca.Function("hvp", vectors + [v], [hv])
+    inputs = flat_inputs(args)
+    return Prepared(call=lambda: function(*inputs), to_numpy=lambda r: np.asarray(r.full()).ravel(),
+                    note="jtimes of gradient")

@@ -1,4 +1,5 @@
-"""JAX: ``jax.jit(jax.hessian(f))`` and ``jax.jit(jax.vmap(jax.hessian(f)))`` on the CPU, float64.
+"""JAX: ``jax.jit(jax.hessian(f))`` and ``jax.jit(jax.vmap(jax.hessian(f)))`` on the CPU, float64;
+Hessian-vector products as ``jax.jit`` of ``jax.jvp`` of ``jax.grad`` (forward over reverse).
 
 Its persistent compilation cache stands in for a disk cache: a fresh process with the same cache
 folder skips XLA compilation (tracing still runs).
@@ -47,3 +48,15 @@ def build_batched(problem, batch_args, cache_dir) -> Prepared:
     h = jax.jit(jax.vmap(jax.hessian(problem.make(jax_xp()), argnums=0)))
     jargs = [jax.numpy.asarray(a) for a in batch_args]
     return Prepared(call=lambda: h(*jargs).block_until_ready(), to_numpy=np.asarray)
+
+
+def build_hvp(problem, args, cache_dir) -> Prepared:
+    jax = _jax(cache_dir)
+    f = problem.make(jax_xp())
+
+    def hvp(x, v, *data):
+        return jax.jvp(lambda y: jax.grad(f)(y, *data), (x,), (v,))[1]
+    h = jax.jit(hvp)
+    x, *data, v = [jax.numpy.asarray(a) for a in args]
+    return Prepared(call=lambda: h(x, v, *data).block_until_ready(), to_numpy=np.asarray,
+                    note="jvp of grad")

@@ -1,7 +1,7 @@
 """symhess, through its public API only: ``symhess.hessian(f)`` and its options.
 
 Batched problems ask for ``batch_axis=0``; sparse sizes (a dense Hessian too large to hold) ask
-for ``sparse=True``. An option symhess does not accept yet is reported as n/a, not as a crash.
+for ``sparse=True``; Hessian-vector products use ``symhess.hvp(f)``. An option symhess does not accept yet is reported as n/a, not as a crash.
 """
 
 from __future__ import annotations
@@ -67,3 +67,9 @@ def build_batched(problem, batch_args, cache_dir) -> Prepared:
     shape = (batch_args[0].shape[0],) + batch_args[0].shape[1:] * 2
     return Prepared(call=lambda: compiled(*batch_args),
                     to_numpy=lambda r: _to_numpy(r).reshape(shape), note="batch_axis=0")
+
+
+def build_hvp(problem, args, cache_dir) -> Prepared:
+    import symhess
+    compiled = symhess.hvp(problem.make(numpy_xp())).compile(*args)
+    return Prepared(call=lambda: compiled(*args), to_numpy=np.asarray, note="hvp")
