@@ -171,7 +171,9 @@ class CompiledHVP:
 
     def __init__(self, kernel, source, arg_pytrees, diff_leaves, diff_tree, name, leaves):
         self.kernel, self.source, self.name, self._leaves = kernel, source, name, leaves
-        self._arg_pytrees, self._diff_leaves, self._diff_tree = arg_pytrees, diff_leaves, diff_tree
+        self._arg_pytrees, self._diff_tree = arg_pytrees, diff_tree
+        ends = np.cumsum([leaf.size for leaf in diff_leaves]).tolist()
+        self._parts = [(end - leaf.size, end, leaf.shape) for leaf, end in zip(diff_leaves, ends)]
 
     def __call__(self, *args_and_v, **kwargs):
         args, v = args_and_v[:-1], args_and_v[-1]
@@ -182,8 +184,4 @@ class CompiledHVP:
         leaves.extend(pytree.flatten(v)[0])
         flat = call_kernel(self.kernel, f"Hessian-vector product of {self.name}", self._leaves,
                            leaves)
-        out, offset = [], 0
-        for leaf in self._diff_leaves:
-            out.append(flat[offset:offset + leaf.size].reshape(leaf.shape))
-            offset += leaf.size
-        return self._diff_tree.unflatten(out)
+        return self._diff_tree.unflatten([flat[a:b].reshape(shape) for a, b, shape in self._parts])
