@@ -227,6 +227,13 @@ class HessianFunction:
         writeable C-contiguous array of the result's shape ``(points, ...)`` and dtype.
         Reusing it across calls (a Newton loop over many points) saves allocating and first
         touching the output, about a quarter of the time of a large batch.
+
+        >>> import numpy as np, symhess
+        >>> H = symhess.hessian(lambda x: np.sum(x ** 3), batch_axis=0)
+        >>> out = np.empty((2, 2, 2))
+        >>> H.into(out, np.array([[1.0, 2.0], [3.0, 4.0]]))[1]
+        array([[18.,  0.],
+               [ 0., 24.]])
         """
         return self.compile(*args, **kwargs).into(out, *args, **kwargs)
 
