@@ -93,12 +93,24 @@ def element_statements(spec: KernelSpec, loop, printer_cls=NumPyPrinter):
                       f"g{k} = in{pos}[{flat_index(inp.shape, idx)}]")
     for j, (sym, pos) in enumerate(loop.slots):
         names[sym] = f"s{j}"
-        slots.append(f"s{j} = in{pos}[idx[p, {j}]]")
+        slots.append(f"s{j} = in{pos}[{loop.slot_index(j)}]")
     for k, (sym, _) in enumerate(loop.assignments):
         names[sym] = f"t{k}"
     printer = printer_cls(names)
     assignments = [f"{names[sym]} = {printer.doprint(expr)}" for sym, expr in loop.assignments]
     return shared, slots, assignments, printer
+
+
+def scatter_add(loop, e: int, indent: str, add: str, row: str = "p") -> list:
+    """Statements adding value ``e`` of element ``row`` at its positions; ``add`` formats one
+    addition given the position's code."""
+    first, mirror = loop.position(e, 0, row), loop.position(e, 1, row)
+    lines = [indent + add.format(first)]
+    if mirror and not loop.position_rows:          # a table's mirror may be -1: none
+        lines += [f"{indent}if {mirror} >= 0:", f"{indent}    " + add.format(mirror)]
+    elif mirror:
+        lines.append(indent + add.format(mirror))
+    return lines
 
 
 def loop_function(spec: KernelSpec, number: int, cache: bool, element: str = "") -> str:
@@ -121,7 +133,7 @@ def loop_function(spec: KernelSpec, number: int, cache: bool, element: str = "")
             lines.append(f"    acc = np.zeros({len(loop.outputs)}, dtype=np.float64)")
         lines.append("    for p in range(idx.shape[0]):")
         for j, (_, pos) in enumerate(loop.slots):
-            lines.append(f"        s[{j}] = in{pos}[idx[p, {j}]]")
+            lines.append(f"        s[{j}] = in{pos}[{loop.slot_index(j)}]")
         lines.append(f"        {element}(({', '.join(['s'] + shared + (['w'] if n_scratch else []) + ['v'])},))")
         indent = "        "
         if loop.uniform:
@@ -130,12 +142,16 @@ def loop_function(spec: KernelSpec, number: int, cache: bool, element: str = "")
             indent, source, row = "    ", "acc", "0"
         else:
             source, row = "v", "p"
-        lines.append(f"{indent}for e in range({len(loop.outputs)}):")
-        lines.append(f"{indent}    x = {source}[e]")
-        lines.append(f"{indent}    out[pos[{row}, e, 0]] += x")
-        lines.append(f"{indent}    m = pos[{row}, e, 1]")
-        lines.append(f"{indent}    if m >= 0:")
-        lines.append(f"{indent}        out[m] += x")
+        if loop.position_rows:
+            for e in range(len(loop.outputs)):
+                lines += scatter_add(loop, e, indent, f"out[{{}}] += {source}[{e}]", row)
+        else:
+            lines.append(f"{indent}for e in range({len(loop.outputs)}):")
+            lines.append(f"{indent}    x = {source}[e]")
+            lines.append(f"{indent}    out[pos[{row}, e, 0]] += x")
+            lines.append(f"{indent}    m = pos[{row}, e, 1]")
+            lines.append(f"{indent}    if m >= 0:")
+            lines.append(f"{indent}        out[m] += x")
     else:
         shared, slots, assignments, printer = element_statements(spec, loop)
         lines += ["    " + line for line in shared]
@@ -143,9 +159,7 @@ def loop_function(spec: KernelSpec, number: int, cache: bool, element: str = "")
         lines += ["        " + line for line in slots + assignments]
         for e, expr in enumerate(loop.outputs):
             lines.append(f"        v = {printer.doprint(expr)}")
-            lines.append(f"        out[pos[p, {e}, 0]] += v")
-            lines.append(f"        if pos[p, {e}, 1] >= 0:")
-            lines.append(f"            out[pos[p, {e}, 1]] += v")
+            lines += scatter_add(loop, e, "        ", "out[{}] += v")
     unpack = ", ".join([f"in{i}" for i in range(len(spec.inputs))] + ["idx", "pos", "out"])
     return (f"@numba.njit(cache={cache}, error_model='numpy', nogil=True)\n"
             f"def _loop{number}(args):\n    {unpack}, = args\n" + "\n".join(lines) + "\n")

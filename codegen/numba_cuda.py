@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .numba_cpu import element_statements, header, kernel_body
+from .numba_cpu import element_statements, header, kernel_body, scatter_add
 from .printer import NumPyPrinter
 from .spec import KernelSpec, plain_label
 
@@ -94,9 +94,7 @@ def _loop_kernel(spec: KernelSpec, number: int) -> str:
     lines += ["    " + line for line in shared + slots + assignments]
     for e, expr in enumerate(loop.outputs):
         lines.append(f"    v = {_value(spec, printer.doprint(expr))}")
-        lines.append(f"    cuda.atomic.add(out, pos[p, {e}, 0], v)")
-        lines.append(f"    if pos[p, {e}, 1] >= 0:")
-        lines.append(f"        cuda.atomic.add(out, pos[p, {e}, 1], v)")
+        lines += scatter_add(loop, e, "    ", "cuda.atomic.add(out, {}, v)")
     args = [f"in{i}" for i in range(len(spec.inputs))] + ["idx", "pos", "out"]
     return f"@cuda.jit\ndef _loop{number}({', '.join(args)}):\n" + "\n".join(lines) + "\n"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 def sanitize(text: str, limit: int = 60) -> str:
     """Text safe to put in a generated comment of any target: letters, digits and a few
@@ -27,6 +29,24 @@ def flat_index(shape: tuple, idx: tuple) -> int:
     for n, i in zip(shape, idx):
         offset = offset * n + i
     return offset
+
+
+def arithmetic(column) -> tuple | None:
+    """``(start, step)`` when ``column[p] == start + step * p`` for every row ``p``, else None."""
+    column = np.asarray(column)
+    if column.size == 0:
+        return None
+    start = int(column[0])
+    step = int(column[1] - column[0]) if column.size > 1 else 0
+    return (start, step) if np.array_equal(column, start + step * np.arange(column.size)) else None
+
+
+def _row_text(start: int, step: int, row: str) -> str:
+    """``start + step * row`` as short code."""
+    scaled = "" if step == 0 else row if step == 1 else f"{step} * {row}"
+    if not scaled:
+        return str(start)
+    return scaled if start == 0 else f"{scaled} + {start}" if start > 0 else f"{scaled} - {-start}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,11 @@ class LoopSpec:
         outputs: ``[expression]``: the element's values, in position-table order.
         uniform: every element adds into the same positions (a sum over data rows with shared
             parameters): the loop sums the values and adds them once, at ``pos[0]``.
+        slot_rows: ``[(start, step)]`` per slot when every column of the index table is
+            ``start + step * p`` (``x[1:]``, ``x[:-1]``): the loop computes the index instead of
+            reading the table. None: it reads the table.
+        position_rows: ``[(first, mirror)]`` per output, the same for the position table, with
+            ``mirror`` None where no element has a mirror position. None: it reads the table.
     """
 
     slots: list
@@ -63,6 +88,35 @@ class LoopSpec:
     assignments: list
     outputs: list
     uniform: bool = False
+    slot_rows: list = None
+    position_rows: list = None
+
+    def slot_index(self, j: int, row: str = "p") -> str:
+        """Code for the input position of slot ``j`` of element ``row``."""
+        if self.slot_rows:
+            return _row_text(*self.slot_rows[j], row)
+        return f"idx[{row}, {j}]"
+
+    def position(self, e: int, which: int, row: str = "p"):
+        """Code for the output position of value ``e`` (``which``: 0 first, 1 mirror) of element
+        ``row``; None when there is no mirror. A mirror read from the table may be -1."""
+        if self.position_rows:
+            place = self.position_rows[e][which]
+            return None if place is None else _row_text(*place, row)
+        return f"pos[{row}, {e}, {which}]"
+
+    @staticmethod
+    def rows(index, positions) -> dict:
+        """``slot_rows`` and ``position_rows`` for an index table and a position table."""
+        slot_rows = [arithmetic(index[:, j]) for j in range(index.shape[1])]
+        position_rows = []
+        for e in range(positions.shape[1]):
+            first, mirror = positions[:, e, 0], positions[:, e, 1]
+            position_rows.append((arithmetic(first),
+                                  None if np.all(mirror < 0) else arithmetic(mirror) or False))
+        affine_positions = all(f is not None and m is not False for f, m in position_rows)
+        return dict(slot_rows=slot_rows if None not in slot_rows else None,
+                    position_rows=position_rows if affine_positions else None)
 
     def shared_inputs(self) -> list:
         """The kernel inputs the shared reads come from, in order."""

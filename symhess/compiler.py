@@ -592,17 +592,19 @@ class _TemplateLoop:
         first, mirror = layout.position_arrays(self.lo, self.hi)
         table = np.ascontiguousarray(np.stack([first, mirror], axis=-1), dtype=np.int64)
         self.uniform = bool(np.all(table == table[:1]))
+        self.table = table
         return table
 
     def spec(self, leaves) -> LoopSpec:
         """The loop of the template's Hessian entries, in position-table order."""
         t = self.template
         return loop_spec(list(zip(t.slots, t.slot_input)), list(self.entries.values()), leaves,
-                         self.uniform)
+                         self.uniform, LoopSpec.rows(self.index, self.table))
 
 
-def loop_spec(slots, values, leaves, uniform) -> LoopSpec:
-    """A `LoopSpec` computing ``values`` (after CSE) from ``slots`` and the scalar inputs."""
+def loop_spec(slots, values, leaves, uniform, rows=None) -> LoopSpec:
+    """A `LoopSpec` computing ``values`` (after CSE) from ``slots`` and the scalar inputs;
+    ``rows`` as `LoopSpec.rows` of its tables."""
     replacements, reduced = cse(values)
     shared = {}
     for leaf in leaves:
@@ -612,7 +614,8 @@ def loop_spec(slots, values, leaves, uniform) -> LoopSpec:
     for expr in [e for _, e in replacements] + list(reduced):
         used |= expr.free_symbols
     return LoopSpec(slots=slots, reads={s: r for s, r in shared.items() if s in used},
-                    assignments=list(replacements), outputs=list(reduced), uniform=uniform)
+                    assignments=list(replacements), outputs=list(reduced), uniform=uniform,
+                    **(rows or {}))
 
 
 def _template_loops(f, leaves, diff_leaves, min_instances, element_sums=None):

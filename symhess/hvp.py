@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import symengine as se
 
+from codegen.spec import LoopSpec
+
 from . import __version__, cache, pytree
 from .api import HessianFunction, _numeric
 from .compiler import (Leaf, MIN_INSTANCES, _linear_sums, _materialized, _sum_key,
@@ -122,7 +124,8 @@ class HVPFunction(HessianFunction):
             index = np.concatenate([t.index, t.index[:, loop.diff]], axis=1)
             pos = np.stack([loop.var, np.full_like(loop.var, -1)], axis=-1)
             loop.uniform = bool(np.all(pos == pos[:1]))
-            tables += [np.ascontiguousarray(index), np.ascontiguousarray(pos)]
+            loop.hvp_tables = np.ascontiguousarray(index), np.ascontiguousarray(pos)
+            tables += list(loop.hvp_tables)
         key = cache.digest(__version__, "numba-cpu-hvp", dtype.name, str(output),
                            [(l.label, l.shape, l.dtype.name, l.differentiated) for l in leaves + tangents],
                            [_sum_key(s, sums[s], c) for s, c in linear.items()], len(loops))
@@ -163,7 +166,8 @@ def _hvp_loop(loop, leaves, tangent_of):
             rows[b].append(h * us[a])
     slots = list(zip(t.slots, t.slot_input)) + \
         [(u, tangent_of[t.slot_input[j]]) for u, j in zip(us, loop.diff)]
-    return loop_spec(slots, [se.Add(*r) for r in rows], leaves, loop.uniform)
+    return loop_spec(slots, [se.Add(*r) for r in rows], leaves, loop.uniform,
+                     LoopSpec.rows(*loop.hvp_tables))
 
 
 class CompiledHVP:

@@ -198,3 +198,21 @@ def test_c99_target_refuses_element_loops():
                       out_size=1, out_shape=(1,), loops=[LoopSpec([(x, 0)], {}, [], [x])])
     with pytest.raises(CodegenError, match="element loops"):
         emit_c99(spec)
+
+
+def test_arithmetic_tables_are_computed_not_read():
+    from codegen.spec import LoopSpec, arithmetic
+    assert arithmetic(np.array([3, 5, 7])) == (3, 2)
+    assert arithmetic(np.array([4, 4, 4])) == (4, 0)
+    assert arithmetic(np.array([0, 1, 3])) is None
+    index = np.stack([np.arange(5), np.arange(5) + 1], axis=1)
+    mirror = np.full((5, 2), -1)
+    positions = np.stack([np.stack([np.arange(5), 2 * np.arange(5)], axis=1), mirror], axis=-1)
+    rows = LoopSpec.rows(index, positions)
+    assert rows == {"slot_rows": [(0, 1), (1, 1)], "position_rows": [((0, 1), None), ((0, 2), None)]}
+    loop = LoopSpec(slots=[], reads={}, assignments=[], outputs=[], **rows)
+    assert (loop.slot_index(1), loop.position(1, 0), loop.position(1, 1)) == ("p + 1", "2 * p", None)
+    # A mirror on some elements only (the template's diagonal meets others'): read the table.
+    positions[2, 0, 1] = 9
+    assert LoopSpec.rows(index, positions)["position_rows"] is None
+    assert LoopSpec.rows(index[[0, 2, 1]], positions)["slot_rows"] is None
