@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import bisect
 import functools
-import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import symengine as se
 
 from codegen import KernelInput, KernelSpec, emit_numba, emit_numba_cuda, emit_numba_llvm
-from codegen.spec import LoopSpec
 from codegen.llvm_ir import supports as llvm_supports
 
 from . import __version__, cache, errors, gpu, pytree
 from .derive import cse, hessian_entries
 from .distributed import RemoteKernel, batched_call, is_dask
-from .templates import MIN_INSTANCES, Template, split
+from .loops import linear_sums, sum_key, template_loops, written_out
+from .templates import MIN_INSTANCES
 from .trace import symbols
 
 
@@ -155,7 +153,7 @@ class CompiledHessian:
     def _outputs(self) -> list:
         """The flat output expressions, element sums written out (on first use)."""
         if self._sums:
-            self._explicit = _materialized(self._explicit, self._sums)
+            self._explicit = written_out(self._explicit, self._sums)
             self._sums = {}
         return self._explicit
 
@@ -458,16 +456,16 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
     templated = templates is not False and len(flat_outputs) == 1 and dtype.kind == "f" \
         and not any(l.batch_axis is not None or (l.weak and l.differentiated) for l in leaves)
     sums = {s: sums[s] for e in flat_outputs for s in e.free_symbols if s in (sums or {})}
-    element_sums = _linear_sums(flat_outputs[0], sums) if templated and sums else {}
+    element_sums = linear_sums(flat_outputs[0], sums) if templated and sums else {}
     if sums and not element_sums:
-        flat_outputs, sums = _materialized(flat_outputs, sums), {}
+        flat_outputs, sums = written_out(flat_outputs, sums), {}
     if strict:
         _check_strict(name, diff_leaves, flat_outputs, sums)
     loops = []
     if templated:
         with progress.stage("templates"):
             f = flat_outputs[0].xreplace({s: 0 for s in sums}) if sums else flat_outputs[0]
-            remainder, loops = _template_loops(f, leaves, diff_leaves,
+            remainder, loops = template_loops(f, leaves, diff_leaves,
                                               1 if templates else MIN_INSTANCES,
                                               [(sums[s], c) for s, c in element_sums.items()])
     remainder_entries = None
@@ -490,7 +488,7 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
         __version__, f"numba-{target}", dtype.name, out_shape, sparse, bool(loops), templates,
         [(l.label, l.shape, l.dtype.name, l.differentiated, l.batch_axis) for l in leaves],
         [o.shape for o in outputs], [str(e) for e in flat_outputs],
-        [_sum_key(s, sums[s], c) for s, c in element_sums.items()])
+        [sum_key(s, sums[s], c) for s, c in element_sums.items()])
     compiled = CompiledHessian(name, None, None, layout, leaves, flat_outputs, wrt, out_tree,
                                diff_tree, arg_pytrees, has_aux, fun, single, dtype, out_shape)
     compiled._sums = sums
@@ -538,115 +536,6 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
     compiled._into = getattr(module, "kernel_into", None)
     compiled.templates = [loop.template for loop in loops]
     return compiled
-
-
-def _linear_sums(f, sums) -> dict:
-    """``{placeholder: coefficient}`` when ``f`` is a number times each element sum plus terms
-    without them, so that every sum can be an element loop; else ``{}``."""
-    coefficients = {}
-    for s in sums:
-        c = f.diff(s)
-        if c.free_symbols or not isinstance(c, se.Number):
-            return {}
-        coefficients[s] = c
-    return coefficients
-
-
-def _materialized(flat_outputs, sums) -> list:
-    """The outputs with each element sum's placeholder replaced by the sum written out."""
-    if not sums:
-        return list(flat_outputs)
-    written = {s: es.materialize() for s, es in sums.items()}
-    return [e.xreplace({s: written[s] for s in e.free_symbols if s in written})
-            for e in flat_outputs]
-
-
-def _sum_key(placeholder, element_sum, coefficient) -> tuple:
-    """What identifies an element sum for the disk cache: its form and its index table."""
-    rename = {d: se.Symbol(f"slot{j}_{slot.leaf}") for j, (d, slot) in enumerate(element_sum.slots.items())}
-    h = hashlib.sha256()
-    for slot in element_sum.slots.values():
-        h.update(np.ascontiguousarray(slot.flat, dtype=np.int64).tobytes())
-    return (str(coefficient), str(element_sum.expr.xreplace(rename)), element_sum.rows, h.hexdigest())
-
-
-class _TemplateLoop:
-    """A template's derivation for one kernel: its Hessian entries, variables and tables."""
-
-    def __init__(self, template, leaves, offsets):
-        self.template = template
-        self.diff = diff = [j for j, inp in enumerate(template.slot_input) if leaves[inp].differentiated]
-        self.entries = hessian_entries([template.expr], [template.slots[j] for j in diff])
-        pairs = list(self.entries)
-        self.var = var = np.stack([offsets[template.slot_input[j]] + template.index[:, j] for j in diff],
-                       axis=1) if diff else np.zeros((template.instances, 0), dtype=np.int64)
-        a = np.array([p[1] for p in pairs], dtype=np.int64)
-        b = np.array([p[2] for p in pairs], dtype=np.int64)
-        k, l = var[:, a], var[:, b]
-        # Slots are distinct symbols, so k == l only on the template's own diagonal (a == b).
-        self.lo, self.hi = np.minimum(k, l), np.maximum(k, l)
-        self.index = np.ascontiguousarray(template.index)
-
-    def positions(self, layout) -> np.ndarray:
-        """The (instances, entries, 2) position table of this template in ``layout``."""
-        first, mirror = layout.position_arrays(self.lo, self.hi)
-        table = np.ascontiguousarray(np.stack([first, mirror], axis=-1), dtype=np.int64)
-        self.uniform = bool(np.all(table == table[:1]))
-        self.table = table
-        return table
-
-    def spec(self, leaves) -> LoopSpec:
-        """The loop of the template's Hessian entries, in position-table order."""
-        t = self.template
-        return loop_spec(list(zip(t.slots, t.slot_input)), list(self.entries.values()), leaves,
-                         self.uniform, LoopSpec.rows(self.index, self.table))
-
-
-def loop_spec(slots, values, leaves, uniform, rows=None) -> LoopSpec:
-    """A `LoopSpec` computing ``values`` (after CSE) from ``slots`` and the scalar inputs;
-    ``rows`` as `LoopSpec.rows` of its tables."""
-    replacements, reduced = cse(values)
-    shared = {}
-    for leaf in leaves:
-        if leaf.weak:
-            shared[leaf.symbols()[()]] = (leaf.index, ())
-    used = set()
-    for expr in [e for _, e in replacements] + list(reduced):
-        used |= expr.free_symbols
-    return LoopSpec(slots=slots, reads={s: r for s, r in shared.items() if s in used},
-                    assignments=list(replacements), outputs=list(reduced), uniform=uniform,
-                    **(rows or {}))
-
-
-def _template_loops(f, leaves, diff_leaves, min_instances, element_sums=None):
-    """``(remainder, loops)``: the element templates of the scalar output ``f`` (see
-    `symhess.templates`) and of the element sums ``[(ElementSum, coefficient)]`` that have a
-    nonzero Hessian, and what is left of ``f``."""
-    if isinstance(f, se.Add) and len(f.args) >= 2:
-        where = {}
-        for leaf in leaves:
-            if not leaf.weak:
-                for k, sym in enumerate(leaf.symbols().ravel()):
-                    where[sym] = (leaf.index, k)
-        remainder, templates = split(f, where, min_instances)
-    else:                       # not a sum: all of f is the remainder
-        remainder, templates = f, []
-    for element_sum, coefficient in element_sums or ():
-        slots = list(element_sum.slots.items())
-        templates.append(Template(
-            coefficient * element_sum.expr, [d for d, _ in slots],
-            tuple(slot.leaf for _, slot in slots),
-            np.stack([slot.flat for _, slot in slots], axis=1).astype(np.int64)))
-    offsets, start = {}, 0
-    for leaf in diff_leaves:
-        offsets[leaf.index] = start
-        start += leaf.size
-    loops = []
-    for template in templates:
-        loop = _TemplateLoop(template, leaves, offsets)
-        if loop.entries:
-            loops.append(loop)
-    return remainder, loops
 
 
 def _source(module) -> str:

@@ -9,8 +9,9 @@ from codegen.spec import LoopSpec
 
 from . import __version__, cache, pytree
 from .api import HessianFunction, _numeric
-from .compiler import (Leaf, MIN_INSTANCES, _linear_sums, _materialized, _sum_key,
-                       _template_loops, call_kernel, kernel_spec, load_or_emit, loop_spec, _source)
+from .compiler import Leaf, _source, call_kernel, kernel_spec, load_or_emit
+from .loops import linear_sums, loop_spec, sum_key, template_loops, written_out
+from .templates import MIN_INSTANCES
 from .progress import Progress
 from .derive import hessian_entries
 
@@ -107,15 +108,15 @@ class HVPFunction(HessianFunction):
         vs = [s for t in tangents for s in t.symbols().ravel()]
         output = traced["outputs"][0].ravel()[0]
         sums = {s: traced["sums"][s] for s in output.free_symbols if s in traced["sums"]}
-        linear = _linear_sums(output, sums) if sums and traced["dtype"].kind == "f" else {}
+        linear = linear_sums(output, sums) if sums and traced["dtype"].kind == "f" else {}
         if sums and not linear:
-            output, sums = _materialized([output], sums)[0], {}
+            output, sums = written_out([output], sums)[0], {}
         dtype = np.result_type(traced["dtype"], *[t.dtype for t in tangents])
         loops = []
         if traced["dtype"].kind == "f" and not any(l.weak and l.differentiated for l in leaves):
             with progress.stage("templates"):
                 rest = output.xreplace({s: 0 for s in sums}) if sums else output
-                output, loops = _template_loops(rest, leaves, diff_leaves, MIN_INSTANCES,
+                output, loops = template_loops(rest, leaves, diff_leaves, MIN_INSTANCES,
                                                 [(sums[s], c) for s, c in linear.items()])
         tangent_of = {leaf.index: t.index for leaf, t in zip(diff_leaves, tangents)}
         tables = []
@@ -128,7 +129,7 @@ class HVPFunction(HessianFunction):
             tables += list(loop.hvp_tables)
         key = cache.digest(__version__, "numba-cpu-hvp", dtype.name, str(output),
                            [(l.label, l.shape, l.dtype.name, l.differentiated) for l in leaves + tangents],
-                           [_sum_key(s, sums[s], c) for s, c in linear.items()], len(loops))
+                           [sum_key(s, sums[s], c) for s, c in linear.items()], len(loops))
 
         def make_spec():
             rows = [[] for _ in wrt]

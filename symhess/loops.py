@@ -1,0 +1,128 @@
+"""Element loops: a scalar output's element templates and lazy element sums as `LoopSpec`s.
+
+`symhess.templates` finds the sums of many terms of one shape; `symhess.lazy` keeps vectorized
+gathers as element sums. Here each becomes a loop of one element's Hessian entries, with an
+index table (which inputs each element reads) and a position table (where it adds in the
+output), for the Hessian kernels of `symhess.compiler` and the products of `symhess.hvp`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import symengine as se
+
+from codegen.spec import LoopSpec
+
+from .derive import cse, hessian_entries
+from .templates import Template, split
+
+
+def linear_sums(f, sums) -> dict:
+    """``{placeholder: coefficient}`` when ``f`` is a number times each element sum plus terms
+    without them, so that every sum can be an element loop; else ``{}``."""
+    coefficients = {}
+    for s in sums:
+        c = f.diff(s)
+        if c.free_symbols or not isinstance(c, se.Number):
+            return {}
+        coefficients[s] = c
+    return coefficients
+
+
+def written_out(flat_outputs, sums) -> list:
+    """The outputs with each element sum's placeholder replaced by the sum written out."""
+    if not sums:
+        return list(flat_outputs)
+    written = {s: es.materialize() for s, es in sums.items()}
+    return [e.xreplace({s: written[s] for s in e.free_symbols if s in written})
+            for e in flat_outputs]
+
+
+def sum_key(placeholder, element_sum, coefficient) -> tuple:
+    """What identifies an element sum for the disk cache: its form and its index table."""
+    rename = {d: se.Symbol(f"slot{j}_{slot.leaf}") for j, (d, slot) in enumerate(element_sum.slots.items())}
+    h = hashlib.sha256()
+    for slot in element_sum.slots.values():
+        h.update(np.ascontiguousarray(slot.flat, dtype=np.int64).tobytes())
+    return (str(coefficient), str(element_sum.expr.xreplace(rename)), element_sum.rows, h.hexdigest())
+
+
+class TemplateLoop:
+    """A template's derivation for one kernel: its Hessian entries, variables and tables."""
+
+    def __init__(self, template, leaves, offsets):
+        self.template = template
+        self.diff = diff = [j for j, inp in enumerate(template.slot_input) if leaves[inp].differentiated]
+        self.entries = hessian_entries([template.expr], [template.slots[j] for j in diff])
+        pairs = list(self.entries)
+        self.var = var = np.stack([offsets[template.slot_input[j]] + template.index[:, j] for j in diff],
+                       axis=1) if diff else np.zeros((template.instances, 0), dtype=np.int64)
+        a = np.array([p[1] for p in pairs], dtype=np.int64)
+        b = np.array([p[2] for p in pairs], dtype=np.int64)
+        k, l = var[:, a], var[:, b]
+        # Slots are distinct symbols, so k == l only on the template's own diagonal (a == b).
+        self.lo, self.hi = np.minimum(k, l), np.maximum(k, l)
+        self.index = np.ascontiguousarray(template.index)
+
+    def positions(self, layout) -> np.ndarray:
+        """The (instances, entries, 2) position table of this template in ``layout``."""
+        first, mirror = layout.position_arrays(self.lo, self.hi)
+        table = np.ascontiguousarray(np.stack([first, mirror], axis=-1), dtype=np.int64)
+        self.uniform = bool(np.all(table == table[:1]))
+        self.table = table
+        return table
+
+    def spec(self, leaves) -> LoopSpec:
+        """The loop of the template's Hessian entries, in position-table order."""
+        t = self.template
+        return loop_spec(list(zip(t.slots, t.slot_input)), list(self.entries.values()), leaves,
+                         self.uniform, LoopSpec.rows(self.index, self.table))
+
+
+def loop_spec(slots, values, leaves, uniform, rows=None) -> LoopSpec:
+    """A `LoopSpec` computing ``values`` (after CSE) from ``slots`` and the scalar inputs;
+    ``rows`` as `LoopSpec.rows` of its tables."""
+    replacements, reduced = cse(values)
+    shared = {}
+    for leaf in leaves:
+        if leaf.weak:
+            shared[leaf.symbols()[()]] = (leaf.index, ())
+    used = set()
+    for expr in [e for _, e in replacements] + list(reduced):
+        used |= expr.free_symbols
+    return LoopSpec(slots=slots, reads={s: r for s, r in shared.items() if s in used},
+                    assignments=list(replacements), outputs=list(reduced), uniform=uniform,
+                    **(rows or {}))
+
+
+def template_loops(f, leaves, diff_leaves, min_instances, element_sums=None):
+    """``(remainder, loops)``: the element templates of the scalar output ``f`` (see
+    `symhess.templates`) and of the element sums ``[(ElementSum, coefficient)]`` that have a
+    nonzero Hessian, and what is left of ``f``."""
+    if isinstance(f, se.Add) and len(f.args) >= 2:
+        where = {}
+        for leaf in leaves:
+            if not leaf.weak:
+                for k, sym in enumerate(leaf.symbols().ravel()):
+                    where[sym] = (leaf.index, k)
+        remainder, templates = split(f, where, min_instances)
+    else:                       # not a sum: all of f is the remainder
+        remainder, templates = f, []
+    for element_sum, coefficient in element_sums or ():
+        slots = list(element_sum.slots.items())
+        templates.append(Template(
+            coefficient * element_sum.expr, [d for d, _ in slots],
+            tuple(slot.leaf for _, slot in slots),
+            np.stack([slot.flat for _, slot in slots], axis=1).astype(np.int64)))
+    offsets, start = {}, 0
+    for leaf in diff_leaves:
+        offsets[leaf.index] = start
+        start += leaf.size
+    loops = []
+    for template in templates:
+        loop = TemplateLoop(template, leaves, offsets)
+        if loop.entries:
+            loops.append(loop)
+    return remainder, loops
