@@ -28,15 +28,19 @@ def header(spec: KernelSpec, version: str, target: str) -> str:
                          n_tmp=len(spec.assignments))
 
 
+def read(spec: KernelSpec, pos: int, idx: tuple) -> str:
+    """Code reading element ``idx`` of input ``pos`` (a flat array, or the number itself)."""
+    inp = spec.inputs[pos]
+    return f"in{pos}" if inp.scalar else f"in{pos}[{flat_index(inp.shape, idx)}]"
+
+
 def kernel_body(spec: KernelSpec, printer_cls=NumPyPrinter, indent: str = "    ") -> tuple[list, dict]:
     """The statements that read the inputs and assign the temporaries, and the name map."""
     names = {}
     lines = []
     for k, (sym, (pos, idx)) in enumerate(sorted(spec.reads.items(), key=lambda kv: kv[1])):
         names[sym] = f"a{k}"
-        inp = spec.inputs[pos]
-        lines.append(f"{indent}a{k} = in{pos}" if inp.scalar else
-                     f"{indent}a{k} = in{pos}[{flat_index(inp.shape, idx)}]")
+        lines.append(f"{indent}a{k} = {read(spec, pos, idx)}")
     for k, (sym, _) in enumerate(spec.assignments):
         names[sym] = f"t{k}"
     printer = printer_cls(names)
@@ -88,9 +92,7 @@ def element_statements(spec: KernelSpec, loop, printer_cls=NumPyPrinter):
     names, shared, slots = {}, [], []
     for k, (sym, (pos, idx)) in enumerate(sorted(loop.reads.items(), key=lambda kv: kv[1])):
         names[sym] = f"g{k}"
-        inp = spec.inputs[pos]
-        shared.append(f"g{k} = in{pos}" if inp.scalar else
-                      f"g{k} = in{pos}[{flat_index(inp.shape, idx)}]")
+        shared.append(f"g{k} = {read(spec, pos, idx)}")
     for j, (sym, pos) in enumerate(loop.slots):
         names[sym] = f"s{j}"
         slots.append(f"s{j} = in{pos}[{loop.slot_index(j)}]")

@@ -29,12 +29,9 @@ class CudaPrinter(NumPyPrinter):
     """Python for CUDA device code: the `math` module's functions, which Numba maps to libdevice."""
 
     module = "math"
-    functions = {
-        "sin": "sin", "cos": "cos", "tan": "tan", "asin": "asin", "acos": "acos",
-        "atan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "asinh",
-        "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "Abs": "fabs",
-        "exp": "exp", "sqrt": "sqrt", "log": "log", "log1p": "log1p", "cot": None,
-    }
+    functions = {**NumPyPrinter.functions, "asin": "asin", "acos": "acos", "atan": "atan",
+                 "asinh": "asinh", "acosh": "acosh", "atanh": "atanh", "atan2": "atan2",
+                 "Abs": "fabs"}
     constants = {"Pi": "math.pi", "Exp1": "math.e", "Infinity": "math.inf",
                  "NegativeInfinity": "-math.inf", "NaN": "math.nan", "ComplexInfinity": "math.nan"}
 

@@ -108,7 +108,7 @@ def _point_signature(x, axis):
     if not -len(shape) <= axis < len(shape):
         return ("bad batch axis", shape)
     axis %= len(shape)
-    if gpu.on_device(x) or is_dask(x):       # their own signatures (see _symbolic_arg)
+    if _traced_by_shape(x):        # their own signatures (see _symbolic_arg)
         return (shape[:axis] + shape[axis + 1:], x.dtype.char, type(x).__name__)
     return (shape[:axis] + shape[axis + 1:], np.result_type(x).char)
 
@@ -116,7 +116,7 @@ def _point_signature(x, axis):
 def _leaf_signature(x):
     if type(x) is np.ndarray:
         return (x.shape, x.dtype.char)
-    if gpu.on_device(x) or is_dask(x):
+    if _traced_by_shape(x):
         return (x.shape, x.dtype.char, type(x).__name__)
     if isinstance(x, np.generic):
         return ((), x.dtype.char)
@@ -403,7 +403,7 @@ class HessianFunction:
             index = len(leaves)
             leaves.append(Leaf(arg=pos, path=path, label=label, shape=arr.shape, dtype=arr.dtype,
                                weak=not (isinstance(leaf, (np.ndarray, np.generic))
-                                         or gpu.on_device(leaf) or is_dask(leaf)),
+                                         or _traced_by_shape(leaf)),
                                differentiated=differentiated, index=index, batch_axis=axis))
             lazy_rows = axis is None and not self.holomorphic and not leaves[-1].weak and arr.ndim > 0
             out.append(Traced(leaves[-1].symbols().copy(), source=index if lazy_rows else None))
@@ -430,8 +430,13 @@ def _argument_names(fun, nargs):
     return names[:nargs]
 
 
+def _traced_by_shape(x) -> bool:
+    """A GPU or Dask array: traced from its shape and dtype alone, never read on the host."""
+    return gpu.on_device(x) or is_dask(x)
+
+
 def _numeric(leaf, label, fname):
-    if gpu.on_device(leaf) or is_dask(leaf):      # traced from its shape and dtype alone
+    if _traced_by_shape(leaf):
         return gpu.stand_in(leaf)
     if isinstance(leaf, (bool, np.bool_)) or not isinstance(leaf, (numbers.Number, np.ndarray, np.generic)):
         raise errors.InputTypeError(

@@ -50,6 +50,14 @@ def jnp(jax):
     return jnp
 
 
+def neo_hookean(xp):
+    """The compressible neo-Hookean energy of a 3x3 deformation gradient, for namespace ``xp``."""
+    def energy(F):
+        J = xp.linalg.det(F)
+        return 0.5 * (xp.sum(F * F) - 3) - xp.log(J) + xp.log(J) ** 2
+    return energy
+
+
 def assert_tree_close(got, expected, dtype=np.dtype(np.float64), path="H"):
     """Assert two pytrees have the same structure, leaf shapes and (within tolerance) values."""
     if isinstance(expected, dict):

@@ -5,18 +5,13 @@ import pytest
 
 import symhess
 
+from conftest import neo_hookean
+
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
 jax.config.update("jax_enable_x64", True)
 
 rng = np.random.default_rng(7)
-
-
-def neo_hookean(xp):
-    def energy(F):
-        J = xp.linalg.det(F)
-        return 0.5 * (xp.sum(F * F) - 3) - xp.log(J) + xp.log(J) ** 2
-    return energy
 
 
 def assert_trees_close(got, want, rtol=1e-12, atol=1e-12):

@@ -11,16 +11,9 @@ from numba import cuda
 import symhess
 from symhess.errors import InputTypeError
 
-from conftest import assert_tree_close
+from conftest import assert_tree_close, neo_hookean
 
 rng = np.random.default_rng(11)
-
-
-def neo_hookean(xp):
-    def energy(F):
-        J = xp.linalg.det(F)
-        return 0.5 * (xp.sum(F * F) - 3) - xp.log(J) + xp.log(J) ** 2
-    return energy
 
 
 def deformations(n, dtype=np.float64):

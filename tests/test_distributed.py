@@ -8,17 +8,12 @@ import pytest
 import symhess
 from symhess.errors import InputTypeError
 
+from conftest import neo_hookean
+
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("dask.distributed")
 
 rng = np.random.default_rng(5)
-
-
-def neo_hookean(xp):
-    def energy(F):
-        J = xp.linalg.det(F)
-        return 0.5 * (xp.sum(F * F) - 3) - xp.log(J) + xp.log(J) ** 2
-    return energy
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,7 @@ import pytest
 import symhess
 import symhess.export as export
 
-
-def neo_hookean(xp):
-    def energy(F):
-        J = xp.linalg.det(F)
-        return 0.5 * (xp.sum(F * F) - 3) - xp.log(J) + xp.log(J) ** 2
-    return energy
+from conftest import neo_hookean
 
 
 def kitchen(xp):
