@@ -115,55 +115,110 @@ def scatter_add(loop, e: int, indent: str, add: str, row: str = "p") -> list:
     return lines
 
 
+# An element loop runs on all threads when its elements fall into classes that add into
+# disjoint positions (`LoopSpec.colours`), or when every element adds into the same positions
+# (`LoopSpec.uniform`: a sum of per-thread sums), and when it has enough work: elements times
+# the element's statements at least `PARALLEL_WORK`; below it, starting the threads costs more
+# than they save. It is split into at most `CHUNKS` ranges of at least `CHUNK_WORK` each (a fixed
+# number: numba.get_num_threads() would keep the function out of Numba's cache).
+PARALLEL_WORK = 1_000_000
+CHUNKS, CHUNK_WORK = 256, 10_000
+
+
+def _element_step(spec: KernelSpec, loop, element: str) -> tuple[list, list]:
+    """``(setup, step)``: statements run once per thread (scratch arrays, shared reads), and the
+    statements of element ``p``, which add its values into ``out``, or into ``acc`` when the
+    loop is uniform. Unindented."""
+    n = len(loop.outputs)
+    if element:
+        n_scratch = scratch_size(loop.element_spec(spec))
+        shared = [f"in{pos}" for pos in loop.shared_inputs()]
+        setup = [f"s = np.empty({len(loop.slots)}, dtype=np.float64)",
+                 f"v = np.empty({n}, dtype=np.{spec.dtype})"]
+        if n_scratch:
+            setup.append(f"w = np.empty({n_scratch}, dtype=np.float64)")
+        step = [f"s[{j}] = in{pos}[{loop.slot_index(j)}]" for j, (_, pos) in enumerate(loop.slots)]
+        step.append(f"{element}(({', '.join(['s'] + shared + (['w'] if n_scratch else []) + ['v'])},))")
+        values = [f"v[{e}]" for e in range(n)]
+    else:
+        setup, slots, assignments, printer = element_statements(spec, loop)
+        step = slots + assignments
+        values = [printer.doprint(expr) for expr in loop.outputs]
+    if loop.uniform:
+        step += [f"acc[{e}] += {value}" for e, value in enumerate(values)]
+    elif element and not loop.position_rows:        # one loop over the position table's row
+        step += [f"for e in range({n}):", "    x = v[e]", "    out[pos[p, e, 0]] += x",
+                 "    m = pos[p, e, 1]", "    if m >= 0:", "        out[m] += x"]
+    else:
+        for e, value in enumerate(values):
+            step.append(f"x = {value}")
+            step += scatter_add(loop, e, "", "out[{}] += x")
+    return setup, step
+
+
+def _add_sum(loop, total: str) -> list:
+    """Statements adding a uniform loop's summed values ``total`` at its (row 0) positions."""
+    lines = []
+    for e in range(len(loop.outputs)):
+        lines.append(f"x = {total}[{e}]")
+        lines += scatter_add(loop, e, "", "out[{}] += x", "0")
+    return lines
+
+
+def _indent(lines: list, depth: int) -> list:
+    return ["    " * depth + line for line in lines]
+
+
 def loop_function(spec: KernelSpec, number: int, cache: bool, element: str = "") -> str:
     """Source of ``_loop<number>((in0, ..., idx, pos, out))`` for ``spec.loops[number]``.
 
     The element's values are printed inline as Python, or, when ``element`` names a compiled
     element function ``element((slots, shared inputs..., [scratch,] values))``, computed by
-    calling it. Elements run in sequence: neighbouring elements add into the same entries.
+    calling it. Neighbouring elements add into the same entries, so elements run in sequence,
+    unless the loop is large (`PARALLEL_WORK`) and either uniform (each thread sums a
+    range of elements) or coloured: the elements of one class modulo ``loop.colours`` add into
+    disjoint positions, so each class runs on all threads, one class after the other.
     """
     loop = spec.loops[number]
-    lines = []
-    if element:
-        n_scratch = scratch_size(loop.element_spec(spec))
-        shared = [f"in{pos}" for pos in loop.shared_inputs()]
-        lines.append(f"    s = np.empty({len(loop.slots)}, dtype=np.float64)")
-        lines.append(f"    v = np.empty({len(loop.outputs)}, dtype=np.{spec.dtype})")
-        if n_scratch:
-            lines.append(f"    w = np.empty({n_scratch}, dtype=np.float64)")
+    setup, step = _element_step(spec, loop, element)
+    n = len(loop.outputs)
+    acc_dtype = "np.complex128" if "complex" in spec.dtype else "np.float64"
+    statements = len(loop.assignments) + len(loop.outputs)
+    parallel = (loop.uniform or loop.colours > 0) and loop.elements * statements >= PARALLEL_WORK
+    least = max(1, CHUNK_WORK // max(1, statements))          # elements per range
+    if not parallel:
+        lines = _indent(setup, 1)
         if loop.uniform:
-            lines.append(f"    acc = np.zeros({len(loop.outputs)}, dtype=np.float64)")
+            lines.append(f"    acc = np.zeros({n}, dtype={acc_dtype})")
         lines.append("    for p in range(idx.shape[0]):")
-        for j, (_, pos) in enumerate(loop.slots):
-            lines.append(f"        s[{j}] = in{pos}[{loop.slot_index(j)}]")
-        lines.append(f"        {element}(({', '.join(['s'] + shared + (['w'] if n_scratch else []) + ['v'])},))")
-        indent = "        "
+        lines += _indent(step, 2)
         if loop.uniform:
-            lines.append(f"        for e in range({len(loop.outputs)}):")
-            lines.append("            acc[e] += v[e]")
-            indent, source, row = "    ", "acc", "0"
-        else:
-            source, row = "v", "p"
-        if loop.position_rows:
-            for e in range(len(loop.outputs)):
-                lines += scatter_add(loop, e, indent, f"out[{{}}] += {source}[{e}]", row)
-        else:
-            lines.append(f"{indent}for e in range({len(loop.outputs)}):")
-            lines.append(f"{indent}    x = {source}[e]")
-            lines.append(f"{indent}    out[pos[{row}, e, 0]] += x")
-            lines.append(f"{indent}    m = pos[{row}, e, 1]")
-            lines.append(f"{indent}    if m >= 0:")
-            lines.append(f"{indent}        out[m] += x")
+            lines += _indent(_add_sum(loop, "acc"), 1)
+    elif loop.uniform:
+        lines = [f"    chunks = min({CHUNKS}, max(1, idx.shape[0] // {least}))",
+                 f"    sums = np.zeros((chunks, {n}), dtype={acc_dtype})",
+                 "    for c in numba.prange(chunks):"]
+        lines += _indent(setup, 2)
+        lines += ["        acc = sums[c]",
+                  "        for p in range(c * idx.shape[0] // chunks, (c + 1) * idx.shape[0] // chunks):"]
+        lines += _indent(step, 3)
+        lines += [f"    total = np.zeros({n}, dtype={acc_dtype})",
+                  "    for c in range(chunks):",
+                  "        total += sums[c]"]
+        lines += _indent(_add_sum(loop, "total"), 1)
     else:
-        shared, slots, assignments, printer = element_statements(spec, loop)
-        lines += ["    " + line for line in shared]
-        lines.append("    for p in range(idx.shape[0]):")
-        lines += ["        " + line for line in slots + assignments]
-        for e, expr in enumerate(loop.outputs):
-            lines.append(f"        v = {printer.doprint(expr)}")
-            lines += scatter_add(loop, e, "        ", "out[{}] += v")
+        colours = loop.colours
+        lines = [f"    for r in range({colours}):",
+                 f"        count = (idx.shape[0] - r + {colours - 1}) // {colours}",
+                 f"        chunks = min({CHUNKS}, max(1, count // {least}))",
+                 "        for c in numba.prange(chunks):"]
+        lines += _indent(setup, 3)
+        lines += ["            for q in range(c * count // chunks, (c + 1) * count // chunks):",
+                  f"                p = r + {colours} * q"]
+        lines += _indent(step, 4)
     unpack = ", ".join([f"in{i}" for i in range(len(spec.inputs))] + ["idx", "pos", "out"])
-    return (f"@numba.njit(cache={cache}, error_model='numpy', nogil=True)\n"
+    flags = ", parallel=True" if parallel else ""
+    return (f"@numba.njit(cache={cache}, error_model='numpy', nogil=True{flags})\n"
             f"def _loop{number}(args):\n    {unpack}, = args\n" + "\n".join(lines) + "\n")
 
 

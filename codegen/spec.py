@@ -41,6 +41,48 @@ def arithmetic(column) -> tuple | None:
     return (start, step) if np.array_equal(column, start + step * np.arange(column.size)) else None
 
 
+def colours(position_rows, most: int = 16) -> int:
+    """The least ``C`` (at most ``most``) such that elements ``p != q`` with ``p = q (mod C)``
+    never share a position, for positions ``start + step * p`` of every element ``p``; 0 when
+    there is none. Two elements share one only if their difference is ``(a - b) / step`` for
+    the starts ``a, b`` of two of their positions, so ``C`` must divide none of these."""
+    rows = [r for pair in position_rows for r in pair if r is not None]
+    steps = {step for _, step in rows}
+    if len(steps) != 1 or 0 in steps:
+        return 0                    # some position is every element's, or the steps differ
+    step = steps.pop()
+    starts = {start for start, _ in rows}
+    gaps = {abs(a - b) // abs(step) for a in starts for b in starts
+            if a != b and (a - b) % step == 0}
+    for c in range(1, most + 1):
+        if all(g % c for g in gaps):
+            return c
+    return 0
+
+
+def table_colours(positions, most: int = 16, limit: int = 10_000_000) -> int:
+    """`colours` for a position table of shape (elements, outputs, 2) (-1: no position); 0 also
+    when the table has more than ``limit`` entries. ``C`` works when no position has two
+    elements of one class modulo ``C``."""
+    flat = np.asarray(positions).reshape(positions.shape[0], -1)
+    if flat.size > limit:
+        return 0
+    flat = np.sort(flat, axis=1)
+    keep = flat >= 0
+    keep[:, 1:] &= flat[:, 1:] != flat[:, :-1]          # an element's position counts once
+    k = flat[keep]
+    p = np.broadcast_to(np.arange(flat.shape[0])[:, None], flat.shape)[keep]
+    if k.size == 0:
+        return 1
+    if (int(k.max()) + 1) * most > 8 * k.size:          # sparse positions: number them densely
+        k = np.unique(k, return_inverse=True)[1].reshape(-1)
+    shared = int(np.bincount(k).max())                   # elements on the busiest position
+    for c in range(max(1, shared), most + 1):
+        if np.bincount(k * c + p % c).max() <= 1:
+            return c
+    return 0
+
+
 def _row_text(start: int, step: int, row: str) -> str:
     """``start + step * row`` as short code."""
     scaled = "" if step == 0 else row if step == 1 else f"{step} * {row}"
@@ -81,6 +123,10 @@ class LoopSpec:
             reading the table. None: it reads the table.
         position_rows: ``[(first, mirror)]`` per output, the same for the position table, with
             ``mirror`` None where no element has a mirror position. None: it reads the table.
+        elements: the number of elements (rows of the tables); 0 when not known.
+        colours: ``C >= 1`` when elements ``p`` and ``p + k * C`` never add into the same
+            position (``C == 1``: no two elements do), so that each class of elements modulo
+            ``C`` may run in parallel; 0 when no such ``C`` is known.
     """
 
     slots: list
@@ -90,6 +136,8 @@ class LoopSpec:
     uniform: bool = False
     slot_rows: list = None
     position_rows: list = None
+    elements: int = 0
+    colours: int = 0
 
     def slot_index(self, j: int, row: str = "p") -> str:
         """Code for the input position of slot ``j`` of element ``row``."""
@@ -116,7 +164,9 @@ class LoopSpec:
                                   None if np.all(mirror < 0) else arithmetic(mirror) or False))
         affine_positions = all(f is not None and m is not False for f, m in position_rows)
         return dict(slot_rows=slot_rows if None not in slot_rows else None,
-                    position_rows=position_rows if affine_positions else None)
+                    position_rows=position_rows if affine_positions else None,
+                    elements=int(index.shape[0]),
+                    colours=colours(position_rows) if affine_positions else table_colours(positions))
 
     def shared_inputs(self) -> list:
         """The kernel inputs the shared reads come from, in order."""

@@ -90,6 +90,10 @@ def split(f, where: dict, min_instances: int = MIN_INSTANCES):
             rest.extend(members)
             continue
         slots = [_slot(inp, j) for j, inp in enumerate(inputs)]
-        templates.append(Template(form, slots, inputs, np.asarray(rows, dtype=np.int64)))
+        # Instances in the order of their indices, not of the terms in the sum: a chain's
+        # tables become arithmetic, so loops compute them and may run in parallel classes.
+        rows = np.asarray(rows, dtype=np.int64)
+        rows = rows[np.lexsort(rows.T[::-1])]
+        templates.append(Template(form, slots, inputs, rows))
     remainder = se.Add(*rest) if rest else se.Integer(0)
     return remainder, templates

@@ -209,10 +209,49 @@ def test_arithmetic_tables_are_computed_not_read():
     mirror = np.full((5, 2), -1)
     positions = np.stack([np.stack([np.arange(5), 2 * np.arange(5)], axis=1), mirror], axis=-1)
     rows = LoopSpec.rows(index, positions)
-    assert rows == {"slot_rows": [(0, 1), (1, 1)], "position_rows": [((0, 1), None), ((0, 2), None)]}
+    assert rows == {"slot_rows": [(0, 1), (1, 1)], "position_rows": [((0, 1), None), ((0, 2), None)],
+                    "elements": 5, "colours": 0}         # steps 1 and 2: p and 2p meet
     loop = LoopSpec(slots=[], reads={}, assignments=[], outputs=[], **rows)
     assert (loop.slot_index(1), loop.position(1, 0), loop.position(1, 1)) == ("p + 1", "2 * p", None)
     # A mirror on some elements only (the template's diagonal meets others'): read the table.
     positions[2, 0, 1] = 9
     assert LoopSpec.rows(index, positions)["position_rows"] is None
     assert LoopSpec.rows(index[[0, 2, 1]], positions)["slot_rows"] is None
+
+
+def _classes_are_disjoint(positions, c):
+    """Brute force: no two elements of one class modulo c share a position."""
+    for r in range(c):
+        seen = set()
+        for p in range(r, positions.shape[0], c):
+            mine = {int(k) for k in positions[p].ravel() if k >= 0}
+            if seen & mine:
+                return False
+            seen |= mine
+    return True
+
+
+@pytest.mark.parametrize("starts, step", [((0, 1), 1), ((0, 2), 1), ((0, 1, 2, 3), 2),
+                                          ((0, 3), 3), ((5,), 1), ((0, 1, 2, 3, 4, 5), 1)])
+def test_colours_are_the_least_disjoint_classes(starts, step):
+    from codegen.spec import colours, table_colours
+    elements = 40
+    first = np.stack([s + step * np.arange(elements) for s in starts], axis=1)
+    positions = np.stack([first, np.full_like(first, -1)], axis=-1)
+    c = colours([((s, step), None) for s in starts])
+    assert c == table_colours(positions)
+    assert _classes_are_disjoint(positions, c)
+    assert c == 1 or not _classes_are_disjoint(positions, c - 1)
+
+
+def test_table_colours_of_an_irregular_table_and_of_none():
+    from codegen.spec import table_colours
+    rng = np.random.default_rng(3)
+    first = rng.integers(0, 100, (60, 3)) + 50 * np.arange(60)[:, None]  # p and p + 2 never meet
+    positions = np.stack([first, np.full((60, 3), -1)], axis=-1)
+    c = table_colours(positions)
+    assert c in (1, 2) and _classes_are_disjoint(positions, c)
+    assert c == 1 or not _classes_are_disjoint(positions, c - 1)
+    every = np.zeros((30, 1, 2), dtype=np.int64)                 # one position for all
+    every[:, :, 1] = -1
+    assert table_colours(every) == 0

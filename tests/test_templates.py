@@ -339,3 +339,55 @@ def test_hvp_over_data_rows_and_pairs():
     H = unrolled(lj_energy, X).reshape(72, 72)
     np.testing.assert_allclose(symhess.hvp(lj_energy)(X, V), (H @ V.ravel()).reshape(X.shape),
                                rtol=1e-10, atol=1e-8)
+
+
+# --- large element loops run on all threads -------------------------------------------------
+
+def stencil(x):                 # elements p and p + 2 share x[p + 2]: three classes modulo 3
+    return np.sum((x[2:] - x[:-2]) ** 2 * np.cos(x[1:-1])) + np.sum(x ** 4)
+
+
+PARALLEL_CASES = {
+    "chain": (lambda: (1 + 0.1 * np.random.default_rng(21).standard_normal(40),),
+              lambda o: symhess.hessian(rosenbrock, **o), lambda x: rosenbrock_hessian(x)),
+    "chain-hvp": (lambda: (1 + 0.1 * np.random.default_rng(22).standard_normal(40), np.linspace(-1, 1, 40)),
+                  lambda o: symhess.hvp(rosenbrock), lambda x, v: rosenbrock_hessian(x) @ v),
+    "stencil": (lambda: (np.linspace(-1, 1.5, 30),),
+                lambda o: symhess.hessian(stencil, **o), None),
+    "rows": (lambda: regression_data(200, 4, seed=23),
+             lambda o: symhess.hessian(logistic_nll, **o), logistic_hessian),
+    "rows-hvp": (lambda: regression_data(200, 4, seed=24) + (np.linspace(1, 2, 4),),
+                 lambda o: symhess.hvp(logistic_nll),
+                 lambda w, X, y, v: logistic_hessian(w, X, y) @ v),
+}
+
+
+@pytest.mark.parametrize("case, sparse", [(case, sparse) for case in sorted(PARALLEL_CASES)
+                                          for sparse in ([False] if "hvp" in case else [False, True])])
+def test_large_element_loops_run_in_parallel(case, sparse, monkeypatch, tmp_path):
+    """Loops over classes of elements that add into disjoint entries, and sums over rows, run
+    in parallel ranges above a size; every size here is made large enough, in many ranges."""
+    from codegen import numba_cpu
+    monkeypatch.setattr(numba_cpu, "PARALLEL_WORK", 0)
+    monkeypatch.setattr(numba_cpu, "CHUNK_WORK", 1)
+    monkeypatch.setenv("SYMHESS_CACHE_DIR", str(tmp_path))
+    make_args, make, reference = PARALLEL_CASES[case]
+    args = make_args()
+    compiled = make({"sparse": True} if sparse else {}).compile(*args)
+    assert "numba.prange" in compiled.source
+    got = compiled(*args)
+    got = got.toarray() if sparse else got
+    want = reference(*args) if reference else unrolled(stencil, *args)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-10)
+
+
+def test_element_loops_without_disjoint_classes_run_in_sequence(monkeypatch, tmp_path):
+    """Every pair of atoms shares entries with the pairs of either atom: no class of pairs
+    modulo C <= 16 adds into disjoint entries, so the loop stays sequential."""
+    from codegen import numba_cpu
+    monkeypatch.setattr(numba_cpu, "PARALLEL_WORK", 0)
+    monkeypatch.setenv("SYMHESS_CACHE_DIR", str(tmp_path))
+    X = cluster(8, seed=25)
+    compiled = symhess.hessian(lj_energy).compile(X)
+    assert "prange" not in compiled.source
+    np.testing.assert_allclose(compiled(X), unrolled(lj_energy, X), rtol=1e-10, atol=1e-8)
