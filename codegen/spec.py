@@ -155,7 +155,8 @@ class LoopSpec:
 
     @staticmethod
     def rows(index, positions) -> dict:
-        """``slot_rows`` and ``position_rows`` for an index table and a position table."""
+        """``slot_rows``, ``position_rows``, ``elements`` and ``colours`` for an index table and
+        a position table."""
         slot_rows = [arithmetic(index[:, j]) for j in range(index.shape[1])]
         position_rows = []
         for e in range(positions.shape[1]):
