@@ -187,7 +187,7 @@ def emit_numba_cuda(spec: KernelSpec, name: str = "kernel", version: str = "") -
         "    _zero[blocks(out.shape[0]), THREADS](out)\n")
     return (header(spec, version, "numba.cuda kernel") + "\nimport math\n\nimport numba\n"
             "import numpy as np\nfrom numba import cuda\n\n"
-            "from codegen.numba_cuda import THREADS, blocks, device_input, on_device\n\n"
+            f"from {__name__} import THREADS, blocks, device_input, on_device\n\n"
             f"OUT_SIZE = {spec.out_size}\nOUT_DTYPE = np.{spec.dtype}\n\n\n"
             + ZERO + "\n\n" + _points_kernel(spec) + "\n\n"
             + "".join(_loop_kernel(spec, k) + "\n\n" for k in range(len(spec.loops)))

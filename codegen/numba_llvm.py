@@ -58,7 +58,7 @@ def emit_numba_llvm(spec: KernelSpec, name: str = "kernel", version: str = "",
                                    emit_llvm(loop.element_spec(spec), "@SYMBOL@", chunk,
                                              inline=True)))
     return (header(spec, version, "Numba CPU kernel with an LLVM IR body")
-            + "\nimport numpy as np\nimport numba\n\nfrom codegen.numba_llvm import ir_function\n\n"
+            + f"\nimport numpy as np\nimport numba\n\nfrom {__name__} import ir_function\n\n"
             + "".join(bodies) + "\n"
             + loop_functions(spec, cache, elements=True)
             + wrapper(spec, name, cache, scratch_size(spec, chunk)))

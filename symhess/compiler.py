@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codegen import KernelInput, KernelSpec, emit_numba, emit_numba_cuda, emit_numba_llvm
-from codegen.llvm_ir import supports as llvm_supports
+from .codegen import KernelInput, KernelSpec, emit_numba, emit_numba_cuda, emit_numba_llvm
+from .codegen.llvm_ir import supports as llvm_supports
 
 from . import __version__, cache, errors, gpu, pytree
 from .derive import cse, hessian_entries

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen import c99, emit_numba
-from codegen.numba_cpu import header, python_body
+from .codegen import c99, emit_numba
+from .codegen.numba_cpu import header, python_body
 
 from . import __version__, cache
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import symengine as se
 
-from codegen.spec import LoopSpec
+from .codegen.spec import LoopSpec
 
 from . import __version__, cache, pytree
 from .api import HessianFunction, _numeric

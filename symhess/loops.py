@@ -13,7 +13,7 @@ import hashlib
 import numpy as np
 import symengine as se
 
-from codegen.spec import LoopSpec
+from .codegen.spec import LoopSpec
 
 from .derive import cse, hessian_entries
 from .templates import Template, split

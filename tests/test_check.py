@@ -240,13 +240,13 @@ def _swap_layout_positions(monkeypatch):
 
 
 def _wrong_constant_in_llvm(monkeypatch):
-    from codegen import llvm_ir
+    from symhess.codegen import llvm_ir
     original = llvm_ir.double
     monkeypatch.setattr(llvm_ir, "double", lambda v: original(float(v) * (1 + 1e-6)))
 
 
 def _wrong_constant_in_numpy_printer(monkeypatch):
-    from codegen.printer import NumPyPrinter
+    from symhess.codegen.printer import NumPyPrinter
     original = NumPyPrinter.float_literal
     monkeypatch.setattr(NumPyPrinter, "float_literal",
                         lambda self, v: original(self, float(v) * (1 + 1e-6)))
@@ -279,7 +279,7 @@ def _perturbed_cse(monkeypatch):
 
 
 def _transposed_input_reads(monkeypatch):
-    from codegen import llvm_ir
+    from symhess.codegen import llvm_ir
     original = llvm_ir.flat_index
     monkeypatch.setattr(llvm_ir, "flat_index", lambda shape, idx: original(shape, tuple(idx)[::-1])
                         if len(shape) == 2 else original(shape, idx))

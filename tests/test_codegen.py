@@ -7,7 +7,7 @@ import pytest
 import symengine as se
 import sympy
 
-from codegen import CodegenError, KernelInput, KernelSpec, NumPyPrinter, emit_numba, sanitize
+from symhess.codegen import CodegenError, KernelInput, KernelSpec, NumPyPrinter, emit_numba, sanitize
 
 x, y = se.symbols("x y")
 
@@ -78,7 +78,7 @@ def _load(source):
                                                  ("float64", "int64")])
 def test_llvm_target_matches_sympy_on_every_case(out_dtype, in_dtype):
     """All printer cases as outputs of one LLVM-bodied kernel, with inputs of several dtypes."""
-    from codegen import emit_numba_llvm
+    from symhess.codegen import emit_numba_llvm
     points = sorted({(xv, yv) for _, xv, yv in CASES})
     if in_dtype == "int64":
         points = [(3.0, 2.0)]
@@ -104,7 +104,7 @@ def test_llvm_target_matches_sympy_on_every_case(out_dtype, in_dtype):
 
 def test_llvm_target_scalar_inputs_and_cse_conditions():
     """Scalar inputs, a condition held in a temporary (as CSE produces), and mirrored stores."""
-    from codegen import emit_numba_llvm
+    from symhess.codegen import emit_numba_llvm
     c = se.Symbol("c")
     spec = KernelSpec(
         inputs=[KernelInput((), "float64", scalar=True), KernelInput((1,), "float64")],
@@ -120,7 +120,7 @@ def test_llvm_target_scalar_inputs_and_cse_conditions():
 @pytest.mark.parametrize("chunk", [1, 2, 3, 100])
 def test_split_kernels_agree_with_the_whole(chunk):
     """Temporaries that cross function boundaries go through scratch memory correctly."""
-    from codegen import emit_numba_llvm
+    from symhess.codegen import emit_numba_llvm
     t = se.symbols("t0:5")
     spec = KernelSpec(
         inputs=[KernelInput((2,), "float64")], reads={x: (0, (0,)), y: (0, (1,))},
@@ -138,7 +138,7 @@ def test_split_kernels_agree_with_the_whole(chunk):
 @pytest.mark.parametrize("chunk", [1, 2])
 def test_conditions_held_in_temporaries_cross_split_functions(chunk):
     """CSE can move a condition into a temporary used by a later function of a split kernel."""
-    from codegen import emit_numba_llvm
+    from symhess.codegen import emit_numba_llvm
     c, t = se.symbols("c t")
     spec = KernelSpec(
         inputs=[KernelInput((2,), "float64")], reads={x: (0, (0,)), y: (0, (1,))},
@@ -162,8 +162,8 @@ def test_non_finite_constants_print_as_names():
 def test_element_loops_scatter_add_into_the_body_output(target, uniform):
     """An element loop (slots read through an index table, a shared scalar, mirrored and single
     positions) adds into what the straight-line body wrote; checked against NumPy."""
-    from codegen import emit_numba_llvm
-    from codegen.spec import LoopSpec
+    from symhess.codegen import emit_numba_llvm
+    from symhess.codegen.spec import LoopSpec
     s0, s1, k, t = se.symbols("s0 s1 k t")
     loop = LoopSpec(slots=[(s0, 0), (s1, 0)], reads={k: (1, ())},
                     assignments=[(t, s0 * s1)], outputs=[k * t, s0 ** 2 + se.exp(s1)],
@@ -192,8 +192,8 @@ def test_element_loops_scatter_add_into_the_body_output(target, uniform):
 
 
 def test_c99_target_refuses_element_loops():
-    from codegen import emit_c99
-    from codegen.spec import LoopSpec
+    from symhess.codegen import emit_c99
+    from symhess.codegen.spec import LoopSpec
     spec = KernelSpec(inputs=[KernelInput((2,))], reads={}, assignments=[], outputs=[],
                       out_size=1, out_shape=(1,), loops=[LoopSpec([(x, 0)], {}, [], [x])])
     with pytest.raises(CodegenError, match="element loops"):
@@ -201,7 +201,7 @@ def test_c99_target_refuses_element_loops():
 
 
 def test_arithmetic_tables_are_computed_not_read():
-    from codegen.spec import LoopSpec, arithmetic
+    from symhess.codegen.spec import LoopSpec, arithmetic
     assert arithmetic(np.array([3, 5, 7])) == (3, 2)
     assert arithmetic(np.array([4, 4, 4])) == (4, 0)
     assert arithmetic(np.array([0, 1, 3])) is None
@@ -234,7 +234,7 @@ def _classes_are_disjoint(positions, c):
 @pytest.mark.parametrize("starts, step", [((0, 1), 1), ((0, 2), 1), ((0, 1, 2, 3), 2),
                                           ((0, 3), 3), ((5,), 1), ((0, 1, 2, 3, 4, 5), 1)])
 def test_colours_are_the_least_disjoint_classes(starts, step):
-    from codegen.spec import colours, table_colours
+    from symhess.codegen.spec import colours, table_colours
     elements = 40
     first = np.stack([s + step * np.arange(elements) for s in starts], axis=1)
     positions = np.stack([first, np.full_like(first, -1)], axis=-1)
@@ -245,7 +245,7 @@ def test_colours_are_the_least_disjoint_classes(starts, step):
 
 
 def test_table_colours_of_an_irregular_table_and_of_none():
-    from codegen.spec import table_colours
+    from symhess.codegen.spec import table_colours
     rng = np.random.default_rng(3)
     first = rng.integers(0, 100, (60, 3)) + 50 * np.arange(60)[:, None]  # p and p + 2 never meet
     positions = np.stack([first, np.full((60, 3), -1)], axis=-1)

@@ -149,7 +149,7 @@ def test_gpu_arrays_of_another_dtype_are_a_new_signature():
 
 
 def test_kernel_inputs_are_checked_on_the_device():
-    from codegen.numba_cuda import device_input
+    from symhess.codegen.numba_cuda import device_input
     with pytest.raises(TypeError, match="dtype float32, but the kernel was compiled for float64"):
         device_input(cuda.to_device(np.ones(2, np.float32)), np.float64, "in1")
     with pytest.raises(ValueError, match="in0 is not C-contiguous"):

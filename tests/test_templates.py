@@ -367,7 +367,7 @@ PARALLEL_CASES = {
 def test_large_element_loops_run_in_parallel(case, sparse, monkeypatch, tmp_path):
     """Loops over classes of elements that add into disjoint entries, and sums over rows, run
     in parallel ranges above a size; every size here is made large enough, in many ranges."""
-    from codegen import numba_cpu
+    from symhess.codegen import numba_cpu
     monkeypatch.setattr(numba_cpu, "PARALLEL_WORK", 0)
     monkeypatch.setattr(numba_cpu, "CHUNK_WORK", 1)
     monkeypatch.setenv("SYMHESS_CACHE_DIR", str(tmp_path))
@@ -384,7 +384,7 @@ def test_large_element_loops_run_in_parallel(case, sparse, monkeypatch, tmp_path
 def test_element_loops_without_disjoint_classes_run_in_sequence(monkeypatch, tmp_path):
     """Every pair of atoms shares entries with the pairs of either atom: no class of pairs
     modulo C <= 16 adds into disjoint entries, so the loop stays sequential."""
-    from codegen import numba_cpu
+    from symhess.codegen import numba_cpu
     monkeypatch.setattr(numba_cpu, "PARALLEL_WORK", 0)
     monkeypatch.setenv("SYMHESS_CACHE_DIR", str(tmp_path))
     X = cluster(8, seed=25)
