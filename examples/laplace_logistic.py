@@ -6,8 +6,13 @@ estimate, and its Hessian there is the precision of the Laplace approximation
 N(w_MAP, H^-1). The data X and y are runtime inputs of the symhess kernel: new data with the
 same shapes reuses it. The closed form H = X^T diag(p (1 - p)) X + alpha I checks the result.
 
-Run: ``python examples/laplace_logistic.py`` (writes laplace_logistic.png).
+Run: ``python examples/laplace_logistic.py [plot.png]``: the plot goes to the file named, or to
+``laplace_logistic.png`` in the system's temporary folder; the path written is printed.
 """
+
+import os
+import sys
+import tempfile
 
 import numpy as np
 import scipy.optimize
@@ -33,8 +38,14 @@ def data(n, rng):
     return np.column_stack([points, np.ones(n)]), y
 
 
-def main(small: bool = False, plot="laplace_logistic.png", alpha: float = 1.0) -> dict:
-    """Fit, approximate, and plot the predictive probability; return the figures."""
+def main(small: bool = False, plot=None, alpha: float = 1.0) -> dict:
+    """Fit, approximate, and plot the predictive probability; return the figures.
+
+    ``plot`` is the PNG to write: None for ``laplace_logistic.png`` in the temporary folder,
+    False for no plot.
+    """
+    if plot is None:
+        plot = os.path.join(tempfile.gettempdir(), "laplace_logistic.png")
     rng = np.random.default_rng(1)
     X, y = data(30 if small else 200, rng)
     H = symhess.hessian(neg_log_posterior)
@@ -77,8 +88,9 @@ def _plot(X, y, w, covariance, path):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    print(f"wrote {path}")
     return path
 
 
 if __name__ == "__main__":
-    main()
+    main(plot=sys.argv[1] if len(sys.argv) > 1 else None)

@@ -4,35 +4,67 @@
 >>> symhess.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 3.0]))
 array([[6., 2.],
        [2., 0.]])
+
+The public names load on first use (PEP 562), so ``import symhess`` and ``symhess --help`` cost
+milliseconds; the first of them to load starts Numba's CPU target.
 """
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
 from .errors import (CheckError, HasAuxError, InputTypeError, StrictModeError, SymhessError,
                      TracerBoolConversionError, TracerConversionError, TracerIndexError,
                      UnsupportedFunctionError)
-from .api import HessianFunction, hessian
-from .compiler import CompiledHessian
-from .hvp import HVPFunction, hvp
-from .primitives import supported_functions
-from .check import CheckReport, check
-from . import export
+
+if TYPE_CHECKING:      # what type checkers and IDEs see; at run time these load lazily
+    from . import export
+    from .api import HessianFunction, hessian
+    from .check import CheckReport, check
+    from .compiler import CompiledHessian
+    from .hvp import HVPFunction, hvp
+    from .primitives import supported_functions
+
+# public name -> the module that defines it
+_LAZY = {
+    "hessian": "api", "HessianFunction": "api", "CompiledHessian": "compiler",
+    "hvp": "hvp", "HVPFunction": "hvp", "check": "check", "CheckReport": "check",
+    "supported_functions": "primitives",
+}
+_SUBMODULES = {"export"}
 
 
-def _initialize_numba():
-    """Build Numba's CPU target at import rather than inside the first Hessian call.
-
-    Every kernel, compiled or loaded from the disk cache, needs it (about 0.3 s once per
-    process); doing it here keeps that fixed cost out of the first call's latency.
-    """
-    try:
-        from numba.core.registry import cpu_target
-        cpu_target.target_context.refresh()
-    except Exception:       # a Numba without this internal API initialises on first use
-        pass
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module("." + _LAZY[name], __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module("." + name, __name__)
+    else:
+        raise AttributeError(f"module 'symhess' has no attribute {name!r}")
+    globals()[name] = value          # the next access is a plain attribute
+    return value
 
 
-_initialize_numba()
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+
+
+class _Package(types.ModuleType):
+    """symhess itself. ``symhess.check`` and ``symhess.hvp`` are functions named like the
+    modules that define them; importing such a module must not replace the function."""
+
+    def __setattr__(self, name, value):
+        if not (isinstance(value, types.ModuleType) and _LAZY.get(name) == name):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "hessian", "HessianFunction", "hvp", "HVPFunction", "check", "CheckReport", "CompiledHessian",

@@ -181,7 +181,10 @@ def _demo(args) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="symhess", description="symbolic Hessian compiler")
+    parser.add_argument("--version", action="version", version=f"symhess {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def function_command(name, help, run):

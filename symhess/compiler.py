@@ -554,3 +554,19 @@ def _check_strict(name, diff_leaves, flat_outputs, sums=None):
                 f"strict=True: the output of {name} does not depend on the differentiated input "
                 f"{leaf.label}, so its Hessian blocks are zero. Remove it from argnums, or pass "
                 "strict=False to get the zero blocks.")
+
+
+def _initialize_numba():
+    """Build Numba's CPU target when the compiler loads rather than inside the first call.
+
+    Every kernel, compiled or loaded from the disk cache, needs it (about 0.3 s once per
+    process); doing it here keeps that fixed cost out of the first call's latency.
+    """
+    try:
+        from numba.core.registry import cpu_target
+        cpu_target.target_context.refresh()
+    except Exception:       # a Numba without this internal API initialises on first use
+        pass
+
+
+_initialize_numba()
