@@ -15,9 +15,11 @@ non-zero exit status. ``check`` uses the first random point where the function i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import inspect
+import math
 import os
 import re
 import shutil
@@ -35,7 +37,7 @@ def parse_shape(text: str) -> tuple:
     if text in ("", "scalar", "()"):
         return ()
     parts = [p for p in re.split(r"[,x\s]+", text.strip("()")) if p]
-    if not parts or not all(p.isdigit() for p in parts):
+    if not parts or not all(re.fullmatch(r"[0-9]+", p) for p in parts):
         raise CommandError(f"bad --shape {text!r}: expected comma-separated non-negative "
                            "integers such as 3,3, or 'scalar' for a 0-d argument")
     return tuple(int(p) for p in parts)
@@ -56,20 +58,13 @@ def load_function(target: str):
             raise CommandError(f"cannot import {module_name}: not a Python file")
         module = importlib.util.module_from_spec(spec)
         sys.path.insert(0, str(path.resolve().parent))      # so the file can import its siblings
-        try:
+        with _importing(module_name):
             spec.loader.exec_module(module)
-        except Exception as e:
-            raise CommandError(f"importing {module_name} failed: {type(e).__name__}: {e}") from None
     else:
         if os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())        # as `python -m` does: modules in the cwd
-        try:
+        with _importing(module_name):
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            raise CommandError(f"no module named {e.name!r} (while importing {module_name}); "
-                               "give an importable module or a path to a .py file") from None
-        except Exception as e:
-            raise CommandError(f"importing {module_name} failed: {type(e).__name__}: {e}") from None
     fun = module
     for part in attr.split("."):
         if not hasattr(fun, part):
@@ -78,6 +73,21 @@ def load_function(target: str):
     if not callable(fun):
         raise CommandError(f"{module_name}:{attr} is a {type(fun).__name__}, not a function")
     return fun
+
+
+@contextlib.contextmanager
+def _importing(module_name):
+    """Errors raised while a module is imported, as one line naming the module."""
+    try:
+        yield
+    except ModuleNotFoundError as e:
+        raise CommandError(f"no module named {e.name!r} (while importing {module_name}); "
+                           "give an importable module or a path to a .py file") from None
+    except SystemExit as e:        # a script without `if __name__ == "__main__":`
+        raise CommandError(f"importing {module_name} called sys.exit({e.code!r}): put its "
+                           "script part under `if __name__ == \"__main__\":`") from None
+    except Exception as e:
+        raise CommandError(f"importing {module_name} failed: {type(e).__name__}: {e}") from None
 
 
 RANDOM_POINTS = 20
@@ -91,6 +101,9 @@ def _arguments(args, finite=False):
     """
     import numpy as np
 
+    if not (math.isfinite(args.low) and math.isfinite(args.high) and args.low < args.high):
+        raise CommandError(f"--low {args.low} --high {args.high}: the bounds of the random "
+                           "point must be finite numbers with low < high")
     fun = load_function(args.target)
     shapes = [parse_shape(s) for s in args.shape]
     rng = np.random.default_rng(args.seed)

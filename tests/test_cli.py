@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -29,6 +30,8 @@ MODEL = textwrap.dedent("""
 
     NOT_A_FUNCTION = 3
     """)
+
+SCRIPT = "import sys\n\ndef f(x):\n    return x @ x\n\nsys.exit(3)\n"
 
 
 @pytest.fixture
@@ -98,8 +101,15 @@ def test_check_passes_and_reports(model, capsys):
     (["export", "cli_model:energy", "--shape", "2,2", "-o", "x.f90"], "must end in .py or .c"),
     (["export", "cli_model:energy", "--shape", "2,2", "-o", "x.c", "--name", "1x"],
      "is not a C identifier"),
+    (["export", "cli_model:energy", "--shape", "2,2", "-o", 'a"b.c'], "cannot be written in an #include"),
+    (["show", "cli_model:energy", "--shape", "\u00b2"], "bad --shape '\u00b2'"),
+    (["show", "cli_model:energy", "--shape", "2,2", "--low", "nan"], "--low nan"),
+    (["show", "cli_model:energy", "--shape", "2,2", "--high", "inf"], "must be finite numbers"),
+    (["show", "cli_model:energy", "--shape", "2,2", "--low", "2", "--high", "1"], "low < high"),
+    (["show", "exits.py:f", "--shape", "2"], "importing exits.py called sys.exit(3)"),
 ])
 def test_errors_are_one_line(model, capsys, argv, message):
+    (model.parent / "exits.py").write_text(SCRIPT)
     assert main(argv) == 1
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
@@ -151,3 +161,52 @@ def test_demo_prints_closed_form(capsys):
     E = np.zeros((3, 3)); E[0, 0] = h
     fd = (W(E) - 2 * W(0 * E) + W(-E)) / h ** 2
     assert figures["hessian"][0, 0, 0, 0] == pytest.approx(fd, rel=1e-6)
+
+
+@pytest.mark.parametrize("stem", ["my energy", "\u00e9nergie"])
+def test_export_c_to_names_with_spaces_and_accents(model, tmp_path, capsys, stem):
+    """The header's name is safe inside an #include: the C compiles and gives the Hessian."""
+    out = tmp_path / f"{stem}.c"
+    assert main(["export", f"{model}:two", "--shape", "3", "--shape", "scalar", "--argnums", "0,1",
+                 "-o", str(out), "--name", "two_h"]) == 0
+    assert f'#include "{stem}.h"' in out.read_text()
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler to build the exported source")
+    main_c = tmp_path / "main.c"
+    main_c.write_text(f'#include <stdio.h>\n#include "{stem}.h"\nint main(void) {{\n'
+                      "  const double x[3] = {0.1, 0.2, 0.3}; const double a = 1.5;\n"
+                      "  double out[TWO_H_OUT_SIZE];\n  two_h(x, &a, out);\n"
+                      '  for (int k = 0; k < TWO_H_OUT_SIZE; k++) printf("%.17g\\n", out[k]);\n'
+                      "  return 0;\n}\n")
+    subprocess.run([compiler, "-std=c99", "-o", str(tmp_path / "run"), str(main_c), str(out), "-lm"],
+                   check=True, cwd=tmp_path, timeout=120)
+    values = np.array(subprocess.run([str(tmp_path / "run")], capture_output=True, text=True,
+                                     check=True).stdout.split(), dtype=float)
+    # closed form of sum(sin(x) * a) + a**3: d2/dx2 = -a sin(x) (diagonal), d2/dx da = cos(x),
+    # d2/da2 = 6a; blocks in order xx (3x3), xa (3), ax (3), aa (1)
+    x, a = np.array([0.1, 0.2, 0.3]), 1.5
+    expected = np.concatenate([np.diag(-a * np.sin(x)).ravel(), np.cos(x), np.cos(x), [6 * a]])
+    np.testing.assert_allclose(values, expected, rtol=1e-14)
+
+
+def test_version_and_module_entry_point():
+    from symhess import __version__
+    result = subprocess.run([sys.executable, "-m", "symhess", "--version"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == f"symhess {__version__}"
+    result = subprocess.run([sys.executable, "-m", "symhess", "frobnicate"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2 and "invalid choice: 'frobnicate'" in result.stderr
+
+
+def test_help_does_not_load_the_compiler():
+    """`symhess --help` answers without importing Numba, SymEngine or SymPy."""
+    script = ("import sys\nfrom symhess.cli import main\ntry:\n    main(['--help'])\n"
+              "except SystemExit as e:\n    assert e.code == 0\n"
+              "heavy = [m for m in ('numba', 'symengine', 'sympy', 'scipy') if m in sys.modules]\n"
+              "assert not heavy, heavy\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "usage: symhess" in result.stdout
