@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,6 +159,8 @@ class HessianFunction:
             raise ValueError(f"templates must be None, True or False; got {self.templates!r}")
         self._compiled = {}
         self._fast = {}
+        self._locks = {}                  # signature -> the lock its first compile holds
+        self._locks_lock = threading.Lock()
         self._name = getattr(self.fun, "__name__", type(self.fun).__name__)
         self._plain = not self.static_argnums and self.batch_axis is None
         if self.batch_axis is not None:
@@ -269,17 +272,35 @@ class HessianFunction:
         except TypeError:
             raise TypeError(f"static arguments of {self._name} must be hashable; got "
                             f"{[p[1] for p in key if p and p[0] == 'static']!r}") from None
+        return self._once(key, lambda: self._checked_build(args, kwargs))
+
+    def _checked_build(self, args, kwargs) -> CompiledHessian:
+        compiled = self._trace_and_build(args, kwargs)
+        if self.check:
+            if kwargs:
+                raise ValueError("check=True needs positional arguments only")
+            from .check import check
+            check(self.fun, *args, argnums=self.argnums, has_aux=self.has_aux,
+                  holomorphic=self.holomorphic, static_argnums=self.static_argnums,
+                  hessian=compiled)
+        return compiled
+
+    def _once(self, key, make):
+        """The compiled object for signature ``key``, made by ``make()`` on first use.
+
+        Threads that ask for one signature at once wait for a single compile (one lock per
+        signature); different signatures compile in parallel.
+        """
         compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = self._trace_and_build(args, kwargs)
-            if self.check:
-                if kwargs:
-                    raise ValueError("check=True needs positional arguments only")
-                from .check import check
-                check(self.fun, *args, argnums=self.argnums, has_aux=self.has_aux,
-                      holomorphic=self.holomorphic, static_argnums=self.static_argnums,
-                      hessian=compiled)
-            self._compiled[key] = compiled
+        if compiled is not None:
+            return compiled
+        with self._locks_lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            compiled = self._compiled.get(key)
+            if compiled is None:
+                compiled = make()
+                self._compiled[key] = compiled
         return compiled
 
     def block(self, i: int, j: int, rows=None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -394,6 +395,24 @@ def kernel_spec(title, leaves, values, out_size, out_shape, dtype) -> KernelSpec
         out_size=out_size, out_shape=out_shape, dtype=dtype.name, title=title)
 
 
+_KEY_LOCKS: dict = {}
+_KEY_LOCKS_LOCK = threading.Lock()
+
+
+def _one_per_key(load):
+    """Serialise ``load(key, ...)`` per key within the process: threads asking for one kernel
+    at once emit and compile it once (the later ones find it in the disk cache), while
+    different kernels still build in parallel."""
+    @functools.wraps(load)
+    def locked(key, *args, **kwargs):
+        with _KEY_LOCKS_LOCK:
+            lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+        with lock:
+            return load(key, *args, **kwargs)
+    return locked
+
+
+@_one_per_key
 def load_or_emit(key, make_spec, progress, leaves, tables=(), target="cpu"):
     """The compiled kernel module for ``key``: from the disk cache, or emitted from ``make_spec()``.
 

@@ -58,10 +58,7 @@ class HVPFunction(HessianFunction):
         if not args_and_v:
             raise TypeError(f"hvp of {self._name} is called as (*args, v): the tangent v is missing")
         key = self._signature(args_and_v, kwargs)
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = self._compiled[key] = self._build(args_and_v[:-1], args_and_v[-1], kwargs)
-        return compiled
+        return self._once(key, lambda: self._build(args_and_v[:-1], args_and_v[-1], kwargs))
 
     def linear_operator(self, *args, **kwargs):
         """A ``scipy.sparse.linalg.LinearOperator`` ``v -> H v`` at ``args`` (flat vectors)."""
