@@ -105,12 +105,16 @@ class HVPFunction(HessianFunction):
         vs = [s for t in tangents for s in t.symbols().ravel()]
         output = traced["outputs"][0].ravel()[0]
         sums = {s: traced["sums"][s] for s in output.free_symbols if s in traced["sums"]}
-        linear = linear_sums(output, sums) if sums and traced["dtype"].kind == "f" else {}
+        # Element loops derive their slots only: a differentiated Python number read in them
+        # would lose its derivatives, so then every sum is written out.
+        templated = traced["dtype"].kind == "f" and not any(l.weak and l.differentiated
+                                                            for l in leaves)
+        linear = linear_sums(output, sums) if sums and templated else {}
         if sums and not linear:
             output, sums = written_out([output], sums)[0], {}
         dtype = np.result_type(traced["dtype"], *[t.dtype for t in tangents])
         loops = []
-        if traced["dtype"].kind == "f" and not any(l.weak and l.differentiated for l in leaves):
+        if templated:
             with progress.stage("templates"):
                 rest = output.xreplace({s: 0 for s in sums}) if sums else output
                 output, loops = template_loops(rest, leaves, diff_leaves, MIN_INSTANCES,
