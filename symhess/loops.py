@@ -24,7 +24,10 @@ def linear_sums(f, sums) -> dict:
     without them, so that every sum can be an element loop; else ``{}``."""
     coefficients = {}
     for s in sums:
-        c = f.diff(s)
+        try:
+            c = f.diff(s)
+        except RuntimeError:        # a condition used as a number: written out, then derived
+            return {}
         if c.free_symbols or not isinstance(c, se.Number):
             return {}
         coefficients[s] = c

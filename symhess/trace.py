@@ -247,7 +247,16 @@ class Traced:
         raise errors.UnsupportedFunctionError("floor division (//) on a traced value",
                                               "it is piecewise constant: its derivative is zero")
 
-    __rfloordiv__ = __mod__ = __rmod__ = __floordiv__
+    __rfloordiv__ = __floordiv__
+
+    def __mod__(self, other):
+        raise errors.UnsupportedFunctionError(
+            "the remainder % (np.mod, np.remainder) of a traced value",
+            "no symbolic rule: the value jumps wherever x / divisor crosses an integer. Where "
+            "the argument stays within one period, subtract that period's start as a constant "
+            "(x - k * c) instead; its Hessian is the same")
+
+    __rmod__ = __mod__
 
     # --- methods that NumPy users call on arrays ------------------------------------------------
     def sum(self, *a, **k): return np.sum(self, *a, **k)

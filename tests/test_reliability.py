@@ -43,3 +43,47 @@ def test_paths_are_unique_per_leaf_whatever_the_keys():
     tree = pytree.flatten({Key(1): 1.0, Key(2): {Key(3): 2.0, Key(4): 3.0}, Key(5): 4.0})[1]
     paths = tree.paths()
     assert len(set(paths)) == len(paths) == 4
+
+
+# --- conditions used as numbers, the remainder, verbose progress --------------------------------
+CONDITIONS = {
+    "count plus zero": (lambda xp: lambda x, y: xp.sum(x < y) + 0.0, 3),
+    "count times one plus squares": (lambda xp: lambda x, y: xp.sum(x > 0) * 1.0 + xp.sum(x ** 2), 3),
+    "indicator times cube": (lambda xp: lambda x, y: xp.sum((x > y) * x ** 3), 4),
+    "lazy indicator": (lambda xp: lambda x, y: xp.sum((x[1:] > x[:-1]) * x[1:] ** 2 * y[0]), 300),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONDITIONS))
+def test_a_condition_used_as_a_number_has_zero_derivative(jax, jnp, name):
+    make, n = CONDITIONS[name]
+    x = np.sin(np.arange(n) * 1.3) + 0.1
+    y = np.cos(np.arange(n) * 0.7)
+    got = symhess.hessian(make(np))(x, y)
+    expected = jax.hessian(make(jnp))(x, y)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("op", [lambda x: x % 2.0, lambda x: 2.0 % x], ids=["x % c", "c % x"])
+def test_the_remainder_names_itself_and_the_workaround(op):
+    with pytest.raises(errors.UnsupportedFunctionError) as info:
+        symhess.hessian(lambda x: np.sum(op(x) * x))(np.ones(3))
+    message = str(info.value)
+    assert "remainder %" in message and "x - k * c" in message
+    assert "floor division" not in message
+
+
+def test_verbose_reports_stages_when_stderr_is_not_a_terminal(tmp_path):
+    import os
+    import subprocess
+    import sys
+    code = ("import numpy as np, symhess\n"
+            "print(symhess.hessian(lambda x: np.sum(x ** 4))(np.array([1.0, 2.0]))[1, 1])\n")
+    env = dict(os.environ, SYMHESS_VERBOSE="1", SYMHESS_CACHE_DIR=str(tmp_path))
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert float(run.stdout) == 48.0
+    lines = [line for line in run.stderr.splitlines() if line.startswith("[symhess]")]
+    assert any(": trace..." in line for line in lines), run.stderr
+    assert "compiled in" in lines[-1] and "\r" not in run.stderr
