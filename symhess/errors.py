@@ -58,6 +58,10 @@ class InputTypeError(SymhessError, TypeError):
     """An argument has a type or dtype that cannot be differentiated or passed to a kernel."""
 
 
+class ArgumentCountError(SymhessError, TypeError):
+    """A compiled object was called with other arguments than those it was compiled for."""
+
+
 class StrictModeError(SymhessError, ValueError):
     """``strict=True`` and a differentiated input has no effect on the output."""
 

@@ -87,3 +87,52 @@ def test_verbose_reports_stages_when_stderr_is_not_a_terminal(tmp_path):
     lines = [line for line in run.stderr.splitlines() if line.startswith("[symhess]")]
     assert any(": trace..." in line for line in lines), run.stderr
     assert "compiled in" in lines[-1] and "\r" not in run.stderr
+
+
+# --- compiled objects: arguments and dtypes ---------------------------------------------------
+def cubes(x, y):
+    return np.sum(x ** 3 * y)
+
+
+def cubes_hessian(x, y):
+    return np.diag(6.0 * np.asarray(x, dtype=np.float64) * np.asarray(y, dtype=np.float64))
+
+
+@pytest.mark.parametrize("args", [(), (np.ones(2),), (np.ones(2), np.ones(2), np.ones(2))],
+                         ids=["none", "too few", "too many"])
+def test_a_compiled_hessian_refuses_other_arguments(args):
+    c = symhess.hessian(cubes).compile(np.ones(2), np.ones(2))
+    with pytest.raises(errors.ArgumentCountError, match=r"compiled for \(x, y\); got "
+                                                        f"{len(args)} positional"):
+        c(*args)
+    with pytest.raises(errors.ArgumentCountError, match="keyword"):
+        c(np.ones(2), np.ones(2), z=1.0)
+
+
+@pytest.mark.parametrize("dtype", ["<f8", ">f8", ">f4", "float16"])
+def test_dtypes_are_converted_and_rounded(dtype):
+    x = np.array([0.5, 1.25, 2.0], dtype=dtype)
+    y = np.array([3.0, -1.0, 0.25], dtype=dtype)
+    H = symhess.hessian(cubes)
+    for _ in range(2):                        # the first call compiles, the second is the fast path
+        got = H(x, y)
+        assert got.dtype == np.dtype(dtype).newbyteorder("=")
+        np.testing.assert_allclose(got, cubes_hessian(x, y).astype(got.dtype), rtol=1e-3)
+    np.testing.assert_array_equal(H.compile(x, y)(x, y), got)
+    # after a native float64 call, a big-endian array must not take the fast path unconverted
+    H(np.array(x, dtype="<f8"), np.array(y, dtype="<f8"))
+    np.testing.assert_array_equal(H(x, y), got)
+
+
+def test_extended_precision_is_refused_with_the_supported_dtypes():
+    x = np.ones(2, dtype=np.longdouble)
+    if np.dtype(np.longdouble).itemsize <= 8:
+        pytest.skip("longdouble is double on this platform")
+    with pytest.raises(errors.InputTypeError, match="float32, float64.*astype"):
+        symhess.hessian(cubes)(x, np.ones(2))
+
+
+@pytest.mark.parametrize("axis", [1.5, (0,), (0, 1), True])
+def test_batch_axis_is_one_int(axis):
+    with pytest.raises(TypeError, match="batch_axis must be an int .* or None; got"):
+        symhess.hessian(cubes, batch_axis=axis)
