@@ -352,9 +352,12 @@ class HessianFunction:
         progress = Progress(self._name, self.verbose)
         with progress.stage("trace"):
             traced = self._trace(args, kwargs, lazy=True)
-        compiled = build(**traced, strict=self.strict, has_aux=self.has_aux, fun=self.fun,
-                         sparse=self.sparse, templates=self.templates, progress=progress,
-                         target=self.target)
+        try:
+            compiled = build(**traced, strict=self.strict, has_aux=self.has_aux, fun=self.fun,
+                             sparse=self.sparse, templates=self.templates, progress=progress,
+                             target=self.target)
+        except errors.ExpressionGrowthError as e:
+            raise e.named(self._name) from None
         compiled._arguments = (_argument_names(self.fun, len(args)), tuple(sorted(kwargs)))
         compiled._round_to = _rounded_dtype(args, kwargs, self._normalized_argnums(len(args))[2])
         return compiled

@@ -8,6 +8,8 @@ from __future__ import annotations
 import symengine as se
 from symengine.lib.symengine_wrapper import Boolean, BooleanAtom, Relational
 
+from . import errors
+
 
 def hessian_entries(outputs, wrt) -> dict:
     """Nonzero upper-triangle entries ``{(o, k, l): d2 outputs[o] / d wrt[k] d wrt[l]}``, k <= l.
@@ -30,8 +32,23 @@ def hessian_entries(outputs, wrt) -> dict:
     return entries
 
 
+# A second derivative whose top two levels hold more than GROWTH_FACTOR times the function's
+# (and at least GROWTH_FLOOR) terms and factors is refused: nested compositions grow
+# quadratically in depth when differentiated twice, and CSE and printing then take minutes
+# and gigabytes. Counting two levels costs little beside the derivative itself, and shared
+# subexpressions (exp(S) for a large sum S) are not counted again.
+GROWTH_FACTOR = 10
+GROWTH_FLOOR = 50_000
+
+
+def _two_level_size(e) -> int:
+    args = e.args
+    return len(args) + sum(len(a.args) for a in args)
+
+
 def _entries_of(o, f, wrt, position) -> dict:
     entries = {}
+    limit = max(GROWTH_FLOOR, GROWTH_FACTOR * _two_level_size(f))
     active = sorted(position[s] for s in f.free_symbols if s in position)
     terms = _terms_by_symbol(f, position)
     for k in active:
@@ -42,6 +59,9 @@ def _entries_of(o, f, wrt, position) -> dict:
             if l >= k:
                 h = g.diff(wrt[l])
                 if h != 0:
+                    size = _two_level_size(h)
+                    if size > limit:
+                        raise errors.ExpressionGrowthError(size, limit)
                     entries[(o, k, l)] = h
     return entries
 

@@ -136,3 +136,37 @@ def test_extended_precision_is_refused_with_the_supported_dtypes():
 def test_batch_axis_is_one_int(axis):
     with pytest.raises(TypeError, match="batch_axis must be an int .* or None; got"):
         symhess.hessian(cubes, batch_axis=axis)
+
+
+# --- expression growth ---------------------------------------------------------------------------
+def nested(xp, depth):
+    def f(v):
+        u = v[0] * v[1]
+        for _ in range(depth):
+            u = xp.sin(u)
+        return u
+    f.__name__ = f"nested_sin_{depth}"
+    return f
+
+
+def test_deep_nesting_stops_quickly_with_a_clear_error():
+    import time
+    start = time.perf_counter()
+    with pytest.raises(errors.ExpressionGrowthError) as info:
+        symhess.hessian(nested(np, 1000))(np.array([0.3, 0.4]))
+    assert time.perf_counter() - start < 30
+    message = str(info.value)
+    assert "nested_sin_1000" in message and "jax.hessian" in message
+    assert info.value.size > info.value.limit
+
+
+@pytest.mark.parametrize("case", ["nested 20", "product of 40", "log of a long sum"])
+def test_ordinary_functions_are_not_refused(jax, jnp, case):
+    make, x = {
+        "nested 20": (lambda xp: nested(xp, 20), np.array([0.3, 0.4])),
+        "product of 40": (lambda xp: lambda x: xp.prod(x), np.linspace(0.9, 1.1, 40)),
+        "log of a long sum": (lambda xp: lambda x: xp.log(xp.sum(x ** 2) + 1.0) ** 2,
+                              np.linspace(-1.0, 1.0, 60)),
+    }[case]
+    got = symhess.hessian(make(np))(x)
+    np.testing.assert_allclose(got, jax.hessian(make(jnp))(x), rtol=1e-10, atol=1e-12)
