@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import errors, gpu, pytree
-from .compiler import CompiledHessian, Leaf, build
+from .compiler import CompiledHessian, Leaf, build, kernel_input_dtype, needs_conversion
 from .distributed import is_dask
 from .progress import Progress
 from .trace import Traced, object_array, trace
@@ -44,7 +45,10 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=
         batch_axis: evaluate one Hessian per slice along this axis of the differentiated
             arguments (paddle's ``batch_axis``). The result gets a leading batch axis and the
             kernel loops over the points in parallel (``prange``). The kernel is traced for one
-            point, so any number of points reuses it.
+            point, so any number of points reuses it. It reads each point as contiguous
+            memory, so a batched input that is not C-contiguous with its points first (a
+            strided slice, a batch axis other than 0) is copied into one that is at each call;
+            pass it that way to skip the copy.
         in_axes: with ``batch_axis``, the batch axis of each positional argument (an int, or
             None for an argument shared by all points), as in ``jax.vmap``. By default the
             differentiated arguments are batched along ``batch_axis`` and the others shared.
@@ -158,12 +162,16 @@ class HessianFunction:
             raise ValueError(f"templates must be None, True or False; got {self.templates!r}")
         self._compiled = {}
         self._fast = {}
+        self._locks = {}                  # signature -> the lock its first compile holds
+        self._locks_lock = threading.Lock()
         self._name = getattr(self.fun, "__name__", type(self.fun).__name__)
         self._plain = not self.static_argnums and self.batch_axis is None
         if self.batch_axis is not None:
-            self.batch_axis = _as_argnums(self.batch_axis, "batch_axis")
-            if not isinstance(self.batch_axis, int):
-                raise TypeError(f"batch_axis must be an int or None; got {self.batch_axis!r}")
+            if not isinstance(self.batch_axis, numbers.Integral) or isinstance(self.batch_axis, bool):
+                raise TypeError(f"batch_axis must be an int (the axis of the points in every "
+                                f"batched argument) or None; got {self.batch_axis!r}. For a "
+                                "different axis per argument, pass in_axes= as well")
+            self.batch_axis = int(self.batch_axis)
             if self.has_aux:
                 raise ValueError("has_aux=True cannot be combined with batch_axis: aux would be "
                                  "one value per point; compute it separately")
@@ -203,7 +211,7 @@ class HessianFunction:
         fast = None
         if not kwargs and self._plain:
             try:
-                fast = tuple([(type(a), a.shape, a.dtype.char) for a in args])
+                fast = tuple([(type(a), a.shape, a.dtype) for a in args])
             except AttributeError:            # a Python number or a pytree: the general path
                 pass
             else:
@@ -216,7 +224,7 @@ class HessianFunction:
             compiled = None
         if compiled is None:
             compiled = self.compile(*args, **kwargs)
-        if fast is not None:
+        if fast is not None and not any(map(needs_conversion, args)):
             self._fast[fast] = compiled.fast_callable()
         return compiled(*args, **kwargs)
 
@@ -269,17 +277,35 @@ class HessianFunction:
         except TypeError:
             raise TypeError(f"static arguments of {self._name} must be hashable; got "
                             f"{[p[1] for p in key if p and p[0] == 'static']!r}") from None
+        return self._once(key, lambda: self._checked_build(args, kwargs))
+
+    def _checked_build(self, args, kwargs) -> CompiledHessian:
+        compiled = self._trace_and_build(args, kwargs)
+        if self.check:
+            if kwargs:
+                raise ValueError("check=True needs positional arguments only")
+            from .check import check
+            check(self.fun, *args, argnums=self.argnums, has_aux=self.has_aux,
+                  holomorphic=self.holomorphic, static_argnums=self.static_argnums,
+                  hessian=compiled)
+        return compiled
+
+    def _once(self, key, make):
+        """The compiled object for signature ``key``, made by ``make()`` on first use.
+
+        Threads that ask for one signature at once wait for a single compile (one lock per
+        signature); different signatures compile in parallel.
+        """
         compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = self._trace_and_build(args, kwargs)
-            if self.check:
-                if kwargs:
-                    raise ValueError("check=True needs positional arguments only")
-                from .check import check
-                check(self.fun, *args, argnums=self.argnums, has_aux=self.has_aux,
-                      holomorphic=self.holomorphic, static_argnums=self.static_argnums,
-                      hessian=compiled)
-            self._compiled[key] = compiled
+        if compiled is not None:
+            return compiled
+        with self._locks_lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            compiled = self._compiled.get(key)
+            if compiled is None:
+                compiled = make()
+                self._compiled[key] = compiled
         return compiled
 
     def block(self, i: int, j: int, rows=None):
@@ -326,9 +352,15 @@ class HessianFunction:
         progress = Progress(self._name, self.verbose)
         with progress.stage("trace"):
             traced = self._trace(args, kwargs, lazy=True)
-        return build(**traced, strict=self.strict, has_aux=self.has_aux, fun=self.fun,
-                     sparse=self.sparse, templates=self.templates, progress=progress,
-                     target=self.target)
+        try:
+            compiled = build(**traced, strict=self.strict, has_aux=self.has_aux, fun=self.fun,
+                             sparse=self.sparse, templates=self.templates, progress=progress,
+                             target=self.target)
+        except errors.ExpressionGrowthError as e:
+            raise e.named(self._name) from None
+        compiled._arguments = (_argument_names(self.fun, len(args)), tuple(sorted(kwargs)))
+        compiled._round_to = _rounded_dtype(args, kwargs, self._normalized_argnums(len(args))[2])
+        return compiled
 
     def _trace(self, args, kwargs, lazy=False) -> dict:
         """Trace ``fun`` on symbolic arguments: the leaves, output expressions and trees.
@@ -396,6 +428,8 @@ class HessianFunction:
                     "Hessians (batch_axis=) accept: pass batch_axis=0 to compute one Hessian per "
                     "point chunk by chunk, or compute the array first")
             arr = _numeric(leaf, label, self._name)
+            if not _traced_by_shape(leaf):
+                arr = arr.astype(kernel_input_dtype(arr.dtype, label, self._name), copy=False)
             if axis is not None:
                 arr = _point_of(arr, axis, label, self._name)
             if differentiated:
@@ -447,6 +481,18 @@ def _numeric(leaf, label, fname):
         raise errors.InputTypeError(f"argument {label} of {fname} has dtype {arr.dtype}; "
                                     "only numeric arrays can be traced")
     return arr
+
+
+def _rounded_dtype(args, kwargs, static):
+    """float16 when the arguments' floating dtypes promote to it: the kernel computes in float64
+    and the result is rounded to it (as float32 kernels round their float64 arithmetic)."""
+    values = [a for i, a in enumerate(args) if i not in static] + list(kwargs.values())
+    dtypes = [np.dtype(getattr(leaf, "dtype", None)) for value in values
+              for leaf in pytree.flatten(value)[0]
+              if isinstance(leaf, (np.ndarray, np.generic)) and leaf.dtype.kind in "biufc"]
+    if dtypes and np.result_type(*dtypes) == np.float16:
+        return np.dtype(np.float16)
+    return None
 
 
 def _point_of(arr, axis, label, fname):

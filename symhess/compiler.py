@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,6 +116,8 @@ class CompiledHessian:
     templates = ()
     _target = "cpu"
     _into = None        # the batched kernel that writes into a given array
+    _arguments = None   # (positional names, keyword names) it was compiled for, when known
+    _round_to = None    # float16: the dtype the float64 result is rounded to
 
     def __init__(self, name, kernel, source, layout, leaves, outputs, wrt, out_tree, diff_tree,
                  arg_pytrees, has_aux, fun, single, dtype, out_shape):
@@ -167,6 +170,8 @@ class CompiledHessian:
         try:
             return self.kernel(*args)
         except Exception as e:
+            if any(map(needs_conversion, args)):       # byte order, float16: convert first
+                return self._call_general(*args)
             if not _type_error(e):
                 raise
             raise wrong_types(f"Hessian of {self.name}", self.leaves, args) from e
@@ -211,14 +216,34 @@ class CompiledHessian:
         self._into(*leaves, out.reshape(n, -1))
         return out
 
+    def _check_arguments(self, args, kwargs):
+        """Raise `ArgumentCountError` unless the call passes the arguments compiled for."""
+        names, keywords = self._arguments
+        if len(args) == len(names) and set(kwargs) == set(keywords):
+            return
+        want = ", ".join(list(names) + [f"{k}=" for k in keywords]) or "no arguments"
+        got = f"{len(args)} positional argument(s)" + \
+            (f" and keyword(s) {', '.join(sorted(kwargs))}" if kwargs else "")
+        raise errors.ArgumentCountError(
+            f"the compiled Hessian of {self.name} takes the arguments it was compiled for "
+            f"({want}); got {got}. Pass the same arguments as to {self.name}; for other "
+            "arguments call the function symhess.hessian returned, which compiles for each "
+            "new signature")
+
     def _call_general(self, *args, **kwargs):
+        if self._arguments is not None:
+            self._check_arguments(args, kwargs)
         leaves = self._leaves(args, kwargs)
+        if any(map(needs_conversion, leaves)):
+            leaves = [_converted(v, leaf) for v, leaf in zip(leaves, self.leaves)]
         if self._batched:
             leaves = self._points_first(leaves)
         if self._batched and any(is_dask(leaves[leaf.index]) for leaf in self._batched):
             flat = self._dask_call(leaves)
         else:
             flat = call_kernel(self.kernel, f"Hessian of {self.name}", self.leaves, leaves)
+        if self._round_to is not None:
+            flat = flat.astype(self._round_to)
         result = flat if self._single else self._assemble(flat)
         if self._has_aux:
             return result, self._fun(*args, **kwargs)[1]
@@ -344,6 +369,43 @@ class CompiledHessian:
         return export.save(self, path, name=name)
 
 
+SUPPORTED_DTYPES = ("float32", "float64", "complex64", "complex128", "float16 (computed in "
+                    "float64, rounded)", "and integer or bool data arguments")
+
+
+def kernel_input_dtype(dtype, label, fname) -> np.dtype:
+    """The dtype a kernel takes for an argument of ``dtype``: its native byte order, float16 as
+    float64. Extended precision (longdouble) is refused: computing it in float64 would lose
+    the precision the caller asked for without saying so."""
+    dtype = np.dtype(dtype).newbyteorder("=")
+    if dtype == np.float16:
+        return np.dtype(np.float64)
+    if dtype.kind in "fc" and dtype.itemsize > (8 if dtype.kind == "f" else 16):
+        raise errors.InputTypeError(
+            f"argument {label} of {fname} has dtype {dtype} (extended precision), which symhess "
+            f"does not compute in; supported dtypes are {', '.join(SUPPORTED_DTYPES)}. Convert "
+            "it with .astype(np.float64)")
+    if dtype.kind in "fc" and dtype.itemsize == (8 if dtype.kind == "f" else 16):
+        return np.dtype(np.float64 if dtype.kind == "f" else np.complex128)   # longdouble == double
+    return dtype
+
+
+def needs_conversion(value) -> bool:
+    """Whether an array argument must be converted before a kernel takes it (byte order,
+    float16, a longdouble that is double)."""
+    dtype = getattr(value, "dtype", None)
+    if not isinstance(value, (np.ndarray, np.generic)) or dtype is None:
+        return False
+    return not dtype.isnative or dtype.char in "eg" or (dtype.char == "G" and dtype.itemsize == 16)
+
+
+def _converted(value, leaf):
+    """``value`` in the dtype of ``leaf``, the kernel input it is passed as."""
+    if not needs_conversion(value):
+        return value
+    return value.astype(leaf.dtype)
+
+
 def _type_error(error: Exception) -> bool:
     """Whether calling a kernel failed on the arguments' types (Numba's typing errors)."""
     return isinstance(error, TypeError) or type(error).__module__.startswith("numba.")
@@ -394,6 +456,24 @@ def kernel_spec(title, leaves, values, out_size, out_shape, dtype) -> KernelSpec
         out_size=out_size, out_shape=out_shape, dtype=dtype.name, title=title)
 
 
+_KEY_LOCKS: dict = {}
+_KEY_LOCKS_LOCK = threading.Lock()
+
+
+def _one_per_key(load):
+    """Serialise ``load(key, ...)`` per key within the process: threads asking for one kernel
+    at once emit and compile it once (the later ones find it in the disk cache), while
+    different kernels still build in parallel."""
+    @functools.wraps(load)
+    def locked(key, *args, **kwargs):
+        with _KEY_LOCKS_LOCK:
+            lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+        with lock:
+            return load(key, *args, **kwargs)
+    return locked
+
+
+@_one_per_key
 def load_or_emit(key, make_spec, progress, leaves, tables=(), target="cpu"):
     """The compiled kernel module for ``key``: from the disk cache, or emitted from ``make_spec()``.
 

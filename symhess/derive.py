@@ -6,29 +6,93 @@ This module knows expressions and symbols only: nothing of NumPy, pytrees or cod
 from __future__ import annotations
 
 import symengine as se
+from symengine.lib.symengine_wrapper import Boolean, BooleanAtom, Relational
+
+from . import errors
 
 
 def hessian_entries(outputs, wrt) -> dict:
     """Nonzero upper-triangle entries ``{(o, k, l): d2 outputs[o] / d wrt[k] d wrt[l]}``, k <= l.
 
     Only symbols an expression contains are differentiated, so structural zeros are never
-    derived. Each first derivative is taken once and reused for its whole row.
+    derived. Each first derivative is taken once and reused for its whole row. A condition used
+    as a number (``np.sum(x > 0)``) is piecewise constant: its derivative is zero wherever it
+    is defined, as in JAX.
     """
     position = {s: k for k, s in enumerate(wrt)}
     entries = {}
     for o, f in enumerate(outputs):
-        active = sorted(position[s] for s in f.free_symbols if s in position)
-        terms = _terms_by_symbol(f, position)
-        for k in active:
-            g = terms[wrt[k]].diff(wrt[k]) if terms is not None else f.diff(wrt[k])
-            if g == 0:
-                continue
-            for l in sorted(position[s] for s in g.free_symbols if s in position):
-                if l >= k:
-                    h = g.diff(wrt[l])
-                    if h != 0:
-                        entries[(o, k, l)] = h
+        try:
+            entries.update(_entries_of(o, f, wrt, position))
+        except RuntimeError as e:
+            if "Derivative doesn't exist" not in str(e):
+                raise
+            # SymEngine has no derivative of a bare condition: count it as a Piecewise 1 or 0.
+            entries.update(_entries_of(o, conditions_as_numbers(f), wrt, position))
     return entries
+
+
+# A second derivative whose top two levels hold more than GROWTH_FACTOR times the function's
+# (and at least GROWTH_FLOOR) terms and factors is refused: nested compositions grow
+# quadratically in depth when differentiated twice, and CSE and printing then take minutes
+# and gigabytes. Counting two levels costs little beside the derivative itself, and shared
+# subexpressions (exp(S) for a large sum S) are not counted again.
+GROWTH_FACTOR = 10
+GROWTH_FLOOR = 50_000
+
+
+def _two_level_size(e) -> int:
+    args = e.args
+    return len(args) + sum(len(a.args) for a in args)
+
+
+def _entries_of(o, f, wrt, position) -> dict:
+    entries = {}
+    limit = max(GROWTH_FLOOR, GROWTH_FACTOR * _two_level_size(f))
+    active = sorted(position[s] for s in f.free_symbols if s in position)
+    terms = _terms_by_symbol(f, position)
+    for k in active:
+        g = terms[wrt[k]].diff(wrt[k]) if terms is not None else f.diff(wrt[k])
+        if g == 0:
+            continue
+        for l in sorted(position[s] for s in g.free_symbols if s in position):
+            if l >= k:
+                h = g.diff(wrt[l])
+                if h != 0:
+                    size = _two_level_size(h)
+                    if size > limit:
+                        raise errors.ExpressionGrowthError(size, limit)
+                    entries[(o, k, l)] = h
+    return entries
+
+
+def conditions_as_numbers(expr):
+    """``expr`` with each condition that is used as a number (a term or factor, not the
+    condition of a Piecewise) written ``Piecewise((1, condition), (0, True))``."""
+    memo = {}
+
+    def number(e):
+        if isinstance(e, Boolean):
+            return se.Piecewise((se.Integer(1), condition(e)), (se.Integer(0), se.true))
+        if not e.args:
+            return e
+        if e not in memo:
+            if isinstance(e, se.Piecewise):
+                a = e.args
+                memo[e] = se.Piecewise(*[(number(a[i]), condition(a[i + 1]))
+                                         for i in range(0, len(a), 2)])
+            else:
+                memo[e] = e.func(*[number(a) for a in e.args])
+        return memo[e]
+
+    def condition(e):
+        if isinstance(e, BooleanAtom):
+            return e
+        if isinstance(e, Relational):
+            return type(e)(*[number(a) for a in e.args])
+        return type(e)(*[condition(a) for a in e.args])      # And, Or, Not, Xor
+
+    return number(expr)
 
 
 def _terms_by_symbol(f, position):

@@ -58,6 +58,28 @@ class InputTypeError(SymhessError, TypeError):
     """An argument has a type or dtype that cannot be differentiated or passed to a kernel."""
 
 
+class ArgumentCountError(SymhessError, TypeError):
+    """A compiled object was called with other arguments than those it was compiled for."""
+
+
+class ExpressionGrowthError(SymhessError, RuntimeError):
+    """A second derivative grew far beyond the function's own expression (deep nesting)."""
+
+    def __init__(self, size, limit, function="the function"):
+        self.size, self.limit, self.function = size, limit, function
+        super().__init__(
+            f"the Hessian of {function} grows far beyond the function itself: one second "
+            f"derivative reached {size} terms and factors (limit {limit}), as deeply nested "
+            "compositions (f(f(f(...))) hundreds deep) do in symbolic form, and compiling it "
+            "would take minutes and gigabytes. Compute this Hessian with an automatic "
+            "differentiation tool (jax.hessian), or break the nesting: pass intermediate "
+            "results as inputs, or differentiate fewer levels at once.")
+
+    def named(self, function):
+        """The same error, naming ``function``."""
+        return ExpressionGrowthError(self.size, self.limit, function)
+
+
 class StrictModeError(SymhessError, ValueError):
     """``strict=True`` and a differentiated input has no effect on the output."""
 

@@ -71,8 +71,23 @@ def _diff_leaves(c) -> list:
     return out
 
 
+def _sparse(c) -> bool:
+    """Whether ``c`` is a ``sparse=`` Hessian (its buffer holds the values of a CSR matrix)."""
+    return hasattr(c.layout, "matrix")
+
+
+def _csr_text(values, per_line: int = 16) -> str:
+    """Integers as comma-separated lines for an array literal."""
+    items = [str(int(v)) for v in values]
+    return ",\n".join("    " + ", ".join(items[i:i + per_line])
+                       for i in range(0, len(items), per_line))
+
+
 def blocks(c) -> list:
-    """``[(output path, row label, column label, offset, shape)]`` per block, labels made safe."""
+    """``[(output path, row label, column label, offset, shape)]`` per block, labels made safe
+    (none for a sparse Hessian: its buffer is the values of one CSR matrix)."""
+    if _sparse(c):
+        return []
     rows = _diff_leaves(c)
     out, b = [], 0
     for path in c._out_tree.paths():
@@ -119,9 +134,19 @@ def python_module(c, name=None) -> str:
     lines[at + 1:at + 1] = ['    """' + doc.lstrip() + '\n    """']
     tables = ["", "", "",
               "# Inputs in order: (label, shape, dtype, differentiated, batched).",
-              "INPUTS = " + repr(_inputs(c)),
-              "# Blocks of the flat output buffer: (output, row leaf, column leaf, offset, shape).",
-              "BLOCKS = " + repr(blocks(c)), ""]
+              "INPUTS = " + repr(_inputs(c))]
+    if _sparse(c):
+        layout = c.layout
+        tables += [
+            f"# The Hessian is the CSR matrix (values, INDICES, INDPTR) of shape SHAPE: row r holds",
+            "# columns INDICES[INDPTR[r]:INDPTR[r + 1]]. UPPER: only the upper triangle is stored.",
+            f"SHAPE = ({layout.n}, {layout.n})",
+            f"UPPER = {bool(layout.upper)}",
+            "INDPTR = np.array([\n" + _csr_text(layout.indptr) + "], dtype=np.int64)",
+            "INDICES = np.array([\n" + _csr_text(layout.indices) + "], dtype=np.int64)", ""]
+    else:
+        tables += ["# Blocks of the flat output buffer: (output, row leaf, column leaf, offset, shape).",
+                   "BLOCKS = " + repr(blocks(c)), ""]
     return "\n".join(lines).rstrip("\n") + "\n".join(tables)
 
 
@@ -133,7 +158,10 @@ def _docstring(c, spec) -> str:
         lead = "(points,) + " if is_batched else ""
         args.append(f"    in{k}: {label}: {dtype}, shape {lead}{shape}, {kind}.")
     dtype = spec.dtype
-    if c._single:
+    if _sparse(c):
+        returns = (f"    {dtype} array of shape ({spec.out_size},): the values of the CSR Hessian;\n"
+                   "    scipy.sparse.csr_matrix((out, INDICES, INDPTR), shape=SHAPE) is the matrix.")
+    elif c._single:
         shape = ("(points,) + " if batched else "") + repr(tuple(c.layout.blocks[0][1]))
         returns = f"    {dtype} array of shape {shape}: H[out..., x..., x...]."
     else:
@@ -152,6 +180,11 @@ def _c_notes(c, spec) -> list:
         size = int(np.prod(shape, dtype=np.int64))
         notes.append(f"input {k}: {label}, shape {shape}, {size} double(s) in C order"
                      + ("" if diff else ", not differentiated") + (", one point" if batched else ""))
+    if _sparse(c):
+        notes.append(f"out: {spec.out_size} doubles, the values of the {c.layout.n} x {c.layout.n} "
+                     "CSR Hessian" + (" (upper triangle)" if c.layout.upper else "") +
+                     ": row r holds columns <name>_indices[<name>_indptr[r] .. <name>_indptr[r + 1] - 1]")
+        return notes
     notes.append(f"out: {spec.out_size} doubles, the Hessian blocks in C order, both triangles:")
     for out, row, col, offset, shape in blocks(c):
         notes.append(f"  {out}, rows {row}, columns {col}: offset {offset}, shape {shape}")
@@ -185,8 +218,17 @@ def c_source(c, name=None, header_name="hessian.h") -> str:
     _check_real(c, "C export")
     name = c99.check_name(_default_name(c) if name is None else name)
     spec = c.kernel_spec()
-    return c99.emit_c99(spec, name, header_name, version=__version__,
-                        names=_c_parameter_names(c), notes=_c_notes(c, spec))
+    source = c99.emit_c99(spec, name, header_name, version=__version__,
+                          names=_c_parameter_names(c), notes=_c_notes(c, spec))
+    if _sparse(c):
+        layout = c.layout
+        source = source.rstrip("\n") + (
+            f"\n\n/* The CSR pattern of out: row r holds columns {name}_indices[{name}_indptr[r]] "
+            f"..\n * {name}_indices[{name}_indptr[r + 1] - 1]. */\n"
+            f"const long {name}_indptr[{layout.n + 1}] = {{\n{_csr_text(layout.indptr)}\n}};\n"
+            f"const long {name}_indices[{max(layout.size, 1)}] = {{\n"
+            f"{_csr_text(layout.indices) if layout.size else '    0'}\n}};\n")
+    return source
 
 
 def c_header(c, name=None, guard="HESSIAN_H") -> str:
@@ -194,8 +236,18 @@ def c_header(c, name=None, guard="HESSIAN_H") -> str:
     _check_real(c, "C export")
     name = c99.check_name(_default_name(c) if name is None else name)
     spec = c.kernel_spec()
-    return c99.emit_c99_header(spec, name, guard, names=_c_parameter_names(c),
+    head = c99.emit_c99_header(spec, name, guard, names=_c_parameter_names(c),
                                notes=_c_notes(c, spec))
+    if _sparse(c):
+        at = head.index("\n#ifdef __cplusplus\nextern")
+        upper = name.upper()
+        head = (head[:at] + f"\n/* The CSR Hessian: {upper}_N rows and columns, "
+                f"{upper}_OUT_SIZE values. */\n#define {upper}_N {c.layout.n}\n"
+                f"#define {upper}_UPPER {int(c.layout.upper)}\n" + head[at:])
+        at = head.index(f"void {name}(")
+        head = (head[:at] + f"extern const long {name}_indptr[{c.layout.n + 1}];\n"
+                f"extern const long {name}_indices[];\n" + head[at:])
+    return head
 
 
 def save(c, path, name=None) -> list:

@@ -58,26 +58,47 @@ class HVPFunction(HessianFunction):
         if not args_and_v:
             raise TypeError(f"hvp of {self._name} is called as (*args, v): the tangent v is missing")
         key = self._signature(args_and_v, kwargs)
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = self._compiled[key] = self._build(args_and_v[:-1], args_and_v[-1], kwargs)
-        return compiled
+        return self._once(key, lambda: self._build(args_and_v[:-1], args_and_v[-1], kwargs))
 
     def linear_operator(self, *args, **kwargs):
-        """A ``scipy.sparse.linalg.LinearOperator`` ``v -> H v`` at ``args`` (flat vectors)."""
+        """A ``scipy.sparse.linalg.LinearOperator`` ``v -> H v`` at ``args`` (flat vectors).
+
+        The product is compiled once per signature of ``args``: later operators at new points
+        (every iteration of ``trust-constr``) only bind the new values.
+
+        >>> import numpy as np, symhess
+        >>> op = symhess.hvp(lambda x: np.sum(x ** 3)).linear_operator(np.array([1.0, 2.0]))
+        >>> op @ np.array([1.0, 1.0])
+        array([ 6., 12.])
+        """
         from scipy.sparse.linalg import LinearOperator
-        traced = self._trace(args, kwargs)
-        tree, leaves = traced["diff_tree"], traced["diff_leaves"]
-        sizes = [l.size for l in leaves]
+        positions, many, _ = self._normalized_argnums(len(args))
+        parts = [pytree.flatten(args[p]) for p in positions]
+        tree = pytree.TreeDef("tuple", None, tuple(t for _, t in parts)) if many else parts[0][1]
+        shapes = [np.shape(leaf) for leaves, _ in parts for leaf in leaves]
+        # The tangent has the dtype of its differentiated input (float for a number or int).
+        dtypes = [np.result_type(leaf, np.float16) for leaves, _ in parts for leaf in leaves]
+        tangent = tree.unflatten([np.zeros(s, d) for s, d in zip(shapes, dtypes)])
+        compiled = self.compile(*args, tangent, **kwargs)      # cached per signature
+        sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
+        ends = np.cumsum(sizes)[:-1]
         n = sum(sizes)
+        dtype = np.result_type(*[leaf.dtype for leaf in compiled._leaves if not leaf.weak]
+                               or [np.float64])
 
         def matvec(v):
-            parts = np.split(np.asarray(v).reshape(-1), np.cumsum(sizes)[:-1])
-            tangent = tree.unflatten([p.reshape(l.shape) for p, l in zip(parts, leaves)])
-            result = pytree.flatten(self(*args, tangent, **kwargs))[0]
+            flat = np.asarray(v).reshape(-1)
+            if flat.dtype.kind == "c" and dtype.kind != "c":    # a complex v: its own kernel
+                pieces = np.split(flat, ends)
+                return np.concatenate([np.ravel(r) for r in pytree.flatten(self(
+                    *args, tree.unflatten([p.reshape(s) for p, s in zip(pieces, shapes)]),
+                    **kwargs))[0]])
+            pieces = [p.astype(d, copy=False).reshape(s)
+                      for p, d, s in zip(np.split(flat, ends), dtypes, shapes)]
+            result = pytree.flatten(compiled(*args, tree.unflatten(pieces), **kwargs))[0]
             return np.concatenate([np.ravel(r) for r in result])
 
-        return LinearOperator((n, n), matvec=matvec, rmatvec=matvec, dtype=traced["dtype"])
+        return LinearOperator((n, n), matvec=matvec, rmatvec=matvec, dtype=dtype)
 
     def _build(self, args, v, kwargs):
         progress = Progress(f"hvp of {self._name}", self.verbose)
@@ -108,12 +129,16 @@ class HVPFunction(HessianFunction):
         vs = [s for t in tangents for s in t.symbols().ravel()]
         output = traced["outputs"][0].ravel()[0]
         sums = {s: traced["sums"][s] for s in output.free_symbols if s in traced["sums"]}
-        linear = linear_sums(output, sums) if sums and traced["dtype"].kind == "f" else {}
+        # Element loops derive their slots only: a differentiated Python number read in them
+        # would lose its derivatives, so then every sum is written out.
+        templated = traced["dtype"].kind == "f" and not any(l.weak and l.differentiated
+                                                            for l in leaves)
+        linear = linear_sums(output, sums) if sums and templated else {}
         if sums and not linear:
             output, sums = written_out([output], sums)[0], {}
         dtype = np.result_type(traced["dtype"], *[t.dtype for t in tangents])
         loops = []
-        if traced["dtype"].kind == "f" and not any(l.weak and l.differentiated for l in leaves):
+        if templated:
             with progress.stage("templates"):
                 rest = output.xreplace({s: 0 for s in sums}) if sums else output
                 output, loops = template_loops(rest, leaves, diff_leaves, MIN_INSTANCES,

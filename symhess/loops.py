@@ -24,7 +24,10 @@ def linear_sums(f, sums) -> dict:
     without them, so that every sum can be an element loop; else ``{}``."""
     coefficients = {}
     for s in sums:
-        c = f.diff(s)
+        try:
+            c = f.diff(s)
+        except RuntimeError:        # a condition used as a number: written out, then derived
+            return {}
         if c.free_symbols or not isinstance(c, se.Number):
             return {}
         coefficients[s] = c
@@ -101,21 +104,13 @@ def template_loops(f, leaves, diff_leaves, min_instances, element_sums=None):
     """``(remainder, loops)``: the element templates of the scalar output ``f`` (see
     `symhess.templates`) and of the element sums ``[(ElementSum, coefficient)]`` that have a
     nonzero Hessian, and what is left of ``f``."""
+    where = _Where(leaves)
     if isinstance(f, se.Add) and len(f.args) >= 2:
-        where = {}
-        for leaf in leaves:
-            if not leaf.weak:
-                for k, sym in enumerate(leaf.symbols().ravel()):
-                    where[sym] = (leaf.index, k)
         remainder, templates = split(f, where, min_instances)
     else:                       # not a sum: all of f is the remainder
         remainder, templates = f, []
     for element_sum, coefficient in element_sums or ():
-        slots = list(element_sum.slots.items())
-        templates.append(Template(
-            coefficient * element_sum.expr, [d for d, _ in slots],
-            tuple(slot.leaf for _, slot in slots),
-            np.stack([slot.flat for _, slot in slots], axis=1).astype(np.int64)))
+        templates.append(_sum_template(element_sum, coefficient, where))
     offsets, start = {}, 0
     for leaf in diff_leaves:
         offsets[leaf.index] = start
@@ -126,3 +121,54 @@ def template_loops(f, leaves, diff_leaves, min_instances, element_sums=None):
         if loop.entries:
             loops.append(loop)
     return remainder, loops
+
+
+class _Where(dict):
+    """``{symbol: (kernel input, flat index)}`` of the array inputs, filled on first use (a
+    lazy chain over a million entries may never need it)."""
+
+    def __init__(self, leaves):
+        super().__init__()
+        self._leaves = leaves
+
+    def _fill(self):
+        if self._leaves is not None:
+            for leaf in self._leaves:
+                if not leaf.weak:
+                    for k, sym in enumerate(leaf.symbols().ravel()):
+                        self[sym] = (leaf.index, k)
+            self._leaves = None
+
+    def __contains__(self, key):
+        self._fill()
+        return super().__contains__(key)
+
+    def __getitem__(self, key):
+        self._fill()
+        return super().__getitem__(key)
+
+
+def _sum_template(element_sum, coefficient, where) -> Template:
+    """The template of ``coefficient * element_sum``.
+
+    Its slots are the element sum's own, plus one per array-input entry that every row shares
+    (a 0-d array ``s`` in ``np.sum(s * (x[1:] - x[:-1]))``): such an entry is read like any
+    slot, at the same flat index in every row, so the loop reads it from its input and, when
+    that input is differentiated, derives it like the other slots.
+    """
+    slots = list(element_sum.slots.items())
+    columns = [slot.flat for _, slot in slots]
+    inputs = [slot.leaf for _, slot in slots]
+    expr = coefficient * element_sum.expr
+    outside = [s for s in expr.free_symbols if s not in element_sum.slots]
+    shared = sorted((where[s], s) for s in outside if s in where) if outside else []
+    rename = {}
+    for (leaf, flat), s in shared:
+        rename[s] = d = se.Dummy("e")
+        slots.append((d, None))
+        columns.append(np.full(element_sum.rows, flat, dtype=np.int64))
+        inputs.append(leaf)
+    if rename:
+        expr = expr.xreplace(rename)
+    return Template(expr, [d for d, _ in slots], tuple(inputs),
+                    np.stack(columns, axis=1).astype(np.int64))

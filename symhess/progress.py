@@ -3,7 +3,8 @@
 Stages are logged at DEBUG level on the ``symhess`` logger. A compile that has run for more
 than `REPORT_AFTER` seconds also reports each later stage at INFO level and, when standard error
 is a terminal, on a status line there. ``verbose=True`` (or ``SYMHESS_VERBOSE=1``) reports every
-stage from the start; ``verbose=False`` (or ``SYMHESS_VERBOSE=0``) never reports.
+stage from the start, on standard error even when it is not a terminal (one line per stage);
+``verbose=False`` (or ``SYMHESS_VERBOSE=0``) never reports.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class Progress:
         self.verbose = _verbose_from_env() if verbose is None else verbose
         self.start = time.perf_counter()
         self.times: dict = {}
-        self._shown = False
+        self._shown = False       # a status line on a terminal
+        self._lines = False       # plain lines, when verbose and standard error is no terminal
 
     def _loud(self) -> bool:
         if self.verbose is not None:
@@ -58,12 +60,18 @@ class Progress:
                        "%s: %s took %.2f s", self.name, label, seconds)
 
     def _status(self, text: str):
-        if self.verbose is False or not getattr(sys.stderr, "isatty", lambda: False)():
+        if self.verbose is False:
             return
         elapsed = time.perf_counter() - self.start
-        sys.stderr.write(f"\r[symhess] {self.name}: {text} ({elapsed:.1f} s)\033[K")
+        if getattr(sys.stderr, "isatty", lambda: False)():
+            sys.stderr.write(f"\r[symhess] {self.name}: {text} ({elapsed:.1f} s)\033[K")
+            self._shown = True
+        elif self.verbose:       # asked for: a plain line each stage (a log file, a CI job)
+            sys.stderr.write(f"[symhess] {self.name}: {text} ({elapsed:.1f} s)\n")
+            self._lines = True
+        else:
+            return
         sys.stderr.flush()
-        self._shown = True
 
     def done(self):
         """Finish the status line and log the total."""
@@ -73,4 +81,7 @@ class Progress:
                    self.name, total, ", ".join(f"{k} {v:.2f} s" for k, v in self.times.items()))
         if self._shown:
             sys.stderr.write(f"\r[symhess] {self.name}: compiled in {total:.1f} s\033[K\n")
+            sys.stderr.flush()
+        elif self._lines:
+            sys.stderr.write(f"[symhess] {self.name}: compiled in {total:.1f} s\n")
             sys.stderr.flush()

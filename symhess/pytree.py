@@ -6,6 +6,7 @@ and everything else is a leaf. A `TreeDef` is hashable, so it can be part of a c
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, NamedTuple
 
 
@@ -49,13 +50,21 @@ class TreeDef(NamedTuple):
         return self.data(*kids)
 
     def paths(self, prefix: str = "") -> list[str]:
-        """A readable access path per leaf, e.g. ``['w'][2]`` or ``.bias``."""
+        """A readable access path per leaf, e.g. ``['w'][2]`` or ``.bias``.
+
+        Paths are distinct per leaf position: dict keys that print alike (distinct NaN keys,
+        objects with one repr) get their position among the keys, e.g. ``[nan #0]``.
+        """
         if self.kind == "leaf":
             return [prefix]
         out = []
         if self.kind == "dict":
-            for key, child in zip(self.data, self.children):
-                out += child.paths(f"{prefix}[{key!r}]")
+            names = [repr(key) for key in self.data]
+            repeated = {n for n, count in Counter(names).items() if count > 1}
+            for i, (name, child) in enumerate(zip(names, self.children)):
+                if name in repeated:          # distinct keys that print alike (two NaNs)
+                    name = f"{name} #{i}"
+                out += child.paths(f"{prefix}[{name}]")
         elif self.kind == "namedtuple":
             for field, child in zip(self.data._fields, self.children):
                 out += child.paths(f"{prefix}.{field}")

@@ -9,6 +9,7 @@ on such arrays and returns its outputs as object arrays of expressions.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import numbers
 from dataclasses import dataclass
 
@@ -79,20 +80,27 @@ class TraceContext:
     sums: dict = None        # element sums of lazy gathers (symhess.lazy); None: no lazy gathers
 
 
-_CONTEXTS: list[TraceContext] = []
+# The running trace's context. A context variable, not a module global: each thread (and each
+# asyncio task) traces in a context of its own, so concurrent traces never read each other's
+# dtype, holomorphy or lazy element sums.
+_CONTEXT: contextvars.ContextVar = contextvars.ContextVar("symhess_trace_context", default=None)
+_NO_TRACE = TraceContext(np.dtype(np.float64), False)
 
 
 def current_context() -> TraceContext:
-    return _CONTEXTS[-1] if _CONTEXTS else TraceContext(np.dtype(np.float64), False)
+    """The context of the trace running in this thread (float64, not holomorphic, if none)."""
+    context = _CONTEXT.get()
+    return _NO_TRACE if context is None else context
 
 
 @contextlib.contextmanager
 def trace_context(dtype, holomorphic: bool, sums=None):
-    _CONTEXTS.append(TraceContext(np.dtype(dtype), holomorphic, sums))
+    """Run the body under a new trace context, visible to this thread only."""
+    token = _CONTEXT.set(TraceContext(np.dtype(dtype), holomorphic, sums))
     try:
         yield
     finally:
-        _CONTEXTS.pop()
+        _CONTEXT.reset(token)
 
 
 def wrap(result):
@@ -239,7 +247,16 @@ class Traced:
         raise errors.UnsupportedFunctionError("floor division (//) on a traced value",
                                               "it is piecewise constant: its derivative is zero")
 
-    __rfloordiv__ = __mod__ = __rmod__ = __floordiv__
+    __rfloordiv__ = __floordiv__
+
+    def __mod__(self, other):
+        raise errors.UnsupportedFunctionError(
+            "the remainder % (np.mod, np.remainder) of a traced value",
+            "no symbolic rule: the value jumps wherever x / divisor crosses an integer. Where "
+            "the argument stays within one period, subtract that period's start as a constant "
+            "(x - k * c) instead; its Hessian is the same")
+
+    __rmod__ = __mod__
 
     # --- methods that NumPy users call on arrays ------------------------------------------------
     def sum(self, *a, **k): return np.sum(self, *a, **k)

@@ -235,3 +235,50 @@ def test_cfunc_of_single_array(neo):
     address = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(f.address)
     address(F.ctypes.data, out.ctypes.data)
     np.testing.assert_allclose(out.reshape(3, 3, 3, 3), reference, rtol=1e-12, atol=1e-12)
+
+
+# --- sparse Hessians: CSR values plus the index arrays --------------------------------------------
+def banded(xp):
+    return lambda x, s: xp.sum(s * (x[1:] - x[:-1] ** 2) ** 2) + xp.sum(x ** 4)
+
+
+@pytest.mark.parametrize("sparse", [True, "upper"])
+def test_sparse_hessians_export_as_csr(sparse, jax, jnp, tmp_path):
+    x, s = np.linspace(0.3, 1.7, 9), 1.3
+    H = symhess.hessian(banded(np), sparse=sparse)
+    matrix = H(x, s)
+    dense = np.asarray(jax.hessian(banded(jnp))(jnp.asarray(x), s))
+    np.testing.assert_allclose(matrix.toarray(), np.triu(dense) if sparse == "upper" else dense,
+                               rtol=1e-12, atol=1e-12)
+    c = H.compile(x, s)
+    # .py: the values, INDICES, INDPTR, SHAPE, computed without symhess
+    c.save(tmp_path / "banded_csr.py", name="banded")
+    np.savez(tmp_path / "args.npz", x=x)
+    got = run_isolated(tmp_path, "banded_csr",
+                       f"np.concatenate([m.banded(args['x'], {s!r}), m.INDICES, m.INDPTR, "
+                       "m.SHAPE, [m.UPPER]])")
+    nnz, n = matrix.nnz, len(x)
+    np.testing.assert_allclose(got[:nnz], matrix.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got[nnz:2 * nnz], matrix.indices)
+    np.testing.assert_array_equal(got[2 * nnz:2 * nnz + n + 1], matrix.indptr)
+    np.testing.assert_array_equal(got[2 * nnz + n + 1:], [n, n, sparse == "upper"])
+    # C: the values, and the index arrays the header declares
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    source, header = c.save(tmp_path / "banded.c", name="banded")
+    (tmp_path / "driver.c").write_text(
+        '#include <stdio.h>\n#include "banded.h"\n'
+        f"static const double x[] = {{{c_literals(x)}}};\nstatic const double s = {s!r};\n"
+        "int main(void) {\n  static double out[BANDED_OUT_SIZE];\n  int i;\n"
+        "  banded(x, &s, out);\n"
+        '  for (i = 0; i < BANDED_OUT_SIZE; ++i) printf("%.17g\\n", out[i]);\n'
+        '  for (i = 0; i < BANDED_OUT_SIZE; ++i) printf("%ld\\n", banded_indices[i]);\n'
+        '  for (i = 0; i <= BANDED_N; ++i) printf("%ld\\n", banded_indptr[i]);\n'
+        '  printf("%d\\n", BANDED_UPPER);\n  return 0;\n}\n')
+    got = run_driver(tmp_path, [cc, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror",
+                                "driver.c", str(source), "-lm", "-o", "driver"])
+    np.testing.assert_allclose(got[:nnz], matrix.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got[nnz:2 * nnz], matrix.indices)
+    np.testing.assert_array_equal(got[2 * nnz:2 * nnz + n + 1], matrix.indptr)
+    assert got[-1] == (sparse == "upper")

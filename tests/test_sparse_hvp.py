@@ -116,3 +116,21 @@ def test_cse_in_groups_gives_the_same_hessian(group, monkeypatch, tmp_path):
     x = np.linspace(-1.2, 1.3, 9)
     H = symhess.hessian(lambda x: chain(x, np), sparse=True)(x)
     np.testing.assert_allclose(H.toarray(), dense_reference(chain, x), rtol=1e-12, atol=1e-12)
+
+
+def test_hvp_linear_operator_is_built_once_per_signature(monkeypatch):
+    Hv = symhess.hvp(lambda x, s: chain(x, np) * s, argnums=(0, 1))
+    traces = []
+    trace = Hv._trace
+    monkeypatch.setattr(Hv, "_trace", lambda *a, **k: traces.append(1) or trace(*a, **k))
+    n = 6
+    for k in range(4):                      # new points of one signature: one trace in all
+        x, s = np.linspace(0.5, 1.5 + 0.1 * k, n), np.array(1.0 + k)
+        op = Hv.linear_operator(x, s)
+        assert op.shape == (n + 1, n + 1) and op.dtype == np.float64
+        H = jax.hessian(lambda z: chain(z[:n], jnp) * z[n])(jnp.concatenate([x, s[None]]))
+        u = np.cos(np.arange(n + 1.0))
+        np.testing.assert_allclose(op @ u, np.asarray(H) @ u, rtol=1e-12, atol=1e-12)
+    assert len(traces) == 1
+    op32 = Hv.linear_operator(x.astype(np.float32), s.astype(np.float32))
+    assert op32.dtype == np.float32 and len(traces) == 2

@@ -391,3 +391,30 @@ def test_element_loops_without_disjoint_classes_run_in_sequence(monkeypatch, tmp
     compiled = symhess.hessian(lj_energy).compile(X)
     assert "prange" not in compiled.source
     np.testing.assert_allclose(compiled(X), unrolled(lj_energy, X), rtol=1e-10, atol=1e-8)
+
+
+@pytest.mark.parametrize("differentiated", [False, True])
+@pytest.mark.parametrize("scale", [np.array(1.7), 1.7], ids=["0-d array", "float"])
+def test_runtime_scalar_times_an_element_sum(jax, jnp, scale, differentiated):
+    # s multiplies every element of a lazy sum: a 0-d array s is an input the element loop
+    # reads (and derives, when differentiated), not a symbol of the loop alone
+    def f(xp):
+        return lambda x, s: xp.sum(s * (x[1:] - x[:-1] ** 2) ** 2)
+    x = np.linspace(0.5, 1.5, LAZY_MIN + 44)
+    argnums = (0, 1) if differentiated else 0
+    got = symhess.hessian(f(np), argnums=argnums)(x, scale)
+    expected = jax.hessian(f(jnp), argnums=argnums)(x, jnp.asarray(scale, dtype=jnp.float64))
+    if differentiated:
+        for i in range(2):
+            for j in range(2):
+                np.testing.assert_allclose(got[i][j], expected[i][j], rtol=1e-12, atol=1e-12)
+        v = (np.cos(x), np.array(0.3))
+        hv = symhess.hvp(f(np), argnums=(0, 1))(x, scale, v)
+        ref = jax.jvp(jax.grad(f(jnp), argnums=(0, 1)), (x, jnp.asarray(scale)), v)[1]
+        for a, b in zip(hv, ref):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+        # a new value of s gives a new answer without recompiling
+        np.testing.assert_allclose(symhess.hessian(f(np))(x, 2 * scale), 2 * expected,
+                                   rtol=1e-12, atol=1e-12)
