@@ -4,6 +4,9 @@ Stages are logged at DEBUG level on the ``symhess`` logger. A compile that has r
 than `REPORT_AFTER` seconds also reports each later stage at INFO level and, when standard error
 is a terminal, on a status line there. ``verbose=True`` (or ``SYMHESS_VERBOSE=1``) reports every
 stage from the start; ``verbose=False`` (or ``SYMHESS_VERBOSE=0``) never reports.
+
+A stage inside another counts its own time only: the stage times add up to the compile's total,
+and whatever ran outside every stage is reported as ``other``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class Progress:
         self.start = time.perf_counter()
         self.times: dict = {}
         self._shown = False
+        self._inner = [0.0]          # per open stage: the time of the stages inside it
 
     def _loud(self) -> bool:
         if self.verbose is not None:
@@ -48,10 +52,13 @@ class Progress:
         begin = time.perf_counter()
         if self._loud():
             self._status(f"{label}...")
+        self._inner.append(0.0)
         try:
             yield
         finally:
-            seconds = time.perf_counter() - begin
+            elapsed = time.perf_counter() - begin
+            seconds = elapsed - self._inner.pop()
+            self._inner[-1] += elapsed
             self.times[label] = self.times.get(label, 0.0) + seconds
             loud = self._loud()
             logger.log(logging.INFO if loud else logging.DEBUG,
@@ -68,6 +75,9 @@ class Progress:
     def done(self):
         """Finish the status line and log the total."""
         total = time.perf_counter() - self.start
+        other = total - sum(self.times.values())
+        if other >= 0.005:
+            self.times["other"] = other
         loud = self._loud()
         logger.log(logging.INFO if loud else logging.DEBUG, "%s: compiled in %.2f s (%s)",
                    self.name, total, ", ".join(f"{k} {v:.2f} s" for k, v in self.times.items()))
