@@ -305,7 +305,7 @@ def store(key: str, source: str):
         except OSError as e:
             used = _give_up(used, f"writing {path.name} failed ({e.strerror or e})")
             continue
-        _maintain_once(used)
+        _maintain_once(used, key)
         return _import(path, text, key)
     return _in_memory(source, key)
 
@@ -415,13 +415,13 @@ def _touch(path: Path) -> None:
             os.utime(path)
 
 
-def _maintain_once(used: Path) -> None:
+def _maintain_once(used: Path, keep: str) -> None:
     with _lock:
         if used in _maintained:
             return
         _maintained.add(used)
     with contextlib.suppress(OSError):
-        maintain(used)
+        maintain(used, keep)
 
 
 def entries(used: Path) -> dict:
@@ -459,18 +459,16 @@ def orphans(used: Path, age: float = TMP_AGE) -> list:
     return out
 
 
-def maintain(used: Path) -> list:
-    """Remove orphan temporary files and evict stale entries (see the module docstring);
-    return the paths removed."""
+def maintain(used: Path, keep: str = "") -> list:
+    """Remove orphan temporary files and evict stale entries (see the module docstring), all
+    but the entry ``keep``; return the paths removed."""
     removed = orphans(used)
     all_entries = entries(used)
+    all_entries.pop(keep, None)
     now = time.time()
     stale = [k for k, e in all_entries.items()
              if not e["current"] and now - e["used"] > STALE_DAYS * 86400]
-    try:
-        bound = float(os.environ.get("SYMHESS_CACHE_MAX_MB", MAX_MB)) * 2 ** 20
-    except ValueError:
-        bound = MAX_MB * 2 ** 20
+    bound = _max_bytes()
     total = sum(e["bytes"] for k, e in all_entries.items() if k not in stale)
     if total > bound:
         for k in sorted(set(all_entries) - set(stale), key=lambda k: all_entries[k]["used"]):
@@ -485,9 +483,37 @@ def maintain(used: Path) -> list:
     return removed
 
 
-def clear(used: Path) -> list:
-    """Remove every entry and temporary file of the folder ``used``; return the paths removed."""
-    removed = orphans(used, age=-1) + [p for e in entries(used).values() for p in e["files"]]
+def _max_bytes() -> float:
+    try:
+        return float(os.environ.get("SYMHESS_CACHE_MAX_MB", MAX_MB)) * 2 ** 20
+    except ValueError:
+        return MAX_MB * 2 ** 20
+
+
+def info() -> dict:
+    """The configured folder, why it is not used (None when it is), and what it holds."""
+    configured = cache_dir()
+    reason = _unusable(configured)
+    real = Path(os.path.realpath(configured))
+    held = entries(real) if real.is_dir() else {}
+    return dict(folder=configured, reason=reason, entries=len(held),
+                current=sum(e["current"] for e in held.values()),
+                bytes=sum(e["bytes"] for e in held.values()), orphans=len(orphans(real)),
+                max_bytes=_max_bytes())
+
+
+def clear() -> list:
+    """Remove every entry and temporary file of the configured folder; return the paths
+    removed. Files symhess did not write are left alone."""
+    configured = cache_dir()
+    real = Path(os.path.realpath(configured))
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        return []
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        raise ValueError(f"{configured} is not a folder of this user: nothing was removed")
+    removed = orphans(real, age=-1) + [p for e in entries(real).values() for p in e["files"]]
     for p in removed:
         with contextlib.suppress(OSError):
             os.unlink(p)

@@ -269,3 +269,97 @@ def test_kernels_of_other_generating_code_are_not_loaded(fresh_cache, monkeypatc
     monkeypatch.setattr(cache, "code_version", lambda: "other code")
     assert cache.key_of(source) != key
     assert cache.load(key) is None          # its stamp names other code: not loaded
+
+
+# --- the key is the generated code: nothing that changes the code can share an entry -------------
+def run_code(code, cache_folder, *argv, env=None, check=True):
+    """Run ``code`` in a fresh interpreter with its own cache folder; return (result, stderr).
+
+    The child writes its result with ``np.save`` to standard output."""
+    import io
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    if cache_folder is not None:
+        environ["SYMHESS_CACHE_DIR"] = str(cache_folder)
+    environ.update(env or {})
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *map(str, argv)],
+                          cwd=str(ROOT), env=environ, capture_output=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr.decode()
+    return np.load(io.BytesIO(proc.stdout)) if proc.stdout else None, proc.stderr.decode()
+
+
+WEAK = '''
+    import sys
+    import numpy as np
+    import symhess
+
+    def f(x, a):
+        return np.sum(x ** 3) * a
+
+    a = {"float": 2.5, "array": np.array(2.5), "float32": np.float32(2.5)}[sys.argv[1]]
+    np.save(sys.stdout.buffer, symhess.hessian(f)(np.array([1.0, 2.0]), a))
+'''
+
+
+@pytest.mark.parametrize("first, second", [("float", "array"), ("array", "float"),
+                                           ("float", "float32")])
+def test_weak_scalar_and_0d_array_do_not_share_a_kernel(tmp_path, first, second):
+    """A Python number and a 0-d array are different kernel inputs, whatever the order."""
+    folder = tmp_path / "cache"
+    for kind in (first, second, first):
+        got, _ = run_code(WEAK, folder, kind)
+        np.testing.assert_allclose(got, np.diag(6 * np.array([1.0, 2.0]) * 2.5), rtol=1e-6)
+    assert len(kernel_files(folder)) == 2
+
+
+CONSTANT = '''
+    import sys
+    import numpy as np
+    import symhess
+
+    c = float(sys.argv[1])
+    np.save(sys.stdout.buffer, symhess.hessian(lambda x: np.sum(x ** 2) * c)(np.ones(2)))
+'''
+
+
+def test_constants_differing_at_the_16th_digit(tmp_path, fresh_cache):
+    """Constants equal to 15 significant digits are still different code."""
+    c1, c2 = 1.0, float(np.nextafter(1.0, 2.0))     # 1.0000000000000002
+    assert f"{c1:.15g}" == f"{c2:.15g}"
+    for c in (c1, c2):                 # in one process: two functions, one disk folder
+        got = symhess.hessian(lambda x: np.sum(x ** 2) * c)(np.ones(2))
+        np.testing.assert_array_equal(got, np.diag([2 * c, 2 * c]))
+    folder = tmp_path / "shared"
+    for c in (c1, c2, c1, c2):         # across processes
+        got, _ = run_code(CONSTANT, folder, repr(c))
+        np.testing.assert_array_equal(got, np.diag([2 * c, 2 * c]))
+    assert len(kernel_files(folder)) == 2
+
+
+def test_printed_constants_round_trip_exactly(fresh_cache):
+    """The generated code holds each float exactly (repr, or the IEEE bits in LLVM IR)."""
+    import struct
+    c = float(np.nextafter(0.1, 1.0))
+    source = symhess.hessian(lambda x: np.sum(x ** 2) * c).compile(np.ones(2)).source
+    bits = "0x%016X" % struct.unpack(">Q", struct.pack(">d", 2 * c))[0]     # H = 2 c
+    assert repr(2 * c) in source or bits in source
+
+
+def test_deep_max_compiles_in_seconds_and_every_second_is_reported(fresh_cache, caplog):
+    """np.max of a 10x11 array: the key no longer prints exponentially large trees, and the
+    stages add up to the whole compile."""
+    import logging
+    import time
+    X = np.arange(110.0).reshape(10, 11) / 7.0
+    start = time.perf_counter()
+    with caplog.at_level(logging.DEBUG, logger="symhess"):
+        H = symhess.hessian(lambda x: np.max(x ** 2))(X)
+    seconds = time.perf_counter() - start
+    assert seconds < 60
+    expected = np.zeros((110, 110))
+    expected[-1, -1] = 2.0                 # the largest entry is the last one
+    np.testing.assert_array_equal(H.reshape(110, 110), expected)
+    (line,) = [r.getMessage() for r in caplog.records if "compiled in" in r.getMessage()]
+    total = float(line.split("compiled in ")[1].split(" s")[0])
+    parts = [float(p.rsplit(" ", 2)[1]) for p in line.split("(", 1)[1].rstrip(")").split(", ")]
+    assert abs(sum(parts) - total) <= 0.01 * len(parts) + 0.01
