@@ -363,3 +363,274 @@ def test_deep_max_compiles_in_seconds_and_every_second_is_reported(fresh_cache, 
     total = float(line.split("compiled in ")[1].split(" s")[0])
     parts = [float(p.rsplit(" ", 2)[1]) for p in line.split("(", 1)[1].rstrip(")").split(", ")]
     assert abs(sum(parts) - total) <= 0.01 * len(parts) + 0.01
+
+
+# --- Numba's cache files: damaged ones heal, planted ones never run ------------------------------
+def numba_files(folder):
+    return sorted(p for p in (Path(folder) / "__pycache__").glob("k*") if ".tmp." not in p.name)
+
+
+def damage_file(path, how):
+    good = path.read_bytes()
+    path.write_bytes({"truncate": good[: len(good) // 2], "empty": b"",
+                      "garbage": b"\x80\x04garbage that is no pickle" * 3}[how])
+
+
+@pytest.mark.parametrize("how", ["truncate", "empty", "garbage"])
+@pytest.mark.parametrize("suffix", [".nbi", ".nbc"])
+def test_damaged_numba_cache_heals(tmp_path, how, suffix):
+    folder = tmp_path / "cache"
+    run_code(CONSTANT, folder, "3.0")
+    targets = [p for p in numba_files(folder) if p.suffix == suffix]
+    assert targets
+    for path in targets:
+        damage_file(path, how)
+    for _ in range(2):                      # the next process and the one after it
+        got, err = run_code(CONSTANT, folder, "3.0")
+        np.testing.assert_array_equal(got, np.diag([6.0, 6.0]))
+        assert "Error" not in err
+    for path in targets:                    # rebuilt: readable again
+        assert path.stat().st_size > 0
+
+
+@pytest.mark.parametrize("suffix", [".nbi", ".nbc"])
+def test_damage_that_the_manifest_vouches_for_heals_too(fresh_cache, suffix):
+    """Damage recorded in the manifest (e.g. a disk error before it was written) makes the
+    compile fail; the entry's Numba files are deleted and the compile runs once more."""
+    import json
+    x = np.array([0.7, -0.2, 1.1])
+    symhess.hessian(energy)(x)
+    (entry,) = kernel_files(fresh_cache)
+    for path in numba_files(fresh_cache):
+        if path.suffix == suffix:
+            damage_file(path, "truncate")
+    files = {p.name: cache._sha256(p) for p in numba_files(fresh_cache)}
+    manifest = entry.with_suffix(".nbm")
+    manifest.write_text(json.dumps({"code": cache.code_version(), "files": files}))
+    np.testing.assert_allclose(symhess.hessian(energy)(x), energy_hessian(x), rtol=1e-12)
+    assert json.loads(manifest.read_text())["files"] != files
+
+
+PAYLOAD = '''
+    import pickle, sys
+    class Payload:
+        def __reduce__(self):
+            return (open, (sys.argv[1], "w"))
+    for path in sys.argv[2:]:
+        with open(path, "wb") as f:
+            pickle.dump(Payload(), f)
+'''
+
+
+def test_planted_numba_pickle_does_not_run(tmp_path):
+    folder = tmp_path / "cache"
+    marker = tmp_path / "payload-ran"
+    run_code(CONSTANT, folder, "3.0")
+    targets = numba_files(folder)
+    subprocess.run([sys.executable, "-c", textwrap.dedent(PAYLOAD), str(marker),
+                    *map(str, targets)], check=True)
+    got, _ = run_code(CONSTANT, folder, "3.0")
+    np.testing.assert_array_equal(got, np.diag([6.0, 6.0]))
+    assert not marker.exists()
+    # The payload is gone: a later process that did not verify would find Numba's own files.
+    import pickle
+    for path in numba_files(folder):
+        if path.suffix == ".nbi":
+            with open(path, "rb") as f:
+                assert isinstance(pickle.load(f), str)        # Numba's version string
+
+
+def test_planted_kernel_with_a_valid_stamp_is_not_loaded(fresh_cache):
+    """The old stamp (a hash of the file's own text) is no defence: the key is checked."""
+    import hashlib
+    x = np.array([0.2, 0.4, 0.9])
+    symhess.hessian(energy)(x)
+    (path,) = kernel_files(fresh_cache)
+    good = path.read_text()
+    first, _, source = good.partition("\n")
+    evil = source.replace("return out", "return 2 * out")
+    assert evil != source
+    stamp = f"# symhess-sha256: {hashlib.sha256(evil.encode()).hexdigest()} {cache.code_version()}"
+    path.write_text(f"{stamp}\n{evil}")
+    np.testing.assert_allclose(symhess.hessian(energy)(x), energy_hessian(x), rtol=1e-12)
+    assert path.read_text() == good
+
+
+def test_planted_python_bytecode_is_not_loaded(fresh_cache):
+    """Kernels are compiled from their verified text, never from a .pyc beside them."""
+    import importlib.util
+    symhess.hessian(energy)(X)
+    (path,) = kernel_files(fresh_cache)
+    pyc = Path(importlib.util.cache_from_source(str(path)))
+    pyc.write_bytes(b"planted")
+    np.testing.assert_allclose(symhess.hessian(energy)(X), energy_hessian(X), rtol=1e-12)
+
+
+# --- who may write the folder and its entries ----------------------------------------------------
+def foreign_uid():
+    return 4242 if os.geteuid() != 4242 else 4243
+
+
+@pytest.mark.parametrize("change", ["group-writable entry", "foreign entry", "symlinked entry"])
+def test_entries_that_others_could_write_are_refused(fresh_cache, tmp_path, change):
+    x = np.array([0.3, 0.5, 0.7]) + 0.01 * len(change)
+    symhess.hessian(energy)(x)
+    (path,) = kernel_files(fresh_cache)
+    good = path.read_text()
+    evil = good.replace("return out", "return 2 * out")
+    if change == "group-writable entry":
+        path.write_text(evil)
+        os.chmod(path, 0o666)
+    elif change == "foreign entry":
+        if os.geteuid() != 0:
+            pytest.skip("changing a file's owner needs root")
+        path.write_text(evil)
+        os.chown(path, foreign_uid(), -1)
+    else:
+        outside = tmp_path / "outside.py"
+        outside.write_text(good)
+        path.unlink()
+        path.symlink_to(outside)
+    if change == "symlinked entry":
+        got = symhess.hessian(energy)(x)
+    else:
+        with pytest.warns(cache.CacheWarning, match=str(path.name)):
+            got = symhess.hessian(energy)(x)
+    np.testing.assert_allclose(got, energy_hessian(x), rtol=1e-12)
+    st = os.lstat(path)
+    assert not Path(path).is_symlink() and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+    assert path.read_text() == good
+    if change == "symlinked entry":
+        assert (tmp_path / "outside.py").read_text() == good       # the link was not followed
+
+
+UNUSABLE = '''
+    import sys, warnings
+    import numpy as np
+    import symhess
+    warnings.simplefilter("always")
+    f = lambda x: np.sum(np.exp(x) * x[::-1] ** 2) + np.prod(x)
+    H = symhess.hessian(f)
+    out = H(np.array([0.3, -1.2, 0.8]))
+    symhess.hessian(lambda x: np.sum(x ** 4))(np.ones(2))      # a second compile: no warning
+    np.save(sys.stdout.buffer, out)
+'''
+
+
+@pytest.mark.parametrize("kind", ["a file", "group-writable", "foreign owner", "unwritable home",
+                                  "under a file"])
+def test_unusable_folder_warns_once_and_still_computes(tmp_path, kind):
+    folder = tmp_path / "cache"
+    env = {}
+    if kind == "a file":
+        folder.write_text("not a folder")
+        reason = "not a folder"
+    elif kind == "group-writable":
+        folder.mkdir()
+        os.chmod(folder, 0o775)
+        reason = "writable by group or others"
+    elif kind == "foreign owner":
+        if os.geteuid() != 0:
+            pytest.skip("changing a folder's owner needs root")
+        folder.mkdir(mode=0o700)
+        os.chown(folder, foreign_uid(), -1)
+        reason = "owned by user id"
+    elif kind == "unwritable home":
+        home = tmp_path / "home"
+        home.write_text("HOME is a file")
+        env = {"HOME": str(home), "XDG_CACHE_HOME": ""}
+        folder, reason = None, "cannot be created"
+    else:
+        (tmp_path / "file").write_text("")
+        folder, reason = tmp_path / "file" / "cache", "cannot be created"
+    if folder is None:
+        code = "import os; os.environ.pop('SYMHESS_CACHE_DIR', None)\n" + textwrap.dedent(UNUSABLE)
+    else:
+        code = UNUSABLE
+    got, err = run_code(code, folder, env=env)
+    np.testing.assert_allclose(got, energy_hessian(X), rtol=1e-12)
+    warned = [line for line in err.splitlines() if "CacheWarning" in line]
+    assert len(warned) == 1, err
+    assert reason in warned[0] and ("home" in warned[0] or str(folder) in warned[0])
+    if kind in ("group-writable", "foreign owner"):
+        assert list(folder.iterdir()) == []        # nothing written into a refused folder
+
+
+def test_read_only_folder_falls_back(fresh_cache, monkeypatch):
+    """A folder where no file can be created (read-only, full): one warning, right numbers."""
+    import tempfile as tempfile_module
+    real_mkstemp = tempfile_module.mkstemp
+
+    def read_only(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir) == fresh_cache.resolve():
+            raise OSError(30, "Read-only file system")
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    fresh_cache.mkdir(mode=0o700)
+    monkeypatch.setattr(cache.tempfile, "mkstemp", read_only)
+    with pytest.warns(cache.CacheWarning, match="Read-only file system") as caught:
+        got = symhess.hessian(energy)(X + 0.3)
+        again = symhess.hessian(lambda x: np.sum(x ** 4))(np.ones(2))
+    assert len(caught) == 1 and str(fresh_cache) in str(caught[0].message)
+    np.testing.assert_allclose(got, energy_hessian(X + 0.3), rtol=1e-12)
+    np.testing.assert_allclose(again, np.diag([12.0, 12.0]), rtol=1e-15)
+    assert not kernel_files(fresh_cache)
+
+
+def test_no_folder_at_all_compiles_in_memory(fresh_cache, monkeypatch):
+    fresh_cache.write_text("not a folder")
+
+    def no_temp(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache.tempfile, "mkdtemp", no_temp)
+    with pytest.warns(cache.CacheWarning, match="in memory"):
+        got = symhess.hessian(energy)(X - 0.1)
+    np.testing.assert_allclose(got, energy_hessian(X - 0.1), rtol=1e-12)
+
+
+def test_folder_is_created_private(fresh_cache):
+    symhess.hessian(energy)(X)
+    assert fresh_cache.stat().st_mode & 0o777 == 0o700
+    assert (fresh_cache / "__pycache__").stat().st_mode & 0o777 == 0o700
+    assert all(not p.stat().st_mode & 0o077 for p in fresh_cache.glob("k*"))
+
+
+# --- housekeeping ----------------------------------------------------------------------------------
+def test_orphan_temporary_files_are_removed(fresh_cache):
+    symhess.hessian(energy)(X)
+    (entry,) = kernel_files(fresh_cache)
+    old = [fresh_cache / "k0123.abc.tmp",
+           fresh_cache / "__pycache__" / f"{entry.stem}.kernel-9.py311.nbi.tmp.0123456789abcdef"]
+    young = fresh_cache / "k4567.def.tmp"             # a write in progress elsewhere
+    for p in old + [young]:
+        p.write_text("partial")
+    for p in old:
+        os.utime(p, (time.time() - 2 * cache.TMP_AGE,) * 2)
+    from symhess.cli import main
+    assert main(["cache", "info"]) == 0
+    cache._maintained.clear()
+    symhess.hessian(lambda x: np.sum(x ** 5))(np.ones(2))     # a new entry: housekeeping runs
+    assert not any(p.exists() for p in old) and young.exists()
+
+
+def test_old_and_excess_entries_are_evicted(fresh_cache, monkeypatch):
+    import hashlib
+    symhess.hessian(energy)(X)
+    (current,) = kernel_files(fresh_cache)
+    source = "x = 1\n"
+    stale = fresh_cache / f"k{'0' * 32}.py"
+    stale.write_text(f"# symhess-sha256: {hashlib.sha256(source.encode()).hexdigest()} "
+                     f"oldcode\n{source}")
+    recent_other = fresh_cache / f"k{'1' * 32}.py"
+    recent_other.write_text(stale.read_text())
+    os.utime(stale, (time.time() - (cache.STALE_DAYS + 1) * 86400,) * 2)
+    cache._maintained.clear()
+    symhess.hessian(lambda x: np.sum(x ** 5))(np.ones(2))
+    assert not stale.exists() and recent_other.exists() and current.exists()
+    # Over the size bound: least recently used entries go, the one just written stays.
+    monkeypatch.setenv("SYMHESS_CACHE_MAX_MB", "0.0001")
+    cache._maintained.clear()
+    got = symhess.hessian(lambda x: np.sum(x ** 6))(np.ones(2))
+    np.testing.assert_allclose(got, np.diag([30.0, 30.0]))
+    assert len(kernel_files(fresh_cache)) == 1 and not current.exists()
