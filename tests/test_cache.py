@@ -634,3 +634,96 @@ def test_old_and_excess_entries_are_evicted(fresh_cache, monkeypatch):
     got = symhess.hessian(lambda x: np.sum(x ** 6))(np.ones(2))
     np.testing.assert_allclose(got, np.diag([30.0, 30.0]))
     assert len(kernel_files(fresh_cache)) == 1 and not current.exists()
+
+
+# --- reliability: killed compiles and many processes at once -------------------------------------
+SCALED = '''
+    import sys, time
+    from pathlib import Path
+    import numpy as np
+    import symhess
+
+    c = float(sys.argv[1])
+    if len(sys.argv) > 2:                       # start together with the other processes
+        go = Path(sys.argv[2])
+        Path(f"{go}.{sys.argv[3]}").touch()
+        while not go.exists():
+            time.sleep(0.005)
+    f = lambda x: np.sum(np.exp(x) * x[::-1] ** 2) * c + np.prod(x)
+    np.save(sys.stdout.buffer, symhess.hessian(f)(np.array([0.3, -1.2, 0.8])))
+'''
+
+
+def scaled_hessian(c):
+    """The Hessian of `SCALED`'s function: `energy`'s, its first term scaled by c."""
+    return c * (energy_hessian(X) - product_hessian(X)) + product_hessian(X)
+
+
+def product_hessian(x):
+    n = len(x)
+    return np.array([[0.0 if i == j else np.prod(np.delete(x, [i, j])) for j in range(n)]
+                     for i in range(n)])
+
+
+def test_scaled_reference_is_right():
+    """`scaled_hessian` at c = 1 is `energy_hessian`; at c = 0 the product's, by differences."""
+    np.testing.assert_allclose(scaled_hessian(1.0), energy_hessian(X), rtol=1e-14)
+    h, n = 1e-4, len(X)
+    prod = np.prod
+    fd = np.array([[(prod(X + h * (e[i] + e[j])) - prod(X + h * (e[i] - e[j]))
+                     - prod(X - h * (e[i] - e[j])) + prod(X - h * (e[i] + e[j]))) / (4 * h * h)
+                    for j in range(n)] for i in range(n) for e in [np.eye(n)]])
+    np.testing.assert_allclose(scaled_hessian(0.0), fd, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_kill_during_compile_then_a_fresh_process_is_right(tmp_path):
+    import random
+    rng = random.Random(14)
+    folder = tmp_path / "cache"
+    env = dict(os.environ, SYMHESS_CACHE_DIR=str(folder),
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    tried = held = 0
+    for k in range(20):
+        c = 1.0 + (k % 7) / 8             # repeats: kills land on writes and on loads
+        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SCALED), repr(c)],
+                                cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 4.0))
+        proc.kill()
+        proc.wait()
+        got, _ = run_code(SCALED, folder, repr(c))
+        tried += 1
+        np.testing.assert_allclose(got, scaled_hessian(c), rtol=1e-12)
+        held += 1
+    assert (tried, held) == (20, 20)
+    for c in {1.0 + (k % 7) / 8 for k in range(20)}:        # every entry left behind is sound
+        got, err = run_code(SCALED, folder, repr(c))
+        np.testing.assert_allclose(got, scaled_hessian(c), rtol=1e-12)
+        assert "Warning" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [2, 4, 8])
+def test_many_processes_compiling_into_an_empty_cache(tmp_path, n):
+    import io
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    for round_ in range(3 if n < 8 else 2):
+        folder, go = tmp_path / f"cache{round_}", tmp_path / f"go{round_}"
+        env["SYMHESS_CACHE_DIR"] = str(folder)
+        c = 1.0 + round_ / 4
+        procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(SCALED), repr(c), str(go),
+                                   str(k)], cwd=str(ROOT), env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE) for k in range(n)]
+        deadline = time.monotonic() + 300
+        while not all(Path(f"{go}.{k}").exists() for k in range(n)):
+            assert time.monotonic() < deadline, "the processes did not start"
+            time.sleep(0.01)
+        go.touch()
+        for proc in procs:
+            out, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err.decode()
+            np.testing.assert_allclose(np.load(io.BytesIO(out)), scaled_hessian(c), rtol=1e-12)
+        assert len(kernel_files(folder)) == 1
+        got, _ = run_code(SCALED, folder, repr(c))          # and the entry left behind loads
+        np.testing.assert_allclose(got, scaled_hessian(c), rtol=1e-12)
