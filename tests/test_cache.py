@@ -727,3 +727,21 @@ def test_many_processes_compiling_into_an_empty_cache(tmp_path, n):
         assert len(kernel_files(folder)) == 1
         got, _ = run_code(SCALED, folder, repr(c))          # and the entry left behind loads
         np.testing.assert_allclose(got, scaled_hessian(c), rtol=1e-12)
+
+
+@pytest.mark.parametrize("a, b", [(1, True), (0.0, -0.0), ((0.0,), (-0.0,)), (2, 2.0)])
+def test_static_arguments_equal_but_different_are_different_signatures(a, b):
+    """Static values that compare equal (1 == True, 0.0 == -0.0) can trace differently."""
+    def f(x, s):
+        first = s[0] if isinstance(s, tuple) else s
+        scale = 3.0 if first is True else 5.0 if type(first) is float and first == 2 else 1.0
+        return np.sum(x ** 2) * np.copysign(1.0, first) * scale
+
+    def reference(s):
+        first = s[0] if isinstance(s, tuple) else s
+        scale = 3.0 if first is True else 5.0 if type(first) is float and first == 2 else 1.0
+        return 2 * np.copysign(1.0, first) * scale * np.eye(2)
+
+    H = symhess.hessian(f, static_argnums=1)
+    for s in (a, b, a):
+        np.testing.assert_array_equal(H(np.ones(2), s), reference(s))
