@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import errno
 import functools
 import hashlib
 import importlib.util
