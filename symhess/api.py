@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import numbers
 import threading
 from dataclasses import dataclass
@@ -115,6 +116,18 @@ def _point_signature(x, axis):
     if _traced_by_shape(x):        # their own signatures (see _symbolic_arg)
         return (shape[:axis] + shape[axis + 1:], x.dtype.char, type(x).__name__)
     return (shape[:axis] + shape[axis + 1:], np.result_type(x).char)
+
+
+def _static_key(value):
+    """A static argument as part of a signature: by type and value, so that ``1``, ``1.0`` and
+    ``True``, or ``0.0`` and ``-0.0``, which compare equal but may trace differently, differ."""
+    if type(value) is tuple:           # (a list stays unhashable, and is refused as in JAX)
+        return tuple, tuple(_static_key(v) for v in value)
+    if isinstance(value, (float, np.floating)):
+        return type(value), value, math.copysign(1.0, value)
+    if isinstance(value, (complex, np.complexfloating)):
+        return type(value), value, math.copysign(1.0, value.real), math.copysign(1.0, value.imag)
+    return type(value), value
 
 
 def _leaf_signature(x):
@@ -251,7 +264,7 @@ class HessianFunction:
         axes = self._axes(len(args)) if self.batch_axis is not None else None
         for i, a in enumerate(args):
             if static and (i in static or (i - len(args)) in static):
-                parts.append(("static", a))      # hashed by value: an array here is unhashable
+                parts.append(("static", _static_key(a)))   # by value: an array is unhashable
             elif axes is not None and axes[i] is not None:
                 leaves, treedef = pytree.flatten(a)
                 parts.append((treedef, axes[i], tuple(_point_signature(l, axes[i]) for l in leaves)))

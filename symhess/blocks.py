@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import __version__, cache, pytree
+from . import pytree
 from .compiler import _source, kernel_spec, load_or_emit
 from .progress import Progress
 
@@ -51,11 +51,6 @@ class BlockFunction:
         shapes = [out.shape + row_shape + b.shape for out in traced["outputs"]]
         sizes = [int(np.prod(sh, dtype=np.int64)) for sh in shapes]
         dtype = traced["dtype"]
-        key = cache.digest(__version__, "numba-cpu-block", dtype.name, shapes, a.label, b.label,
-                           (rows.start, rows.stop, rows.step),
-                           [(l.label, l.shape, l.dtype.name) for l in traced["leaves"]],
-                           [str(e) for out in traced["outputs"] for e in out.ravel()])
-
         def make_spec():
             xs, ys = a.symbols().ravel(), b.symbols().ravel()
             values, offset = [], 0
@@ -79,7 +74,7 @@ class BlockFunction:
                 return kernel_spec(f"block of the Hessian of {owner._name}", traced["leaves"],
                                    values, sum(sizes), (sum(sizes),), dtype)
 
-        module = load_or_emit(key, make_spec, progress, traced["leaves"])
+        module = load_or_emit(make_spec, progress, traced["leaves"])
         return CompiledBlock(module.kernel, _source(module), traced["arg_pytrees"],
                              traced["out_tree"], shapes)
 

@@ -1,23 +1,61 @@
-"""The disk cache of generated kernel modules.
+"""The disk cache of generated kernel modules: keyed by the code itself, verified, self-healing.
 
-Each kernel is a real Python file named by a content hash, so Numba's own ``cache=True`` works
-across processes. The file's first line carries the SHA-256 of the rest; a file whose hash does
-not match (truncated, edited, half-written by a crash) is rebuilt, never trusted. Writes go to a
-temporary file in the same folder and are renamed into place, so a reader never sees a partial
-file and two processes writing the same entry both leave a complete one.
+Each kernel is a real Python file, ``k<key>.py``, so Numba's own ``cache=True`` works across
+processes. The key is a hash of the generated source and of symhess's own code
+(`code_version`), so two kernels share an entry only when their code is the same, whatever
+produced it. Before a file is imported its content is checked against its key, so a damaged,
+edited or planted file is rewritten, never run. Writes go to a temporary file in the same
+folder and are renamed into place: a reader never sees a partial file.
+
+Numba keeps the machine code of ``k<key>.py`` in ``__pycache__/k<key>.*.nbi|.nbc``, which are
+pickles. After each compile symhess records their SHA-256 in ``k<key>.nbm`` (JSON); before
+loading an entry it deletes every Numba file of the entry that is not recorded there as it is,
+so damaged or planted cache files are rebuilt rather than unpickled. A compile that still fails
+while Numba files were present is retried once without them.
+
+Threat model: the cache folder is trusted like ``site-packages``. It is created ``0700``; a
+folder owned by another user, writable by group or others, or unusable (not a folder, read-only,
+full) is not used: one `CacheWarning` names it and the reason, and kernels are compiled in a
+private temporary folder for the process instead. Entries owned by another user or writable by
+others are replaced, and symbolic links are never followed out of the folder. Someone who can
+write the folder as you can still run code as you, as with ``site-packages``.
+
+Housekeeping runs when a process writes its first new entry: temporary files older than
+`TMP_AGE` seconds (left by a killed process) are removed, entries of other symhess code unused
+for `STALE_DAYS` days are evicted, and when the folder holds more than ``SYMHESS_CACHE_MAX_MB``
+megabytes (default `MAX_MB`) the least recently used entries are evicted until it holds three
+quarters of that. ``symhess cache info`` and ``symhess cache clear`` show and empty the folder.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import hashlib
 import importlib.util
+import json
 import os
+import re
+import shutil
+import stat
 import sys
 import tempfile
+import threading
+import time
+import types
+import warnings
 from pathlib import Path
 
 _STAMP = "# symhess-sha256: "
+TMP_AGE = 600               # seconds: a temporary file this old belongs to no live write
+STALE_DAYS = 30             # entries of other symhess code unused this long are evicted
+MAX_MB = 2048               # default bound on the folder's size (SYMHESS_CACHE_MAX_MB)
+_TOUCH_AFTER = 3600         # seconds: how stale an entry's last-use time may get before a load renews it
+
+
+class CacheWarning(UserWarning):
+    """The kernel cache folder, or an entry in it, was not used; the message says why."""
 
 
 def cache_dir() -> Path:
@@ -44,22 +82,147 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
-def digest(*parts) -> str:
-    """A hex key for the parts and the generating code, stable across processes and machines."""
+def key_of(source: str) -> str:
+    """The cache key of a generated module: a hash of its source and of the generating code."""
     h = hashlib.sha256(code_version().encode())
-    for part in parts:
-        h.update(str(part).encode())
-        h.update(b"\0")
+    h.update(b"\0")
+    h.update(source.encode())
     return h.hexdigest()[:32]
 
 
+# --- the folder ---------------------------------------------------------------------------------
+_MEMORY = Path("<memory>")  # no folder at all: kernels are compiled in memory
+_lock = threading.RLock()
+_folders: dict = {}          # configured folder -> the folder used (itself or a private one)
+_maintained: set = set()
+_private: set = set()        # the private temporary folders made by `_fallback`
+
+
+def folder() -> Path:
+    """The folder kernels are written to: the configured one when it is usable, else a private
+    temporary folder of this process (after one `CacheWarning`)."""
+    configured = cache_dir()
+    with _lock:
+        used = _folders.get(configured)
+        if used is None:
+            reason = _unusable(configured)
+            used = _fallback(configured, reason) if reason else Path(os.path.realpath(configured))
+            _folders[configured] = used
+        return used
+
+
+def _unusable(path: Path):
+    """Why ``path`` cannot hold the cache (None when it can), creating it ``0700`` if needed."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except FileExistsError:
+        return "it exists and is not a folder"
+    except OSError as e:
+        return f"it cannot be created ({e.strerror or e})"
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(real)
+    except OSError as e:
+        return f"it cannot be read ({e.strerror or e})"
+    if not stat.S_ISDIR(st.st_mode):
+        return "it is not a folder"
+    if st.st_uid != os.geteuid():
+        return (f"it is owned by user id {st.st_uid}, not by this user ({os.geteuid()}); "
+                "a cache folder is trusted like site-packages")
+    if st.st_mode & 0o022:
+        return (f"it is writable by group or others (mode {stat.S_IMODE(st.st_mode):o}), so "
+                f"anyone could plant code in it; run `chmod 700 {path}`")
+    try:
+        fd, probe = tempfile.mkstemp(dir=real, prefix=".probe.", suffix=".tmp")
+        try:
+            os.write(fd, b"symhess")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+        _own_subfolder(Path(real) / "__pycache__")
+    except OSError as e:
+        return f"it is not writable ({e.strerror or e})"
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def _own_subfolder(path: Path):
+    """Create Numba's ``__pycache__`` ``0700``; refuse one that is a link or not ours."""
+    try:
+        path.mkdir(mode=0o700)
+        return
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        raise ValueError(f"its {path.name} is a link, not a folder, or owned by another user")
+    if st.st_mode & 0o077:
+        os.chmod(path, 0o700)
+
+
+def _fallback(configured: Path, reason: str) -> Path:
+    """A private temporary folder for this process, after one warning naming ``reason``."""
+    try:
+        used = Path(tempfile.mkdtemp(prefix="symhess-cache-"))
+        (used / "__pycache__").mkdir(mode=0o700)
+        atexit.register(shutil.rmtree, used, ignore_errors=True)
+        _private.add(used)
+        instead = f"compiled in a private temporary folder ({used}) for this process"
+    except OSError:
+        used = _MEMORY
+        instead = "compiled in memory for this process"
+    warnings.warn(f"symhess does not use the kernel cache folder {configured}: {reason}. Kernels "
+                  f"are {instead}; set SYMHESS_CACHE_DIR to a folder of your own to keep them "
+                  "across processes.", CacheWarning, stacklevel=4)
+    return used
+
+
+def _give_up(used: Path, reason: str) -> Path:
+    """Stop using ``used`` (a write failed there) and return the folder to use instead: a
+    private one, or memory when a private one failed too (the warning was given already)."""
+    with _lock:
+        for configured, folder_ in list(_folders.items()):
+            if folder_ == used:
+                _folders[configured] = _MEMORY if used in _private else \
+                    _fallback(configured, reason)
+                return _folders[configured]
+        return folder()
+
+
+# --- entries ------------------------------------------------------------------------------------
 def _stamped(source: str) -> str:
-    return f"{_STAMP}{hashlib.sha256(source.encode()).hexdigest()}\n{source}"
+    return f"{_STAMP}{hashlib.sha256(source.encode()).hexdigest()} {code_version()}\n{source}"
 
 
-def _valid(text: str) -> bool:
+def _source_of(text: str, key: str):
+    """The source in an entry's ``text`` if it is intact and is the source of ``key``, else None."""
     first, _, rest = text.partition("\n")
-    return first.startswith(_STAMP) and first[len(_STAMP):] == hashlib.sha256(rest.encode()).hexdigest()
+    if first != f"{_STAMP}{hashlib.sha256(rest.encode()).hexdigest()} {code_version()}":
+        return None
+    return rest if key_of(rest) == key else None
+
+
+def _read_entry(path: Path):
+    """The text of the regular file ``path`` (never through a link), or None. A file owned by
+    another user or writable by others is not read (and is reported once)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            warnings.warn(f"symhess does not load the cache entry {path}: it is owned by user id "
+                          f"{st.st_uid} or writable by others (mode {stat.S_IMODE(st.st_mode):o}); "
+                          "it is compiled and written again", CacheWarning, stacklevel=5)
+            return None
+        try:
+            return f.read().decode()
+        except (OSError, UnicodeDecodeError):
+            return None
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -78,39 +241,279 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _import(path: Path, module_name: str):
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules[module_name] = module
+def _import(path: Path, text: str, key: str):
+    """The module of the verified ``text``, compiled from that text (never re-read from disk,
+    and never from a ``.pyc``) with ``path`` as its file, so Numba caches beside it."""
+    name = f"symhess_kernel_{key}"
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    code = compile(text, str(path), "exec")
+    sys.modules[name] = module        # Numba finds the module by name when it loads its cache
+    exec(code, module.__dict__)
+    module.symhess_source = text.partition("\n")[2]
+    return module
+
+
+def _in_memory(source: str, key: str):
+    """The module of ``source`` without any file (no cache folder at all): Numba caching off."""
+    text = re.sub(r"(?m)^(@numba\.\w+\(.*)cache=True", r"\1cache=False", source)
+    module = types.ModuleType(f"symhess_kernel_{key}")
+    sys.modules[module.__name__] = module
+    exec(compile(text, f"<symhess kernel {key}>", "exec"), module.__dict__)
+    module.symhess_source = source
     return module
 
 
 def load(key: str):
     """The cached module for ``key``, or None when there is none or it is not intact."""
-    path = cache_dir() / f"k{key}.py"
-    try:
-        text = path.read_text()
-    except (FileNotFoundError, UnicodeDecodeError, OSError):
+    used = folder()
+    if used == _MEMORY:
         return None
-    if not _valid(text):
+    path = used / f"k{key}.py"
+    text = _read_entry(path)
+    if text is None or _source_of(text, key) is None:
         return None
-    try:
-        return _import(path, f"symhess_kernel_{key}")
-    except Exception:       # an intact file that does not import is rebuilt like a corrupt one
-        return None
+    _verify_numba_files(used, key)
+    _touch(used / f"k{key}.nbm")
+    return _import(path, text, key)
 
 
 def store(key: str, source: str):
-    """Write ``source`` as the module for ``key`` (unless an identical one is there) and import it."""
-    directory = cache_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"k{key}.py"
+    """Write ``source`` as the module for ``key`` (unless an identical one is there) and import it.
+
+    ``key`` must be ``key_of(source)``. A folder where the write fails is given up for a
+    private one (see `folder`).
+    """
+    if key != key_of(source):
+        raise ValueError(f"cache key {key} is not the key of the given source ({key_of(source)})")
     text = _stamped(source)
+    used = folder()
+    for _ in range(3):
+        if used == _MEMORY:
+            return _in_memory(source, key)
+        path = used / f"k{key}.py"
+        if _read_entry(path) == text:     # rewriting identical text would only void Numba's cache
+            _verify_numba_files(used, key)
+            return _import(path, text, key)
+        try:
+            _remove_numba_files(used, key)
+            _write_atomic(path, text)
+        except FileNotFoundError:         # the folder was removed under us: make it again
+            used = _recreate(used)
+            continue
+        except OSError as e:
+            used = _give_up(used, f"writing {path.name} failed ({e.strerror or e})")
+            continue
+        _maintain_once(used, key)
+        return _import(path, text, key)
+    return _in_memory(source, key)
+
+
+def _recreate(used: Path) -> Path:
+    with _lock:
+        for configured, folder_ in list(_folders.items()):
+            if folder_ == used:
+                del _folders[configured]
+        return folder()
+
+
+def module(source: str):
+    """The imported module of ``source``, from the cache when it holds it, else written there."""
+    key = key_of(source)
+    return load(key) or store(key, source)
+
+
+# --- Numba's files of an entry ------------------------------------------------------------------
+def _numba_files(used: Path, key: str) -> list:
+    """Numba's cache files of entry ``key`` (not those being written), as directory entries."""
+    prefix = f"k{key}."
     try:
-        unchanged = path.read_text() == text
-    except (FileNotFoundError, UnicodeDecodeError, OSError):
-        unchanged = False
-    if not unchanged:            # rewriting identical text would only invalidate Numba's cache
-        _write_atomic(path, text)
-    return _import(path, f"symhess_kernel_{key}")
+        with os.scandir(used / "__pycache__") as it:
+            return [e for e in it if e.name.startswith(prefix) and ".tmp." not in e.name]
+    except OSError:
+        return []
+
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _manifest(used: Path, key: str) -> dict:
+    """``{file name: sha256}`` of the Numba files recorded for entry ``key``."""
+    text = _read_entry(used / f"k{key}.nbm")
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    return files if isinstance(files, dict) and data.get("code") == code_version() else {}
+
+
+def _verify_numba_files(used: Path, key: str) -> None:
+    """Delete each Numba file of entry ``key`` that is not recorded, as it is, in its manifest."""
+    recorded = _manifest(used, key)
+    for entry in _numba_files(used, key):
+        try:
+            st = entry.stat(follow_symlinks=False)
+            good = stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() \
+                and recorded.get(entry.name) == _sha256(entry.path)
+        except OSError:
+            good = False
+        if not good:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _remove_numba_files(used: Path, key: str) -> None:
+    for entry in _numba_files(used, key):
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+    with contextlib.suppress(OSError):
+        os.unlink(used / f"k{key}.nbm")
+
+
+def seal(module) -> None:
+    """Record the SHA-256 of the Numba files of ``module``'s entry, after it has compiled."""
+    path = Path(getattr(module, "__file__", "") or "")
+    key = path.stem[1:]
+    if not path.name.startswith("k") or not path.parent.is_dir():
+        return
+    try:
+        files = {e.name: _sha256(e.path) for e in _numba_files(path.parent, key)
+                 if e.is_file(follow_symlinks=False)}
+        if files and files != _manifest(path.parent, key):
+            _write_atomic(path.parent / f"k{key}.nbm",
+                          json.dumps({"code": code_version(), "files": files}, indent=1))
+    except OSError:                 # an unsealed entry is only recompiled by the next process
+        pass
+
+
+def heal(module):
+    """``module`` imported again after deleting its entry's Numba files (after a failed load),
+    or None when it had none to delete."""
+    path = Path(getattr(module, "__file__", "") or "")
+    key = path.stem[1:]
+    if not path.name.startswith("k") or not _numba_files(path.parent, key):
+        return None
+    _remove_numba_files(path.parent, key)
+    text = _read_entry(path)
+    if text is None or _source_of(text, key) is None:
+        return None
+    return _import(path, text, key)
+
+
+# --- housekeeping -------------------------------------------------------------------------------
+def _touch(path: Path) -> None:
+    """Renew an entry's last-use time (its manifest's), at most once per `_TOUCH_AFTER`."""
+    with contextlib.suppress(OSError):
+        if time.time() - os.stat(path).st_mtime > _TOUCH_AFTER:
+            os.utime(path)
+
+
+def _maintain_once(used: Path, keep: str) -> None:
+    with _lock:
+        if used in _maintained:
+            return
+        _maintained.add(used)
+    with contextlib.suppress(OSError):
+        maintain(used, keep)
+
+
+def entries(used: Path) -> dict:
+    """``{key: {"files": [paths], "bytes": n, "used": time, "current": bool}}`` of a folder."""
+    out = {}
+    for directory in (used, used / "__pycache__"):
+        try:
+            names = list(os.scandir(directory))
+        except OSError:
+            continue
+        for e in names:
+            m = re.match(r"k([0-9a-f]{32})\.", e.name)
+            if m is None or e.name.endswith(".tmp") or ".tmp." in e.name:
+                continue
+            st = e.stat(follow_symlinks=False)
+            info = out.setdefault(m.group(1), {"files": [], "bytes": 0, "used": 0.0, "current": False})
+            info["files"].append(Path(e.path))
+            info["bytes"] += st.st_size
+            info["used"] = max(info["used"], st.st_mtime)
+    for key, info in out.items():
+        with contextlib.suppress(OSError), open(used / f"k{key}.py", "rb") as f:
+            info["current"] = f.readline().rstrip().endswith(code_version().encode())
+    return out
+
+
+def orphans(used: Path, age: float = TMP_AGE) -> list:
+    """Temporary files older than ``age`` seconds: left by a process killed while writing."""
+    now, out = time.time(), []
+    for directory in (used, used / "__pycache__"):
+        with contextlib.suppress(OSError), os.scandir(directory) as it:
+            for e in it:
+                if (e.name.endswith(".tmp") or ".tmp." in e.name) and \
+                        now - e.stat(follow_symlinks=False).st_mtime > age:
+                    out.append(Path(e.path))
+    return out
+
+
+def maintain(used: Path, keep: str = "") -> list:
+    """Remove orphan temporary files and evict stale entries (see the module docstring), all
+    but the entry ``keep``; return the paths removed."""
+    removed = orphans(used)
+    all_entries = entries(used)
+    all_entries.pop(keep, None)
+    now = time.time()
+    stale = [k for k, e in all_entries.items()
+             if not e["current"] and now - e["used"] > STALE_DAYS * 86400]
+    bound = _max_bytes()
+    total = sum(e["bytes"] for k, e in all_entries.items() if k not in stale)
+    if total > bound:
+        for k in sorted(set(all_entries) - set(stale), key=lambda k: all_entries[k]["used"]):
+            if total <= 0.75 * bound:
+                break
+            stale.append(k)
+            total -= all_entries[k]["bytes"]
+    removed += [p for k in stale for p in all_entries[k]["files"]]
+    for p in removed:
+        with contextlib.suppress(OSError):
+            os.unlink(p)
+    return removed
+
+
+def _max_bytes() -> float:
+    try:
+        return float(os.environ.get("SYMHESS_CACHE_MAX_MB", MAX_MB)) * 2 ** 20
+    except ValueError:
+        return MAX_MB * 2 ** 20
+
+
+def info() -> dict:
+    """The configured folder, why it is not used (None when it is), and what it holds."""
+    configured = cache_dir()
+    reason = _unusable(configured)
+    real = Path(os.path.realpath(configured))
+    held = entries(real) if real.is_dir() else {}
+    return dict(folder=configured, reason=reason, entries=len(held),
+                current=sum(e["current"] for e in held.values()),
+                bytes=sum(e["bytes"] for e in held.values()), orphans=len(orphans(real)),
+                max_bytes=_max_bytes())
+
+
+def clear() -> list:
+    """Remove every entry and temporary file of the configured folder; return the paths
+    removed. Files symhess did not write are left alone."""
+    configured = cache_dir()
+    real = Path(os.path.realpath(configured))
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        return []
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        raise ValueError(f"{configured} is not a folder of this user: nothing was removed")
+    removed = orphans(real, age=-1) + [p for e in entries(real).values() for p in e["files"]]
+    for p in removed:
+        with contextlib.suppress(OSError):
+            os.unlink(p)
+    return removed

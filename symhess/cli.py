@@ -4,6 +4,7 @@
     symhess export module:function --shape 3,3 -o energy_hessian.c [--name NAME]
     symhess check module:function --shape 3,3 [--seed 0]
     symhess demo
+    symhess cache info|clear
 
 ``module`` is an importable module name or the path of a ``.py`` file; ``function`` may be a
 dotted attribute path. ``--shape`` is given once per positional argument: ``3,3`` for a 3x3
@@ -193,6 +194,23 @@ def _demo(args) -> int:
     return 0
 
 
+def _cache(args) -> int:
+    from . import cache
+    if args.action == "clear":
+        try:
+            removed = cache.clear()
+        except ValueError as e:
+            raise CommandError(str(e)) from None
+        print(f"removed {len(removed)} file(s) from {cache.cache_dir()}")
+        return 0
+    i = cache.info()
+    print(f"folder: {i['folder']}" + (f" (not used: {i['reason']})" if i["reason"] else ""))
+    print(f"entries: {i['entries']} ({i['current']} of this symhess), {i['bytes'] / 2 ** 20:.1f} MB "
+          f"of at most {i['max_bytes'] / 2 ** 20:.0f} MB (SYMHESS_CACHE_MAX_MB)")
+    print(f"temporary files left by killed processes: {i['orphans']}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -222,6 +240,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--against", default="autodiff", choices=("autodiff", "jax"),
                        help="the independent reference")
     sub.add_parser("demo", help="compile a Hessian, print its closed form and time it").set_defaults(run=_demo)
+    cache = sub.add_parser("cache", help="show (info) or empty (clear) the kernel cache folder")
+    cache.add_argument("action", choices=("info", "clear"))
+    cache.set_defaults(run=_cache)
     return parser
 
 

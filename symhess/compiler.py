@@ -1,8 +1,9 @@
 """From traced outputs to a compiled kernel: derive, lay out, emit, cache, load.
 
 `build` takes what the tracer produced (flat leaves, output expressions, tree structures) and
-returns a `CompiledHessian`. The disk cache is keyed by the traced expressions, so a warm start
-skips derivation, CSE and code generation altogether.
+returns a `CompiledHessian`. The disk cache is keyed by the generated source, so a warm start
+skips Numba's compile (the slow stage), and two signatures share a kernel only when their code
+is the same.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .codegen.llvm_ir import supports as llvm_supports
 from . import __version__, cache, errors, gpu, pytree
 from .derive import cse, hessian_entries
 from .distributed import RemoteKernel, batched_call, is_dask
-from .loops import linear_sums, sum_key, template_loops, written_out
+from .loops import linear_sums, template_loops, written_out
 from .templates import MIN_INSTANCES
 from .trace import symbols
 
@@ -460,49 +461,60 @@ _KEY_LOCKS: dict = {}
 _KEY_LOCKS_LOCK = threading.Lock()
 
 
-def _one_per_key(load):
-    """Serialise ``load(key, ...)`` per key within the process: threads asking for one kernel
-    at once emit and compile it once (the later ones find it in the disk cache), while
-    different kernels still build in parallel."""
-    @functools.wraps(load)
-    def locked(key, *args, **kwargs):
-        with _KEY_LOCKS_LOCK:
-            lock = _KEY_LOCKS.setdefault(key, threading.Lock())
-        with lock:
-            return load(key, *args, **kwargs)
-    return locked
+def _lock_of(key: str) -> threading.Lock:
+    """The lock of one kernel key: threads asking for one kernel at once compile it once (the
+    later ones find it in the disk cache), while different kernels still build in parallel."""
+    with _KEY_LOCKS_LOCK:
+        return _KEY_LOCKS.setdefault(key, threading.Lock())
 
 
-@_one_per_key
-def load_or_emit(key, make_spec, progress, leaves, tables=(), target="cpu"):
-    """The compiled kernel module for ``key``: from the disk cache, or emitted from ``make_spec()``.
+def load_or_emit(make_spec, progress, leaves, tables=(), target="cpu"):
+    """The compiled kernel module of the spec ``make_spec()`` returns, from the disk cache or new.
 
-    The kernel is compiled here, for the argument types of the signature, so that compile time
-    is reported with the other stages rather than hidden in the first call. (Compiling from the
-    types, not by a call, also means no input value is ever evaluated before the user's.)
-    CUDA kernels are compiled by numba.cuda at their first launch.
+    The disk cache is keyed by the generated source (`symhess.cache`), so two signatures share
+    a kernel exactly when their code is the same. The kernel is compiled here, for the argument
+    types of the signature, so that compile time is reported with the other stages rather than
+    hidden in the first call. (Compiling from the types, not by a call, also means no input
+    value is ever evaluated before the user's.) CUDA kernels are compiled by numba.cuda at their
+    first launch.
     """
-    module = cache.load(key)
-    if module is None:
-        spec = make_spec()
-        with progress.stage("emit"):
-            if target == "cuda":
-                emit = emit_numba_cuda
-            else:
-                emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
-            module = cache.store(key, emit(spec, version=__version__))
-    if target == "cuda":
-        progress.done()
-        return module
-    with progress.stage("Numba compile"):
-        import numba
-        examples = _examples(leaves) + list(tables)
-        jitted = getattr(module, "kernel_into", module.kernel)   # batched: NumPy allocates out
-        if jitted is not module.kernel:
-            examples.append(np.empty((1, module.OUT_SIZE), dtype=module.OUT_DTYPE))
-        jitted.compile(tuple(numba.typeof(a) for a in examples))
+    spec = make_spec()
+    with progress.stage("emit"):
+        if target == "cuda":
+            emit = emit_numba_cuda
+        else:
+            emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
+        source = emit(spec, version=__version__)
+    with _lock_of(cache.key_of(source)):
+        with progress.stage("cache"):
+            module = cache.module(source)
+        if target != "cuda":
+            with progress.stage("Numba compile"):
+                try:
+                    _compile(module, leaves, tables)
+                except Exception:
+                    # Numba's cache files of the entry may be damaged past what the manifest
+                    # caught: load once more without them, and fail only if that fails too.
+                    with progress.stage("cache"):
+                        healed = cache.heal(module)
+                    if healed is None:
+                        raise
+                    module = healed
+                    _compile(module, leaves, tables)
+            with progress.stage("cache"):
+                cache.seal(module)
     progress.done()
     return module
+
+
+def _compile(module, leaves, tables):
+    """Compile ``module``'s kernel for the argument types of ``leaves`` (and ``tables``)."""
+    import numba
+    examples = _examples(leaves) + list(tables)
+    jitted = getattr(module, "kernel_into", module.kernel)   # batched: NumPy allocates out
+    if jitted is not module.kernel:
+        examples.append(np.empty((1, module.OUT_SIZE), dtype=module.OUT_DTYPE))
+    jitted.compile(tuple(numba.typeof(a) for a in examples))
 
 
 def _examples(leaves):
@@ -564,16 +576,10 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
     else:
         layout = Layout([o.shape for o in outputs], [l.shape for l in diff_leaves])
         out_shape = layout.blocks[0][1] if single else (layout.size,)
-    key = cache.digest(
-        __version__, f"numba-{target}", dtype.name, out_shape, sparse, bool(loops), templates,
-        [(l.label, l.shape, l.dtype.name, l.differentiated, l.batch_axis) for l in leaves],
-        [o.shape for o in outputs], [str(e) for e in flat_outputs],
-        [sum_key(s, sums[s], c) for s, c in element_sums.items()])
     compiled = CompiledHessian(name, None, None, layout, leaves, flat_outputs, wrt, out_tree,
                                diff_tree, arg_pytrees, has_aux, fun, single, dtype, out_shape)
     compiled._sums = sums
     compiled._target = target
-    compiled._key = key
     if sparse and not loops:
         compiled._entries = remainder_entries
     tables = []
@@ -603,7 +609,7 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
 
     if target == "cuda":
         tables = [gpu.to_device(t) for t in tables]
-    module = load_or_emit(key, make_spec, progress, leaves, tables, target)
+    module = load_or_emit(make_spec, progress, leaves, tables, target)
     if tables:
         jitted = module.kernel
 
@@ -613,14 +619,15 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
     else:
         compiled.kernel = module.kernel
     compiled.source = _source(module)
+    compiled._key = cache.key_of(compiled.source)
     compiled._into = getattr(module, "kernel_into", None)
     compiled.templates = [loop.template for loop in loops]
     return compiled
 
 
 def _source(module) -> str:
-    with open(module.__file__) as f:
-        return f.read().partition("\n")[2]
+    """The generated source of a kernel module (as verified and imported, not re-read)."""
+    return module.symhess_source
 
 
 def _check_strict(name, diff_leaves, flat_outputs, sums=None):

@@ -41,7 +41,7 @@ class RemoteKernel:
 
     def __call__(self, *inputs):
         if self._kernel is None:
-            module = cache.load(self.key) or cache.store(self.key, self.source)
+            module = cache.module(self.source)
             self._kernel = module.kernel
         return self._kernel(*inputs)
 

@@ -324,7 +324,8 @@ def cfunc(c):
     _check_real(c, "cfunc")
     if not hasattr(c, "_cfunc"):
         source = _cfunc_source(c)
-        module = cache.store(cache.digest(__version__, "cfunc", source), source)
+        module = cache.module(source)        # the cfunc compiles as the module is imported
+        cache.seal(module)
         c._cfunc = module.kernel_cfunc
     return c._cfunc
 

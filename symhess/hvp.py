@@ -7,10 +7,10 @@ import symengine as se
 
 from .codegen.spec import LoopSpec
 
-from . import __version__, cache, pytree
+from . import pytree
 from .api import HessianFunction, _numeric
 from .compiler import Leaf, _source, call_kernel, kernel_spec, load_or_emit
-from .loops import linear_sums, loop_spec, sum_key, template_loops, written_out
+from .loops import linear_sums, loop_spec, template_loops, written_out
 from .templates import MIN_INSTANCES
 from .progress import Progress
 from .derive import hessian_entries
@@ -152,10 +152,6 @@ class HVPFunction(HessianFunction):
             loop.uniform = bool(np.all(pos == pos[:1]))
             loop.hvp_tables = np.ascontiguousarray(index), np.ascontiguousarray(pos)
             tables += list(loop.hvp_tables)
-        key = cache.digest(__version__, "numba-cpu-hvp", dtype.name, str(output),
-                           [(l.label, l.shape, l.dtype.name, l.differentiated) for l in leaves + tangents],
-                           [sum_key(s, sums[s], c) for s, c in linear.items()], len(loops))
-
         def make_spec():
             rows = [[] for _ in wrt]
             with progress.stage("differentiate"):
@@ -171,7 +167,7 @@ class HVPFunction(HessianFunction):
                 spec.loops = [_hvp_loop(loop, leaves, tangent_of) for loop in loops]
                 return spec
 
-        module = load_or_emit(key, make_spec, progress, leaves + tangents, tables)
+        module = load_or_emit(make_spec, progress, leaves + tangents, tables)
         kernel = module.kernel
         if tables:
             def kernel(*args, _jitted=module.kernel):

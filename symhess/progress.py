@@ -5,6 +5,9 @@ than `REPORT_AFTER` seconds also reports each later stage at INFO level and, whe
 is a terminal, on a status line there. ``verbose=True`` (or ``SYMHESS_VERBOSE=1``) reports every
 stage from the start, on standard error even when it is not a terminal (one line per stage);
 ``verbose=False`` (or ``SYMHESS_VERBOSE=0``) never reports.
+
+A stage inside another counts its own time only: the stage times add up to the compile's total,
+and whatever ran outside every stage is reported as ``other``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Progress:
         self.times: dict = {}
         self._shown = False       # a status line on a terminal
         self._lines = False       # plain lines, when verbose and standard error is no terminal
+        self._inner = [0.0]       # per open stage: the time of the stages inside it
 
     def _loud(self) -> bool:
         if self.verbose is not None:
@@ -50,10 +54,13 @@ class Progress:
         begin = time.perf_counter()
         if self._loud():
             self._status(f"{label}...")
+        self._inner.append(0.0)
         try:
             yield
         finally:
-            seconds = time.perf_counter() - begin
+            elapsed = time.perf_counter() - begin
+            seconds = elapsed - self._inner.pop()
+            self._inner[-1] += elapsed
             self.times[label] = self.times.get(label, 0.0) + seconds
             loud = self._loud()
             logger.log(logging.INFO if loud else logging.DEBUG,
@@ -76,6 +83,9 @@ class Progress:
     def done(self):
         """Finish the status line and log the total."""
         total = time.perf_counter() - self.start
+        other = total - sum(self.times.values())
+        if other >= 0.005:
+            self.times["other"] = other
         loud = self._loud()
         logger.log(logging.INFO if loud else logging.DEBUG, "%s: compiled in %.2f s (%s)",
                    self.name, total, ", ".join(f"{k} {v:.2f} s" for k, v in self.times.items()))

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import symhess
+from symhess import cache
 
 ROOT = Path(__file__).resolve().parents[1]
 X = np.array([0.3, -1.2, 0.8])
@@ -179,12 +180,14 @@ def test_writes_leave_no_temporary_files(fresh_cache):
     assert not [p for p in fresh_cache.iterdir() if p.suffix == ".tmp" or ".tmp" in p.name]
 
 
-def test_failed_write_leaves_nothing_behind(fresh_cache, monkeypatch):
+def test_failed_write_leaves_nothing_behind_and_falls_back(fresh_cache, monkeypatch):
     def broken_replace(src, dst):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
-        symhess.hessian(energy)(X)
+    with pytest.warns(cache.CacheWarning, match="No space left on device") as caught:
+        got = symhess.hessian(energy)(X)
+    assert len(caught) == 1 and str(fresh_cache) in str(caught[0].message)
+    np.testing.assert_allclose(got, energy_hessian(X), rtol=1e-12)
     monkeypatch.undo()
     assert not kernel_files(fresh_cache)
     assert not [p for p in fresh_cache.iterdir() if ".tmp" in p.name]
@@ -259,8 +262,486 @@ def test_dict_key_in_output_tree_and_function_name_are_harmless(fresh_cache):
             assert "import os" not in line or line.lstrip().startswith("#"), line
 
 
-def test_kernels_of_other_generating_code_are_not_loaded(monkeypatch):
-    from symhess import cache
-    key = cache.digest("a kernel")
+def test_kernels_of_other_generating_code_are_not_loaded(fresh_cache, monkeypatch):
+    source = "import numba\n\ndef kernel():\n    return 1.0\n"
+    key = cache.key_of(source)
+    assert cache.module(source).kernel() == 1.0
     monkeypatch.setattr(cache, "code_version", lambda: "other code")
-    assert cache.digest("a kernel") != key
+    assert cache.key_of(source) != key
+    assert cache.load(key) is None          # its stamp names other code: not loaded
+
+
+# --- the key is the generated code: nothing that changes the code can share an entry -------------
+def run_code(code, cache_folder, *argv, env=None, check=True):
+    """Run ``code`` in a fresh interpreter with its own cache folder; return (result, stderr).
+
+    The child writes its result with ``np.save`` to standard output."""
+    import io
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    if cache_folder is not None:
+        environ["SYMHESS_CACHE_DIR"] = str(cache_folder)
+    environ.update(env or {})
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *map(str, argv)],
+                          cwd=str(ROOT), env=environ, capture_output=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr.decode()
+    return np.load(io.BytesIO(proc.stdout)) if proc.stdout else None, proc.stderr.decode()
+
+
+WEAK = '''
+    import sys
+    import numpy as np
+    import symhess
+
+    def f(x, a):
+        return np.sum(x ** 3) * a
+
+    a = {"float": 2.5, "array": np.array(2.5), "float32": np.float32(2.5)}[sys.argv[1]]
+    np.save(sys.stdout.buffer, symhess.hessian(f)(np.array([1.0, 2.0]), a))
+'''
+
+
+@pytest.mark.parametrize("first, second", [("float", "array"), ("array", "float"),
+                                           ("float", "float32")])
+def test_weak_scalar_and_0d_array_do_not_share_a_kernel(tmp_path, first, second):
+    """A Python number and a 0-d array are different kernel inputs, whatever the order."""
+    folder = tmp_path / "cache"
+    for kind in (first, second, first):
+        got, _ = run_code(WEAK, folder, kind)
+        np.testing.assert_allclose(got, np.diag(6 * np.array([1.0, 2.0]) * 2.5), rtol=1e-6)
+    assert len(kernel_files(folder)) == 2
+
+
+CONSTANT = '''
+    import sys
+    import numpy as np
+    import symhess
+
+    c = float(sys.argv[1])
+    np.save(sys.stdout.buffer, symhess.hessian(lambda x: np.sum(x ** 2) * c)(np.ones(2)))
+'''
+
+
+def test_constants_differing_at_the_16th_digit(tmp_path, fresh_cache):
+    """Constants equal to 15 significant digits are still different code."""
+    c1, c2 = 1.0, float(np.nextafter(1.0, 2.0))     # 1.0000000000000002
+    assert f"{c1:.15g}" == f"{c2:.15g}"
+    for c in (c1, c2):                 # in one process: two functions, one disk folder
+        got = symhess.hessian(lambda x: np.sum(x ** 2) * c)(np.ones(2))
+        np.testing.assert_array_equal(got, np.diag([2 * c, 2 * c]))
+    folder = tmp_path / "shared"
+    for c in (c1, c2, c1, c2):         # across processes
+        got, _ = run_code(CONSTANT, folder, repr(c))
+        np.testing.assert_array_equal(got, np.diag([2 * c, 2 * c]))
+    assert len(kernel_files(folder)) == 2
+
+
+def test_printed_constants_round_trip_exactly(fresh_cache):
+    """The generated code holds each float exactly (repr, or the IEEE bits in LLVM IR)."""
+    import struct
+    c = float(np.nextafter(0.1, 1.0))
+    source = symhess.hessian(lambda x: np.sum(x ** 2) * c).compile(np.ones(2)).source
+    bits = "0x%016X" % struct.unpack(">Q", struct.pack(">d", 2 * c))[0]     # H = 2 c
+    assert repr(2 * c) in source or bits in source
+
+
+def test_deep_max_compiles_in_seconds_and_every_second_is_reported(fresh_cache, caplog):
+    """np.max of a 10x11 array: the key no longer prints exponentially large trees, and the
+    stages add up to the whole compile."""
+    import logging
+    import time
+    X = np.arange(110.0).reshape(10, 11) / 7.0
+    start = time.perf_counter()
+    with caplog.at_level(logging.DEBUG, logger="symhess"):
+        H = symhess.hessian(lambda x: np.max(x ** 2))(X)
+    seconds = time.perf_counter() - start
+    assert seconds < 60
+    expected = np.zeros((110, 110))
+    expected[-1, -1] = 2.0                 # the largest entry is the last one
+    np.testing.assert_array_equal(H.reshape(110, 110), expected)
+    (line,) = [r.getMessage() for r in caplog.records if "compiled in" in r.getMessage()]
+    total = float(line.split("compiled in ")[1].split(" s")[0])
+    parts = [float(p.rsplit(" ", 2)[1]) for p in line.split("(", 1)[1].rstrip(")").split(", ")]
+    assert abs(sum(parts) - total) <= 0.01 * len(parts) + 0.01
+
+
+# --- Numba's cache files: damaged ones heal, planted ones never run ------------------------------
+def numba_files(folder):
+    return sorted(p for p in (Path(folder) / "__pycache__").glob("k*") if ".tmp." not in p.name)
+
+
+def damage_file(path, how):
+    good = path.read_bytes()
+    path.write_bytes({"truncate": good[: len(good) // 2], "empty": b"",
+                      "garbage": b"\x80\x04garbage that is no pickle" * 3}[how])
+
+
+@pytest.mark.parametrize("how", ["truncate", "empty", "garbage"])
+@pytest.mark.parametrize("suffix", [".nbi", ".nbc"])
+def test_damaged_numba_cache_heals(tmp_path, how, suffix):
+    folder = tmp_path / "cache"
+    run_code(CONSTANT, folder, "3.0")
+    targets = [p for p in numba_files(folder) if p.suffix == suffix]
+    assert targets
+    for path in targets:
+        damage_file(path, how)
+    for _ in range(2):                      # the next process and the one after it
+        got, err = run_code(CONSTANT, folder, "3.0")
+        np.testing.assert_array_equal(got, np.diag([6.0, 6.0]))
+        assert "Error" not in err
+    for path in targets:                    # rebuilt: readable again
+        assert path.stat().st_size > 0
+
+
+@pytest.mark.parametrize("suffix", [".nbi", ".nbc"])
+def test_damage_that_the_manifest_vouches_for_heals_too(fresh_cache, suffix):
+    """Damage recorded in the manifest (e.g. a disk error before it was written) makes the
+    compile fail; the entry's Numba files are deleted and the compile runs once more."""
+    import json
+    x = np.array([0.7, -0.2, 1.1])
+    symhess.hessian(energy)(x)
+    (entry,) = kernel_files(fresh_cache)
+    for path in numba_files(fresh_cache):
+        if path.suffix == suffix:
+            damage_file(path, "truncate")
+    files = {p.name: cache._sha256(p) for p in numba_files(fresh_cache)}
+    manifest = entry.with_suffix(".nbm")
+    manifest.write_text(json.dumps({"code": cache.code_version(), "files": files}))
+    np.testing.assert_allclose(symhess.hessian(energy)(x), energy_hessian(x), rtol=1e-12)
+    assert json.loads(manifest.read_text())["files"] != files
+
+
+PAYLOAD = '''
+    import pickle, sys
+    class Payload:
+        def __reduce__(self):
+            return (open, (sys.argv[1], "w"))
+    for path in sys.argv[2:]:
+        with open(path, "wb") as f:
+            pickle.dump(Payload(), f)
+'''
+
+
+def test_planted_numba_pickle_does_not_run(tmp_path):
+    folder = tmp_path / "cache"
+    marker = tmp_path / "payload-ran"
+    run_code(CONSTANT, folder, "3.0")
+    targets = numba_files(folder)
+    subprocess.run([sys.executable, "-c", textwrap.dedent(PAYLOAD), str(marker),
+                    *map(str, targets)], check=True)
+    got, _ = run_code(CONSTANT, folder, "3.0")
+    np.testing.assert_array_equal(got, np.diag([6.0, 6.0]))
+    assert not marker.exists()
+    # The payload is gone: a later process that did not verify would find Numba's own files.
+    import pickle
+    for path in numba_files(folder):
+        if path.suffix == ".nbi":
+            with open(path, "rb") as f:
+                assert isinstance(pickle.load(f), str)        # Numba's version string
+
+
+def test_planted_kernel_with_a_valid_stamp_is_not_loaded(fresh_cache):
+    """The old stamp (a hash of the file's own text) is no defence: the key is checked."""
+    import hashlib
+    x = np.array([0.2, 0.4, 0.9])
+    symhess.hessian(energy)(x)
+    (path,) = kernel_files(fresh_cache)
+    good = path.read_text()
+    first, _, source = good.partition("\n")
+    evil = source.replace("return out", "return 2 * out")
+    assert evil != source
+    stamp = f"# symhess-sha256: {hashlib.sha256(evil.encode()).hexdigest()} {cache.code_version()}"
+    path.write_text(f"{stamp}\n{evil}")
+    np.testing.assert_allclose(symhess.hessian(energy)(x), energy_hessian(x), rtol=1e-12)
+    assert path.read_text() == good
+
+
+def test_planted_python_bytecode_is_not_loaded(fresh_cache):
+    """Kernels are compiled from their verified text, never from a .pyc beside them."""
+    import importlib.util
+    symhess.hessian(energy)(X)
+    (path,) = kernel_files(fresh_cache)
+    pyc = Path(importlib.util.cache_from_source(str(path)))
+    pyc.write_bytes(b"planted")
+    np.testing.assert_allclose(symhess.hessian(energy)(X), energy_hessian(X), rtol=1e-12)
+
+
+# --- who may write the folder and its entries ----------------------------------------------------
+def foreign_uid():
+    return 4242 if os.geteuid() != 4242 else 4243
+
+
+@pytest.mark.parametrize("change", ["group-writable entry", "foreign entry", "symlinked entry"])
+def test_entries_that_others_could_write_are_refused(fresh_cache, tmp_path, change):
+    x = np.array([0.3, 0.5, 0.7]) + 0.01 * len(change)
+    symhess.hessian(energy)(x)
+    (path,) = kernel_files(fresh_cache)
+    good = path.read_text()
+    evil = good.replace("return out", "return 2 * out")
+    if change == "group-writable entry":
+        path.write_text(evil)
+        os.chmod(path, 0o666)
+    elif change == "foreign entry":
+        if os.geteuid() != 0:
+            pytest.skip("changing a file's owner needs root")
+        path.write_text(evil)
+        os.chown(path, foreign_uid(), -1)
+    else:
+        outside = tmp_path / "outside.py"
+        outside.write_text(good)
+        path.unlink()
+        path.symlink_to(outside)
+    if change == "symlinked entry":
+        got = symhess.hessian(energy)(x)
+    else:
+        with pytest.warns(cache.CacheWarning, match=str(path.name)):
+            got = symhess.hessian(energy)(x)
+    np.testing.assert_allclose(got, energy_hessian(x), rtol=1e-12)
+    st = os.lstat(path)
+    assert not Path(path).is_symlink() and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+    assert path.read_text() == good
+    if change == "symlinked entry":
+        assert (tmp_path / "outside.py").read_text() == good       # the link was not followed
+
+
+UNUSABLE = '''
+    import sys, warnings
+    import numpy as np
+    import symhess
+    warnings.simplefilter("always")
+    f = lambda x: np.sum(np.exp(x) * x[::-1] ** 2) + np.prod(x)
+    H = symhess.hessian(f)
+    out = H(np.array([0.3, -1.2, 0.8]))
+    symhess.hessian(lambda x: np.sum(x ** 4))(np.ones(2))      # a second compile: no warning
+    np.save(sys.stdout.buffer, out)
+'''
+
+
+@pytest.mark.parametrize("kind", ["a file", "group-writable", "foreign owner", "unwritable home",
+                                  "under a file"])
+def test_unusable_folder_warns_once_and_still_computes(tmp_path, kind):
+    folder = tmp_path / "cache"
+    env = {}
+    if kind == "a file":
+        folder.write_text("not a folder")
+        reason = "not a folder"
+    elif kind == "group-writable":
+        folder.mkdir()
+        os.chmod(folder, 0o775)
+        reason = "writable by group or others"
+    elif kind == "foreign owner":
+        if os.geteuid() != 0:
+            pytest.skip("changing a folder's owner needs root")
+        folder.mkdir(mode=0o700)
+        os.chown(folder, foreign_uid(), -1)
+        reason = "owned by user id"
+    elif kind == "unwritable home":
+        home = tmp_path / "home"
+        home.write_text("HOME is a file")
+        env = {"HOME": str(home), "XDG_CACHE_HOME": ""}
+        folder, reason = None, "cannot be created"
+    else:
+        (tmp_path / "file").write_text("")
+        folder, reason = tmp_path / "file" / "cache", "cannot be created"
+    if folder is None:
+        code = "import os; os.environ.pop('SYMHESS_CACHE_DIR', None)\n" + textwrap.dedent(UNUSABLE)
+    else:
+        code = UNUSABLE
+    got, err = run_code(code, folder, env=env)
+    np.testing.assert_allclose(got, energy_hessian(X), rtol=1e-12)
+    warned = [line for line in err.splitlines() if "CacheWarning" in line]
+    assert len(warned) == 1, err
+    assert reason in warned[0] and ("home" in warned[0] or str(folder) in warned[0])
+    if kind in ("group-writable", "foreign owner"):
+        assert list(folder.iterdir()) == []        # nothing written into a refused folder
+
+
+def test_read_only_folder_falls_back(fresh_cache, monkeypatch):
+    """A folder where no file can be created (read-only, full): one warning, right numbers."""
+    import tempfile as tempfile_module
+    real_mkstemp = tempfile_module.mkstemp
+
+    def read_only(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir) == fresh_cache.resolve():
+            raise OSError(30, "Read-only file system")
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    fresh_cache.mkdir(mode=0o700)
+    monkeypatch.setattr(cache.tempfile, "mkstemp", read_only)
+    with pytest.warns(cache.CacheWarning, match="Read-only file system") as caught:
+        got = symhess.hessian(energy)(X + 0.3)
+        again = symhess.hessian(lambda x: np.sum(x ** 4))(np.ones(2))
+    assert len(caught) == 1 and str(fresh_cache) in str(caught[0].message)
+    np.testing.assert_allclose(got, energy_hessian(X + 0.3), rtol=1e-12)
+    np.testing.assert_allclose(again, np.diag([12.0, 12.0]), rtol=1e-15)
+    assert not kernel_files(fresh_cache)
+
+
+def test_no_folder_at_all_compiles_in_memory(fresh_cache, monkeypatch):
+    fresh_cache.write_text("not a folder")
+
+    def no_temp(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache.tempfile, "mkdtemp", no_temp)
+    with pytest.warns(cache.CacheWarning, match="in memory"):
+        got = symhess.hessian(energy)(X - 0.1)
+    np.testing.assert_allclose(got, energy_hessian(X - 0.1), rtol=1e-12)
+
+
+def test_folder_is_created_private(fresh_cache):
+    symhess.hessian(energy)(X)
+    assert fresh_cache.stat().st_mode & 0o777 == 0o700
+    assert (fresh_cache / "__pycache__").stat().st_mode & 0o777 == 0o700
+    assert all(not p.stat().st_mode & 0o077 for p in fresh_cache.glob("k*"))
+
+
+# --- housekeeping ----------------------------------------------------------------------------------
+def test_orphan_temporary_files_are_removed(fresh_cache):
+    symhess.hessian(energy)(X)
+    (entry,) = kernel_files(fresh_cache)
+    old = [fresh_cache / "k0123.abc.tmp",
+           fresh_cache / "__pycache__" / f"{entry.stem}.kernel-9.py311.nbi.tmp.0123456789abcdef"]
+    young = fresh_cache / "k4567.def.tmp"             # a write in progress elsewhere
+    for p in old + [young]:
+        p.write_text("partial")
+    for p in old:
+        os.utime(p, (time.time() - 2 * cache.TMP_AGE,) * 2)
+    from symhess.cli import main
+    assert main(["cache", "info"]) == 0
+    cache._maintained.clear()
+    symhess.hessian(lambda x: np.sum(x ** 5))(np.ones(2))     # a new entry: housekeeping runs
+    assert not any(p.exists() for p in old) and young.exists()
+
+
+def test_old_and_excess_entries_are_evicted(fresh_cache, monkeypatch):
+    import hashlib
+    symhess.hessian(energy)(X)
+    (current,) = kernel_files(fresh_cache)
+    source = "x = 1\n"
+    stale = fresh_cache / f"k{'0' * 32}.py"
+    stale.write_text(f"# symhess-sha256: {hashlib.sha256(source.encode()).hexdigest()} "
+                     f"oldcode\n{source}")
+    recent_other = fresh_cache / f"k{'1' * 32}.py"
+    recent_other.write_text(stale.read_text())
+    os.utime(stale, (time.time() - (cache.STALE_DAYS + 1) * 86400,) * 2)
+    cache._maintained.clear()
+    symhess.hessian(lambda x: np.sum(x ** 5))(np.ones(2))
+    assert not stale.exists() and recent_other.exists() and current.exists()
+    # Over the size bound: least recently used entries go, the one just written stays.
+    monkeypatch.setenv("SYMHESS_CACHE_MAX_MB", "0.0001")
+    cache._maintained.clear()
+    got = symhess.hessian(lambda x: np.sum(x ** 6))(np.ones(2))
+    np.testing.assert_allclose(got, np.diag([30.0, 30.0]))
+    assert len(kernel_files(fresh_cache)) == 1 and not current.exists()
+
+
+# --- reliability: killed compiles and many processes at once -------------------------------------
+SCALED = '''
+    import sys, time
+    from pathlib import Path
+    import numpy as np
+    import symhess
+
+    c = float(sys.argv[1])
+    if len(sys.argv) > 2:                       # start together with the other processes
+        go = Path(sys.argv[2])
+        Path(f"{go}.{sys.argv[3]}").touch()
+        while not go.exists():
+            time.sleep(0.005)
+    f = lambda x: np.sum(np.exp(x) * x[::-1] ** 2) * c + np.prod(x)
+    np.save(sys.stdout.buffer, symhess.hessian(f)(np.array([0.3, -1.2, 0.8])))
+'''
+
+
+def scaled_hessian(c):
+    """The Hessian of `SCALED`'s function: `energy`'s, its first term scaled by c."""
+    return c * (energy_hessian(X) - product_hessian(X)) + product_hessian(X)
+
+
+def product_hessian(x):
+    n = len(x)
+    return np.array([[0.0 if i == j else np.prod(np.delete(x, [i, j])) for j in range(n)]
+                     for i in range(n)])
+
+
+def test_scaled_reference_is_right():
+    """`scaled_hessian` at c = 1 is `energy_hessian`; at c = 0 the product's, by differences."""
+    np.testing.assert_allclose(scaled_hessian(1.0), energy_hessian(X), rtol=1e-14)
+    h, n = 1e-4, len(X)
+    prod = np.prod
+    fd = np.array([[(prod(X + h * (e[i] + e[j])) - prod(X + h * (e[i] - e[j]))
+                     - prod(X - h * (e[i] - e[j])) + prod(X - h * (e[i] + e[j]))) / (4 * h * h)
+                    for j in range(n)] for i in range(n) for e in [np.eye(n)]])
+    np.testing.assert_allclose(scaled_hessian(0.0), fd, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_kill_during_compile_then_a_fresh_process_is_right(tmp_path):
+    import random
+    rng = random.Random(14)
+    folder = tmp_path / "cache"
+    env = dict(os.environ, SYMHESS_CACHE_DIR=str(folder),
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    tried = held = 0
+    for k in range(20):
+        c = 1.0 + (k % 7) / 8             # repeats: kills land on writes and on loads
+        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SCALED), repr(c)],
+                                cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 4.0))
+        proc.kill()
+        proc.wait()
+        got, _ = run_code(SCALED, folder, repr(c))
+        tried += 1
+        np.testing.assert_allclose(got, scaled_hessian(c), rtol=1e-12)
+        held += 1
+    assert (tried, held) == (20, 20)
+    for c in {1.0 + (k % 7) / 8 for k in range(20)}:        # every entry left behind is sound
+        got, err = run_code(SCALED, folder, repr(c))
+        np.testing.assert_allclose(got, scaled_hessian(c), rtol=1e-12)
+        assert "Warning" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [2, 4, 8])
+def test_many_processes_compiling_into_an_empty_cache(tmp_path, n):
+    import io
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    for round_ in range(3 if n < 8 else 2):
+        folder, go = tmp_path / f"cache{round_}", tmp_path / f"go{round_}"
+        env["SYMHESS_CACHE_DIR"] = str(folder)
+        c = 1.0 + round_ / 4
+        procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(SCALED), repr(c), str(go),
+                                   str(k)], cwd=str(ROOT), env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE) for k in range(n)]
+        deadline = time.monotonic() + 300
+        while not all(Path(f"{go}.{k}").exists() for k in range(n)):
+            assert time.monotonic() < deadline, "the processes did not start"
+            time.sleep(0.01)
+        go.touch()
+        for proc in procs:
+            out, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err.decode()
+            np.testing.assert_allclose(np.load(io.BytesIO(out)), scaled_hessian(c), rtol=1e-12)
+        assert len(kernel_files(folder)) == 1
+        got, _ = run_code(SCALED, folder, repr(c))          # and the entry left behind loads
+        np.testing.assert_allclose(got, scaled_hessian(c), rtol=1e-12)
+
+
+@pytest.mark.parametrize("a, b", [(1, True), (0.0, -0.0), ((0.0,), (-0.0,)), (2, 2.0)])
+def test_static_arguments_equal_but_different_are_different_signatures(a, b):
+    """Static values that compare equal (1 == True, 0.0 == -0.0) can trace differently."""
+    def f(x, s):
+        first = s[0] if isinstance(s, tuple) else s
+        scale = 3.0 if first is True else 5.0 if type(first) is float and first == 2 else 1.0
+        return np.sum(x ** 2) * np.copysign(1.0, first) * scale
+
+    def reference(s):
+        first = s[0] if isinstance(s, tuple) else s
+        scale = 3.0 if first is True else 5.0 if type(first) is float and first == 2 else 1.0
+        return 2 * np.copysign(1.0, first) * scale * np.eye(2)
+
+    H = symhess.hessian(f, static_argnums=1)
+    for s in (a, b, a):
+        np.testing.assert_array_equal(H(np.ones(2), s), reference(s))

@@ -210,3 +210,36 @@ def test_help_does_not_load_the_compiler():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert "usage: symhess" in result.stdout
+
+
+def test_cache_info_and_clear(tmp_path, monkeypatch, capsys):
+    from symhess import cache
+    folder = tmp_path / "kernels"
+    monkeypatch.setenv("SYMHESS_CACHE_DIR", str(folder))
+    x = np.array([0.5, 1.5])
+    np.testing.assert_allclose(symhess.hessian(lambda x: np.sum(x ** 3))(x), np.diag(6 * x))
+    orphan = folder / "kdead.0.tmp"
+    orphan.write_text("partial")
+    os.utime(orphan, (0, 0))
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out
+    assert f"folder: {folder}" in out and "entries: 1 (1 of this symhess)" in out
+    assert "temporary files left by killed processes: 1" in out
+    assert main(["cache", "clear"]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert not list(folder.glob("k*")) and not list((folder / "__pycache__").iterdir())
+    assert cache.info()["entries"] == 0
+    # A cleared cache is rebuilt: the next compile writes and loads its kernel again.
+    np.testing.assert_allclose(symhess.hessian(lambda x: np.sum(x ** 3))(x), np.diag(6 * x))
+    assert len(list(folder.glob("k*.py"))) == 1
+
+
+def test_cache_of_an_unusable_folder(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "a-file"
+    path.write_text("")
+    monkeypatch.setenv("SYMHESS_CACHE_DIR", str(path))
+    assert main(["cache", "info"]) == 0
+    assert "not used: it exists and is not a folder" in capsys.readouterr().out
+    assert main(["cache", "clear"]) == 1
+    assert "nothing was removed" in capsys.readouterr().err
+    assert path.read_text() == ""
