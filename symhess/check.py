@@ -54,6 +54,7 @@ class BlockReport:
     atol: float
     bound: float | None = None  # the reference's rounding bound there (units of roundoff)
     mtol: float | None = None   # None: no bounds, the block's largest |r| scaled the tolerance
+    unchecked: int = 0          # entries whose reference overflowed (bound inf or NaN)
 
     @property
     def ok(self) -> bool:
@@ -252,22 +253,26 @@ def compare_arrays(path, got, reference, rtol=None, atol=None, bounds=None) -> B
         tol = atol + rtol * np.maximum(mag, scale)
         bound = np.zeros(got.shape)
     else:
-        bound = np.broadcast_to(np.nan_to_num(np.asarray(bounds, dtype=float), nan=0.0,
-                                              posinf=np.inf), got.shape)
-        with np.errstate(invalid="ignore"):
-            tol = atol + rtol * mag + mtol * bound
-        tol = np.where(np.isnan(tol), np.inf, tol)
+        bound = np.broadcast_to(np.asarray(bounds, dtype=float), got.shape)
+        # Where the reference's own computation overflowed (its bound is inf or NaN), it says
+        # nothing about the entry: such entries are counted, not compared.
+        unreliable = ~np.isfinite(bound)
+        unchecked = int(np.count_nonzero(unreliable & (err != 0)))
+        err = np.where(unreliable, 0.0, err)
+        bound = np.where(unreliable, 0.0, bound)
+        tol = atol + rtol * mag + mtol * bound
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(err == 0, 0.0, err / tol) if tol.size else np.zeros(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(err == 0, 0.0, err / mag)
     if got.size == 0:
         return BlockReport(path, got.shape, 0.0, 0.0, (), None, None, atol, 0.0, rtol, atol)
+    unchecked = unchecked if bounds is not None else 0
     k = np.unravel_index(int(np.argmax(ratio)), got.shape)
     return BlockReport(path, got.shape, float(err.max()), float(rel.max()),
                        tuple(int(i) for i in k), got[k].item(), ref[k].item(), float(tol[k]),
                        float(ratio[k]), rtol, atol, None if bounds is None else float(bound[k]),
-                       mtol)
+                       mtol, unchecked)
 
 
 def _compare_trees(report, got, reference, rtol, atol, bounds=None):
@@ -287,7 +292,13 @@ def _compare_trees(report, got, reference, rtol, atol, bounds=None):
                 f"the Hessian block H{path} of {report.function} from {report.checked} has shape "
                 f"{a.shape}, but {report.against} gives {r.shape} "
                 "(jax.hessian's layout: out.shape + x_i.shape + x_j.shape)", report)
-        report.blocks.append(compare_arrays(f"H{path}", a, r, rtol, atol, m))
+        block = compare_arrays(f"H{path}", a, r, rtol, atol, m)
+        report.blocks.append(block)
+        if block.unchecked:
+            report.notes.append(
+                f"{block.unchecked} entr{'y' if block.unchecked == 1 else 'ies'} of H{path} not "
+                f"compared: {report.against}'s own computation overflowed there (its rounding "
+                "bound is inf or NaN); check them against='jax' or at another point")
 
 
 def _describe(structure):

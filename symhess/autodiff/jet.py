@@ -354,7 +354,8 @@ def _arctan2(y, x):
 @binary(np.hypot, real_only=True)
 def _hypot(a, b):
     r = np.hypot(a, b)
-    return r, a / r, b / r, b * b / r ** 3, -a * b / r ** 3, a * a / r ** 3
+    ca, cb = a / r, b / r          # in [-1, 1]: b * b / r ** 3 would overflow at 1e200
+    return r, ca, cb, cb * cb / r, -ca * cb / r, ca * ca / r
 
 
 @binary(np.logaddexp, real_only=True)
