@@ -24,7 +24,7 @@ RESERVED = frozenset("""
     template typename namespace operator private public protected virtual friend throw try catch
     and or not xor asm explicit mutable using
     sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp log log1p sqrt pow fabs
-    main
+    expm1 hypot fmax main
 """.split())
 
 
@@ -52,6 +52,7 @@ class C99Printer(NumPyPrinter):
         "atan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "asinh",
         "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "Abs": "fabs",
         "exp": "exp", "sqrt": "sqrt", "log": "log", "log1p": "log1p", "cot": None,
+        "expm1": "expm1", "hypot": "hypot",
     }
     # M_PI and M_E are POSIX, not C99: spell the values out.
     constants = {"Pi": "3.141592653589793", "Exp1": "2.718281828459045", "Infinity": "INFINITY",
@@ -67,6 +68,9 @@ class C99Printer(NumPyPrinter):
 
     def ternary(self, cond, a, b) -> str:
         return f"({cond} ? {a} : {b})"
+
+    def _print_special_softplus(self, u):
+        return f"(fmax({u}, 0.0) + log1p(exp(-fabs({u}))))"
 
     def _print_ComplexBase(self, expr):
         raise CodegenError("the C99 target prints real kernels only; this expression has a "

@@ -33,7 +33,7 @@ FUNCTIONS = {
     "sin": "llvm.sin.f64", "cos": "llvm.cos.f64", "exp": "llvm.exp.f64", "log": "llvm.log.f64",
     "Abs": "llvm.fabs.f64", "tan": "tan", "asin": "asin", "acos": "acos", "atan": "atan",
     "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "asinh", "acosh": "acosh",
-    "atanh": "atanh", "atan2": "atan2", "log1p": "log1p",
+    "atanh": "atanh", "atan2": "atan2", "log1p": "log1p", "expm1": "expm1", "hypot": "hypot",
 }
 
 
@@ -188,6 +188,30 @@ class LLVMPrinter(Visitor):
         if callee is None:
             raise CodegenError(f"LLVMPrinter has no function for {name}")
         return self.call(callee, *(self.doprint(a) for a in expr.args))
+
+    # Functions that symhess keeps whole (PyFunction nodes, named by get_name()), as in
+    # NumPyPrinter: library calls, or stable forms spelled out.
+    def _print_PyFunction(self, expr):
+        name = expr.get_name()
+        args = [self.doprint(a) for a in expr.args]
+        if name == "softplus":          # max(u, 0) + log1p(exp(-|u|))
+            (u,) = args
+            tail = self.emit(f"fneg double {self.call('llvm.fabs.f64', u)}")
+            tail = self.call("log1p", self.call("llvm.exp.f64", tail))
+            return self.emit(f"fadd double {self.call('llvm.maxnum.f64', u, double(0.0))}, {tail}")
+        if name == "sigmoid":           # 1 / (1 + exp(-u))
+            e = self.call("llvm.exp.f64", self.emit(f"fneg double {args[0]}"))
+            return self.emit(f"fdiv double {double(1.0)}, {self.emit(f'fadd double {double(1.0)}, {e}')}")
+        if name == "hypot_ratio":       # a / hypot(a, b)
+            return self.emit(f"fdiv double {args[0]}, {self.call('hypot', *args)}")
+        if name == "no_derivative":
+            return args[0]
+        if name == "undefined":
+            return double(float("nan"))
+        callee = FUNCTIONS.get(name)
+        if callee is None:
+            raise CodegenError(f"LLVMPrinter has no function for {name}")
+        return self.call(callee, *args)
 
     def _print_log(self, expr):
         (arg,) = expr.args

@@ -35,6 +35,9 @@ class CudaPrinter(NumPyPrinter):
     constants = {"Pi": "math.pi", "Exp1": "math.e", "Infinity": "math.inf",
                  "NegativeInfinity": "-math.inf", "NaN": "math.nan", "ComplexInfinity": "math.nan"}
 
+    def _print_special_softplus(self, u):
+        return f"(max({u}, 0.0) + math.log1p(math.exp(-abs({u}))))"
+
 
 def supports(spec: KernelSpec) -> bool:
     """Whether this target can print ``spec``: real dtypes only (no complex device math)."""

@@ -45,6 +45,7 @@ class NumPyPrinter(Visitor):
         "atan": "arctan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "arcsinh",
         "acosh": "arccosh", "atanh": "arctanh", "atan2": "arctan2", "Abs": "abs",
         "exp": "exp", "sqrt": "sqrt", "log": "log", "log1p": "log1p", "cot": None,
+        "expm1": "expm1", "hypot": "hypot",
     }
     constants = {"Pi": "np.pi", "Exp1": "np.e", "Infinity": "np.inf",
                  "NegativeInfinity": "-np.inf", "NaN": "np.nan", "ComplexInfinity": "np.nan"}
@@ -159,6 +160,37 @@ class NumPyPrinter(Visitor):
         if target is None:
             raise CodegenError(f"{type(self).__name__} has no function for {name}")
         return self.call(target, *(self.doprint(a) for a in expr.args))
+
+    # Functions that symhess keeps whole (SymEngine PyFunction nodes, named by get_name()):
+    # log1p, expm1 and hypot are library calls; the others are spelled out in stable forms.
+    def _print_PyFunction(self, expr):
+        name = expr.get_name()
+        args = [self.doprint(a) for a in expr.args]
+        method = getattr(self, f"_print_special_{name}", None)
+        if method is not None:
+            return method(*args)
+        target = self.functions.get(name)
+        if target is None:
+            raise CodegenError(f"{type(self).__name__} has no function for {name}")
+        return self.call(target, *args)
+
+    def _print_special_softplus(self, u):
+        """log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|)): no overflow, no cancellation."""
+        return self.call("logaddexp", "0.0", u)
+
+    def _print_special_sigmoid(self, u):
+        """1 / (1 + exp(-u)): exp overflows to inf for u << 0, and the value to 0, as it should."""
+        return f"(1.0 / (1.0 + {self.call(self.functions['exp'], f'-({u})')}))"
+
+    def _print_special_hypot_ratio(self, a, b):
+        """a / hypot(a, b), in [-1, 1] whatever the magnitude of a and b."""
+        return f"({a} / {self.call(self.functions['hypot'], a, b)})"
+
+    def _print_special_no_derivative(self, u):
+        return u
+
+    def _print_special_undefined(self, u):
+        return self.constants["NaN"]
 
     def _print_log(self, expr):
         (arg,) = expr.args

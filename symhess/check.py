@@ -4,16 +4,21 @@ The reference is `symhess.autodiff` (second-order forward mode that runs the use
 on jets, with derivative rules of its own) or, with ``against="jax"``, ``jax.hessian``. The
 Hessian checked is symhess's compiled one, or any callable passed as ``hessian=``.
 
-Tolerance. An entry ``a`` (checked) and ``r`` (reference) of a block agree when
+Tolerance. An entry ``a`` (checked) and ``r`` (reference) agree when
 
-    |a - r| <= atol + rtol * max(|a|, |r|, s)
+    |a - r| <= atol + rtol * max(|a|, |r|) + mtol * m
 
-where ``s`` is the largest ``|r|`` in the block: rounding errors in a Hessian entry scale with
-the magnitude of the terms that build it, which the block's largest entry measures and the entry
-itself does not (a small entry can be a difference of large terms). Defaults follow the dtype of
-the checked block: ``rtol=1e-8, atol=1e-12`` for float64 and complex128 and ``rtol=1e-3,
-atol=1e-5`` for float32 and complex64 (the reference always runs in float64). An entry that is
-NaN, or infinite, in both agrees; NaN against a number does not.
+where ``m`` is the autodiff's running bound of that entry's rounding error, in units of the unit
+roundoff (`symhess.autodiff.Derivatives.hessian_bounds`): about the sum of ``|terms|`` that
+built the entry, so a small entry that is a difference of large terms gets room for their
+rounding, and a small entry built from small terms is held to its own magnitude, however large
+its neighbours are. Defaults follow the dtype of the checked block: ``rtol=1e-8, atol=1e-300,
+mtol=1e-12`` (about 9000 ulps of the terms) for float64 and complex128, ``rtol=1e-3,
+atol=1e-30, mtol=1e-5`` for float32 and complex64 (the reference always runs in float64); a
+given ``rtol`` scales ``mtol`` with it. Where no bound is known (``against="jax"`` for a
+function the autodiff cannot run, or `compare_arrays` without ``bounds``), ``m`` is replaced by
+the largest ``|r|`` of the block, with ``atol=1e-12`` (float64) or ``1e-5`` (float32). An entry
+that is NaN, or infinite, in both agrees; NaN against a number does not.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from . import autodiff
 from .autodiff import tree_flatten, tree_paths
 from .errors import CheckError, HasAuxError
 
-TOLERANCES = {"double": (1e-8, 1e-12), "single": (1e-3, 1e-5)}   # (rtol, atol)
+TOLERANCES = {"double": (1e-8, 1e-12), "single": (1e-3, 1e-5)}   # (rtol, atol), no bounds
+BOUNDED = {"double": (1e-8, 1e-300, 1e-12), "single": (1e-3, 1e-30, 1e-5)}  # (rtol, atol, mtol)
 AGAINST = ("autodiff", "jax")
 
 
@@ -46,6 +52,9 @@ class BlockReport:
     ratio: float               # error / tolerance at the worst entry; > 1 fails
     rtol: float
     atol: float
+    bound: float | None = None  # the reference's rounding bound there (units of roundoff)
+    mtol: float | None = None   # None: no bounds, the block's largest |r| scaled the tolerance
+    unchecked: int = 0          # entries whose reference overflowed (bound inf or NaN)
 
     @property
     def ok(self) -> bool:
@@ -166,24 +175,34 @@ def check(fun, *args, argnums=0, has_aux=False, holomorphic=False, hessian=None,
             raise HasAuxError(f"{name} was checked with has_aux=True, so it must return a pair "
                               f"(output, aux); it returned {type(plain).__name__}")
         plain = plain[0]
+    bounds = value_bounds = None
     if against == "autodiff":
         d = autodiff.derivatives(fun, args, **options)
-        reference = d.hessian_tree()
+        reference, bounds, value_bounds = d.hessian_tree(), d.hessian_bound_tree(), \
+            d.value_bound_tree()
         report.value_error = _compare_values(report, "value", d.value_tree(), plain,
-                                             "the autodiff's value", rtol, atol)
+                                             "the autodiff's value", rtol, atol, value_bounds)
     else:
         reference = _jax_hessian(fun if jax_fun is None else jax_fun, args, **options)
+        try:        # the entries' rounding bounds come from the autodiff, where it can run
+            d = autodiff.derivatives(fun, args, **options)
+            bounds, value_bounds = d.hessian_bound_tree(), d.value_bound_tree()
+        except Exception as exc:        # noqa: BLE001  (any failure: fall back, and say so)
+            report.notes.append(f"no rounding bounds (the autodiff could not run {name}: "
+                                f"{type(exc).__name__}); tolerances scale with each block's "
+                                "largest entry")
     if hessian is None:
         from .api import hessian as symhess_hessian
         transform = symhess_hessian(fun, **options)
         compiled = transform.compile(*args)
         got = compiled(*args)
-        report.trace_error = _check_trace(report, compiled, args, plain, rtol, atol)
+        report.trace_error = _check_trace(report, compiled, args, plain, rtol, atol,
+                                          value_bounds)
     else:
         got = hessian(*args)
     if has_aux:
         got = got[0]
-    _compare_trees(report, got, reference, rtol, atol)
+    _compare_trees(report, got, reference, rtol, atol, bounds)
     report.seconds = time.perf_counter() - start
     if not report.ok:
         raise CheckError(_failure(report), report)
@@ -191,43 +210,72 @@ def check(fun, *args, argnums=0, has_aux=False, holomorphic=False, hessian=None,
 
 
 # --- comparing trees of arrays -------------------------------------------------------------------
-def _tolerances(dtype, rtol, atol):
+def _tolerances(dtype, rtol, atol, bounded=False):
+    """``(rtol, atol, mtol)``: the given ones, else the defaults of the dtype's precision."""
     precision = "single" if np.dtype(dtype) in (np.float32, np.complex64, np.float16) else "double"
-    default_rtol, default_atol = TOLERANCES[precision]
-    return default_rtol if rtol is None else rtol, default_atol if atol is None else atol
+    if not bounded:
+        default_rtol, default_atol = TOLERANCES[precision]
+        return default_rtol if rtol is None else rtol, default_atol if atol is None else atol, None
+    default_rtol, default_atol, mtol = BOUNDED[precision]
+    if rtol is not None:
+        mtol *= rtol / default_rtol
+    return default_rtol if rtol is None else rtol, default_atol if atol is None else atol, mtol
 
 
-def compare_arrays(path, got, reference, rtol=None, atol=None) -> BlockReport:
+def compare_arrays(path, got, reference, rtol=None, atol=None, bounds=None) -> BlockReport:
     """Compare two arrays of the same shape with `check`'s tolerance rule.
+
+    ``bounds`` (the shape of ``reference``) are the reference's rounding bounds in units of the
+    unit roundoff; without them the tolerance scales with the largest ``|reference|``.
 
     >>> import numpy as np
     >>> b = compare_arrays("H", np.array([1.0, 2.0]), np.array([1.0, 2.5]))
     >>> b.ok, b.index, b.value, b.reference
     (False, (1,), 2.0, 2.5)
+
+    A small entry beside a large one is held to its own bound:
+
+    >>> ref = np.array([1e6, 2e-12])
+    >>> compare_arrays("H", np.array([1e6, 2.0002e-12]), ref, bounds=np.array([1e6, 4e-12])).ok
+    False
     """
     got, ref = np.asarray(got), np.asarray(reference)
-    rtol, atol = _tolerances(got.dtype, rtol, atol)
+    rtol, atol, mtol = _tolerances(got.dtype, rtol, atol, bounded=bounds is not None)
     gotc, refc = got.astype(np.complex128), ref.astype(np.complex128)
     finite = np.isfinite(gotc) & np.isfinite(refc)
     same_special = ~finite & ((gotc == refc) | (np.isnan(gotc) & np.isnan(refc)))
     with np.errstate(invalid="ignore"):
         err = np.where(finite, np.abs(gotc - refc), np.where(same_special, 0.0, np.inf))
     mag = np.where(finite, np.maximum(np.abs(gotc), np.abs(refc)), 0.0)
-    finite_ref = np.abs(refc[np.isfinite(refc)])
-    scale = float(finite_ref.max()) if finite_ref.size else 0.0
-    tol = atol + rtol * np.maximum(mag, scale)
-    ratio = err / tol if tol.size else np.zeros(0)
+    if bounds is None:
+        finite_ref = np.abs(refc[np.isfinite(refc)])
+        scale = float(finite_ref.max()) if finite_ref.size else 0.0
+        tol = atol + rtol * np.maximum(mag, scale)
+        bound = np.zeros(got.shape)
+    else:
+        bound = np.broadcast_to(np.asarray(bounds, dtype=float), got.shape)
+        # Where the reference's own computation overflowed (its bound is inf or NaN), it says
+        # nothing about the entry: such entries are counted, not compared.
+        unreliable = ~np.isfinite(bound)
+        unchecked = int(np.count_nonzero(unreliable & (err != 0)))
+        err = np.where(unreliable, 0.0, err)
+        bound = np.where(unreliable, 0.0, bound)
+        tol = atol + rtol * mag + mtol * bound
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(err == 0, 0.0, err / tol) if tol.size else np.zeros(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(err == 0, 0.0, err / mag)
     if got.size == 0:
         return BlockReport(path, got.shape, 0.0, 0.0, (), None, None, atol, 0.0, rtol, atol)
+    unchecked = unchecked if bounds is not None else 0
     k = np.unravel_index(int(np.argmax(ratio)), got.shape)
     return BlockReport(path, got.shape, float(err.max()), float(rel.max()),
                        tuple(int(i) for i in k), got[k].item(), ref[k].item(), float(tol[k]),
-                       float(ratio[k]), rtol, atol)
+                       float(ratio[k]), rtol, atol, None if bounds is None else float(bound[k]),
+                       mtol, unchecked)
 
 
-def _compare_trees(report, got, reference, rtol, atol):
+def _compare_trees(report, got, reference, rtol, atol, bounds=None):
     """Add a `BlockReport` per Hessian leaf; a structure or shape mismatch raises at once."""
     got_leaves, got_structure = tree_flatten(got)
     ref_leaves, ref_structure = tree_flatten(reference)
@@ -236,14 +284,21 @@ def _compare_trees(report, got, reference, rtol, atol):
             f"the Hessian of {report.function} from {report.checked} has the tree structure "
             f"{_describe(got_structure)}, but {report.against} gives "
             f"{_describe(ref_structure)}; the structure must be jax.hessian's", report)
-    for path, a, r in zip(tree_paths(ref_structure), got_leaves, ref_leaves):
+    bound_leaves = tree_flatten(bounds)[0] if bounds is not None else [None] * len(ref_leaves)
+    for path, a, r, m in zip(tree_paths(ref_structure), got_leaves, ref_leaves, bound_leaves):
         a, r = np.asarray(a), np.asarray(r)
         if a.shape != r.shape:
             raise CheckError(
                 f"the Hessian block H{path} of {report.function} from {report.checked} has shape "
                 f"{a.shape}, but {report.against} gives {r.shape} "
                 "(jax.hessian's layout: out.shape + x_i.shape + x_j.shape)", report)
-        report.blocks.append(compare_arrays(f"H{path}", a, r, rtol, atol))
+        block = compare_arrays(f"H{path}", a, r, rtol, atol, m)
+        report.blocks.append(block)
+        if block.unchecked:
+            report.notes.append(
+                f"{block.unchecked} entr{'y' if block.unchecked == 1 else 'ies'} of H{path} not "
+                f"compared: {report.against}'s own computation overflowed there (its rounding "
+                "bound is inf or NaN); check them against='jax' or at another point")
 
 
 def _describe(structure):
@@ -252,7 +307,7 @@ def _describe(structure):
     return f"{structure[0]} with {len(paths)} leaves [{shown}]"
 
 
-def _compare_values(report, what, values, plain, source, rtol, atol):
+def _compare_values(report, what, values, plain, source, rtol, atol, bounds=None):
     """The largest error of ``values`` (a tree) against the plain output; raise if outside."""
     got_leaves, got_structure = tree_flatten(values)
     plain_leaves, plain_structure = tree_flatten(plain)
@@ -261,10 +316,12 @@ def _compare_values(report, what, values, plain, source, rtol, atol):
                          f"{_describe(got_structure)}, but plain NumPy gives "
                          f"{_describe(plain_structure)}", report)
     worst = 0.0
-    for path, a, p in zip(tree_paths(plain_structure), got_leaves, plain_leaves):
+    bound_leaves = tree_flatten(bounds)[0] if bounds is not None else [None] * len(plain_leaves)
+    for path, a, p, m in zip(tree_paths(plain_structure), got_leaves, plain_leaves, bound_leaves):
         p = np.asarray(p)
         block = compare_arrays(f"output{path}", np.asarray(a).astype(p.dtype, copy=False)
-                               if p.dtype.kind in "fc" else a, p, rtol, atol)
+                               if p.dtype.kind in "fc" else a, p, rtol, atol,
+                               None if m is None or np.shape(m) != p.shape else m)
         worst = max(worst, block.max_abs_error)
         if not block.ok:
             raise CheckError(
@@ -275,13 +332,13 @@ def _compare_values(report, what, values, plain, source, rtol, atol):
     return worst
 
 
-def _check_trace(report, compiled, args, plain, rtol, atol):
+def _check_trace(report, compiled, args, plain, rtol, atol, value_bounds=None):
     """Evaluate symhess's traced output expressions numerically and compare with plain NumPy."""
     outputs, leaves = getattr(compiled, "_outputs", None), getattr(compiled, "leaves", None)
     if outputs is None or leaves is None:
         report.notes.append("traced value not checked: the compiled Hessian exposes no outputs")
         return None
-    import symengine as se
+    from . import special
     syms, vals = [], []
     for leaf in leaves:
         if not isinstance(leaf.arg, int):
@@ -301,13 +358,18 @@ def _check_trace(report, compiled, args, plain, rtol, atol):
         return 0.0
     try:
         complex_ = any(np.iscomplexobj(v) for v in vals) or np.iscomplexobj(expected)
-        evaluate = se.Lambdify(syms, list(outputs), backend="lambda", real=not complex_, cse=True)
-        traced = np.asarray(evaluate(np.asarray(vals, dtype=complex if complex_ else float)))
+        traced = special.evaluate(syms, outputs, vals, complex if complex_ else float)
     except (RuntimeError, TypeError, ValueError, NotImplementedError) as exc:
         report.notes.append(f"traced value not checked: SymEngine could not evaluate it ({exc})")
         return None
+    bounds = None
+    if value_bounds is not None:
+        leaves = tree_flatten(value_bounds)[0]
+        flat = np.concatenate([np.ravel(b) for b in leaves]) if leaves else np.zeros(0)
+        bounds = flat if flat.size == expected.size else None
     block = compare_arrays("traced output", traced.ravel().astype(expected.dtype, copy=False)
-                           if expected.dtype.kind in "fc" else traced.ravel(), expected, rtol, atol)
+                           if expected.dtype.kind in "fc" else traced.ravel(), expected, rtol,
+                           atol, bounds)
     if not block.ok:
         raise CheckError(
             f"symhess's traced expressions of {report.function} evaluate to {_fmt(block.value)} "
@@ -324,10 +386,17 @@ def _failure(report) -> str:
             f"{report.against} at {b.path} entry {b.index}: {report.checked} gives "
             f"{_fmt(b.value)}, "
             f"{report.against} gives {_fmt(b.reference)} (|difference| "
-            f"{abs(b.value - b.reference):.3g} > tolerance {b.tolerance:.3g} = atol + rtol * "
-            f"max(|a|, |r|, largest |r| in the block), rtol={b.rtol:g}, atol={b.atol:g}); "
+            f"{abs(b.value - b.reference):.3g} > tolerance {b.tolerance:.3g} = {_rule(b)}); "
             f"{bad} of {len(report.blocks)} block(s) fail. Pass a wider rtol/atol only if the "
             f"difference is rounding.\n{report}")
+
+
+def _rule(b) -> str:
+    if b.mtol is None:
+        return (f"atol + rtol * max(|a|, |r|, largest |r| in the block), rtol={b.rtol:g}, "
+                f"atol={b.atol:g}")
+    return (f"atol + rtol * max(|a|, |r|) + mtol * m, with m = {b.bound:.3g} the reference's "
+            f"rounding bound there, rtol={b.rtol:g}, atol={b.atol:g}, mtol={b.mtol:g}")
 
 
 # --- jax.hessian as the reference ---------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 import symengine as se
 from symengine.lib.symengine_wrapper import BooleanAtom
 
-from . import errors
+from . import errors, special
 from .trace import Traced, constant, current_context, object_array, wrap
 
 UFUNCS: dict = {}
@@ -52,6 +52,11 @@ def function(*funcs):
     return register
 
 
+def _is_zero(x) -> bool:
+    """Whether ``x`` is the number 0 (SymEngine's ``RealDouble(0.0) == 0`` is False)."""
+    return isinstance(x, se.Number) and x.is_real and float(x) == 0
+
+
 def select(cond, a, b):
     """``a`` where ``cond`` holds, else ``b``: a Piecewise unless the condition is known."""
     if isinstance(cond, BooleanAtom):
@@ -79,18 +84,46 @@ def _power(a, b):
             b = se.Integer(int(value))
         elif (2 * value).is_integer():
             b = se.Rational(int(2 * value), 2)
+    if isinstance(a, se.Number) and a.is_real and not isinstance(b, se.Number) \
+            and not current_context().holomorphic:
+        return _constant_base_power(a, b)
     return a ** b
+
+
+def _constant_base_power(c, y):
+    """``c ** y`` for a real constant ``c`` and a traced exponent, right at ``c <= 0`` too.
+
+    ``c > 0``: ``c ** y``, whose derivative is ``c ** y log(c)``. ``c == 0``: NumPy's values (0
+    for ``y > 0``, 1 at ``y == 0``, inf below) as constants, so every derivative is 0, as JAX
+    gives; SymEngine's own rule, ``0 ** y log(0)``, is NaN. ``c < 0``: NumPy defines the value at
+    integer ``y`` only, where it has no derivative, so the value is kept and every derivative
+    with respect to ``y`` is NaN.
+    """
+    if float(c) > 0:
+        return c ** y
+    if float(c) == 0:
+        return select(se.Gt(y, 0), se.Integer(0),
+                      select(se.Eq(y, 0), se.Integer(1), se.oo))
+    return special.no_derivative(c ** y)
 
 
 # --- exponentials, logarithms, roots ----------------------------------------------------------
 ufunc(np.sqrt)(se.sqrt)
 ufunc(np.exp)(se.exp)
 ufunc(np.exp2)(lambda a: se.Integer(2) ** a)
-ufunc(np.expm1)(lambda a: se.exp(a) - 1)
+ufunc(np.expm1)(special.expm1)
 ufunc(np.log)(se.log)
 ufunc(np.log2)(lambda a: se.log(a) / se.log(2))
 ufunc(np.log10)(lambda a: se.log(a) / se.log(10))
-ufunc(np.log1p)(lambda a: se.log(1 + a))
+
+
+@ufunc(np.log1p)
+def _log1p(a):
+    # log1p(exp(u)) is softplus(u): kept whole, it neither overflows nor loses its derivatives
+    # to cancellation (sigmoid(u) (1 - sigmoid(u)) at large u). Softplus has no complex form.
+    if isinstance(a, se.Pow) and a.args[0] == se.E and not current_context().holomorphic:
+        return special.softplus(a.args[1])
+    return special.log1p(a)
 
 
 @ufunc(np.cbrt, real_only=True)
@@ -101,8 +134,11 @@ def _cbrt(a):
 
 @ufunc(np.logaddexp, real_only=True)
 def _logaddexp(a, b):
-    m = select(se.Ge(a, b), a, b)       # shift by the maximum, as NumPy does, to avoid overflow
-    return m + se.log(se.exp(a - m) + se.exp(b - m))
+    # m + softplus(-|a - b|) with m the larger argument, as NumPy computes it: no overflow, and
+    # log(1 + exp(0)) = log 2 + softplus's own rules at a tie.
+    if _is_zero(a) or _is_zero(b):
+        return special.softplus(b if _is_zero(a) else a)
+    return select(se.Ge(a, b), a + special.softplus(b - a), b + special.softplus(a - b))
 
 
 ufunc(np.logaddexp2, real_only=True)(
@@ -115,7 +151,7 @@ for _np_f, _se_f in [(np.sin, se.sin), (np.cos, se.cos), (np.tan, se.tan),
                      (np.arcsinh, se.asinh), (np.arccosh, se.acosh), (np.arctanh, se.atanh)]:
     ufunc(_np_f)(_se_f)
 ufunc(np.arctan2, real_only=True)(se.atan2)
-ufunc(np.hypot, real_only=True)(lambda a, b: se.sqrt(a ** 2 + b ** 2))
+ufunc(np.hypot, real_only=True)(special.hypot)
 ufunc(np.deg2rad, np.radians)(lambda a: a * se.pi / 180)
 ufunc(np.rad2deg, np.degrees)(lambda a: a * 180 / se.pi)
 

@@ -34,7 +34,8 @@ def test_right_hessian_passes_and_reports():
     assert report.ok and len(report.blocks) == 1
     block = report.blocks[0]
     assert block.path == "H" and block.shape == (3, 3)
-    assert block.max_abs_error <= 1e-14 and (block.rtol, block.atol) == (1e-8, 1e-12)
+    assert block.max_abs_error <= 1e-14
+    assert (block.rtol, block.atol, block.mtol) == (1e-8, 1e-300, 1e-12)
     assert isinstance(block.index, tuple) and len(block.index) == 2
     assert block.reference == pytest.approx(cubic_hessian(X)[block.index], rel=1e-15)
     assert report.value_error == 0.0
@@ -56,6 +57,46 @@ def test_wrong_entry_is_named(index, delta):
     message = str(info.value)
     assert f"entry {index}" in message
     assert f"{block.value:.6g}" in message and f"{block.reference:.6g}" in message
+
+
+def stiff(x):
+    """Entries from 2e6 down to 2e-12 in one block: each must be checked on its own scale."""
+    return 1e6 * x[0] ** 2 * x[1] + np.log1p(x[2]) * x[1] ** 2 + x[0] * x[2] ** 2
+
+
+def stiff_hessian(x):
+    return np.array([[2e6 * x[1], 2e6 * x[0], 2 * x[2]],
+                     [2e6 * x[0], 2 * np.log1p(x[2]), 2 * x[1] / (1 + x[2])],
+                     [2 * x[2], 2 * x[1] / (1 + x[2]), 2 * x[0] - x[1] ** 2 / (1 + x[2]) ** 2]])
+
+
+S = np.array([1.5, 0.75, 1e-12])
+
+
+@pytest.mark.parametrize("relative", [1.0, 1e-3, 1e-6])
+def test_wrong_small_entry_beside_large_ones_is_caught(relative):
+    """H[1, 1] = 2 log1p(1e-12) = 2e-12 beside entries of 1e6: a relative error of 1e-6 in it
+    was invisible to a tolerance scaled by the block's largest entry (1e-8 * 3e6 = 0.03)."""
+    assert symhess.check(stiff, S, hessian=stiff_hessian).ok
+
+    def wrong(x):
+        h = stiff_hessian(x)
+        h[1, 1] *= 1 + relative
+        return h
+    with pytest.raises(symhess.CheckError) as info:
+        symhess.check(stiff, S, hessian=wrong)
+    block = info.value.report.worst
+    assert block.index == (1, 1) and block.reference == pytest.approx(2e-12, rel=1e-12)
+    assert "rounding bound" in str(info.value)
+
+
+def test_rounding_bounds_are_the_autodiffs_and_small_where_the_terms_are():
+    d = autodiff.derivatives(stiff, (S,))
+    bound = d.hessian_bounds[0]
+    assert bound.shape == (3, 3) and np.all(bound >= 0)
+    # H[1, 1] is built from terms of size 1e-12, H[0, 1] from terms of size 1e6.
+    assert bound[1, 1] < 1e-10 and bound[0, 1] > 1e6
+    np.testing.assert_allclose(d.hessians[0], stiff_hessian(S), rtol=1e-15)
 
 
 def test_error_below_tolerance_passes():
@@ -80,6 +121,23 @@ def test_error_below_tolerance_passes():
 def test_tolerance_rule(got, ref, rtol, atol, ok, index):
     block = compare_arrays("H", np.array(got), np.array(ref), rtol, atol)
     assert block.ok is ok
+    if index is not None:
+        assert block.index == index
+
+
+@pytest.mark.parametrize("got, ref, bounds, ok, index", [
+    # |a - r| <= atol + rtol * max(|a|, |r|) + mtol * m, defaults 1e-8, 1e-300, 1e-12
+    ([100.0, 1.0 + 5e-7], [100.0, 1.0], [100.0, 1.0], False, (1,)),    # no help from 100
+    ([100.0, 1.0 + 5e-7], [100.0, 1.0], [100.0, 1e6], True, None),     # 5e-7 <= 1e-12 * 1e6
+    ([1e6, 2.0002e-12], [1e6, 2e-12], [1e6, 4e-12], False, (1,)),
+    ([1e6, 2e-12 * (1 + 1e-9)], [1e6, 2e-12], [1e6, 4e-12], True, None),
+    ([0.0, 1.0], [1e-20, 1.0], [0.0, 1.0], False, (0,)),
+    ([0.0, 1.0], [1e-20, 1.0], [1e-7, 1.0], True, None),
+    ([np.nan, 1.0], [np.nan, 1.0], [np.nan, 1.0], True, None),
+])
+def test_tolerance_rule_with_rounding_bounds(got, ref, bounds, ok, index):
+    block = compare_arrays("H", np.array(got), np.array(ref), bounds=np.array(bounds))
+    assert block.ok is ok and block.mtol == 1e-12
     if index is not None:
         assert block.index == index
 
@@ -285,6 +343,11 @@ def _transposed_input_reads(monkeypatch):
                         if len(shape) == 2 else original(shape, idx))
 
 
+def _log1p_as_log_of_one_plus(monkeypatch):
+    """The bug of issue 14: log1p(x) traced as log(1 + x), which CSE turns into log(t0)."""
+    monkeypatch.setitem(primitives.UFUNCS, np.log1p, lambda a: se.log(1 + a))
+
+
 def matrix_function(m):
     return np.sum(np.sin(m) * m[:, ::-1] ** 2) + m[0, 1] ** 3 * m[1, 0]
 
@@ -306,6 +369,7 @@ PLANTED = [
     ("derivative_doubled", _doubled_off_diagonal, poly, P, {}),
     ("cse_replacement_perturbed", _perturbed_cse, poly, P, {}),
     ("input_read_transposed", _transposed_input_reads, matrix_function, M, {}),
+    ("log1p_as_log_of_1_plus_x", _log1p_as_log_of_one_plus, stiff, S, {}),
 ]
 
 
@@ -332,6 +396,23 @@ def test_wrong_rule_is_caught_by_the_hessian_alone(monkeypatch, tmp_path):
     with pytest.raises(symhess.CheckError) as info:
         symhess.check(poly, P, hessian=symhess.hessian(poly))
     assert info.value.report.worst.index in {(0, 0), (0, 2), (2, 0), (2, 2)}
+
+
+def test_log1p_bug_is_caught_by_the_hessian_alone(monkeypatch, tmp_path):
+    """The small entry 2 log1p(1e-12), off by 9e-5 relative, beside entries of 1e6."""
+    monkeypatch.setenv("SYMHESS_CACHE_DIR", str(tmp_path))
+    _log1p_as_log_of_one_plus(monkeypatch)
+    with pytest.raises(symhess.CheckError) as info:
+        symhess.check(stiff, S, hessian=symhess.hessian(stiff))
+    assert info.value.report.worst.index == (1, 1)
+
+
+def test_power_of_zero_has_zero_derivatives_in_both_paths():
+    """np.power(0.0, y) is 0 for y > 0: its Hessian is 0 (as JAX gives), in neither path NaN."""
+    f = lambda y: np.sum(np.power(np.zeros(3), y) * y) + np.power(0.0, y[0]) ** 2
+    y = np.array([0.0996, 1.5, 2.0])
+    np.testing.assert_array_equal(autodiff.hessian(f)(y), np.zeros((3, 3)))
+    assert symhess.check(f, y).ok
 
 
 def test_hessian_check_option_passes_a_right_kernel_and_stops_a_wrong_one(monkeypatch, tmp_path):

@@ -255,3 +255,119 @@ def test_table_colours_of_an_irregular_table_and_of_none():
     every = np.zeros((30, 1, 2), dtype=np.int64)                 # one position for all
     every[:, :, 1] = -1
     assert table_colours(every) == 0
+
+
+# --- functions symhess keeps whole (symhess.special), through every printer ---------------------
+def _special_cases():
+    import mpmath
+    from symhess import special as sp
+    return [
+        # (expression, x, y, closed form in mpmath)
+        (sp.log1p(x) * y, 1e-12, 2.0, lambda a, b: mpmath.log1p(a) * b),
+        (sp.expm1(x) / y, 3e-9, 0.5, lambda a, b: mpmath.expm1(a) / b),
+        (sp.softplus(x), 30.0, 0.0, lambda a, b: mpmath.log1p(mpmath.exp(a))),
+        (sp.softplus(x), -700.0, 0.0, lambda a, b: mpmath.log1p(mpmath.exp(a))),
+        (sp.softplus(x) * y, 1e-12, 3.0, lambda a, b: mpmath.log1p(mpmath.exp(a)) * b),
+        (sp.sigmoid(x), -800.0, 0.0, lambda a, b: 1 / (1 + mpmath.exp(-a))),
+        (sp.sigmoid(x), 30.0, 0.0, lambda a, b: 1 / (1 + mpmath.exp(-a))),
+        (sp.hypot(x, y), 1e200, 3e200, lambda a, b: mpmath.hypot(a, b)),
+        (sp.hypot_ratio(x, y) ** 2 / sp.hypot(x, y), 1e200, 3e200,
+         lambda a, b: (a / mpmath.hypot(a, b)) ** 2 / mpmath.hypot(a, b)),
+        (sp.hypot_ratio(y, x) * x, 1e-200, 2e-200, lambda a, b: b / mpmath.hypot(a, b) * a),
+        (sp.log1p(x).diff(x).diff(x) + sp.log1p(x) * y, 1e-12, 1.0,
+         lambda a, b: -1 / (1 + a) ** 2 + mpmath.log1p(a) * b),
+        (sp.softplus(x).diff(x).diff(x), 30.0, 0.0,
+         lambda a, b: 1 / ((1 + mpmath.exp(-a)) * (1 + mpmath.exp(a)))),
+    ]
+
+
+def _special_expected(closed, xv, yv):
+    import mpmath
+    with mpmath.mp.workdps(60):
+        return float(closed(mpmath.mpf(xv), mpmath.mpf(yv)))
+
+
+def _special_spec(cases, dtype="float64"):
+    return KernelSpec(inputs=[KernelInput((2,), dtype)], reads={x: (0, (0,)), y: (0, (1,))},
+                      assignments=[], outputs=[(e, (i,)) for i, (e, *_) in enumerate(cases)],
+                      out_size=len(cases), out_shape=(len(cases),))
+
+
+def test_special_functions_print_precisely_in_every_target(tmp_path):
+    """log1p, expm1, softplus, sigmoid, hypot: NumPy, LLVM, CUDA (as Python) and C99 code all
+    give the closed form at cancelling arguments and at 1e200, to 1e-14 relative."""
+    import ctypes
+    import shutil
+    import subprocess
+
+    from symhess.codegen import c99, emit_numba_llvm
+    from symhess.codegen.numba_cuda import CudaPrinter
+    cases = _special_cases()
+    names = {x: "x", y: "y"}
+    outputs = {"numpy": [], "cuda": [], "llvm": [], "c99": []}
+    for e, xv, yv, _ in cases:
+        with np.errstate(over="ignore"):        # exp(800) in sigmoid(-800) is inf, as meant
+            outputs["numpy"].append(eval(NumPyPrinter(names).doprint(e), {"np": np},
+                                         {"x": xv, "y": yv}))
+        try:        # Python's math raises where the device's overflows to inf
+            outputs["cuda"].append(eval(CudaPrinter(names).doprint(e), {"math": math},
+                                        {"x": xv, "y": yv}))
+        except OverflowError:
+            outputs["cuda"].append(None)
+        kernel = _load(emit_numba_llvm(_special_spec([(e,)]), cache=False))
+        outputs["llvm"].append(kernel(np.array([xv, yv]))[0])
+    if shutil.which("gcc") is not None:
+        spec = _special_spec(cases)
+        (tmp_path / "k.h").write_text(c99.emit_c99_header(spec, "k", "K_H"))
+        (tmp_path / "k.c").write_text(c99.emit_c99(spec, "k", "k.h"))
+        subprocess.run(["gcc", "-std=c99", "-Wall", "-Werror", "-O2", "-shared", "-fPIC", "k.c",
+                        "-o", "k.so", "-lm"], check=True, cwd=tmp_path)
+        lib = ctypes.CDLL(str(tmp_path / "k.so"))
+        out = np.zeros(len(cases))
+        for k, (_, xv, yv, _) in enumerate(cases):
+            pointer = ctypes.POINTER(ctypes.c_double)
+            one = np.zeros(len(cases))
+            lib.k(np.array([xv, yv]).ctypes.data_as(pointer), one.ctypes.data_as(pointer))
+            out[k] = one[k]
+        outputs["c99"] = list(out)
+    else:
+        del outputs["c99"]
+    for target, values in outputs.items():
+        for (e, xv, yv, closed), got in zip(cases, values):
+            if got is None:
+                continue
+            want = _special_expected(closed, xv, yv)
+            assert math.isclose(got, want, rel_tol=1e-14, abs_tol=1e-320), (target, str(e), got, want)
+
+
+def test_special_functions_survive_cse_and_print_by_name():
+    from symhess import special as sp
+    from symhess.derive import cse
+    f = sp.log1p(x) * y ** 2 + sp.hypot(x, y) + sp.expm1(x * y)
+    entries = [f.diff(a).diff(b) for a in (x, y) for b in (x, y)]
+    replacements, reduced = cse(entries)
+    text = " ".join(str(e) for e in [r for _, r in replacements] + reduced)
+    assert "log1p(" in text and "hypot" in text and "exp(" in text and "log(" not in text
+    # the printed kernel calls log1p on x itself, never log on a temporary 1 + x
+    names = {x: "x", y: "y", **{s: f"t{k}" for k, (s, _) in enumerate(replacements)}}
+    printed = [NumPyPrinter(names).doprint(r) for _, r in replacements] + \
+        [NumPyPrinter(names).doprint(r) for r in reduced]
+    assert any("np.log1p(x)" in p for p in printed) and not any("np.log(" in p for p in printed)
+
+
+def test_special_functions_in_sympy_and_latex():
+    """symhess.inspect reads them as SymPy functions: derivatives, values and LaTeX agree."""
+    from symhess import special as sp
+    X, Y = sympy.symbols("x y")
+    e = sympy.sympify(sp.log1p(x) * y + sp.hypot(x, y) + sp.softplus(x))
+    assert sympy.diff(e, X).subs({X: 0, Y: 1}).evalf(30) == pytest.approx(1 + 0 + 0.5, rel=1e-14)
+    value = e.subs({X: sympy.Rational(1, 10**12), Y: 3}).evalf(40)
+    import mpmath
+    with mpmath.mp.workdps(40):
+        want = float(mpmath.log1p(mpmath.mpf(10) ** -12) * 3 + mpmath.hypot(mpmath.mpf(10) ** -12, 3)
+                     + mpmath.log1p(mpmath.exp(mpmath.mpf(10) ** -12)))
+    assert float(value) == pytest.approx(want, rel=1e-15)
+    text = sympy.latex(e)
+    assert r"\log{\left(1 + x \right)}" in text.replace("x + 1", "1 + x")
+    assert r"\sqrt{x^{2} + y^{2}}" in text and r"e^{x}" in text
+    assert sympy.latex(sympy.sympify(sp.hypot_ratio(x, y) ** 2)).startswith(r"\left(\frac{x}")

@@ -412,3 +412,93 @@ def test_closed_forms():
     c = np.array([0.2, -0.7, 1.1])
     np.testing.assert_allclose(symhess.hessian(lambda x: np.exp(c @ x))(x),
                                np.exp(c @ x) * np.outer(c, c), rtol=1e-13)
+
+
+# --- cancellation-prone arguments: closed forms evaluated by mpmath at 50 digits ----------------
+mpmath = pytest.importorskip("mpmath")
+mp = mpmath.mp
+
+
+def _sigmoid(x):
+    return 1 / (1 + mpmath.exp(-x))
+
+
+def _softplus_hessian(x, y):
+    s = _sigmoid(x)
+    return [[s * _sigmoid(-x) * y ** 2, 2 * y * s], [2 * y * s, 2 * mpmath.log1p(mpmath.exp(x))]]
+
+
+def _hypot_hessian(x, y):
+    r = mpmath.hypot(x, y)
+    return [[y * y / r ** 3, -x * y / r ** 3], [-x * y / r ** 3, x * x / r ** 3]]
+
+
+# (name, f(v) of v = [x, y], closed-form Hessian of (x, y) in mpmath, points (x, y), rtol)
+PRECISE = [
+    ("log1p", lambda v: np.log1p(v[0]) * v[1] ** 2,
+     lambda x, y: [[-y ** 2 / (1 + x) ** 2, 2 * y / (1 + x)], [2 * y / (1 + x), 2 * mpmath.log1p(x)]],
+     [(1e-12, 1.5), (-3e-9, 0.7), (1e-6, -2.0)], 1e-12),
+    ("expm1", lambda v: np.expm1(v[0]) * v[1] ** 2,
+     lambda x, y: [[mpmath.exp(x) * y ** 2, 2 * y * mpmath.exp(x)],
+                   [2 * y * mpmath.exp(x), 2 * mpmath.expm1(x)]],
+     [(1e-12, 1.5), (-3e-9, 0.7), (1e-6, -2.0)], 1e-12),
+    ("softplus-log1p-exp", lambda v: np.log1p(np.exp(v[0])) * v[1] ** 2, _softplus_hessian,
+     [(1e-12, 1.5), (-30.0, 0.7), (30.0, -2.0), (700.0, 1.0)], 1e-12),
+    ("softplus-logaddexp", lambda v: np.logaddexp(0.0, v[0]) * v[1] ** 2, _softplus_hessian,
+     [(1e-12, 1.5), (-30.0, 0.7), (30.0, -2.0), (800.0, 1.0)], 1e-12),
+    ("hypot", lambda v: np.hypot(v[0], v[1]), _hypot_hessian,
+     [(1e200, 3e200), (-1e-200, 2e-200), (3.0, 4.0), (1e-6, 1.0)], 1e-12),
+    # The second derivative of expm1(x)/x is a difference of terms 1e12 times larger than it at
+    # x = 1e-6 in any closed form, so its precision is that of the terms (about 1e-16 * 1e12);
+    # exp(x) - 1 in place of expm1 gave -113.4 instead of 0.75.
+    ("expm1-over-x", lambda v: np.expm1(v[0]) / v[0] * v[1],
+     lambda x, y: [[y * (mpmath.exp(x) * (x * x - 2 * x + 2) - 2) / x ** 3,
+                    (x * mpmath.exp(x) - mpmath.expm1(x)) / x ** 2],
+                   [(x * mpmath.exp(x) - mpmath.expm1(x)) / x ** 2, 0]],
+     [(1e-6, 2.25)], 1e-5),
+]
+
+
+@pytest.mark.parametrize("name, fun, closed, points, rtol", PRECISE, ids=[p[0] for p in PRECISE])
+def test_precise_primitives_at_cancelling_arguments(name, fun, closed, points, rtol):
+    for x, y in points:
+        with mp.workdps(50):
+            expected = np.array([[float(e) for e in row] for row in closed(mp.mpf(x), mp.mpf(y))])
+        got = symhess.hessian(fun)(np.array([x, y]))
+        assert np.all(np.isfinite(got)), (x, y, got)
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=0, err_msg=f"{name} at {x, y}")
+        if name != "expm1-over-x":
+            assert symhess.check(fun, np.array([x, y])).ok
+
+
+def test_logaddexp_of_two_traced_values_is_precise():
+    """logaddexp(a, b) = max + softplus(-|a - b|): far apart, close together, and tied."""
+    f = lambda v: np.logaddexp(v[0], v[1])
+    for a, b in [(-1e10, 1.0), (3.0, 3.0 + 1e-9), (2.0, 2.0), (-40.0, 40.0)]:
+        with mp.workdps(50):
+            pa = mpmath.exp(a) / (mpmath.exp(a) + mpmath.exp(b))
+            w = float(pa * (1 - pa))
+        np.testing.assert_allclose(symhess.hessian(f)(np.array([a, b])),
+                                   [[w, -w], [-w, w]], rtol=1e-12, atol=0)
+
+
+def test_power_of_a_zero_constant_has_no_nan(jax, jnp):
+    """np.power(0.0, y) is identically 0 for y > 0: its Hessian is 0, as JAX gives."""
+    y = np.array([0.0996, 1.5, 2.0])
+    got = symhess.hessian(lambda y: np.sum(np.power(np.zeros(3), y)))(y)
+    expected = jax.hessian(lambda y: jnp.sum(jnp.power(jnp.zeros(3), y)))(y)
+    np.testing.assert_array_equal(got, np.zeros((3, 3)))
+    np.testing.assert_array_equal(got, expected)
+    assert symhess.hessian(lambda y: np.power(0.0, y) * y)(0.0996) == 0.0
+    # 1.5 ** y and a zero base next to it: the positive base keeps its log(1.5) ** 2 1.5 ** y.
+    h = symhess.hessian(lambda y: np.sum(np.power(np.array([0.0, 1.5]), y)))(np.array([0.3, 0.7]))
+    np.testing.assert_allclose(h, [[0.0, 0.0], [0.0, np.log(1.5) ** 2 * 1.5 ** 0.7]], rtol=1e-14)
+
+
+def test_power_of_a_negative_constant_keeps_the_value_and_has_no_derivative():
+    """(-2.0) ** y is NumPy's value (-8 at y = 3), defined at integer y only: no derivative."""
+    f = lambda v: np.power(-2.0, v[0]) * v[1] + v[1] ** 2
+    h = symhess.hessian(f)(np.array([3.0, 1.5]))
+    assert np.isnan(h[0, 0]) and np.isnan(h[0, 1]) and np.isnan(h[1, 0]) and h[1, 1] == 2.0
+    assert symhess.hessian(lambda v: np.power(-2.0, v[1]) * v[0] ** 2)(np.array([1.0, 3.0]))[0, 0] \
+        == 2 * (-8.0)

@@ -169,7 +169,10 @@ class Derivatives:
     """Values, gradients and Hessians of every output leaf with respect to all ``n`` variables.
 
     ``gradients[o]`` has shape ``out.shape + (n,)`` and ``hessians[o]`` ``out.shape + (n, n)``
-    (None when only first derivatives were asked for).
+    (None when only first derivatives were asked for). ``value_bounds`` and ``hessian_bounds``
+    have the shapes of ``values`` and ``hessians``: running bounds of each entry's rounding
+    error in units of the unit roundoff (`symhess.autodiff.jet`), large where an entry is a
+    difference of large terms.
     """
 
     values: list
@@ -178,6 +181,8 @@ class Derivatives:
     out_structure: tuple
     variables: Variables
     aux: object = None
+    value_bounds: list = None
+    hessian_bounds: list = None
 
     def _blocks(self, arrays, depth):
         var = self.variables
@@ -207,6 +212,14 @@ class Derivatives:
     def hessian_tree(self):
         """The Hessian in ``jax.hessian``'s layout: leaf shapes ``out + in_i + in_j``."""
         return self._blocks(self.hessians, 2)
+
+    def hessian_bound_tree(self):
+        """``hessian_bounds`` in the layout of `hessian_tree`."""
+        return self._blocks(self.hessian_bounds, 2)
+
+    def value_bound_tree(self):
+        """``value_bounds`` in the layout of `value_tree`."""
+        return tree_unflatten(self.out_structure, self.value_bounds)
 
 
 def derivatives(fun, args, argnums=0, has_aux=False, holomorphic=False, static_argnums=(),
@@ -249,10 +262,12 @@ def derivatives(fun, args, argnums=0, has_aux=False, holomorphic=False, static_a
         if result is None:
             hess = [np.zeros(j.shape + (n, n), j.d.dtype) for j in jets] if order == 2 else None
             result = Derivatives([j.v.copy() for j in jets], [j.g.copy() for j in jets], hess,
-                                 structure, var, aux)
+                                 structure, var, aux, [np.array(j.mv) for j in jets],
+                                 [np.zeros(j.shape + (n, n)) for j in jets] if order == 2 else None)
         if order == 2:
-            for h, j in zip(result.hessians, jets):
+            for h, m, j in zip(result.hessians, result.hessian_bounds, jets):
                 h[..., r0:r1, :] = j.h
+                m[..., r0:r1, :] = j.mh
     return result
 
 

@@ -75,7 +75,11 @@ def _diff(func, a, n=1, axis=-1, prepend=None, append=None):
     parts = [np.broadcast_to(p, edge) if np.ndim(p) == 0 else p for p in (prepend, append)]
     if prepend is not None or append is not None:
         a = np.concatenate([p for p in (parts[0], a, parts[1]) if p is not None], axis=ax)
-    return Jet(np.diff(a.d, n=n, axis=ax), a.seed)
+    # Rounding bound: each difference adds its operands' bounds and rounds their magnitudes.
+    m = a.m + np.abs(a.d)
+    for _ in range(n):
+        m = np.delete(m, 0, axis=ax) + np.delete(m, -1, axis=ax)
+    return Jet(np.diff(a.d, n=n, axis=ax), a.seed, m)
 
 
 @function(np.trace)
@@ -129,11 +133,12 @@ def _structural(data):
     """
     def rule(func, *args, **kwargs):
         seed = _seed_of(*args, *kwargs.values())
-        rows, offset = [np.zeros((1, seed.K))], [1]
+        rows, offset, bounds = [np.zeros((1, seed.K))], [1], [np.zeros((1, seed.K))]
 
         def index(x):
             if isinstance(x, Jet):
                 rows.append(x.d.reshape(-1, seed.K))
+                bounds.append(x.m.reshape(-1, seed.K))
                 offset[0] += x.size
                 return np.arange(offset[0] - x.size, offset[0]).reshape(x.shape)
             return np.zeros(np.shape(x), dtype=np.intp)
@@ -155,12 +160,12 @@ def _structural(data):
             ikwargs["constant_values"] = 0
         values = func(*over(_value), **kwargs)
         indices = func(*over(index), **ikwargs)
-        table = np.concatenate(rows)
+        table, bound_table = np.concatenate(rows), np.concatenate(bounds)
 
         def gather(val, idx):
             d = np.array(table[idx], dtype=np.result_type(table, val))
             d[..., 0] = val
-            return Jet(d, seed)
+            return Jet(d, seed, bound_table[idx])
 
         if isinstance(indices, (list, tuple)):
             return type(indices)(gather(v, i) for v, i in zip(values, indices))
@@ -180,8 +185,13 @@ function(np.append, np.broadcast_arrays, np.atleast_1d, np.atleast_2d,
 
 
 # --- multilinear functions: the product rule over einsum ----------------------------------------
-def einsum(subscripts, *operands):
-    """``np.einsum`` of jets and constants (explicit or implicit output, ``...`` allowed)."""
+def einsum(subscripts, *operands, bound=True):
+    """``np.einsum`` of jets and constants (explicit or implicit output, ``...`` allowed).
+
+    The product rule is multilinear in the operands' packed parts, so the rounding bound is the
+    same einsum in absolute values (what the products and sums round) plus, per jet operand, the
+    einsum with that operand's bound in its place and the others' absolute values.
+    """
     subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
         ins, out = subscripts.split("->")
@@ -208,7 +218,17 @@ def einsum(subscripts, *operands):
     h = sum(term({i: (operands[i].h, y + z)}, y + z) for i in jets)
     for i, j in itertools.permutations(jets, 2):
         h = h + term({i: (operands[i].g[..., r], y), j: (operands[j].g, z)}, y + z)
-    return _make(seed, v, g, h)
+    out = _make(seed, v, g, h)
+    if bound:
+        absolute = [Jet(np.abs(x.d), seed) if isinstance(x, Jet) else np.abs(x)
+                    for x in operands]
+        m = einsum(subscripts, *absolute, bound=False).d
+        for i in jets:
+            perturbed = list(absolute)
+            perturbed[i] = Jet(operands[i].m, seed)
+            m = m + einsum(subscripts, *perturbed, bound=False).d
+        out.m = np.broadcast_to(m, out.d.shape)
+    return out
 
 
 FUNCTIONS[np.einsum] = lambda func, subscripts, *ops, **kw: einsum(subscripts, *ops)
@@ -301,7 +321,15 @@ def _det(func, a):
     tr = np.einsum("...iin->...n", x)
     h = (np.einsum("...ij,...jicn->...cn", inv, a.h) + tr[..., r, None] * tr[..., None, :]
          - np.einsum("...ijc,...jin->...cn", x[..., r], x))
-    return _make(s, det, det[..., None] * tr, det[..., None, None] * h)
+    # Rounding bound: the same formulas in absolute values, times n and Skeel's condition number.
+    p, gm, hm = np.abs(inv), np.abs(a.g) + a.mg, np.abs(a.h) + a.mh
+    xm = np.einsum("...ij,...jkn->...ikn", p, gm)
+    trm = np.einsum("...iin->...n", xm)
+    hb = (np.einsum("...ij,...jicn->...cn", p, hm) + trm[..., r, None] * trm[..., None, :]
+          + np.einsum("...ijc,...jin->...cn", xm[..., r], xm))
+    scale = _lu_scale(a) * np.abs(det)
+    return _make(s, det, det[..., None] * tr, det[..., None, None] * h,
+                 (scale, scale[..., None] * trm, scale[..., None, None] * hb))
 
 
 @function(np.linalg.inv)
@@ -316,7 +344,23 @@ def _inv(func, a):
     h = (np.einsum("...ijc,...jkn,...kl->...ilcn", p[..., r], p, y)
          + np.einsum("...ijn,...jkc,...kl->...ilcn", p, p[..., r], y)
          - np.einsum("...ij,...jkcn,...kl->...ilcn", y, a.h, y))
-    return _make(a.seed, y, g, h)
+    # Rounding bound: the same formulas in absolute values, times n and Skeel's condition number.
+    q, gm, hm = np.abs(y), np.abs(a.g) + a.mg, np.abs(a.h) + a.mh
+    pm = np.einsum("...ij,...jkn->...ikn", q, gm)
+    gb = np.einsum("...ijn,...jk->...ikn", pm, q)
+    hb = (2 * np.einsum("...ijc,...jkn,...kl->...ilcn", pm[..., r], pm, q)
+          + np.einsum("...ij,...jkcn,...kl->...ilcn", q, hm, q))
+    scale = _lu_scale(a)[..., None, None]
+    return _make(a.seed, y, g, h, (scale * q, scale[..., None] * gb, scale[..., None, None] * hb))
+
+
+def _lu_scale(a):
+    """Per matrix, ``n || |A^-1| |A| ||_inf`` (how much an LU solve may amplify rounding) plus
+    ``sum |A^-1|^T * m_A`` (how much the entries' own errors move the result, relatively)."""
+    n = a.shape[-1]
+    p = np.abs(np.linalg.inv(a.v))
+    skeel = np.sum(p @ np.abs(a.v), axis=-1).max(axis=-1)
+    return n * skeel + np.einsum("...ij,...ji->...", p, a.mv)
 
 
 @function(np.linalg.solve)

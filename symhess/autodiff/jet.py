@@ -8,6 +8,15 @@ once. Structural NumPy functions act on the leading axes and never touch the pac
 This module holds the element-wise rules, each given as its first and second derivative:
 ``g' = f'(v) g`` and ``H' = f'(v) H + f''(v) g g^T``; `symhess.autodiff.functions` holds the
 rules of the other NumPy functions. Complex (holomorphic) inputs run through the same rules.
+
+Beside every packed component a jet carries a running bound of its rounding error, in units of
+the unit roundoff (``Jet.m``, real and non-negative, same shape as ``Jet.d``; 0 for exact data).
+Each operation adds the magnitude of what it rounds (``|a + b|`` for a sum, the sum of
+``|terms|`` for a reduction) to the errors its arguments bring, each scaled by the derivative it
+passes through (``|f'(v)| m_v`` for an element-wise value, ``|f''(v)| m_v |g|`` for its slope).
+A small entry computed as the difference of large terms so gets a large bound, an entry computed
+from small terms a small one: `symhess.check` scales each entry's tolerance by it. Terms of the
+third order (the error of ``f''`` itself) are left out.
 """
 
 from __future__ import annotations
@@ -41,12 +50,13 @@ class Jet:
     True
     """
 
-    __slots__ = ("d", "seed")
+    __slots__ = ("d", "seed", "m")
     __array_priority__ = 1000
     __hash__ = None
 
-    def __init__(self, d, seed):
+    def __init__(self, d, seed, m=None):
         self.d, self.seed = d, seed
+        self.m = np.zeros(np.shape(d)) if m is None else m      # rounding bound; exact data: 0
 
     @classmethod
     def variables(cls, x):
@@ -59,6 +69,9 @@ class Jet:
     g = property(lambda s: s.d[..., 1:1 + s.seed.n])
     h = property(lambda s: s.d[..., 1 + s.seed.n:].reshape(s.d.shape[:-1] + (s.seed.c, s.seed.n)))
     value, gradient, hessian = v, g, h
+    mv = property(lambda s: s.m[..., 0])
+    mg = property(lambda s: s.m[..., 1:1 + s.seed.n])
+    mh = property(lambda s: s.m[..., 1 + s.seed.n:].reshape(s.m.shape[:-1] + (s.seed.c, s.seed.n)))
     shape = property(lambda s: s.d.shape[:-1])
     ndim = property(lambda s: s.d.ndim - 1)
     size = property(lambda s: int(np.prod(s.d.shape[:-1], dtype=np.int64)))
@@ -87,7 +100,8 @@ class Jet:
     def __getitem__(self, index):
         _check_index(index)
         pos = np.arange(self.size).reshape(self.shape)[index]
-        return Jet(self.d.reshape(-1, self.seed.K)[pos], self.seed)
+        return Jet(self.d.reshape(-1, self.seed.K)[pos], self.seed,
+                   self.m.reshape(-1, self.seed.K)[pos])
 
     def __setitem__(self, index, value):
         _check_index(index)
@@ -96,7 +110,10 @@ class Jet:
         dtype = np.result_type(self.d, new.d)
         if dtype != self.d.dtype or not self.d.flags.c_contiguous:
             self.d = np.ascontiguousarray(self.d, dtype=dtype)
+        if not self.m.flags.c_contiguous or not self.m.flags.writeable:
+            self.m = np.ascontiguousarray(self.m).copy()
         self.d.reshape(-1, self.seed.K)[pos] = np.broadcast_to(new.d, pos.shape + (self.seed.K,))
+        self.m.reshape(-1, self.seed.K)[pos] = np.broadcast_to(new.m, pos.shape + (self.seed.K,))
 
     def __repr__(self):
         return f"Jet(shape={self.shape}, value={self.v!r})"
@@ -127,7 +144,7 @@ class Jet:
     def squeeze(self, *a, **k): return np.squeeze(self, *a, **k)
     def ravel(self): return np.ravel(self)
     def flatten(self): return np.ravel(self).copy()
-    def copy(self): return Jet(self.d.copy(), self.seed)
+    def copy(self): return Jet(self.d.copy(), self.seed, self.m.copy())
     def conj(self): return np.conjugate(self)
     conjugate = conj
     def clip(self, lo=None, hi=None): return np.clip(self, lo, hi)
@@ -177,19 +194,32 @@ def _seeded(x, seed, offset):
     return Jet(d.reshape(x.shape + (seed.K,)), seed)
 
 
-def _make(seed, v, g=None, h=None):
-    """A jet from its value, gradient (``shape + (n,)``) and Hessian rows (``+ (c, n)``)."""
+def _pack_parts(seed, v, g, h, dtype, shape=None):
     v = np.asarray(v)
-    parts = [v] + [p for p in (g, h) if p is not None]
-    shape = np.broadcast_shapes(v.shape, *(() if g is None else (g.shape[:-1],)),
-                                *(() if h is None else (h.shape[:-2],)))
-    d = np.zeros(shape + (seed.K,), dtype=np.result_type(np.float64, *parts))
+    if shape is None:
+        shape = np.broadcast_shapes(v.shape, *(() if g is None else (np.shape(g)[:-1],)),
+                                    *(() if h is None else (np.shape(h)[:-2],)))
+    d = np.zeros(shape + (seed.K,), dtype=dtype)
     d[..., 0] = v
     if g is not None:
         d[..., 1:1 + seed.n] = g
     if h is not None:
+        h = np.asarray(h)
         d[..., 1 + seed.n:] = h.reshape(h.shape[:-2] + (seed.c * seed.n,))
-    return Jet(d, seed)
+    return d
+
+
+def _make(seed, v, g=None, h=None, m=None):
+    """A jet from its value, gradient (``shape + (n,)``) and Hessian rows (``+ (c, n)``).
+
+    ``m`` is ``(m_v, m_g, m_h)``, the rounding bounds of each part (None: exact data).
+    """
+    parts = [np.asarray(v)] + [p for p in (g, h) if p is not None]
+    d = _pack_parts(seed, v, g, h, np.result_type(np.float64, *parts))
+    if m is None:
+        return Jet(d, seed)
+    mv, mg, mh = m
+    return Jet(d, seed, _pack_parts(seed, mv, mg, mh, np.float64, d.shape[:-1]))
 
 
 def _pack(x, seed):
@@ -305,8 +335,13 @@ def _power(a, b):
     # b * a**(b-1) is 0 * inf at a = 0 when b = 0; the exact derivative there is 0.
     fa = np.where(b == 0, 0.0, b * pw(a, b - 1))
     faa = np.where((b == 0) | (b == 1), 0.0, b * (b - 1) * pw(a, b - 2))
-    la = np.log(a)          # used only when the exponent is differentiated
-    return f, fa, f * la, faa, pw(a, b - 1) * (1 + b * la), f * la * la
+    # Used only when the exponent is differentiated. At a = 0, a**b is 0 for every b > 0 (and
+    # piecewise constant in b), so its derivatives in b are 0: log(a) is taken as 0 there, as
+    # JAX does, instead of 0 * log(0) = NaN.
+    zero = a == 0
+    la = np.log(np.where(zero, 1.0, a))
+    fb = np.where(zero, 0.0, f * la)
+    return f, fa, fb, faa, pw(a, b - 1) * (1 + b * la), np.where(zero, 0.0, f * la * la)
 
 
 @binary(np.arctan2, real_only=True)
@@ -319,7 +354,8 @@ def _arctan2(y, x):
 @binary(np.hypot, real_only=True)
 def _hypot(a, b):
     r = np.hypot(a, b)
-    return r, a / r, b / r, b * b / r ** 3, -a * b / r ** 3, a * a / r ** 3
+    ca, cb = a / r, b / r          # in [-1, 1]: b * b / r ** 3 would overflow at 1e200
+    return r, ca, cb, cb * cb / r, -ca * cb / r, ca * ca / r
 
 
 @binary(np.logaddexp, real_only=True)
@@ -350,7 +386,16 @@ def _unary(a, rule):
     f, f1, f2 = rule(a.v)
     g = a.g
     h = f1[..., None, None] * a.h + f2[..., None, None] * g[..., s.r0:s.r1, None] * g[..., None, :]
-    return _make(s, f, f1[..., None] * g, h)
+    # Rounding bounds: what this step rounds, plus the argument's errors through f' and f''.
+    af, a1, a2, mv, mg = np.abs(f), np.abs(f1), np.abs(f2), a.mv, a.mg
+    e1 = (a2 * mv)[..., None]                     # the error of f'(v) caused by v's error
+    ag, r = np.abs(g), slice(s.r0, s.r1)
+    mh = (a1[..., None, None] * a.mh + e1[..., None] * np.abs(a.h) + np.abs(h)
+          + a2[..., None, None] * (mg[..., r, None] * ag[..., None, :]
+                                   + ag[..., r, None] * mg[..., None, :]
+                                   + ag[..., r, None] * ag[..., None, :]))
+    return _make(s, f, f1[..., None] * g, h,
+                 (af + a1 * mv, a1[..., None] * mg + e1 * ag + np.abs(f1[..., None] * g), mh))
 
 
 def _binary(a, b, f, fa, fb, faa, fab, fbb):
@@ -369,28 +414,56 @@ def _binary(a, b, f, fa, fb, faa, fab, fbb):
     if isinstance(a, Jet) and isinstance(b, Jet):
         h = h + e2(fab) * (a.g[..., r, None] * b.g[..., None, :]
                            + b.g[..., r, None] * a.g[..., None, :])
-    return _make(s, f, g, h)
+    # Rounding bounds: what this step rounds, plus the arguments' errors through the partial
+    # derivatives (f_a's own error: |f_aa| m_a + |f_ab| m_b).
+    # (A constant argument's partials are not used: they may be NaN, as log(a) for a < 0.)
+    const_a, const_b = not isinstance(a, Jet), not isinstance(b, Jet)
+    fa, faa = (0.0, 0.0) if const_a else (fa, faa)
+    fb, fbb = (0.0, 0.0) if const_b else (fb, fbb)
+    fab = 0.0 if const_a or const_b else fab
+    fa, fb, faa, fab, fbb = (np.abs(np.asarray(c)) for c in (fa, fb, faa, fab, fbb))
+    ma_v = a.mv if isinstance(a, Jet) else 0.0
+    mb_v = b.mv if isinstance(b, Jet) else 0.0
+    mv = np.abs(f) + fa * ma_v + fb * mb_v
+    jets = [(x, fx, fxx, ex) for x, fx, fxx, ex in (
+        (a, fa, faa, faa * ma_v + fab * mb_v), (b, fb, fbb, fab * ma_v + fbb * mb_v))
+        if isinstance(x, Jet)]
+    mg, mh = np.abs(g), np.abs(h)
+
+    def outer(x, y):          # bound of the error of g_x g_y^T, and its magnitude
+        gx, gy = np.abs(x.g), np.abs(y.g)
+        return (x.mg[..., r, None] * gy[..., None, :] + gx[..., r, None] * y.mg[..., None, :]
+                + gx[..., r, None] * gy[..., None, :])
+    for x, fx, fxx, ex in jets:
+        mg = mg + e1(fx) * x.mg + e1(ex) * np.abs(x.g)
+        mh = mh + e2(fx) * x.mh + e2(ex) * np.abs(x.h) + e2(fxx) * outer(x, x)
+    if len(jets) == 2:
+        mh = mh + e2(fab) * (outer(a, b) + outer(b, a))
+    return _make(s, f, g, h, (mv, mg, mh))
 
 
 def _linear(a, b, sa, sb):
     """``sa * a + sb * b`` for jets or constants: exact and cheap."""
     s = _seed_of(a, b)
     if isinstance(a, Jet) and isinstance(b, Jet):
-        return Jet(sa * a.d + sb * b.d, s)
+        d = sa * a.d + sb * b.d
+        return Jet(d, s, abs(sa) * a.m + abs(sb) * b.m + np.abs(d))
     jet, const, sj, sc = (a, b, sa, sb) if isinstance(a, Jet) else (b, a, sb, sa)
     d = sj * jet.d
     const = np.asarray(const)
-    d = np.array(np.broadcast_to(d, np.broadcast_shapes(jet.shape, const.shape) + (s.K,)),
-                 dtype=np.result_type(d, const))
+    shape = np.broadcast_shapes(jet.shape, const.shape) + (s.K,)
+    d = np.array(np.broadcast_to(d, shape), dtype=np.result_type(d, const))
     d[..., 0] += sc * const
-    return Jet(d, s)
+    m = np.broadcast_to(abs(sj) * jet.m, shape) + np.abs(d)
+    return Jet(d, s, m)
 
 
 def _select(cond, a, b):
     """``a`` where ``cond`` holds, else ``b``, entry by entry, derivatives included."""
     s = _seed_of(a, b)
     a, b = _pack(a, s), _pack(b, s)
-    return Jet(np.where(np.asarray(cond, dtype=bool)[..., None], a.d, b.d), s)
+    cond = np.asarray(cond, dtype=bool)[..., None]
+    return Jet(np.where(cond, a.d, b.d), s, np.where(cond, a.m, b.m))
 
 
 def _call(uf, inputs):
@@ -409,11 +482,15 @@ def _call(uf, inputs):
     if uf is np.multiply:
         if not (isinstance(a, Jet) and isinstance(b, Jet)):
             jet, c = (a, b) if isinstance(a, Jet) else (b, a)
-            return Jet(jet.d * np.asarray(c)[..., None], jet.seed)
+            c = np.asarray(c)[..., None]
+            d = jet.d * c
+            return Jet(d, jet.seed, jet.m * np.abs(c) + np.abs(d))
         return _binary(a, b, a.v * b.v, b.v, a.v, 0.0, 1.0, 0.0)
     if uf is np.true_divide:
         if not isinstance(b, Jet):
-            return Jet(a.d / np.asarray(b)[..., None], a.seed)
+            c = np.asarray(b)[..., None]
+            d = a.d / c
+            return Jet(d, a.seed, a.m / np.abs(c) + np.abs(d))
         return np.multiply(a, _unary(b, UNARY[np.reciprocal]))
     if uf in _SELECT:
         return _select(_SELECT[uf](_value(a), _value(b)), a, b)
@@ -462,7 +539,10 @@ def _fold(uf, a, axis):
 def _reduce(uf, a, axis=0, keepdims=False):
     a = _pack(a, _seed_of(a))
     if uf is np.add:
-        return Jet(np.sum(a.d, axis=_axes(a, axis), keepdims=keepdims), a.seed)
+        axes = _axes(a, axis)
+        # A sum's error: the terms' own, plus a rounding of the size of the sum of |terms|.
+        return Jet(np.sum(a.d, axis=axes, keepdims=keepdims), a.seed,
+                   np.sum(a.m + np.abs(a.d), axis=axes, keepdims=keepdims))
     out = a
     for ax in reversed(_axes(a, axis)):
         out = _fold(uf, out, ax)[0]
@@ -474,6 +554,7 @@ def _reduce(uf, a, axis=0, keepdims=False):
 def _accumulate(uf, a, axis=0):
     a = _pack(a, _seed_of(a))
     if uf is np.add:
-        return Jet(np.cumsum(a.d, axis=_axes(a, axis)[0]), a.seed)
+        ax = _axes(a, axis)[0]
+        return Jet(np.cumsum(a.d, axis=ax), a.seed, np.cumsum(a.m + np.abs(a.d), axis=ax))
     ax = _axes(a, axis)[0]
     return np.moveaxis(np.stack(_fold(uf, a, ax)[1]), 0, ax)

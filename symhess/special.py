@@ -1,0 +1,250 @@
+"""Functions kept whole in the symbolic expressions: log1p, expm1, softplus, hypot.
+
+SymEngine has no ``log1p`` or ``expm1``. Written as ``log(1 + x)`` and ``exp(x) - 1`` they lose
+the precision they exist for: CSE makes ``1 + x`` a temporary, and the kernel then computes
+``log(t0)`` (``np.log1p(x) * y**2`` at ``x = 1e-12`` was off by 9e-5 relative). ``hypot(a, b)``
+written as ``sqrt(a**2 + b**2)`` overflows at 1e200. So each function here is a node of its own:
+a SymEngine ``PyFunction`` whose Python object carries the function's derivative rule. SymEngine
+calls that rule wherever it differentiates, and keeps the node whole through CSE, ``xreplace``
+and ``subs``; the printers in ``codegen`` print it by name (``get_name()``).
+
+The derivative rules are chosen to stay accurate and finite where the plain formulas do not:
+
+* ``log1p(u)' = 1 / (1 + u)``, ``expm1(u)' = exp(u)``;
+* ``softplus(u) = log(1 + exp(u))`` (``np.log1p(np.exp(u))``, ``np.logaddexp(0, u)``) has the
+  derivative ``sigmoid(u)``, whose derivative is ``exp(u - 2 softplus(u))``, not
+  ``sigmoid(u) (1 - sigmoid(u))``, which cancels for large ``u``;
+* ``hypot(a, b)' = (a/hypot(a, b), b/hypot(a, b))``, each ratio a node (``hypot_ratio``) whose
+  derivatives are ``ratio(b, a)**2 / hypot`` and ``-ratio(a, b) ratio(b, a) / hypot``: bounded
+  numerators, so nothing overflows at 1e200 or underflows at 1e-200.
+
+`NODES` is the table of these functions: name, arity, NumPy evaluation and partial derivatives.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import symengine as se
+from symengine.lib.symengine_wrapper import PyFunction, sympy_module
+
+__all__ = ["NODES", "Special", "is_special", "log1p", "expm1", "softplus", "sigmoid", "hypot",
+           "hypot_ratio", "no_derivative", "undefined", "evaluate"]
+
+
+class Special:
+    """One function kept whole: ``Special(...)(*args)`` builds its node in an expression.
+
+    Args:
+        name: the name printed in expressions and looked up by the code printers.
+        nargs: the number of arguments.
+        numeric: evaluates the function on NumPy values (used when all arguments are numbers).
+        partials: ``partials(*args)`` gives the partial derivatives as SymEngine expressions.
+        plain: ``plain(sympy_module, *args)`` gives the same function in plain SymPy (for
+            LaTeX, and for SymPy's numerical evaluation at any precision).
+    """
+
+    def __init__(self, name, nargs, numeric, partials, plain):
+        self.name, self.nargs = name, nargs
+        self.numeric, self.partials, self.plain = numeric, partials, plain
+        # SymEngine hashes the function class with Python's hash: make it the same in every
+        # process, so that the order of terms in printed code does not depend on the process.
+        self._hash = zlib.crc32(name.encode())
+
+    def __call__(self, *args):
+        if len(args) != self.nargs:
+            raise TypeError(f"{self.name} takes {self.nargs} argument(s), got {len(args)}")
+        args = tuple(se.sympify(a) for a in args)
+        if all(isinstance(a, se.Number) for a in args):
+            return self._number(args)
+        return PyFunction(_Node(self, args), args, self, sympy_module)
+
+    def _number(self, args):
+        exact = all(isinstance(a, (se.Integer, se.Rational)) for a in args)
+        values = [complex(a) if not a.is_real else float(a) for a in args]
+        with np.errstate(all="ignore"):
+            value = self.numeric(*values)
+        if exact and value == 0:
+            return se.Integer(0)
+        return se.sympify(complex(value) if np.iscomplexobj(value) else float(value))
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return self is other
+
+    def __lt__(self, other):
+        return self.name < other.name
+
+    def __str__(self):
+        return self.name
+
+    __repr__ = __str__
+
+
+class _Node:
+    """The Python object inside one node: its arguments, and the chain rule over them."""
+
+    __slots__ = ("kind", "args", "_hash")
+
+    def __init__(self, kind, args):
+        self.kind, self.args = kind, args
+        # Deterministic: SymEngine's hashes of expressions do not depend on the process.
+        self._hash = hash((kind._hash,) + tuple(hash(a) for a in args))
+
+    def diff(self, symbol):
+        """The total derivative with respect to ``symbol`` (SymEngine passes it as SymPy)."""
+        s = se.sympify(symbol)
+        slopes = [a.diff(s) for a in self.args]
+        if all(d == 0 for d in slopes):
+            return se.Integer(0)
+        partials = self.kind.partials(*self.args)
+        # An undefined derivative stands alone: times the slope, it would keep the slope's own
+        # (maybe complex) terms.
+        return se.Add(*[p if is_special(p) and p.get_name() == "undefined" else p * d
+                        for p, d in zip(partials, slopes) if d != 0])
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return isinstance(other, _Node) and self.kind is other.kind and self.args == other.args
+
+    def _sympy_(self):
+        return _sympy_class(self.kind)(*[a._sympy_() for a in self.args])
+
+    def n(self, digits=15):
+        """SymPy's numerical value, at ``digits`` significant digits."""
+        return self._sympy_().n(digits)
+
+
+def is_special(expr) -> bool:
+    """Whether ``expr`` is a node of one of the functions of `NODES`."""
+    return isinstance(expr, PyFunction) and isinstance(expr.pyobject(), _Node)
+
+
+# --- the table ------------------------------------------------------------------------------------
+def _softplus(u):
+    u = np.asarray(u, dtype=float)
+    return np.logaddexp(0.0, u)[()]
+
+
+def _sigmoid(u):
+    return 1.0 / (1.0 + np.exp(-np.asarray(u, dtype=float)))[()]
+
+
+log1p = Special("log1p", 1, np.log1p, lambda u: [1 / (1 + u)],
+                lambda sp, u: sp.log(sp.Add(1, u, evaluate=False), evaluate=False))
+expm1 = Special("expm1", 1, np.expm1, lambda u: [se.exp(u)],
+                lambda sp, u: sp.Add(sp.exp(u, evaluate=False), -1, evaluate=False))
+sigmoid = Special("sigmoid", 1, _sigmoid, lambda u: [se.exp(u - 2 * softplus(u))],
+                  lambda sp, u: 1 / sp.Add(1, sp.exp(-u, evaluate=False), evaluate=False))
+softplus = Special("softplus", 1, _softplus, lambda u: [sigmoid(u)],
+                   lambda sp, u: sp.log(sp.Add(1, sp.exp(u, evaluate=False), evaluate=False),
+                                        evaluate=False))
+hypot = Special("hypot", 2, np.hypot, lambda a, b: [hypot_ratio(a, b), hypot_ratio(b, a)],
+                lambda sp, a, b: sp.sqrt(sp.Add(a ** 2, b ** 2, evaluate=False), evaluate=False))
+hypot_ratio = Special(
+    "hypot_ratio", 2, lambda a, b: a / np.hypot(a, b),
+    lambda a, b: [hypot_ratio(b, a) ** 2 / hypot(a, b),
+                  -hypot_ratio(a, b) * hypot_ratio(b, a) / hypot(a, b)],
+    lambda sp, a, b: a / sp.sqrt(sp.Add(a ** 2, b ** 2, evaluate=False), evaluate=False))
+
+# The value of its argument, with no derivative: NumPy's ``c ** y`` for a constant c < 0, defined
+# only at integer y. Printed as its argument; its derivatives are `undefined`, NaN, and stay NaN
+# however often they are differentiated (a constant nan would differentiate to 0).
+undefined = Special("undefined", 1, lambda u: np.nan, lambda u: [undefined(u)],
+                    lambda sp, u: sp.nan)
+no_derivative = Special("no_derivative", 1, lambda u: u, lambda u: [undefined(u)],
+                        lambda sp, u: u)
+
+NODES = {f.name: f for f in (log1p, expm1, softplus, sigmoid, hypot, hypot_ratio,
+                             no_derivative, undefined)}
+
+
+# --- SymPy: a Function class per node, for symhess.inspect ---------------------------------------
+_SYMPY: dict = {}
+
+
+def _sympy_class(kind):
+    """The SymPy function class of ``kind``: derivative, LaTeX and numerical value included."""
+    cls = _SYMPY.get(kind.name)
+    if cls is None:
+        import sympy
+
+        def fdiff(self, argindex=1):
+            partial = kind.partials(*[se.sympify(a) for a in self.args])[argindex - 1]
+            return sympy.sympify(partial._sympy_())
+
+        def plain(self):
+            return kind.plain(sympy, *self.args)
+
+        cls = type(kind.name, (sympy.Function,), {
+            "nargs": kind.nargs,
+            "fdiff": fdiff,
+            "plain": plain,
+            "_eval_evalf": lambda self, prec: plain(self)._eval_evalf(prec),
+            "_eval_rewrite_as_log": lambda self, *args, **kw: plain(self),
+            "_latex": lambda self, printer, exp=None: (
+                printer._print(plain(self)) if exp is None
+                else rf"\left({printer._print(plain(self))}\right)^{{{exp}}}"),
+            "_symengine_": lambda self: kind(*[se.sympify(a) for a in self.args]),
+        })
+        _SYMPY[kind.name] = cls
+    return cls
+
+
+# --- numerical evaluation with SymEngine's Lambdify, which knows no PyFunction -------------------
+def evaluate(symbols, exprs, values, dtype=float):
+    """``exprs`` at ``symbols = values``, as a 1-d array; nodes of `NODES` evaluated by NumPy.
+
+    Each node is evaluated once, innermost first, and stands as a number in the expressions
+    around it: ``se.Lambdify`` cannot evaluate a ``PyFunction`` itself.
+    """
+    exprs = list(exprs)
+    nodes = _nodes(exprs)
+    known = {}                                  # node -> placeholder symbol
+    syms, vals = list(symbols), list(np.asarray(values, dtype=dtype))
+    for k, node in enumerate(nodes):
+        args = [a.xreplace(known) if known else a for a in node.args]
+        arg_values = _lambdify(syms, args, vals, dtype)
+        with np.errstate(all="ignore"):
+            value = node.pyobject().kind.numeric(*arg_values)
+        placeholder = se.Symbol(f"_special{k}")
+        known[node] = placeholder
+        syms.append(placeholder)
+        vals.append(value)
+    if known:
+        exprs = [e.xreplace(known) for e in exprs]
+    return _lambdify(syms, exprs, vals, dtype)
+
+
+def _lambdify(syms, exprs, vals, dtype):
+    if not exprs:
+        return np.zeros(0, dtype=dtype)
+    f = se.Lambdify(syms, exprs, backend="lambda", real=dtype is not complex, cse=True)
+    return np.asarray(f(np.asarray(vals, dtype=dtype)), dtype=dtype).ravel()
+
+
+def _nodes(exprs) -> list:
+    """The special nodes in ``exprs``, each once, every node after the nodes in its arguments."""
+    seen, order = set(), []
+
+    def walk(e):
+        stack = [(e, False)]
+        while stack:
+            x, done = stack.pop()
+            if done:
+                order.append(x)
+                continue
+            if x in seen or isinstance(x, (se.Symbol, se.Number)):
+                continue
+            seen.add(x)
+            if is_special(x):
+                stack.append((x, True))
+            stack.extend((a, False) for a in x.args)
+    for e in exprs:
+        walk(e)
+    return order
