@@ -132,7 +132,7 @@ def cse(exprs):
     replacements, reduced = [], []
     for start in range(0, len(exprs), CSE_GROUP):
         group_replacements, group_reduced = se.cse(exprs[start:start + CSE_GROUP])
-        rename = {sym: se.Symbol(f"_cse{start}_{i}") for i, (sym, _) in enumerate(group_replacements)}
+        rename = {sym: se.Symbol(f"#cse{start}_{i}") for i, (sym, _) in enumerate(group_replacements)}
         replacements += [(rename[sym], _renamed(expr, rename)) for sym, expr in group_replacements]
         reduced += [_renamed(expr, rename) for expr in group_reduced]
     return replacements, reduced

@@ -180,7 +180,7 @@ def _hvp_loop(loop, leaves, tangent_of):
     """The element loop of ``H v`` for a template: per differentiated slot a, the value
     ``sum_b h[a, b] v[b]``, with the tangent read at the same flat index as slot b's variable."""
     t = loop.template
-    us = [se.Dummy(f"v{a}") for a in range(len(loop.diff))]
+    us = [se.Symbol(f"#v{a}") for a in range(len(loop.diff))]
     rows = [[] for _ in loop.diff]
     for (_, a, b), h in loop.entries.items():
         rows[a].append(h * us[b])

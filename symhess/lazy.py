@@ -96,7 +96,7 @@ def gather(array: Traced, index):
     form = np.empty(offsets.shape, dtype=object)
     slots = {}
     for idx in np.ndindex(*offsets.shape):
-        d = se.Dummy("e")
+        d = current_context().fresh_symbol("e")
         slots[d] = Slot(array.source, rows.astype(np.int64) * stride + int(offsets[idx]), symbols)
         form[idx] = d
     return Lazy(form, slots, len(rows))
@@ -171,7 +171,7 @@ class Lazy:
         for idx in np.ndindex(*form.shape):
             expr = form[idx]
             used = expr.free_symbols if isinstance(expr, se.Basic) else set()
-            placeholder = se.Dummy("sum")
+            placeholder = current_context().fresh_symbol("sum")
             sums[placeholder] = ElementSum(expr, {d: s for d, s in self.slots.items() if d in used},
                                            self.rows)
             out[idx] = placeholder

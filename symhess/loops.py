@@ -8,7 +8,6 @@ output), for the Hessian kernels of `symhess.compiler` and the products of `symh
 
 from __future__ import annotations
 
-import hashlib
 
 import numpy as np
 import symengine as se
@@ -41,15 +40,6 @@ def written_out(flat_outputs, sums) -> list:
     written = {s: es.materialize() for s, es in sums.items()}
     return [e.xreplace({s: written[s] for s in e.free_symbols if s in written})
             for e in flat_outputs]
-
-
-def sum_key(placeholder, element_sum, coefficient) -> tuple:
-    """What identifies an element sum for the disk cache: its form and its index table."""
-    rename = {d: se.Symbol(f"slot{j}_{slot.leaf}") for j, (d, slot) in enumerate(element_sum.slots.items())}
-    h = hashlib.sha256()
-    for slot in element_sum.slots.values():
-        h.update(np.ascontiguousarray(slot.flat, dtype=np.int64).tobytes())
-    return (str(coefficient), str(element_sum.expr.xreplace(rename)), element_sum.rows, h.hexdigest())
 
 
 class TemplateLoop:
@@ -164,7 +154,7 @@ def _sum_template(element_sum, coefficient, where) -> Template:
     shared = sorted((where[s], s) for s in outside if s in where) if outside else []
     rename = {}
     for (leaf, flat), s in shared:
-        rename[s] = d = se.Dummy("e")
+        rename[s] = d = se.Symbol(f"#shared{len(slots)}")      # named as no slot is
         slots.append((d, None))
         columns.append(np.full(element_sum.rows, flat, dtype=np.int64))
         inputs.append(leaf)

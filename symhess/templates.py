@@ -53,11 +53,12 @@ _SLOTS: dict = {}
 
 def _slot(inp: int, j: int):
     """The slot symbol for column ``j`` reading kernel input ``inp`` (one object per pair, so
-    that equal templates compare equal; a Dummy never collides with an input's symbol)."""
+    that equal templates compare equal; named as no input can be, and alike in every process:
+    see `symhess.trace.TraceContext.fresh_symbol`)."""
     try:
         return _SLOTS[inp, j]
     except KeyError:
-        return _SLOTS.setdefault((inp, j), se.Dummy(f"slot{j}_{inp}"))
+        return _SLOTS.setdefault((inp, j), se.Symbol(f"#slot{j}_{inp}"))
 
 
 def split(f, where: dict, min_instances: int = MIN_INSTANCES):

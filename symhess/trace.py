@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import itertools
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import symengine as se
@@ -78,6 +79,17 @@ class TraceContext:
     dtype: np.dtype
     holomorphic: bool
     sums: dict = None        # element sums of lazy gathers (symhess.lazy); None: no lazy gathers
+    made: itertools.count = field(default_factory=itertools.count)   # symbols made so far
+
+    def fresh_symbol(self, kind: str) -> se.Symbol:
+        """A new symbol for the trace's own use (a slot, a placeholder), never an input's.
+
+        Its name is ``#<kind><n>``, n counting within this trace: input symbols are named after
+        Python identifiers, so they cannot collide, and a trace repeated in another process, or
+        after other traces, makes the same symbols, hence the same generated code (a Dummy's
+        hash, and so the order of a sum's terms, would depend on the process's history).
+        """
+        return se.Symbol(f"#{kind}{next(self.made)}")
 
 
 # The running trace's context. A context variable, not a module global: each thread (and each

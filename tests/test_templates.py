@@ -6,6 +6,8 @@ every result is compared with an independent reference: a closed form, JAX, or t
 kernel (``templates=False``), which derives each entry on its own.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -238,6 +240,36 @@ def test_a_second_process_view_of_the_cache_gives_the_same_kernel():
     second = symhess.hessian(lj_energy)(X)
     np.testing.assert_array_equal(first, second)
     np.testing.assert_allclose(first, unrolled(lj_energy, X), rtol=1e-12, atol=1e-9)
+
+
+def test_generated_source_is_the_same_whatever_ran_before():
+    """Slots and placeholders are named the same in every process, so a kernel's source, and
+    with it its disk-cache key, does not depend on what the process traced earlier."""
+    import subprocess
+    import sys
+    import textwrap
+    script = textwrap.dedent("""
+        import hashlib, sys, numpy as np, symhess
+        sys.path.insert(0, %r)
+        from test_templates import lj_energy, cluster, rosenbrock, fe_energy, triangle_mesh
+        X0, conn = triangle_mesh(3, 3)
+        cases = [(lj_energy, (cluster(10, seed=7),)), (rosenbrock, (np.linspace(0.5, 1.5, 300),)),
+                 (fe_energy(conn), (X0 * 1.1, X0))]
+        if sys.argv[1] == "after-others":       # other traces first: other symbols made
+            for n in (12, 14):
+                symhess.hessian(lj_energy).compile(cluster(n))
+            symhess.hvp(rosenbrock).compile(np.ones(280), np.ones(280))
+            cases = cases[::-1]
+        for fun, args in cases:
+            print(hashlib.sha256(symhess.hessian(fun).compile(*args).source.encode()).hexdigest())
+        """) % str(Path(__file__).parent)
+    runs = []
+    for order in ("fresh", "after-others"):
+        result = subprocess.run([sys.executable, "-c", script, order], capture_output=True,
+                                text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        runs.append(result.stdout.split())
+    assert runs[0] == runs[1][::-1]
 
 
 # --- lazy gathers: vectorized code traced once per element ----------------------------------
