@@ -6,7 +6,9 @@ import inspect
 import math
 import numbers
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 import numpy as np
 
@@ -16,12 +18,23 @@ from .distributed import is_dask
 from .progress import Progress
 from .trace import Traced, object_array, trace
 
+if TYPE_CHECKING:
+    from .blocks import BlockFunction
+
 TARGETS = ("cpu", "cuda")
 
+#: The positional arguments to differentiate: one index, or several (nested blocks ``H[i][j]``).
+ArgNums = Union[int, Sequence[int]]
+#: A pytree of arrays: an array or number, or dicts, lists, tuples and namedtuples of them.
+PyTree = Any
 
-def hessian(fun, argnums=0, has_aux=False, holomorphic=False, *, static_argnums=(),
-            strict=False, batch_axis=None, in_axes=None, sparse=False, check=False,
-            verbose=None, target="cpu", templates=None):
+
+def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
+            holomorphic: bool = False, *, static_argnums: ArgNums = (), strict: bool = False,
+            batch_axis: Optional[int] = None, in_axes: Optional[Sequence[Optional[int]]] = None,
+            sparse: Union[bool, Literal["upper"]] = False, check: bool = False,
+            verbose: Optional[bool] = None, target: Literal["cpu", "cuda"] = "cpu",
+            templates: Optional[bool] = None) -> HessianFunction:
     """The Hessian of ``fun`` as a compiled function, with ``jax.hessian``'s contract.
 
     ``fun`` is traced once per input signature (shapes, dtypes, tree structure and static
@@ -217,7 +230,7 @@ class HessianFunction:
         diff = {a % nargs for a in nums if -nargs <= a < nargs}
         return tuple(self.batch_axis if i in diff else None for i in range(nargs))
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: PyTree, **kwargs: PyTree) -> PyTree:
         # Fast path for positional arrays: a key of shapes and dtypes straight to the callable
         # (the kernel itself when nothing needs flattening). A call then costs little more than
         # the kernel.
@@ -241,7 +254,7 @@ class HessianFunction:
             self._fast[fast] = compiled.fast_callable()
         return compiled(*args, **kwargs)
 
-    def into(self, out, *args, **kwargs):
+    def into(self, out: np.ndarray, *args: PyTree, **kwargs: PyTree) -> np.ndarray:
         """Write the batched Hessian at ``args`` into ``out`` and return it.
 
         For ``batch_axis=`` Hessians on the CPU whose result is one array: ``out`` must be a
@@ -278,7 +291,7 @@ class HessianFunction:
             parts.append((k, treedef, tuple(map(_leaf_signature, leaves))))
         return tuple(parts)
 
-    def compile(self, *args, **kwargs) -> CompiledHessian:
+    def compile(self, *args: PyTree, **kwargs: PyTree) -> CompiledHessian:
         """Trace, differentiate and compile for the signature of these arguments.
 
         Returns the `CompiledHessian` for that signature (cached, so later calls with the same
@@ -321,7 +334,7 @@ class HessianFunction:
                 self._compiled[key] = compiled
         return compiled
 
-    def block(self, i: int, j: int, rows=None):
+    def block(self, i: int, j: int, rows: Optional[slice] = None) -> BlockFunction:
         """One block of the Hessian, derived and compiled alone (paddle's lazy Hessian).
 
         Args:
@@ -441,10 +454,10 @@ class HessianFunction:
                     "Hessians (batch_axis=) accept: pass batch_axis=0 to compute one Hessian per "
                     "point chunk by chunk, or compute the array first")
             arr = _numeric(leaf, label, self._name)
+            if axis is not None:       # the point first: a dtype conversion copies one point
+                arr = _point_of(arr, axis, label, self._name)
             if not _traced_by_shape(leaf):
                 arr = arr.astype(kernel_input_dtype(arr.dtype, label, self._name), copy=False)
-            if axis is not None:
-                arr = _point_of(arr, axis, label, self._name)
             if differentiated:
                 _check_differentiable(arr, label, self.holomorphic)
             index = len(leaves)

@@ -24,7 +24,9 @@ that is NaN, or infinite, in both agrees; NaN against a number does not.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
 
 import numpy as np
 
@@ -119,8 +121,12 @@ def _fmt(x) -> str:
     return f"{x:.6g}" if not isinstance(x, complex) else f"{x:.4g}"
 
 
-def check(fun, *args, argnums=0, has_aux=False, holomorphic=False, hessian=None, rtol=None,
-          atol=None, static_argnums=(), against="autodiff", jax_fun=None) -> CheckReport:
+def check(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] = 0,
+          has_aux: bool = False, holomorphic: bool = False,
+          hessian: Optional[Callable[..., Any]] = None, rtol: Optional[float] = None,
+          atol: Optional[float] = None, static_argnums: int | Sequence[int] = (),
+          against: Literal["autodiff", "jax"] = "autodiff",
+          jax_fun: Optional[Callable[..., Any]] = None) -> CheckReport:
     """Check a Hessian of ``fun`` at ``args`` against an independent reference.
 
     The checked Hessian is ``hessian(*args)`` when ``hessian`` is given (a callable with

@@ -11,10 +11,17 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import scipy.sparse
+    import symengine as se
 
 from .codegen import KernelInput, KernelSpec, emit_numba, emit_numba_cuda, emit_numba_llvm
 from .codegen.llvm_ir import supports as llvm_supports
@@ -150,7 +157,7 @@ class CompiledHessian:
         else:
             self._call = self._call_general
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._call(*args, **kwargs)
 
     @property
@@ -192,7 +199,7 @@ class CompiledHessian:
                 leaves.extend(values)
         return leaves
 
-    def into(self, out, *args, **kwargs):
+    def into(self, out: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
         """Write ``self(*args, **kwargs)`` into ``out`` and return it (batched, CPU target).
 
         ``out`` is a writeable C-contiguous array of the result's shape and dtype, which must
@@ -305,7 +312,7 @@ class CompiledHessian:
             per_out.append(self._diff_tree.unflatten(rows))
         return self._out_tree.unflatten(per_out)
 
-    def entries(self) -> dict:
+    def entries(self) -> dict[tuple[int, int, int], se.Basic]:
         """``{(o, k, l): expression}``: the nonzero upper-triangle entries, derived on demand.
 
         ``o`` indexes the flattened outputs, ``k <= l`` the flattened differentiated inputs (in
@@ -325,12 +332,12 @@ class CompiledHessian:
         return self._spec
 
     # --- inspection and export (symhess.inspect does the work) --------------------------------
-    def expressions(self):
+    def expressions(self) -> Any:
         """The closed-form Hessian as SymPy expressions, per block; see `symhess.inspect`."""
         from . import inspect
         return inspect.expressions(self)
 
-    def simplified(self):
+    def simplified(self) -> Any:
         """`expressions` after SymPy simplification (slow on large Hessians)."""
         from . import inspect
         return inspect.simplified(self)
@@ -345,13 +352,13 @@ class CompiledHessian:
         from . import inspect
         return inspect.pretty(self, **options)
 
-    def cse(self):
+    def cse(self) -> tuple[list, dict]:
         """``(replacements, reduced)`` as emitted into the kernel, as SymPy expressions."""
         from . import inspect
         return inspect.cse(self)
 
     @property
-    def pattern(self):
+    def pattern(self) -> scipy.sparse.csr_matrix:
         """For ``sparse=`` Hessians: the CSR pattern (ones), known without evaluating anything."""
         if not hasattr(self.layout, "matrix"):
             raise AttributeError("pattern is defined for sparse=True or sparse='upper' Hessians; "
@@ -359,12 +366,12 @@ class CompiledHessian:
         return self.layout.matrix(np.ones(self.layout.size, dtype=self._dtype))
 
     @property
-    def sparsity(self):
+    def sparsity(self) -> scipy.sparse.csr_matrix:
         """The structural nonzero pattern (a boolean sparse matrix); see `symhess.inspect.sparsity`."""
         from . import inspect
         return inspect.sparsity(self)
 
-    def save(self, path, name=None):
+    def save(self, path: str | os.PathLike, name: Optional[str] = None) -> list[Path]:
         """Write standalone code: ``.py`` (NumPy + Numba only) or ``.c`` (C99 with a header)."""
         from . import export
         return export.save(self, path, name=name)

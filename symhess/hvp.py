@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, Optional
+
 import numpy as np
 import symengine as se
 
 from .codegen.spec import LoopSpec
 
 from . import pytree
-from .api import HessianFunction, _numeric
+from .api import ArgNums, HessianFunction, PyTree, _numeric
 from .compiler import Leaf, _source, call_kernel, kernel_spec, load_or_emit
 from .loops import linear_sums, loop_spec, template_loops, written_out
 from .templates import MIN_INSTANCES
 from .progress import Progress
 from .derive import hessian_entries
 
+if TYPE_CHECKING:
+    from scipy.sparse.linalg import LinearOperator
 
-def hvp(fun, argnums=0, holomorphic=False, *, static_argnums=(), verbose=None, target="cpu"):
+
+def hvp(fun: Callable[..., Any], argnums: ArgNums = 0, holomorphic: bool = False, *,
+        static_argnums: ArgNums = (), verbose: Optional[bool] = None,
+        target: Literal["cpu"] = "cpu") -> HVPFunction:
     """The Hessian-vector product of a scalar ``fun``, as a compiled function ``(*args, v)``.
 
     The kernel evaluates ``sum_l H[k, l] v[l]`` for every ``k`` as expressions in ``args`` and
@@ -50,17 +58,17 @@ def hvp(fun, argnums=0, holomorphic=False, *, static_argnums=(), verbose=None, t
 class HVPFunction(HessianFunction):
     """The callable returned by `hvp`: compiles one kernel per signature of ``(*args, v)``."""
 
-    def __call__(self, *args_and_v, **kwargs):
+    def __call__(self, *args_and_v: PyTree, **kwargs: PyTree) -> PyTree:
         return self.compile(*args_and_v, **kwargs)(*args_and_v, **kwargs)
 
-    def compile(self, *args_and_v, **kwargs):
+    def compile(self, *args_and_v: PyTree, **kwargs: PyTree) -> CompiledHVP:
         """The `CompiledHVP` for the signature of ``(*args, v)``."""
         if not args_and_v:
             raise TypeError(f"hvp of {self._name} is called as (*args, v): the tangent v is missing")
         key = self._signature(args_and_v, kwargs)
         return self._once(key, lambda: self._build(args_and_v[:-1], args_and_v[-1], kwargs))
 
-    def linear_operator(self, *args, **kwargs):
+    def linear_operator(self, *args: PyTree, **kwargs: PyTree) -> LinearOperator:
         """A ``scipy.sparse.linalg.LinearOperator`` ``v -> H v`` at ``args`` (flat vectors).
 
         The product is compiled once per signature of ``args``: later operators at new points

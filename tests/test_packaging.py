@@ -93,3 +93,29 @@ def test_metadata(wheel):
     for requirement in meta.get_all("Requires-Dist"):
         assert not re.search(r"==", requirement.split(";")[0]), f"exact pin in {requirement!r}: use a lower bound"
     assert meta["Project-URL"] is None            # none invented
+
+
+def test_type_checkers_see_the_public_types(venv, tmp_path):
+    """py.typed ships, and the public API's hints reach mypy through the installed package."""
+    mypy = pytest.importorskip("mypy.api")
+    (tmp_path / "use.py").write_text(textwrap.dedent("""
+        import numpy as np
+        import symhess
+
+        H = symhess.hessian(lambda x: np.sum(x ** 3))
+        c = H.compile(np.ones(3))
+        reveal_type(H)
+        reveal_type(c)
+        reveal_type(c.save("h.c"))
+        reveal_type(symhess.check(lambda x: x @ x, np.ones(2)))
+        reveal_type(symhess.hvp(lambda x: x @ x))
+        """))
+    out, err, status = mypy.run([str(tmp_path / "use.py"), "--python-executable",
+                                 str(venv / "bin" / "python"), "--ignore-missing-imports",
+                                 "--follow-imports=silent", "--no-incremental",
+                                 "--cache-dir", str(tmp_path / "cache")])
+    assert status == 0, out + err
+    revealed = re.findall(r'Revealed type is "([^"]+)"', out)
+    assert revealed == ["symhess.api.HessianFunction", "symhess.compiler.CompiledHessian",
+                        "list[pathlib.Path]", "symhess.check.CheckReport",
+                        "symhess.hvp.HVPFunction"], out
