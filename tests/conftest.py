@@ -30,6 +30,51 @@ def pytest_sessionfinish(session, exitstatus):
     _CACHE.cleanup()
 
 
+# --- the reliability report ----------------------------------------------------------------------
+# Tests marked ``@pytest.mark.attack("what")`` try to make symhess give a wrong number or fail
+# (kill a compile, race processes and threads, damage or plant cache entries). Each counts as one
+# try, held when it passes, unless it records its own counts with the `attempts` fixture (a test
+# that repeats an attack many times). The name may hold ``{param}`` fields of a parametrized
+# test. The run ends with a table: attack, tried, held.
+_ATTACKS: dict = {}
+
+
+@pytest.fixture
+def attempts(request):
+    """``attempts(tried, held)``: record how many tries of this test's attack ran and held."""
+    def record(tried, held):
+        request.node.attack_counts = (tried, held)
+    return record
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    marker = item.get_closest_marker("attack")
+    if marker is None or report.skipped or getattr(item, "attack_counted", False):
+        return
+    if report.when != "call" and report.passed:
+        return
+    tried, held = getattr(item, "attack_counts", (1, 1))
+    if report.failed:            # a failed setup or call: a try that did not hold
+        held = min(held, tried - 1)
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    counts = _ATTACKS.setdefault(marker.args[0].format(**params), [0, 0])
+    counts[0] += tried
+    counts[1] += held
+    item.attack_counted = True
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _ATTACKS:
+        return
+    width = max(len(name) for name in _ATTACKS)
+    terminalreporter.section("reliability: attacks tried and held")
+    terminalreporter.write_line(f"{'attack':<{width}}  {'tried':>7}  {'held':>7}")
+    for name, (tried, held) in sorted(_ATTACKS.items()):
+        terminalreporter.write_line(f"{name:<{width}}  {tried:>7}  {held:>7}")
+
+
 @pytest.fixture(scope="session")
 def cache_dir():
     """The disk cache folder shared by the whole run."""

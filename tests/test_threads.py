@@ -86,7 +86,8 @@ def test_the_trace_context_belongs_to_its_thread():
     assert seen["other"].dtype == np.float32 and seen["other"].holomorphic
 
 
-def test_threads_compiling_different_and_identical_functions():
+@pytest.mark.attack("threads compiling at once")
+def test_threads_compiling_different_and_identical_functions(attempts):
     # single-threaded answers first
     alone = {}
     for make, c, dtype, n in CASES:
@@ -102,8 +103,11 @@ def test_threads_compiling_different_and_identical_functions():
         tasks.append((make, c, dtype, x, lambda make=make, c=c, x=x: shared[make, c](x)))
         tasks.append((make, c, dtype, x, lambda make=make, c=c, x=x: symhess.hessian(make(np, c))(x)))
     results = run_together([t[-1] for t in tasks], threads=8)
+    wrong = [f"{make.__name__}(c={c}, {np.dtype(dtype)})" for (make, c, dtype, x, _), got
+             in zip(tasks, results) if not np.array_equal(got, alone[make, c, dtype])]
+    attempts(len(tasks), len(tasks) - len(wrong))
+    assert not wrong, f"differ from the single-threaded answer: {wrong}"
     for (make, c, dtype, x, _), got in zip(tasks, results):
-        np.testing.assert_array_equal(got, alone[make, c, dtype])
         assert_right(got, make, c, x)
 
 
@@ -124,30 +128,41 @@ def test_one_signature_compiles_once_across_threads(monkeypatch):
 
 
 def _hammer(H, xs, calls, threads):
-    """Each thread calls ``H`` ``calls`` times on its own point; the last result per thread."""
-    def work(x):
-        out = None
-        for _ in range(calls):
-            out = H(x)
-        return out
-    return run_together([lambda x=x: work(x) for x in xs[:threads]], threads)
+    """Each thread calls ``H`` ``calls`` times on its own point and compares every result with
+    the single-threaded one; the number of calls that differed, per thread."""
+    alone = [H(x) for x in xs[:threads]]
+    for x, expected in zip(xs, alone):
+        assert_right(expected, waves, 1.5, x)
+
+    def work(x, expected):
+        return sum(not np.array_equal(H(x), expected) for _ in range(calls))
+    return run_together([lambda x=x, e=e: work(x, e) for x, e in zip(xs, alone)], threads)
 
 
-def test_threads_calling_one_compiled_hessian():
+def _calls_of_one_kernel(calls, attempts):
     H = symhess.hessian(waves(np, 1.5))
     xs = [np.linspace(0.1 * k, 1.0 + 0.1 * k, 5) for k in range(8)]
-    for got, x in zip(_hammer(H, xs, calls=2000, threads=8), xs):
-        assert_right(got, waves, 1.5, x)
+    wrong = sum(_hammer(H, xs, calls=calls, threads=8))
+    attempts(8 * calls, 8 * calls - wrong)
+    assert wrong == 0, f"{wrong} of {8 * calls} calls gave another Hessian than one thread alone"
+
+
+@pytest.mark.attack("8 threads calling one compiled Hessian")
+def test_threads_calling_one_compiled_hessian(attempts):
+    _calls_of_one_kernel(2000, attempts)
 
 
 @pytest.mark.slow
-def test_threads_at_scale():
-    # 8 threads x 100k calls of one compiled Hessian
-    H = symhess.hessian(waves(np, 1.5))
-    xs = [np.linspace(0.1 * k, 1.0 + 0.1 * k, 5) for k in range(8)]
-    for got, x in zip(_hammer(H, xs, calls=100_000, threads=8), xs):
-        assert_right(got, waves, 1.5, x)
-    # 4 threads compiling different functions, 5 rounds with fresh constants
+@pytest.mark.attack("8 threads calling one compiled Hessian")
+def test_threads_calling_one_compiled_hessian_100k_times(attempts):
+    _calls_of_one_kernel(100_000, attempts)
+
+
+@pytest.mark.slow
+@pytest.mark.attack("4 threads compiling different functions")
+def test_threads_compiling_different_functions_in_rounds(attempts):
+    """5 rounds, fresh constants each: every result is JAX's."""
+    tried = wrong = 0
     for round in range(5):
         cases = [(make, 7.0 + round + 0.25 * k, dtype, n) for k, (make, n, dtype) in enumerate(
             [(chain, 300, np.float64), (chain, 300, np.float32), (waves, 6, np.float64),
@@ -155,4 +170,10 @@ def test_threads_at_scale():
         results = run_together([lambda make=make, c=c, d=d, n=n: symhess.hessian(make(np, c))(point(d, n))
                                 for make, c, d, n in cases], threads=4)
         for (make, c, dtype, n), got in zip(cases, results):
-            assert_right(got, make, c, point(dtype, n))
+            tried += 1
+            try:
+                assert_right(got, make, c, point(dtype, n))
+            except AssertionError:
+                wrong += 1
+    attempts(tried, tried - wrong)
+    assert wrong == 0, f"{wrong} of {tried} compiles in threads were wrong"
