@@ -31,6 +31,10 @@ def flat_index(shape: tuple, idx: tuple) -> int:
     return offset
 
 
+UNROLLED_POSITIONS = 16     # an element with at most this many values computes its positions
+TABLE_ENTRIES = 1 << 17     # ... and so does a loop whose position table would hold this many
+
+
 def arithmetic(column) -> tuple | None:
     """``(start, step)`` when ``column[p] == start + step * p`` for every row ``p``, else None."""
     column = np.asarray(column)
@@ -156,7 +160,8 @@ class LoopSpec:
     @staticmethod
     def rows(index, positions) -> dict:
         """``slot_rows``, ``position_rows``, ``elements`` and ``colours`` for an index table and
-        a position table."""
+        a position table. Affine positions become ``position_rows`` only where printing them
+        pays (`UNROLLED_POSITIONS`, `TABLE_ENTRIES`); the colours are found either way."""
         slot_rows = [arithmetic(index[:, j]) for j in range(index.shape[1])]
         position_rows = []
         for e in range(positions.shape[1]):
@@ -164,10 +169,15 @@ class LoopSpec:
             position_rows.append((arithmetic(first),
                                   None if np.all(mirror < 0) else arithmetic(mirror) or False))
         affine_positions = all(f is not None and m is not False for f, m in position_rows)
+        colours_ = colours(position_rows) if affine_positions else table_colours(positions)
+        # Computed positions are printed as one statement per value, which Numba compiles at
+        # some milliseconds each (a 12-slot element has 78 values): worth it for a few values,
+        # or when the table they replace would be large enough to cost memory and bandwidth.
+        elements, values = positions.shape[:2]
+        printed = values <= UNROLLED_POSITIONS or elements * values >= TABLE_ENTRIES
         return dict(slot_rows=slot_rows if None not in slot_rows else None,
-                    position_rows=position_rows if affine_positions else None,
-                    elements=int(index.shape[0]),
-                    colours=colours(position_rows) if affine_positions else table_colours(positions))
+                    position_rows=position_rows if affine_positions and printed else None,
+                    elements=int(index.shape[0]), colours=colours_)
 
     def shared_inputs(self) -> list:
         """The kernel inputs the shared reads come from, in order."""

@@ -219,6 +219,24 @@ def test_arithmetic_tables_are_computed_not_read():
     assert LoopSpec.rows(index[[0, 2, 1]], positions)["slot_rows"] is None
 
 
+def test_many_affine_positions_of_a_small_loop_are_read_from_the_table():
+    """78 values of a 12-slot element over 19 elements: a table beats 78 printed statements,
+    which Numba compiles slowly; the colours are found all the same. A large loop prints them."""
+    from symhess.codegen.spec import TABLE_ENTRIES, LoopSpec, colours
+
+    def tables(elements, values):
+        index = 3 * np.arange(elements)[:, None] + np.arange(12)
+        first = 183 * np.arange(elements)[:, None] + 7 * np.arange(values)
+        positions = np.stack([first, np.full_like(first, -1)], axis=-1)
+        return index, positions
+    small = LoopSpec.rows(*tables(19, 78))
+    assert small["position_rows"] is None and small["slot_rows"] is not None
+    affine = [((k * 7, 183), None) for k in range(78)]
+    assert small["colours"] == colours(affine) > 0
+    large = LoopSpec.rows(*tables(TABLE_ENTRIES // 78 + 1, 78))
+    assert large["position_rows"] == affine
+
+
 def _classes_are_disjoint(positions, c):
     """Brute force: no two elements of one class modulo c share a position."""
     for r in range(c):

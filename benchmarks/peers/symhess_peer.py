@@ -17,7 +17,10 @@ CACHE = "disk"      # $SYMHESS_CACHE_DIR (set by the runner) plus Numba's cache 
 
 
 def version() -> str:
+    # symhess loads its modules on first use; load the public API here, with the other imports,
+    # so that compile figures, like the other tools', start after the imports
     import symhess
+    symhess.hessian, symhess.hvp, symhess.check
     return symhess.__version__
 
 
