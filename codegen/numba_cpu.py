@@ -144,11 +144,14 @@ def _element_step(spec: KernelSpec, loop, element: str) -> tuple[list, list]:
         setup, slots, assignments, printer = element_statements(spec, loop)
         step = slots + assignments
         values = [printer.doprint(expr) for expr in loop.outputs]
-    if loop.uniform:
+    # Loops rather than a statement per value where the values are in an array: Numba compiles
+    # each printed statement, at some milliseconds apiece for elements of many values.
+    if loop.uniform and element:
+        step += [f"for e in range({n}):", "    acc[e] += v[e]"]
+    elif loop.uniform:
         step += [f"acc[{e}] += {value}" for e, value in enumerate(values)]
     elif element and not loop.position_rows:        # one loop over the position table's row
-        step += [f"for e in range({n}):", "    x = v[e]", "    out[pos[p, e, 0]] += x",
-                 "    m = pos[p, e, 1]", "    if m >= 0:", "        out[m] += x"]
+        step += _table_scatter(n, "v", "p")
     else:
         for e, value in enumerate(values):
             step.append(f"x = {value}")
@@ -158,11 +161,20 @@ def _element_step(spec: KernelSpec, loop, element: str) -> tuple[list, list]:
 
 def _add_sum(loop, total: str) -> list:
     """Statements adding a uniform loop's summed values ``total`` at its (row 0) positions."""
+    if not loop.position_rows:                      # one loop over the table's first row
+        return _table_scatter(len(loop.outputs), total, "0")
     lines = []
     for e in range(len(loop.outputs)):
         lines.append(f"x = {total}[{e}]")
         lines += scatter_add(loop, e, "", "out[{}] += x", "0")
     return lines
+
+
+def _table_scatter(n: int, values: str, row: str) -> list:
+    """A loop adding ``values[e]`` at the positions of row ``row`` of the position table (a
+    mirror position of -1: none)."""
+    return [f"for e in range({n}):", f"    x = {values}[e]", f"    out[pos[{row}, e, 0]] += x",
+            f"    m = pos[{row}, e, 1]", "    if m >= 0:", "        out[m] += x"]
 
 
 def _indent(lines: list, depth: int) -> list:
