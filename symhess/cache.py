@@ -250,7 +250,7 @@ def _import(path: Path, text: str, key: str):
     code = compile(text, str(path), "exec")
     sys.modules[name] = module        # Numba finds the module by name when it loads its cache
     exec(code, module.__dict__)
-    module.symhess_source = text.partition("\n")[2]
+    module.symhess_source, module.symhess_key = text.partition("\n")[2], key
     return module
 
 
@@ -260,7 +260,7 @@ def _in_memory(source: str, key: str):
     module = types.ModuleType(f"symhess_kernel_{key}")
     sys.modules[module.__name__] = module
     exec(compile(text, f"<symhess kernel {key}>", "exec"), module.__dict__)
-    module.symhess_source = source
+    module.symhess_source, module.symhess_key = source, key
     return module
 
 
@@ -317,9 +317,12 @@ def _recreate(used: Path) -> Path:
         return folder()
 
 
-def module(source: str):
-    """The imported module of ``source``, from the cache when it holds it, else written there."""
-    key = key_of(source)
+def module(source: str, key: str | None = None):
+    """The imported module of ``source``, from the cache when it holds it, else written there.
+
+    ``key`` is ``key_of(source)`` when the caller has computed it already. The module's
+    ``symhess_source`` and ``symhess_key`` are the verified source and its key."""
+    key = key or key_of(source)
     return load(key) or store(key, source)
 
 

@@ -492,9 +492,10 @@ def load_or_emit(make_spec, progress, leaves, tables=(), target="cpu"):
         else:
             emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
         source = emit(spec, version=__version__)
-    with _lock_of(cache.key_of(source)):
+    key = cache.key_of(source)
+    with _lock_of(key):
         with progress.stage("cache"):
-            module = cache.module(source)
+            module = cache.module(source, key)
         if target != "cuda":
             with progress.stage("Numba compile"):
                 try:
@@ -626,7 +627,7 @@ def build(*, name, leaves, diff_leaves, outputs, out_tree, diff_tree, dtype, str
     else:
         compiled.kernel = module.kernel
     compiled.source = _source(module)
-    compiled._key = cache.key_of(compiled.source)
+    compiled._key = module.symhess_key
     compiled._into = getattr(module, "kernel_into", None)
     compiled.templates = [loop.template for loop in loops]
     return compiled
