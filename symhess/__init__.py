@@ -16,7 +16,7 @@ import sys
 import types
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from .errors import (CheckError, HasAuxError, InputTypeError, StrictModeError, SymhessError,
                      TracerBoolConversionError, TracerConversionError, TracerIndexError,
@@ -24,16 +24,16 @@ from .errors import (CheckError, HasAuxError, InputTypeError, StrictModeError, S
 
 if TYPE_CHECKING:      # what type checkers and IDEs see; at run time these load lazily
     from . import export
-    from .api import HessianFunction, hessian
-    from .check import CheckReport, check
-    from .compiler import CompiledHessian
+    from .api import HessianFunction, check, hessian
+    from .crosscheck import CheckReport
+    from .runtime import CompiledHessian
     from .hvp import HVPFunction, hvp
     from .primitives import supported_functions
 
 # public name -> the module that defines it
 _LAZY = {
-    "hessian": "api", "HessianFunction": "api", "CompiledHessian": "compiler",
-    "hvp": "hvp", "HVPFunction": "hvp", "check": "check", "CheckReport": "check",
+    "hessian": "api", "HessianFunction": "api", "CompiledHessian": "runtime",
+    "hvp": "hvp", "HVPFunction": "hvp", "check": "api", "CheckReport": "crosscheck",
     "supported_functions": "primitives",
 }
 _SUBMODULES = {"export"}
@@ -55,8 +55,8 @@ def __dir__():
 
 
 class _Package(types.ModuleType):
-    """symhess itself. ``symhess.check`` and ``symhess.hvp`` are functions named like the
-    modules that define them; importing such a module must not replace the function."""
+    """symhess itself. ``symhess.hvp`` is a function named like the module that defines it;
+    importing that module must not replace the function."""
 
     def __setattr__(self, name, value):
         if not (isinstance(value, types.ModuleType) and _LAZY.get(name) == name):

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 import numpy as np
 
-from . import errors, gpu, pytree
-from .compiler import CompiledHessian, Leaf, build, kernel_input_dtype, needs_conversion
-from .distributed import is_dask
+from . import crosscheck
+from .lower import HessianProduct, build
 from .progress import Progress
-from .trace import Traced, object_array, trace
+from .crosscheck import CheckReport
+from .runtime import CompiledHessian
+from .signature import call_signature, needs_conversion, trace_call
 
 if TYPE_CHECKING:
     from .blocks import BlockFunction
@@ -111,6 +112,61 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
                            batch_axis, in_axes, sparse, verbose, check, templates)
 
 
+def check(fun: Callable[..., Any], *args: Any, argnums: ArgNums = 0, has_aux: bool = False,
+          holomorphic: bool = False, hessian: Optional[Callable[..., Any]] = None,
+          rtol: Optional[float] = None, atol: Optional[float] = None,
+          static_argnums: ArgNums = (), against: Literal["autodiff", "jax"] = "autodiff",
+          jax_fun: Optional[Callable[..., Any]] = None) -> CheckReport:
+    """Check a Hessian of ``fun`` at ``args`` against an independent reference.
+
+    The checked Hessian is ``hessian(*args)`` when ``hessian`` is given (a callable with
+    ``jax.hessian``'s output structure: for one array argument and a scalar output, an array of
+    shape ``x.shape + x.shape``), else symhess's compiled Hessian of ``fun``. The reference is
+    the independent autodiff (`symhess.autodiff`), or ``jax.hessian`` with ``against="jax"``
+    (float64 enabled with ``jax_enable_x64``). Along the way the function's value is checked:
+    the reference's against plain NumPy, and, for symhess's own Hessian, its traced expressions
+    against plain NumPy too.
+
+    Args:
+        fun: the function, written with ordinary NumPy.
+        *args: a point to check at; same arguments as ``fun`` takes.
+        argnums, has_aux, holomorphic, static_argnums: as for `symhess.hessian`.
+        hessian: the Hessian function to check; None checks ``symhess.hessian(fun, ...)``.
+        rtol, atol: tolerances (see the module docstring); None picks them by dtype.
+        against: ``"autodiff"`` or ``"jax"``.
+        jax_fun: for ``against="jax"``: ``fun`` written with ``jax.numpy``. By default ``fun``
+            itself, which must then run on jax arrays (operators and array methods only).
+
+    Returns:
+        A `CheckReport`: per block, the largest absolute and relative errors, the worst entry's
+        index and both values, and the tolerances used.
+
+    Raises:
+        CheckError: an entry is outside tolerance, or the Hessian's structure or a block's shape
+            differs from the reference. The message names the block, the entry's index and both
+            values; ``error.report`` is the full `CheckReport`.
+
+    >>> import numpy as np, symhess
+    >>> f = lambda x: x[0] ** 2 * x[1]
+    >>> symhess.check(f, np.array([1.0, 3.0])).ok
+    True
+    >>> wrong = lambda x: np.array([[6.0, 2.0], [2.5, 0.0]])
+    >>> symhess.check(f, np.array([1.0, 3.0]), hessian=wrong)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symhess.errors.CheckError: ... at H entry (1, 0): hessian=<lambda> gives 2.5, autodiff ...
+    """
+    options = dict(argnums=argnums, has_aux=has_aux, holomorphic=holomorphic,
+                   static_argnums=static_argnums, rtol=rtol, atol=atol, against=against,
+                   jax_fun=jax_fun)
+    if hessian is not None:
+        return crosscheck.check(fun, *args, hessian=hessian, **options)
+    compiled = HessianFunction(fun, argnums, has_aux, holomorphic, static_argnums, False,
+                               "cpu").compile(*args)
+    return crosscheck.check(fun, *args, hessian=compiled, traced_value=compiled.traced_value,
+                            **options)
+
+
 def _as_argnums(value, name):
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
@@ -118,39 +174,6 @@ def _as_argnums(value, name):
             isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
         return tuple(int(v) for v in value)
     raise TypeError(f"{name} must be an int or a tuple of ints; got {value!r}")
-
-
-def _point_signature(x, axis):
-    """The signature of one point of a batched leaf: its shape without the batch axis."""
-    shape = np.shape(x)
-    if not -len(shape) <= axis < len(shape):
-        return ("bad batch axis", shape)
-    axis %= len(shape)
-    if _traced_by_shape(x):        # their own signatures (see _symbolic_arg)
-        return (shape[:axis] + shape[axis + 1:], x.dtype.char, type(x).__name__)
-    return (shape[:axis] + shape[axis + 1:], np.result_type(x).char)
-
-
-def _static_key(value):
-    """A static argument as part of a signature: by type and value, so that ``1``, ``1.0`` and
-    ``True``, or ``0.0`` and ``-0.0``, which compare equal but may trace differently, differ."""
-    if type(value) is tuple:           # (a list stays unhashable, and is refused as in JAX)
-        return tuple, tuple(_static_key(v) for v in value)
-    if isinstance(value, (float, np.floating)):
-        return type(value), value, math.copysign(1.0, value)
-    if isinstance(value, (complex, np.complexfloating)):
-        return type(value), value, math.copysign(1.0, value.real), math.copysign(1.0, value.imag)
-    return type(value), value
-
-
-def _leaf_signature(x):
-    if type(x) is np.ndarray:
-        return (x.shape, x.dtype.char)
-    if _traced_by_shape(x):
-        return (x.shape, x.dtype.char, type(x).__name__)
-    if isinstance(x, np.generic):
-        return ((), x.dtype.char)
-    return type(x)
 
 
 @dataclass
@@ -190,7 +213,7 @@ class HessianFunction:
         self._fast = {}
         self._locks = {}                  # signature -> the lock its first compile holds
         self._locks_lock = threading.Lock()
-        self._name = getattr(self.fun, "__name__", type(self.fun).__name__)
+        self.name = getattr(self.fun, "__name__", type(self.fun).__name__)
         self._plain = not self.static_argnums and self.batch_axis is None
         if self.batch_axis is not None:
             if not isinstance(self.batch_axis, numbers.Integral) or isinstance(self.batch_axis, bool):
@@ -217,13 +240,13 @@ class HessianFunction:
                                 f"argument; got {self.in_axes!r}")
             self.in_axes = tuple(self.in_axes)
 
-    def _axes(self, nargs) -> tuple:
+    def axes(self, nargs) -> tuple:
         """The batch axis of each positional argument (None: not batched)."""
         if self.batch_axis is None:
             return (None,) * nargs
         if self.in_axes is not None:
             if len(self.in_axes) != nargs:
-                raise ValueError(f"in_axes has {len(self.in_axes)} entries but {self._name} was "
+                raise ValueError(f"in_axes has {len(self.in_axes)} entries but {self.name} was "
                                  f"called with {nargs} positional argument(s)")
             return self.in_axes
         nums = self.argnums if isinstance(self.argnums, tuple) else (self.argnums,)
@@ -245,7 +268,7 @@ class HessianFunction:
                 if call is not None:
                     return call(*args)
         try:
-            compiled = self._compiled.get(self._signature(args, kwargs))
+            compiled = self._compiled.get(self.signature(args, kwargs))
         except TypeError:            # an unhashable static argument: compile explains it
             compiled = None
         if compiled is None:
@@ -271,25 +294,10 @@ class HessianFunction:
         """
         return self.compile(*args, **kwargs).into(out, *args, **kwargs)
 
-    def _signature(self, args, kwargs):
-        parts = []
-        static = self.static_argnums
-        axes = self._axes(len(args)) if self.batch_axis is not None else None
-        for i, a in enumerate(args):
-            if static and (i in static or (i - len(args)) in static):
-                parts.append(("static", _static_key(a)))   # by value: an array is unhashable
-            elif axes is not None and axes[i] is not None:
-                leaves, treedef = pytree.flatten(a)
-                parts.append((treedef, axes[i], tuple(_point_signature(l, axes[i]) for l in leaves)))
-            elif type(a) is np.ndarray:
-                parts.append((a.shape, a.dtype.char))
-            else:
-                leaves, treedef = pytree.flatten(a)
-                parts.append((treedef, tuple(map(_leaf_signature, leaves))))
-        for k in sorted(kwargs):
-            leaves, treedef = pytree.flatten(kwargs[k])
-            parts.append((k, treedef, tuple(map(_leaf_signature, leaves))))
-        return tuple(parts)
+    def signature(self, args, kwargs) -> tuple:
+        """The signature of a call (`symhess.signature.call_signature`): one kernel per signature."""
+        axes = self.axes(len(args)) if self.batch_axis is not None else None
+        return call_signature(args, kwargs, self.static_argnums, axes)
 
     def compile(self, *args: PyTree, **kwargs: PyTree) -> CompiledHessian:
         """Trace, differentiate and compile for the signature of these arguments.
@@ -297,23 +305,27 @@ class HessianFunction:
         Returns the `CompiledHessian` for that signature (cached, so later calls with the same
         signature reuse it).
         """
-        key = self._signature(args, kwargs)
+        key = self.signature(args, kwargs)
         try:
             hash(key)
         except TypeError:
-            raise TypeError(f"static arguments of {self._name} must be hashable; got "
+            raise TypeError(f"static arguments of {self.name} must be hashable; got "
                             f"{[p[1] for p in key if p and p[0] == 'static']!r}") from None
         return self._once(key, lambda: self._checked_build(args, kwargs))
 
     def _checked_build(self, args, kwargs) -> CompiledHessian:
-        compiled = self._trace_and_build(args, kwargs)
+        progress = Progress(self.name, self.verbose)
+        with progress.stage("trace"):
+            trace = trace_call(self, args, kwargs, lazy_gathers=True)
+        product = HessianProduct(sparse=self.sparse, templates=self.templates, strict=self.strict,
+                                 has_aux=self.has_aux, fun=self.fun)
+        compiled = build(trace, product, progress, self.target)
         if self.check:
             if kwargs:
                 raise ValueError("check=True needs positional arguments only")
-            from .check import check
-            check(self.fun, *args, argnums=self.argnums, has_aux=self.has_aux,
-                  holomorphic=self.holomorphic, static_argnums=self.static_argnums,
-                  hessian=compiled)
+            crosscheck.check(self.fun, *args, argnums=self.argnums, has_aux=self.has_aux,
+                             holomorphic=self.holomorphic, static_argnums=self.static_argnums,
+                             hessian=compiled)
         return compiled
 
     def _once(self, key, make):
@@ -357,201 +369,19 @@ class HessianFunction:
         return BlockFunction(self, i, j, rows)
 
     # --- tracing ----------------------------------------------------------------------------
-    def _normalized_argnums(self, nargs):
+    def normalized_argnums(self, nargs):
         many = isinstance(self.argnums, tuple)
         nums = self.argnums if many else (self.argnums,)
         out = []
         for a in nums:
             if not -nargs <= a < nargs:
-                raise ValueError(f"argnums={self.argnums!r} names argument {a}, but {self._name} "
+                raise ValueError(f"argnums={self.argnums!r} names argument {a}, but {self.name} "
                                  f"was called with {nargs} positional argument(s)")
             out.append(a % nargs)
         if len(set(out)) != len(out):
             raise ValueError(f"argnums={self.argnums!r} repeats an argument")
         static = {s % nargs for s in self.static_argnums if -nargs <= s < nargs}
         if static & set(out):
-            raise ValueError(f"argument(s) {sorted(static & set(out))} of {self._name} are both "
+            raise ValueError(f"argument(s) {sorted(static & set(out))} of {self.name} are both "
                              "in argnums and static_argnums")
         return out, many, static
-
-    def _trace_and_build(self, args, kwargs) -> CompiledHessian:
-        progress = Progress(self._name, self.verbose)
-        with progress.stage("trace"):
-            traced = self._trace(args, kwargs, lazy=True)
-        try:
-            compiled = build(**traced, strict=self.strict, has_aux=self.has_aux, fun=self.fun,
-                             sparse=self.sparse, templates=self.templates, progress=progress,
-                             target=self.target)
-        except errors.ExpressionGrowthError as e:
-            raise e.named(self._name) from None
-        compiled._arguments = (_argument_names(self.fun, len(args)), tuple(sorted(kwargs)))
-        compiled._round_to = _rounded_dtype(args, kwargs, self._normalized_argnums(len(args))[2])
-        return compiled
-
-    def _trace(self, args, kwargs, lazy=False) -> dict:
-        """Trace ``fun`` on symbolic arguments: the leaves, output expressions and trees.
-
-        With ``lazy``, gathers of many rows stay lazy and ``sums`` holds the element sums
-        whose placeholders the outputs contain (`symhess.lazy`); else outputs are explicit.
-        """
-        nargs = len(args)
-        diff_positions, many, static = self._normalized_argnums(nargs)
-        names = _argument_names(self.fun, nargs)
-        axes = self._axes(nargs)
-        leaves, traced_args, traced_kwargs = [], list(args), dict(kwargs)
-        for pos in range(nargs):
-            if pos in static:
-                if axes[pos] is not None:
-                    raise ValueError(f"argument {names[pos]} of {self._name} is static, so it "
-                                     "cannot have a batch axis; set its in_axes entry to None")
-                continue
-            traced_args[pos] = self._symbolic_arg(args[pos], names[pos], pos,
-                                                  pos in diff_positions, leaves, axes[pos])
-        for k in sorted(kwargs):
-            traced_kwargs[k] = self._symbolic_arg(kwargs[k], k, k, False, leaves)
-        diff_leaves = {pos: [l for l in leaves if l.arg == pos] for pos in diff_positions}
-        dtype = _kernel_dtype(leaves, self.holomorphic)
-        sums = {} if lazy and self.templates is not False and self.batch_axis is None else None
-        out = trace(self.fun, tuple(traced_args), traced_kwargs, dtype, self.holomorphic, sums)
-        if self.has_aux:
-            if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                raise errors.HasAuxError(
-                    f"{self._name} was differentiated with has_aux=True, so it must return a "
-                    f"pair (output, aux); it returned {type(out).__name__}"
-                    + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
-            out = out[0]
-        out_leaves, out_tree = pytree.flatten(
-            out, is_leaf=lambda x: isinstance(x, Traced) or getattr(type(x), "_lazy", False))
-        outputs = []
-        for path, value in zip(out_tree.paths(), out_leaves):
-            try:
-                outputs.append(object_array(value))
-            except TypeError:
-                raise errors.InputTypeError(
-                    f"{self._name} returned {type(value).__name__} at output{path}; the output "
-                    "must be a pytree of arrays or numbers") from None
-        diff_tree = (pytree.TreeDef("tuple", None, tuple(_tree_of(args[p]) for p in diff_positions))
-                     if many else _tree_of(args[diff_positions[0]]))
-        return dict(
-            name=self._name, leaves=leaves, diff_leaves=[l for p in diff_positions for l in diff_leaves[p]],
-            outputs=outputs, out_tree=out_tree, diff_tree=diff_tree, dtype=dtype, sums=sums or {},
-            arg_pytrees=[(pos, _tree_of(args[pos])) for pos in range(nargs) if pos not in static]
-            + [(k, _tree_of(kwargs[k])) for k in sorted(kwargs)])
-
-    def _symbolic_arg(self, value, name, pos, differentiated, leaves, axis=None):
-        values, treedef = pytree.flatten(value)
-        out = []
-        for path, leaf in zip(treedef.paths(), values):
-            label = f"{name}{path}"
-            if gpu.on_device(leaf) and self.target != "cuda":
-                raise errors.InputTypeError(
-                    f"argument {label} of {self._name} is a GPU array ({type(leaf).__name__}), but "
-                    f"target={self.target!r} computes on the host: pass target='cuda', or copy it "
-                    "to the host first")
-            if is_dask(leaf) and self.batch_axis is None:
-                raise errors.InputTypeError(
-                    f"argument {label} of {self._name} is a Dask array, which only batched "
-                    "Hessians (batch_axis=) accept: pass batch_axis=0 to compute one Hessian per "
-                    "point chunk by chunk, or compute the array first")
-            arr = _numeric(leaf, label, self._name)
-            if axis is not None:       # the point first: a dtype conversion copies one point
-                arr = _point_of(arr, axis, label, self._name)
-            if not _traced_by_shape(leaf):
-                arr = arr.astype(kernel_input_dtype(arr.dtype, label, self._name), copy=False)
-            if differentiated:
-                _check_differentiable(arr, label, self.holomorphic)
-            index = len(leaves)
-            leaves.append(Leaf(arg=pos, path=path, label=label, shape=arr.shape, dtype=arr.dtype,
-                               weak=not (isinstance(leaf, (np.ndarray, np.generic))
-                                         or _traced_by_shape(leaf)),
-                               differentiated=differentiated, index=index, batch_axis=axis))
-            lazy_rows = axis is None and not self.holomorphic and not leaves[-1].weak and arr.ndim > 0
-            out.append(Traced(leaves[-1].symbols().copy(), source=index if lazy_rows else None))
-        return treedef.unflatten(out)
-
-
-def _tree_of(value):
-    return pytree.flatten(value)[1]
-
-
-def _argument_names(fun, nargs):
-    try:
-        params = list(inspect.signature(fun).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    names = []
-    for p in params:
-        if p.kind == p.VAR_POSITIONAL:
-            names += [f"{p.name}[{i}]" for i in range(nargs - len(names))]
-            break
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            names.append(p.name)
-    names += [f"arg{i}" for i in range(len(names), nargs)]
-    return names[:nargs]
-
-
-def _traced_by_shape(x) -> bool:
-    """A GPU or Dask array: traced from its shape and dtype alone, never read on the host."""
-    return gpu.on_device(x) or is_dask(x)
-
-
-def _numeric(leaf, label, fname):
-    if _traced_by_shape(leaf):
-        return gpu.stand_in(leaf)
-    if isinstance(leaf, (bool, np.bool_)) or not isinstance(leaf, (numbers.Number, np.ndarray, np.generic)):
-        raise errors.InputTypeError(
-            f"argument {label} of {fname} is a {type(leaf).__name__}, which is not a numeric "
-            "array; pass it as a static argument (static_argnums) or capture it by closure")
-    arr = np.asarray(leaf)
-    if arr.dtype.kind not in "biufc":
-        raise errors.InputTypeError(f"argument {label} of {fname} has dtype {arr.dtype}; "
-                                    "only numeric arrays can be traced")
-    return arr
-
-
-def _rounded_dtype(args, kwargs, static):
-    """float16 when the arguments' floating dtypes promote to it: the kernel computes in float64
-    and the result is rounded to it (as float32 kernels round their float64 arithmetic)."""
-    values = [a for i, a in enumerate(args) if i not in static] + list(kwargs.values())
-    dtypes = [np.dtype(getattr(leaf, "dtype", None)) for value in values
-              for leaf in pytree.flatten(value)[0]
-              if isinstance(leaf, (np.ndarray, np.generic)) and leaf.dtype.kind in "biufc"]
-    if dtypes and np.result_type(*dtypes) == np.float16:
-        return np.dtype(np.float16)
-    return None
-
-
-def _point_of(arr, axis, label, fname):
-    """One point of a batched leaf (what the function sees), checking the axis exists."""
-    if not -arr.ndim <= axis < arr.ndim:
-        raise ValueError(f"argument {label} of {fname} has shape {arr.shape}, which has no batch "
-                         f"axis {axis}; give it a batch axis or set its in_axes entry to None")
-    if arr.shape[axis] == 0:
-        raise ValueError(f"argument {label} of {fname} has no points along batch axis {axis}")
-    return np.take(arr, 0, axis=axis)
-
-
-def _check_differentiable(arr, label, holomorphic):
-    kind = arr.dtype.kind
-    if holomorphic and kind != "c":
-        raise errors.InputTypeError(
-            f"holomorphic=True requires inputs with a complex dtype, but argument {label} has "
-            f"dtype {arr.dtype}")
-    if not holomorphic and kind == "c":
-        raise errors.InputTypeError(
-            f"hessian requires real-valued inputs (a floating dtype), but argument {label} has "
-            f"dtype {arr.dtype}. For holomorphic differentiation, pass holomorphic=True.")
-    if kind not in "fc":
-        raise errors.InputTypeError(
-            f"hessian requires inputs with a floating dtype, but argument {label} has dtype "
-            f"{arr.dtype}; convert it with .astype(float)")
-
-
-def _kernel_dtype(leaves, holomorphic):
-    strong = [l.dtype for l in leaves if not l.weak]
-    dtype = np.result_type(*strong) if strong else np.dtype(np.float64)
-    if dtype.kind in "biu":
-        dtype = np.dtype(np.float64)
-    if holomorphic or any(l.dtype.kind == "c" for l in leaves):
-        dtype = np.result_type(dtype, np.complex64)
-    return np.dtype(dtype)

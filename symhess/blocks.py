@@ -6,11 +6,16 @@ differentiated leaves ``i`` and ``j`` only; nothing else of the Hessian is deriv
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from . import pytree
-from .compiler import _source, kernel_spec, load_or_emit
+from .derive import block_entries
+from .layout import Parts
+from .lower import Plan, build, kernel_spec
 from .progress import Progress
+from .runtime import Compiled
+from .signature import Trace, trace_call
 
 
 class BlockFunction:
@@ -25,79 +30,57 @@ class BlockFunction:
     def __init__(self, hessian, i: int, j: int, rows=None):
         if rows is not None and not isinstance(rows, (slice, range)):
             raise TypeError(f"rows must be a slice or a range of flat row indices; got {rows!r}")
-        self.hessian, self.i, self.j, self.rows = hessian, i, j, rows
+        self.hessian, self.product = hessian, BlockProduct(i, j, rows)
         self._compiled = {}
 
     def __call__(self, *args, **kwargs):
-        key = self.hessian._signature(args, kwargs)
+        key = self.hessian.signature(args, kwargs)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = self._build(args, kwargs)
+            compiled = self._compiled[key] = self.compile(*args, **kwargs)
         return compiled(*args, **kwargs)
 
-    def _build(self, args, kwargs):
-        owner = self.hessian
-        progress = Progress(f"block ({self.i}, {self.j}) of {owner._name}", owner.verbose)
+    def compile(self, *args, **kwargs) -> Compiled:
+        """Trace and compile the block for the signature of these arguments."""
+        owner, product = self.hessian, self.product
+        progress = Progress(f"block ({product.i}, {product.j}) of {owner.name}", owner.verbose)
         with progress.stage("trace"):
-            traced = owner._trace(args, kwargs)
-        diff = traced["diff_leaves"]
+            trace = trace_call(owner, args, kwargs)
+        return build(trace, product, progress)
+
+
+class BlockProduct:
+    """Block ``(i, j)`` of the Hessian (of differentiated leaves i and j), or some of its rows."""
+
+    def __init__(self, i: int, j: int, rows=None):
+        self.i, self.j, self.rows = i, j, rows
+
+    def plan(self, trace: Trace, progress) -> Plan:
+        diff = trace.diff_leaves
         for index in (self.i, self.j):
             if not -len(diff) <= index < len(diff):
-                raise IndexError(f"block index {index} is out of range: {owner._name} has "
+                raise IndexError(f"block index {index} is out of range: {trace.name} has "
                                  f"{len(diff)} differentiated leaves")
         a, b = diff[self.i], diff[self.j]
         rows = range(a.size) if self.rows is None else range(a.size)[self.rows]
         row_shape = a.shape if self.rows is None else (len(rows),)
-        shapes = [out.shape + row_shape + b.shape for out in traced["outputs"]]
-        sizes = [int(np.prod(sh, dtype=np.int64)) for sh in shapes]
-        dtype = traced["dtype"]
-        def make_spec():
-            xs, ys = a.symbols().ravel(), b.symbols().ravel()
-            values, offset = [], 0
+        shapes = [out.shape + row_shape + b.shape for out in trace.outputs]
+        layout = Parts(shapes, trace.out_tree)
+        xs, ys = a.symbols().ravel(), b.symbols().ravel()
+
+        def spec():
             with progress.stage("differentiate"):
-                for out, size in zip(traced["outputs"], sizes):
-                    for o, f in enumerate(out.ravel()):
-                        free = f.free_symbols
-                        for r, k in enumerate(rows):
-                            if xs[k] not in free:
-                                continue
-                            g = f.diff(xs[k])
-                            g_free = g.free_symbols
-                            for l, y in enumerate(ys):
-                                if y in g_free:
-                                    h = g.diff(y)
-                                    if h != 0:
-                                        position = offset + (o * len(rows) + r) * len(ys) + l
-                                        values.append((h, (position,)))
-                    offset += size
+                entries = block_entries(trace.flat_outputs, [xs[k] for k in rows], list(ys))
+            # Entry (o, r, l) of the flat outputs: output leaf, then its own flat index.
+            starts = np.cumsum([0] + [out.size for out in trace.outputs]).tolist()
+            values = []
+            for (o, r, l), h in entries.items():
+                leaf = int(np.searchsorted(starts, o, side="right")) - 1
+                position = layout.offsets[leaf] + ((o - starts[leaf]) * len(rows) + r) * len(ys) + l
+                values.append((h, (position,)))
             with progress.stage("CSE"):
-                return kernel_spec(f"block of the Hessian of {owner._name}", traced["leaves"],
-                                   values, sum(sizes), (sum(sizes),), dtype)
+                return kernel_spec(f"block of the Hessian of {trace.name}", trace.leaves, values,
+                                   layout, trace.dtype)
 
-        module = load_or_emit(make_spec, progress, traced["leaves"])
-        return CompiledBlock(module.kernel, _source(module), traced["arg_pytrees"],
-                             traced["out_tree"], shapes)
-
-
-class CompiledBlock:
-    """One block for one signature; call it with the function's arguments.
-
-    The result has the function's output tree; each output leaf gets its block.
-    """
-
-    def __init__(self, kernel, source, arg_pytrees, out_tree, shapes):
-        self.kernel, self.source, self._arg_pytrees = kernel, source, arg_pytrees
-        self._out_tree, self._shapes = out_tree, shapes
-
-    def __call__(self, *args, **kwargs):
-        leaves = []
-        for arg, treedef in self._arg_pytrees:
-            value = args[arg] if isinstance(arg, int) else kwargs[arg]
-            leaves.extend([value] if treedef == pytree.LEAF else pytree.flatten(value)[0])
-        flat = self.kernel(*leaves)
-        blocks, offset = [], 0
-        for shape in self._shapes:
-            size = int(np.prod(shape, dtype=np.int64))
-            blocks.append(flat[offset:offset + size].reshape(shape))
-            offset += size
-        return self._out_tree.unflatten(blocks)
+        return Plan(leaves=trace.leaves, layout=layout, dtype=trace.dtype, spec=spec,
+                    make=functools.partial(Compiled, what="block of the Hessian"))

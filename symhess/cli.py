@@ -212,7 +212,7 @@ def _cache(args) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
 
     parser = argparse.ArgumentParser(prog="symhess", description="symbolic Hessian compiler")
     parser.add_argument("--version", action="version", version=f"symhess {__version__}")

@@ -19,16 +19,31 @@ def hessian_entries(outputs, wrt) -> dict:
     as a number (``np.sum(x > 0)``) is piecewise constant: its derivative is zero wherever it
     is defined, as in JAX.
     """
-    position = {s: k for k, s in enumerate(wrt)}
+    return _second_derivatives(outputs, wrt, wrt, upper=True)
+
+
+def block_entries(outputs, rows, cols) -> dict:
+    """Nonzero entries ``{(o, r, c): d2 outputs[o] / d rows[r] d cols[c]}`` of one block.
+
+    As `hessian_entries`, for every pair of a row symbol and a column symbol (the whole block,
+    not a triangle): a block of the Hessian, or some of its rows, derived alone.
+    """
+    return _second_derivatives(outputs, rows, cols, upper=False)
+
+
+def _second_derivatives(outputs, rows, cols, upper) -> dict:
+    row_of = {s: k for k, s in enumerate(rows)}
+    col_of = row_of if cols is rows else {s: k for k, s in enumerate(cols)}
     entries = {}
     for o, f in enumerate(outputs):
         try:
-            entries.update(_entries_of(o, f, wrt, position))
+            entries.update(_entries_of(o, f, rows, cols, row_of, col_of, upper))
         except RuntimeError as e:
             if "Derivative doesn't exist" not in str(e):
                 raise
             # SymEngine has no derivative of a bare condition: count it as a Piecewise 1 or 0.
-            entries.update(_entries_of(o, conditions_as_numbers(f), wrt, position))
+            entries.update(_entries_of(o, conditions_as_numbers(f), rows, cols, row_of, col_of,
+                                       upper))
     return entries
 
 
@@ -46,18 +61,18 @@ def _two_level_size(e) -> int:
     return len(args) + sum(len(a.args) for a in args)
 
 
-def _entries_of(o, f, wrt, position) -> dict:
+def _entries_of(o, f, rows, cols, row_of, col_of, upper) -> dict:
     entries = {}
     limit = max(GROWTH_FLOOR, GROWTH_FACTOR * _two_level_size(f))
-    active = sorted(position[s] for s in f.free_symbols if s in position)
-    terms = _terms_by_symbol(f, position)
+    active = sorted(row_of[s] for s in f.free_symbols if s in row_of)
+    terms = _terms_by_symbol(f, row_of)
     for k in active:
-        g = terms[wrt[k]].diff(wrt[k]) if terms is not None else f.diff(wrt[k])
+        g = terms[rows[k]].diff(rows[k]) if terms is not None else f.diff(rows[k])
         if g == 0:
             continue
-        for l in sorted(position[s] for s in g.free_symbols if s in position):
-            if l >= k:
-                h = g.diff(wrt[l])
+        for l in sorted(col_of[s] for s in g.free_symbols if s in col_of):
+            if l >= k or not upper:
+                h = g.diff(cols[l])
                 if h != 0:
                     size = _two_level_size(h)
                     if size > limit:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ import numpy as np
 from .codegen import c99, emit_numba
 from .codegen.numba_cpu import header, python_body
 
-from . import __version__, cache
+from . import cache
+from .version import __version__
 
 __all__ = ["save", "python_module", "c_source", "c_header", "cfunc", "low_level_callable"]
 
@@ -57,20 +59,6 @@ def _check_python_name(name) -> str:
     return name
 
 
-def _diff_leaves(c) -> list:
-    """The differentiated leaves in the Hessian's variable order (``argnums`` order)."""
-    first = {str(leaf.symbols().flat[0]): leaf for leaf in c.leaves
-             if leaf.differentiated and leaf.size}
-    out, k = [], 0
-    while k < len(c._wrt):
-        leaf = first[str(c._wrt[k])]
-        out.append(leaf)
-        k += leaf.size
-    if len(out) != len(c.layout.diff_shapes):       # zero-size leaves: fall back to argument order
-        out = [leaf for leaf in c.leaves if leaf.differentiated]
-    return out
-
-
 def _sparse(c) -> bool:
     """Whether ``c`` is a ``sparse=`` Hessian (its buffer holds the values of a CSR matrix)."""
     return hasattr(c.layout, "matrix")
@@ -88,9 +76,9 @@ def blocks(c) -> list:
     (none for a sparse Hessian: its buffer is the values of one CSR matrix)."""
     if _sparse(c):
         return []
-    rows = _diff_leaves(c)
+    rows = c.diff_leaves
     out, b = [], 0
-    for path in c._out_tree.paths():
+    for path in c.out_tree.paths():
         for i in rows:
             for j in rows:
                 offset, shape = c.layout.blocks[b]
@@ -161,7 +149,7 @@ def _docstring(c, spec) -> str:
     if _sparse(c):
         returns = (f"    {dtype} array of shape ({spec.out_size},): the values of the CSR Hessian;\n"
                    "    scipy.sparse.csr_matrix((out, INDICES, INDPTR), shape=SHAPE) is the matrix.")
-    elif c._single:
+    elif c.single:
         shape = ("(points,) + " if batched else "") + repr(tuple(c.layout.blocks[0][1]))
         returns = f"    {dtype} array of shape {shape}: H[out..., x..., x...]."
     else:
@@ -305,6 +293,9 @@ def _cfunc_source(c) -> str:
             f"    _body(({', '.join(passed)},))\n")
 
 
+_CFUNCS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def cfunc(c):
     """The Hessian as a Numba ``cfunc`` ``void(double *x0, ..., double *out)``.
 
@@ -322,12 +313,12 @@ def cfunc(c):
     array([ 6.,  0.,  0., 12.])
     """
     _check_real(c, "cfunc")
-    if not hasattr(c, "_cfunc"):
+    if c not in _CFUNCS:
         source = _cfunc_source(c)
         module = cache.module(source)        # the cfunc compiles as the module is imported
         cache.seal(module)
-        c._cfunc = module.kernel_cfunc
-    return c._cfunc
+        _CFUNCS[c] = module.kernel_cfunc
+    return _CFUNCS[c]
 
 
 def low_level_callable(c):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
@@ -11,12 +12,15 @@ import symengine as se
 from .codegen.spec import LoopSpec
 
 from . import pytree
-from .api import ArgNums, HessianFunction, PyTree, _numeric
-from .compiler import Leaf, _source, call_kernel, kernel_spec, load_or_emit
-from .loops import linear_sums, loop_spec, template_loops, written_out
-from .templates import MIN_INSTANCES
-from .progress import Progress
+from .api import ArgNums, HessianFunction, PyTree
 from .derive import hessian_entries
+from .layout import Parts
+from .lower import Plan, build, kernel_spec
+from .loops import linear_sums, loop_spec, template_loops, uniform, written_out
+from .progress import Progress
+from .runtime import Compiled
+from .signature import Leaf, Trace, numeric, trace_call
+from .templates import MIN_INSTANCES
 
 if TYPE_CHECKING:
     from scipy.sparse.linalg import LinearOperator
@@ -61,11 +65,11 @@ class HVPFunction(HessianFunction):
     def __call__(self, *args_and_v: PyTree, **kwargs: PyTree) -> PyTree:
         return self.compile(*args_and_v, **kwargs)(*args_and_v, **kwargs)
 
-    def compile(self, *args_and_v: PyTree, **kwargs: PyTree) -> CompiledHVP:
-        """The `CompiledHVP` for the signature of ``(*args, v)``."""
+    def compile(self, *args_and_v: PyTree, **kwargs: PyTree) -> Compiled:
+        """The compiled product for the signature of ``(*args, v)``."""
         if not args_and_v:
-            raise TypeError(f"hvp of {self._name} is called as (*args, v): the tangent v is missing")
-        key = self._signature(args_and_v, kwargs)
+            raise TypeError(f"hvp of {self.name} is called as (*args, v): the tangent v is missing")
+        key = self.signature(args_and_v, kwargs)
         return self._once(key, lambda: self._build(args_and_v[:-1], args_and_v[-1], kwargs))
 
     def linear_operator(self, *args: PyTree, **kwargs: PyTree) -> LinearOperator:
@@ -80,7 +84,7 @@ class HVPFunction(HessianFunction):
         array([ 6., 12.])
         """
         from scipy.sparse.linalg import LinearOperator
-        positions, many, _ = self._normalized_argnums(len(args))
+        positions, many, _ = self.normalized_argnums(len(args))
         parts = [pytree.flatten(args[p]) for p in positions]
         tree = pytree.TreeDef("tuple", None, tuple(t for _, t in parts)) if many else parts[0][1]
         shapes = [np.shape(leaf) for leaves, _ in parts for leaf in leaves]
@@ -91,7 +95,7 @@ class HVPFunction(HessianFunction):
         sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
         ends = np.cumsum(sizes)[:-1]
         n = sum(sizes)
-        dtype = np.result_type(*[leaf.dtype for leaf in compiled._leaves if not leaf.weak]
+        dtype = np.result_type(*[leaf.dtype for leaf in compiled.leaves if not leaf.weak]
                                or [np.float64])
 
         def matvec(v):
@@ -109,42 +113,59 @@ class HVPFunction(HessianFunction):
         return LinearOperator((n, n), matvec=matvec, rmatvec=matvec, dtype=dtype)
 
     def _build(self, args, v, kwargs):
-        progress = Progress(f"hvp of {self._name}", self.verbose)
+        progress = Progress(f"hvp of {self.name}", self.verbose)
         with progress.stage("trace"):
-            traced = self._trace(args, kwargs, lazy=True)
-        name, leaves, diff_leaves = traced["name"], traced["leaves"], traced["diff_leaves"]
-        if sum(o.size for o in traced["outputs"]) != 1 or traced["out_tree"] != pytree.LEAF:
-            raise ValueError(f"hvp needs a function with one scalar output; {name} returns "
-                             f"{sum(o.size for o in traced['outputs'])} values")
-        v_leaves, v_tree = pytree.flatten(v)
-        if v_tree != traced["diff_tree"]:
+            trace = trace_call(self, args, kwargs, lazy_gathers=True)
+        return build(trace, HVPProduct(v, len(args)), progress)
+
+
+class HVPProduct:
+    """The Hessian-vector product ``H v`` of a scalar function, for the tangent ``v``."""
+
+    def __init__(self, v, nargs: int):
+        self.v, self.nargs = v, nargs
+
+    def tangents(self, trace: Trace) -> tuple[list, pytree.TreeDef]:
+        """The tangent's leaves as kernel inputs after the arguments', and its tree."""
+        name, leaves = trace.name, trace.leaves
+        v_leaves, v_tree = pytree.flatten(self.v)
+        if v_tree != trace.diff_tree:
             raise ValueError(f"the tangent v of hvp({name}) must have the structure of the "
-                             f"differentiated argument(s): {traced['diff_tree']}; got {v_tree}")
+                             f"differentiated argument(s): {trace.diff_tree}; got {v_tree}")
         # The tangent's symbols need names no argument uses (a user argument may be called v).
         base = "v"
         while any(l.label == base or l.label.startswith((base + "[", base + ".")) for l in leaves):
             base += "_"
         tangents = []
-        for leaf, path, value in zip(diff_leaves, v_tree.paths(), v_leaves):
-            arr = _numeric(value, f"v{path}", name)
+        for leaf, path, value in zip(trace.diff_leaves, v_tree.paths(), v_leaves):
+            arr = numeric(value, f"v{path}", name)
             if arr.shape != leaf.shape:
                 raise ValueError(f"the tangent v{path} has shape {arr.shape}; expected "
                                  f"{leaf.shape} like {leaf.label}")
             tangents.append(Leaf(arg="v", path=path, label=f"{base}{path}", shape=leaf.shape,
                                  dtype=arr.dtype, weak=False, differentiated=False,
                                  index=len(leaves) + len(tangents)))
-        wrt = [s for leaf in diff_leaves for s in leaf.symbols().ravel()]
+        return tangents, v_tree
+
+    def plan(self, trace: Trace, progress) -> Plan:
+        name, leaves, diff_leaves = trace.name, trace.leaves, trace.diff_leaves
+        size = sum(o.size for o in trace.outputs)
+        if size != 1 or trace.out_tree != pytree.LEAF:
+            raise ValueError(f"hvp needs a function with one scalar output; {name} returns "
+                             f"{size} values")
+        tangents, v_tree = self.tangents(trace)
+        wrt = trace.wrt
         vs = [s for t in tangents for s in t.symbols().ravel()]
-        output = traced["outputs"][0].ravel()[0]
-        sums = {s: traced["sums"][s] for s in output.free_symbols if s in traced["sums"]}
+        output = trace.flat_outputs[0]
+        sums = {s: trace.sums[s] for s in output.free_symbols if s in trace.sums}
         # Element loops derive their slots only: a differentiated Python number read in them
         # would lose its derivatives, so then every sum is written out.
-        templated = traced["dtype"].kind == "f" and not any(l.weak and l.differentiated
-                                                            for l in leaves)
+        templated = trace.dtype.kind == "f" and not any(l.weak and l.differentiated
+                                                        for l in leaves)
         linear = linear_sums(output, sums) if sums and templated else {}
         if sums and not linear:
             output, sums = written_out([output], sums)[0], {}
-        dtype = np.result_type(traced["dtype"], *[t.dtype for t in tangents])
+        dtype = np.result_type(trace.dtype, *[t.dtype for t in tangents])
         loops = []
         if templated:
             with progress.stage("templates"):
@@ -157,10 +178,11 @@ class HVPFunction(HessianFunction):
             t = loop.template
             index = np.concatenate([t.index, t.index[:, loop.diff]], axis=1)
             pos = np.stack([loop.var, np.full_like(loop.var, -1)], axis=-1)
-            loop.uniform = bool(np.all(pos == pos[:1]))
-            loop.hvp_tables = np.ascontiguousarray(index), np.ascontiguousarray(pos)
-            tables += list(loop.hvp_tables)
-        def make_spec():
+            tables.append((np.ascontiguousarray(index), np.ascontiguousarray(pos)))
+        inputs = leaves + tangents
+        layout = Parts([leaf.shape for leaf in diff_leaves], v_tree)
+
+        def spec():
             rows = [[] for _ in wrt]
             with progress.stage("differentiate"):
                 entries = hessian_entries([output], wrt)
@@ -170,21 +192,21 @@ class HVPFunction(HessianFunction):
                     rows[l].append(h * vs[k])
             values = [(se.Add(*terms), (k,)) for k, terms in enumerate(rows) if terms]
             with progress.stage("CSE"):
-                spec = kernel_spec(f"Hessian-vector product of {name}", leaves + tangents,
-                                   values, len(wrt), (len(wrt),), dtype)
-                spec.loops = [_hvp_loop(loop, leaves, tangent_of) for loop in loops]
-                return spec
+                result = kernel_spec(f"Hessian-vector product of {name}", inputs, values,
+                                     layout, dtype)
+                result.loops = [_hvp_loop(loop, leaves, tangent_of, table)
+                                for loop, table in zip(loops, tables)]
+                return result
 
-        module = load_or_emit(make_spec, progress, leaves + tangents, tables)
-        kernel = module.kernel
-        if tables:
-            def kernel(*args, _jitted=module.kernel):
-                return _jitted(*args, *tables)
-        return CompiledHVP(kernel, _source(module), traced["arg_pytrees"], diff_leaves,
-                           traced["diff_tree"], name, leaves + tangents)
+        names, keywords = trace.arguments
+        return Plan(leaves=inputs, layout=layout, dtype=dtype, spec=spec,
+                    make=functools.partial(Compiled, what="Hessian-vector product"),
+                    tables=[t for pair in tables for t in pair],
+                    arg_pytrees=trace.arg_pytrees + [(self.nargs, v_tree)],
+                    arguments=(names + ("v",), keywords))
 
 
-def _hvp_loop(loop, leaves, tangent_of):
+def _hvp_loop(loop, leaves, tangent_of, tables):
     """The element loop of ``H v`` for a template: per differentiated slot a, the value
     ``sum_b h[a, b] v[b]``, with the tangent read at the same flat index as slot b's variable."""
     t = loop.template
@@ -196,26 +218,5 @@ def _hvp_loop(loop, leaves, tangent_of):
             rows[b].append(h * us[a])
     slots = list(zip(t.slots, t.slot_input)) + \
         [(u, tangent_of[t.slot_input[j]]) for u, j in zip(us, loop.diff)]
-    return loop_spec(slots, [se.Add(*r) for r in rows], leaves, loop.uniform,
-                     LoopSpec.rows(*loop.hvp_tables))
-
-
-class CompiledHVP:
-    """The Hessian-vector product for one signature; call it with ``(*args, v)``."""
-
-    def __init__(self, kernel, source, arg_pytrees, diff_leaves, diff_tree, name, leaves):
-        self.kernel, self.source, self.name, self._leaves = kernel, source, name, leaves
-        self._arg_pytrees, self._diff_tree = arg_pytrees, diff_tree
-        ends = np.cumsum([leaf.size for leaf in diff_leaves]).tolist()
-        self._parts = [(end - leaf.size, end, leaf.shape) for leaf, end in zip(diff_leaves, ends)]
-
-    def __call__(self, *args_and_v, **kwargs):
-        args, v = args_and_v[:-1], args_and_v[-1]
-        leaves = []
-        for arg, treedef in self._arg_pytrees:
-            value = args[arg] if isinstance(arg, int) else kwargs[arg]
-            leaves.extend([value] if treedef == pytree.LEAF else pytree.flatten(value)[0])
-        leaves.extend(pytree.flatten(v)[0])
-        flat = call_kernel(self.kernel, f"Hessian-vector product of {self.name}", self._leaves,
-                           leaves)
-        return self._diff_tree.unflatten([flat[a:b].reshape(shape) for a, b, shape in self._parts])
+    return loop_spec(slots, [se.Add(*r) for r in rows], leaves, uniform(tables[1]),
+                     LoopSpec.rows(*tables))

@@ -14,6 +14,7 @@ flattened in C order.
 from __future__ import annotations
 
 import re
+import weakref
 
 import numpy as np
 import sympy
@@ -22,11 +23,14 @@ __all__ = ["expressions", "simplified", "latex", "pretty", "cse", "sparsity"]
 
 
 # --- from SymEngine entries to a tree of SymPy blocks ------------------------------------------
+_SYMPY_ENTRIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _sympy_entries(c) -> dict:
     """``{(o, k, l): SymPy expression}`` for the nonzero upper-triangle entries (memoised)."""
-    if not hasattr(c, "_sympy_entries"):
-        c._sympy_entries = {key: sympy.sympify(e) for key, e in c.entries().items()}
-    return c._sympy_entries
+    if c not in _SYMPY_ENTRIES:
+        _SYMPY_ENTRIES[c] = {key: sympy.sympify(e) for key, e in c.entries().items()}
+    return _SYMPY_ENTRIES[c]
 
 
 def _block(values: np.ndarray):
@@ -40,26 +44,18 @@ def _block(values: np.ndarray):
 
 def _tree(c, blocks: list):
     """Arrange blocks (in the layout's (o, i, j) order) in the numeric Hessian's tree."""
-    if c._single:
-        return blocks[0]
-    it = iter(blocks)
-    n_diff = c._diff_tree.num_leaves
-    per_out = []
-    for _ in range(c._out_tree.num_leaves):
-        rows = [c._diff_tree.unflatten([next(it) for _ in range(n_diff)]) for _ in range(n_diff)]
-        per_out.append(c._diff_tree.unflatten(rows))
-    return c._out_tree.unflatten(per_out)
+    return c.dense_layout.arrange(blocks)
 
 
 def _blocks_of(c, entries: dict, fill) -> list:
     """Object arrays per block, ``fill`` where no entry is, each entry at both mirror positions."""
-    flat = np.empty(c.layout.size, dtype=object)
+    layout = c.dense_layout
+    flat = np.empty(layout.size, dtype=object)
     flat[...] = fill
     for key, value in entries.items():
-        for position in c.layout.positions(*key):
+        for position in layout.positions(*key):
             flat[position] = value
-    return [flat[off:off + int(np.prod(shape, dtype=np.int64))].reshape(shape)
-            for off, shape in c.layout.blocks]
+    return layout.views(flat)
 
 
 def expressions(c):
@@ -140,14 +136,14 @@ def _variables(c) -> list:
             syms = leaf.symbols()
             for idx in np.ndindex(*leaf.shape):
                 where[str(syms[idx])] = (leaf.label, idx)
-    return [where[str(s)] for s in c._wrt]
+    return [where[str(s)] for s in c.variables]
 
 
 def _outputs(c) -> list:
     """Per flat output index: ``(path, index)``, the output leaf's pytree path and entry index."""
-    paths = c._out_tree.paths()
+    paths = c.out_tree.paths()
     out = []
-    for path, shape in zip(paths, c.layout.out_shapes):
+    for path, shape in zip(paths, c.dense_layout.out_shapes):
         out += [(path, idx) for idx in np.ndindex(*shape)]
     return out
 
@@ -276,8 +272,8 @@ def sparsity(c, blocks: bool = False):
         return _tree(c, [np.asarray(b, dtype=bool) for b in flags])
     import scipy.sparse
 
-    n = len(c._wrt)
-    m = len(c._outputs)
+    n = len(c.variables)
+    m = len(c.outputs)
     rows, cols = [], []
     for o, k, l in entries:
         rows.append(o * n + k)

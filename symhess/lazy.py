@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import symengine as se
 
-from .trace import Traced, current_context, object_array
+from .trace import Rules, Traced, current_context, object_array, register_array
 
 # Gathers of fewer rows are traced entry by entry: below this, unrolling is cheap.
 LAZY_MIN = 256
@@ -108,7 +108,6 @@ class Lazy:
 
     __array_priority__ = 1001
     __hash__ = None
-    _lazy = True
 
     def __init__(self, form: np.ndarray, slots: dict, rows: int):
         self.form, self.slots, self.rows = form, slots, rows
@@ -275,3 +274,7 @@ def _combine(inputs):
 
 def _same(a, b) -> bool:
     return a.shape == b.shape and a[0] == b[0] and a[-1] == b[-1] and np.array_equal(a, b)
+
+
+Rules.gather = gather
+register_array(Lazy, lambda x: x.materialize().a)

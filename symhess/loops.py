@@ -3,7 +3,7 @@
 `symhess.templates` finds the sums of many terms of one shape; `symhess.lazy` keeps vectorized
 gathers as element sums. Here each becomes a loop of one element's Hessian entries, with an
 index table (which inputs each element reads) and a position table (where it adds in the
-output), for the Hessian kernels of `symhess.compiler` and the products of `symhess.hvp`.
+output), for the Hessian kernels of `symhess.lower` and the products of `symhess.hvp`.
 """
 
 from __future__ import annotations
@@ -62,16 +62,18 @@ class TemplateLoop:
     def positions(self, layout) -> np.ndarray:
         """The (instances, entries, 2) position table of this template in ``layout``."""
         first, mirror = layout.position_arrays(self.lo, self.hi)
-        table = np.ascontiguousarray(np.stack([first, mirror], axis=-1), dtype=np.int64)
-        self.uniform = bool(np.all(table == table[:1]))
-        self.table = table
-        return table
+        return np.ascontiguousarray(np.stack([first, mirror], axis=-1), dtype=np.int64)
 
-    def spec(self, leaves) -> LoopSpec:
-        """The loop of the template's Hessian entries, in position-table order."""
+    def spec(self, leaves, positions) -> LoopSpec:
+        """The loop of the template's Hessian entries, adding at ``positions`` (`positions`)."""
         t = self.template
         return loop_spec(list(zip(t.slots, t.slot_input)), list(self.entries.values()), leaves,
-                         self.uniform, LoopSpec.rows(self.index, self.table))
+                         uniform(positions), LoopSpec.rows(self.index, positions))
+
+
+def uniform(positions) -> bool:
+    """Whether every element adds at the same positions (a sum of one output's entries)."""
+    return bool(np.all(positions == positions[:1]))
 
 
 def loop_spec(slots, values, leaves, uniform, rows=None) -> LoopSpec:

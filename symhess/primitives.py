@@ -18,7 +18,7 @@ import symengine as se
 from symengine.lib.symengine_wrapper import BooleanAtom
 
 from . import errors, special
-from .trace import Traced, constant, current_context, object_array, wrap
+from .trace import Rules, Traced, constant, current_context, object_array, wrap
 
 UFUNCS: dict = {}
 FUNCTIONS: dict = {}
@@ -457,3 +457,7 @@ def supported_functions() -> list[str]:
     names = {f"np.{u.__name__}" for u in UFUNCS} | {"np.matmul"}
     names |= {numpy_name(f) for f in FUNCTIONS}
     return sorted(names)
+
+
+Rules.ufunc = apply_ufunc
+Rules.function = apply_function

@@ -52,12 +52,39 @@ def constant(value):
 _to_constants = np.frompyfunc(constant, 1, 1)
 
 
+class Rules:
+    """What the tracer dispatches to, registered by the modules that define it.
+
+    The tracer knows no rule (autograd's pattern): `symhess.primitives` registers the ufunc and
+    array-function rules, `symhess.lazy` the gather of many rows and its array type; the
+    tracing entry (`symhess.signature`) imports both, so a trace always finds them.
+    """
+
+    ufunc = None          # (ufunc, method, inputs, kwargs) -> traced result
+    function = None       # (func, args, kwargs) -> traced result
+    gather = None         # (traced input, index) -> a lazy array, or None to index it plainly
+    arrays: dict = {}     # other array types that stand for traced values -> their object array
+
+
+def register_array(kind: type, to_objects) -> None:
+    """Register ``kind`` as an array type of traced values; ``to_objects(x)`` materializes one.
+
+    Traced values defer NumPy's dispatch to such arrays, whose own rules go first.
+    """
+    Rules.arrays[kind] = to_objects
+
+
+def is_traced(x) -> bool:
+    """Whether ``x`` is a traced value (a `Traced`, or a registered array type)."""
+    return isinstance(x, Traced) or type(x) in Rules.arrays
+
+
 def object_array(x) -> np.ndarray:
     """Any traced value, array, or number as an object array of SymEngine expressions."""
     if isinstance(x, Traced):
         return x.a
-    if getattr(type(x), "_lazy", False):           # a lazy element array (symhess.lazy)
-        return x.materialize().a
+    if type(x) in Rules.arrays:                    # e.g. a lazy element array (symhess.lazy)
+        return Rules.arrays[type(x)](x)
     if isinstance(x, se.Basic):
         out = np.empty((), dtype=object)
         out[()] = x
@@ -153,16 +180,14 @@ class Traced:
 
     # --- NumPy dispatch: everything goes through the primitive table ---------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if any(getattr(type(x), "_lazy", False) for x in inputs):
-            return NotImplemented                  # the lazy element array's rules go first
-        from .primitives import apply_ufunc
-        return apply_ufunc(ufunc, method, inputs, kwargs)
+        if any(type(x) in Rules.arrays for x in inputs):
+            return NotImplemented                  # a registered array type's rules go first
+        return Rules.ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        if any(getattr(t, "_lazy", False) for t in types):
+        if any(t in Rules.arrays for t in types):
             return NotImplemented
-        from .primitives import apply_function
-        return apply_function(func, args, kwargs)
+        return Rules.function(func, args, kwargs)
 
     # --- array attributes -------------------------------------------------------------------
     shape = property(lambda self: self.a.shape)
@@ -184,9 +209,9 @@ class Traced:
 
     def __getitem__(self, index):
         _check_index(index)
-        if self.source is not None and current_context().sums is not None:
-            from . import lazy
-            gathered = lazy.gather(self, index)
+        if self.source is not None and current_context().sums is not None \
+                and Rules.gather is not None:
+            gathered = Rules.gather(self, index)
             if gathered is not None:
                 return gathered
         return Traced(object_array(self.a[index]))

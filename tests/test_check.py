@@ -13,7 +13,7 @@ import symengine as se
 
 import symhess
 from symhess import autodiff, primitives
-from symhess.check import compare_arrays
+from symhess.crosscheck import compare_arrays
 
 
 def cubic(x):
@@ -287,7 +287,7 @@ def _sin_traces_as_cos(monkeypatch):
 
 
 def _swap_layout_positions(monkeypatch):
-    from symhess.compiler import Layout
+    from symhess.layout import Layout
     original = Layout.positions
     swap = {(0, 0): (1, 1), (1, 1): (0, 0)}
 
@@ -311,8 +311,8 @@ def _wrong_constant_in_numpy_printer(monkeypatch):
 
 
 def _doubled_off_diagonal(monkeypatch):
-    from symhess import compiler
-    original = compiler.hessian_entries
+    from symhess import lower
+    original = lower.hessian_entries
 
     def entries(outputs, wrt):
         out = original(outputs, wrt)
@@ -320,12 +320,12 @@ def _doubled_off_diagonal(monkeypatch):
         if key is not None:
             out[key] = 2 * out[key]
         return out
-    monkeypatch.setattr(compiler, "hessian_entries", entries)
+    monkeypatch.setattr(lower, "hessian_entries", entries)
 
 
 def _perturbed_cse(monkeypatch):
-    from symhess import compiler
-    original = compiler.cse
+    from symhess import lower
+    original = lower.cse
 
     def cse(exprs):
         replacements, reduced = original(exprs)
@@ -333,7 +333,7 @@ def _perturbed_cse(monkeypatch):
             sym, expr = replacements[-1]
             replacements[-1] = (sym, expr * (1 + 1e-6))
         return replacements, reduced
-    monkeypatch.setattr(compiler, "cse", cse)
+    monkeypatch.setattr(lower, "cse", cse)
 
 
 def _transposed_input_reads(monkeypatch):

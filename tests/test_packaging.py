@@ -116,6 +116,6 @@ def test_type_checkers_see_the_public_types(venv, tmp_path):
                                  "--cache-dir", str(tmp_path / "cache")])
     assert status == 0, out + err
     revealed = re.findall(r'Revealed type is "([^"]+)"', out)
-    assert revealed == ["symhess.api.HessianFunction", "symhess.compiler.CompiledHessian",
-                        "list[pathlib.Path]", "symhess.check.CheckReport",
+    assert revealed == ["symhess.api.HessianFunction", "symhess.runtime.CompiledHessian",
+                        "list[pathlib.Path]", "symhess.crosscheck.CheckReport",
                         "symhess.hvp.HVPFunction"], out

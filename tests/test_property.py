@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import symhess
 from symhess import autodiff
-from symhess.check import compare_arrays
+from symhess.crosscheck import compare_arrays
 
 MARGIN = 0.05          # distance kept from every kink, far above the finite-difference step
 SHIFTS = (0.0, 0.1, -0.1, 0.2, -0.2, 0.35, -0.35, 0.6, -0.6, 1.0, -1.0)

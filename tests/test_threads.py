@@ -114,12 +114,12 @@ def test_threads_compiling_different_and_identical_functions(attempts):
 def test_one_signature_compiles_once_across_threads(monkeypatch):
     H = symhess.hessian(waves(np, 3.5))
     builds = []
-    build = H._trace_and_build
+    build = H._checked_build
 
     def counted(*args, **kwargs):
         builds.append(threading.get_ident())
         return build(*args, **kwargs)
-    monkeypatch.setattr(H, "_trace_and_build", counted)
+    monkeypatch.setattr(H, "_checked_build", counted)
     x = point(np.float64, 7)
     compiled = run_together([lambda: H.compile(x)] * 8, threads=8)
     assert len(builds) == 1

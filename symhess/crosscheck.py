@@ -1,4 +1,7 @@
-"""`symhess.check`: compare a Hessian with an independent reference, entry by entry.
+"""The cross-check: compare a Hessian with an independent reference, entry by entry.
+
+`symhess.check` (in `symhess.api`) checks symhess's own Hessian of a function through `check`
+here, which is given the Hessian to check and knows nothing of how it was made.
 
 The reference is `symhess.autodiff` (second-order forward mode that runs the user's own function
 on jets, with derivative rules of its own) or, with ``against="jax"``, ``jax.hessian``. The
@@ -121,56 +124,23 @@ def _fmt(x) -> str:
     return f"{x:.6g}" if not isinstance(x, complex) else f"{x:.4g}"
 
 
-def check(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] = 0,
-          has_aux: bool = False, holomorphic: bool = False,
-          hessian: Optional[Callable[..., Any]] = None, rtol: Optional[float] = None,
-          atol: Optional[float] = None, static_argnums: int | Sequence[int] = (),
+def check(fun: Callable[..., Any], *args: Any, hessian: Callable[..., Any],
+          argnums: int | Sequence[int] = 0, has_aux: bool = False, holomorphic: bool = False,
+          rtol: Optional[float] = None, atol: Optional[float] = None,
+          static_argnums: int | Sequence[int] = (),
           against: Literal["autodiff", "jax"] = "autodiff",
-          jax_fun: Optional[Callable[..., Any]] = None) -> CheckReport:
-    """Check a Hessian of ``fun`` at ``args`` against an independent reference.
+          jax_fun: Optional[Callable[..., Any]] = None,
+          traced_value: Optional[Callable[[tuple], np.ndarray]] = None) -> CheckReport:
+    """Check ``hessian(*args)`` against an independent reference; see `symhess.check`.
 
-    The checked Hessian is ``hessian(*args)`` when ``hessian`` is given (a callable with
-    ``jax.hessian``'s output structure: for one array argument and a scalar output, an array of
-    shape ``x.shape + x.shape``), else symhess's compiled Hessian of ``fun``. The reference is
-    the independent autodiff (`symhess.autodiff`), or ``jax.hessian`` with ``against="jax"``
-    (float64 enabled with ``jax_enable_x64``). Along the way the function's value is checked:
-    the reference's against plain NumPy, and, for symhess's own Hessian, its traced expressions
-    against plain NumPy too.
-
-    Args:
-        fun: the function, written with ordinary NumPy.
-        *args: a point to check at; same arguments as ``fun`` takes.
-        argnums, has_aux, holomorphic, static_argnums: as for `symhess.hessian`.
-        hessian: the Hessian function to check; None checks ``symhess.hessian(fun, ...)``.
-        rtol, atol: tolerances (see the module docstring); None picks them by dtype.
-        against: ``"autodiff"`` or ``"jax"``.
-        jax_fun: for ``against="jax"``: ``fun`` written with ``jax.numpy``. By default ``fun``
-            itself, which must then run on jax arrays (operators and array methods only).
-
-    Returns:
-        A `CheckReport`: per block, the largest absolute and relative errors, the worst entry's
-        index and both values, and the tolerances used.
-
-    Raises:
-        CheckError: an entry is outside tolerance, or the Hessian's structure or a block's shape
-            differs from the reference. The message names the block, the entry's index and both
-            values; ``error.report`` is the full `CheckReport`.
-
-    >>> import numpy as np, symhess
-    >>> f = lambda x: x[0] ** 2 * x[1]
-    >>> symhess.check(f, np.array([1.0, 3.0])).ok
-    True
-    >>> wrong = lambda x: np.array([[6.0, 2.0], [2.5, 0.0]])
-    >>> symhess.check(f, np.array([1.0, 3.0]), hessian=wrong)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    symhess.errors.CheckError: ... at H entry (1, 0): hessian=<lambda> gives 2.5, autodiff ...
+    ``traced_value``, for symhess's own Hessian, evaluates the traced output expressions at
+    ``args`` (flat), to check them against plain NumPy as well.
     """
     start = time.perf_counter()
     if against not in AGAINST:
         raise ValueError(f"against={against!r} is not a reference; choose one of {AGAINST}")
     name = getattr(fun, "__name__", type(fun).__name__)
-    checked = ("symhess" if hessian is None
+    checked = ("symhess" if traced_value is not None
                else f"hessian={getattr(hessian, '__name__', 'callable')}")
     report = CheckReport(name, checked, against, [])
     options = dict(argnums=argnums, has_aux=has_aux, holomorphic=holomorphic,
@@ -197,15 +167,10 @@ def check(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] = 0,
             report.notes.append(f"no rounding bounds (the autodiff could not run {name}: "
                                 f"{type(exc).__name__}); tolerances scale with each block's "
                                 "largest entry")
-    if hessian is None:
-        from .api import hessian as symhess_hessian
-        transform = symhess_hessian(fun, **options)
-        compiled = transform.compile(*args)
-        got = compiled(*args)
-        report.trace_error = _check_trace(report, compiled, args, plain, rtol, atol,
+    got = hessian(*args)
+    if traced_value is not None:
+        report.trace_error = _check_trace(report, traced_value, args, plain, rtol, atol,
                                           value_bounds)
-    else:
-        got = hessian(*args)
     if has_aux:
         got = got[0]
     _compare_trees(report, got, reference, rtol, atol, bounds)
@@ -338,36 +303,21 @@ def _compare_values(report, what, values, plain, source, rtol, atol, bounds=None
     return worst
 
 
-def _check_trace(report, compiled, args, plain, rtol, atol, value_bounds=None):
-    """Evaluate symhess's traced output expressions numerically and compare with plain NumPy."""
-    outputs, leaves = getattr(compiled, "_outputs", None), getattr(compiled, "leaves", None)
-    if outputs is None or leaves is None:
-        report.notes.append("traced value not checked: the compiled Hessian exposes no outputs")
-        return None
-    from . import special
-    syms, vals = [], []
-    for leaf in leaves:
-        if not isinstance(leaf.arg, int):
-            report.notes.append("traced value not checked: keyword arguments")
-            return None
-        arg_leaves, structure = tree_flatten(args[leaf.arg])
-        value = dict(zip(tree_paths(structure), arg_leaves))[leaf.path]
-        syms += list(leaf.symbols().ravel())
-        vals += list(np.asarray(value).ravel())
+def _check_trace(report, traced_value, args, plain, rtol, atol, value_bounds=None):
+    """Compare the traced output expressions' values at ``args`` with plain NumPy."""
     plain_leaves = tree_flatten(plain)[0]
     expected = (np.concatenate([np.ravel(np.asarray(p)) for p in plain_leaves])
                 if plain_leaves else np.zeros(0))
-    if len(outputs) != expected.size:
-        raise CheckError(f"symhess traced {len(outputs)} output values of {report.function}, "
-                         f"but plain NumPy gives {expected.size}", report)
-    if not outputs:
-        return 0.0
     try:
-        complex_ = any(np.iscomplexobj(v) for v in vals) or np.iscomplexobj(expected)
-        traced = special.evaluate(syms, outputs, vals, complex if complex_ else float)
+        traced = np.asarray(traced_value(args))
     except (RuntimeError, TypeError, ValueError, NotImplementedError) as exc:
-        report.notes.append(f"traced value not checked: SymEngine could not evaluate it ({exc})")
+        report.notes.append(f"traced value not checked: {exc}")
         return None
+    if traced.size != expected.size:
+        raise CheckError(f"symhess traced {traced.size} output values of {report.function}, "
+                         f"but plain NumPy gives {expected.size}", report)
+    if not traced.size:
+        return 0.0
     bounds = None
     if value_bounds is not None:
         leaves = tree_flatten(value_bounds)[0]

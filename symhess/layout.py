@@ -1,0 +1,187 @@
+"""Where each computed value lives in a kernel's flat output, and how results are assembled.
+
+A layout answers two questions: at build time, which flat positions an entry is stored at
+(`positions`), and at call time, how the flat buffer the kernel returns becomes the result the
+user asked for (`assemble`): a tree of dense blocks, a CSR matrix, or a tree of arrays.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+
+from . import pytree
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _unique(a: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of an integer array (by sorting: several times faster than
+    `np.unique`'s hashing on millions of values)."""
+    a = np.sort(a)
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if len(a) else a
+
+
+class Parts:
+    """A flat buffer of consecutive arrays of ``shapes``, arranged as the leaves of ``tree``.
+
+    ``assemble`` slices it into views; with a batch, each part keeps the points axis first
+    (``block_major``: the buffer holds each part for every point, one part after the other).
+    """
+
+    def __init__(self, shapes, tree: pytree.TreeDef):
+        self.shapes = [tuple(s) for s in shapes]
+        self.tree = tree
+        sizes = [_size(s) for s in self.shapes]
+        self.offsets = np.cumsum([0] + sizes[:-1]).tolist()
+        self.size = sum(sizes)
+        self.blocks = list(zip(self.offsets, self.shapes))      # (offset, shape) of each part
+        self.out_blocks = sizes
+        self.direct = tree == pytree.LEAF and len(self.shapes) == 1
+        self.out_shape = self.shapes[0] if self.direct else (self.size,)
+
+    def views(self, flat, batched=False, block_major=False) -> list:
+        """The parts of ``flat`` as arrays of their shapes (views, no copy)."""
+        if block_major:
+            n = flat.shape[0] // self.size if self.size else 0
+            return [flat[off * n:(off + _size(shape)) * n].reshape((n,) + shape)
+                    for off, shape in self.blocks]
+        if batched:
+            return [flat[:, off:off + _size(shape)].reshape(flat.shape[:1] + shape)
+                    for off, shape in self.blocks]
+        return [flat[off:off + _size(shape)].reshape(shape) for off, shape in self.blocks]
+
+    def arrange(self, parts: list):
+        """``parts`` (one per shape, in order) as the result's tree."""
+        return self.tree.unflatten(list(parts))
+
+    def assemble(self, flat, batched=False, block_major=False):
+        """The result for the kernel's output ``flat``."""
+        if self.direct:
+            return flat
+        return self.arrange(self.views(flat, batched, block_major))
+
+
+class Layout(Parts):
+    """Where each Hessian block lives in the kernel's flat output buffer.
+
+    Blocks come in ``(o, i, j)`` order: output leaf ``o``, differentiated leaves ``i`` and
+    ``j``; the result is the tree product ``out_tree`` of ``diff_tree`` of ``diff_tree``.
+    """
+
+    def __init__(self, out_shapes, diff_shapes, out_tree=pytree.LEAF, diff_tree=pytree.LEAF):
+        self.out_shapes, self.diff_shapes = list(out_shapes), list(diff_shapes)
+        self.out_tree, self.diff_tree = out_tree, diff_tree
+        self.diff_sizes = [_size(s) for s in self.diff_shapes]
+        self.diff_offsets = list(np.cumsum([0] + self.diff_sizes[:-1]).tolist())
+        self.out_sizes = [_size(s) for s in self.out_shapes]
+        self.out_offsets = list(np.cumsum([0] + self.out_sizes[:-1]).tolist())
+        shapes = [tuple(so) + tuple(si) + tuple(sj) for so in self.out_shapes
+                  for si in self.diff_shapes for sj in self.diff_shapes]
+        n = len(self.diff_shapes)
+        self.block_offset = {}
+        super().__init__(shapes, out_tree)
+        for number, offset in enumerate(self.offsets):
+            o, rest = divmod(number, n * n)
+            self.block_offset[o, rest // n, rest % n] = offset
+        self.direct = out_tree == pytree.LEAF and diff_tree == pytree.LEAF
+        self.out_shape = self.shapes[0] if self.direct else (self.size,)
+
+    def arrange(self, blocks: list):
+        """Blocks in ``(o, i, j)`` order as the Hessian's tree ``H[out][i][j]``."""
+        blocks = iter(blocks)
+        n_diff = self.diff_tree.num_leaves
+        per_out = []
+        for _ in range(self.out_tree.num_leaves):
+            rows = [self.diff_tree.unflatten([next(blocks) for _ in range(n_diff)])
+                    for _ in range(n_diff)]
+            per_out.append(self.diff_tree.unflatten(rows))
+        return self.out_tree.unflatten(per_out)
+
+    def position_arrays(self, k, l):
+        """`positions` for arrays of coordinates ``k <= l`` of a scalar output:
+        ``(first, mirror)``, mirror -1 on the diagonal."""
+        offsets = np.asarray(self.diff_offsets, dtype=np.int64)
+        sizes = np.asarray(self.diff_sizes, dtype=np.int64)
+        n = len(sizes)
+        block = np.array([[self.block_offset[0, i, j] for j in range(n)] for i in range(n)],
+                         dtype=np.int64).reshape(n, n)
+        i = np.searchsorted(offsets, k, side="right") - 1
+        j = np.searchsorted(offsets, l, side="right") - 1
+        kk, ll = k - offsets[i], l - offsets[j]
+        first = block[i, j] + kk * sizes[j] + ll
+        mirror = block[j, i] + ll * sizes[i] + kk
+        return first, np.where(k == l, -1, mirror)
+
+    @staticmethod
+    def _split(offsets, k):
+        i = bisect.bisect_right(offsets, k) - 1
+        return i, k - offsets[i]
+
+    def positions(self, o_flat, k, l) -> tuple:
+        """Flat buffer positions of entry (output o_flat, variables k <= l) and its mirror."""
+        o, oo = self._split(self.out_offsets, o_flat)
+        i, kk = self._split(self.diff_offsets, k)
+        j, ll = self._split(self.diff_offsets, l)
+        ni, nj = self.diff_sizes[i], self.diff_sizes[j]
+        first = self.block_offset[o, i, j] + (oo * ni + kk) * nj + ll
+        mirror = self.block_offset[o, j, i] + (oo * nj + ll) * ni + kk
+        return (first,) if first == mirror else (first, mirror)
+
+
+class CSRLayout:
+    """Where each nonzero Hessian entry lives in the data array of a CSR matrix.
+
+    Built from the upper-triangle coordinates ``rows[i] <= cols[i]`` of the structurally
+    nonzero entries of a scalar function of ``n`` variables (repeats are allowed). With
+    ``upper=True`` only the upper triangle is stored, for solvers that take one; otherwise both.
+    """
+
+    direct = False
+    on_host = True          # assembled by SciPy, on the host
+
+    def __init__(self, rows, cols, n: int, upper: bool):
+        self.n, self.upper = n, upper
+        key = _unique(np.asarray(rows, dtype=np.int64) * n + np.asarray(cols, dtype=np.int64))
+        rows, cols = np.divmod(key, n)
+        if not upper:
+            off = rows != cols
+            rows, cols = np.concatenate([rows, cols[off]]), np.concatenate([cols, rows[off]])
+        self.keys = _unique(rows * n + cols)            # sorted: the CSR data order
+        rows, cols = np.divmod(self.keys, n)
+        self.indices = cols.astype(np.int32 if n < 2 ** 31 else np.int64)
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(self.indices.dtype)
+        self.size = len(self.keys)
+        self.out_shape = (self.size,)
+        self.out_blocks = [self.size]
+
+    def _slot(self, k, l):
+        return np.searchsorted(self.keys, np.asarray(k, dtype=np.int64) * self.n + l)
+
+    def positions(self, o, k, l) -> tuple:
+        """Data-array positions of entry (k, l) and, for the full pattern, its mirror (l, k)."""
+        first = int(self._slot(k, l))
+        if self.upper or k == l:
+            return (first,)
+        return (first, int(self._slot(l, k)))
+
+    def position_arrays(self, k, l):
+        """`positions` for arrays of coordinates ``k <= l``: ``(first, mirror)``, mirror -1
+        where the entry is stored once (the diagonal, or every entry of an upper pattern)."""
+        first = self._slot(k, l)
+        if self.upper:
+            return first, np.full_like(first, -1)
+        return first, np.where(k == l, -1, self._slot(l, k))
+
+    def matrix(self, data):
+        """The CSR matrix with these values."""
+        import scipy.sparse
+        m = scipy.sparse.csr_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
+        m.has_sorted_indices = True
+        return m
+
+    def assemble(self, flat, batched=False, block_major=False):
+        return self.matrix(flat)
