@@ -6,9 +6,9 @@ differentiated variables and ``c`` rows of its Hessian, packed along one trailin
 once. Structural NumPy functions act on the leading axes and never touch the packed axis.
 
 This module holds the jets themselves, how they are built, and the two tables NumPy dispatches
-through: `FUNCTIONS` for ``__array_function__`` (filled by `symhess.autodiff.functions` and
-`symhess.autodiff.reductions`) and `UFUNC_METHODS` for ``__array_ufunc__`` (filled by
-`symhess.autodiff.elementwise`, the element-wise rules, and `symhess.autodiff.reductions`).
+through: `FUNCTIONS` for ``__array_function__`` (filled by `symhess.autodiff.functions`) and
+`UFUNC_METHODS` for ``__array_ufunc__`` (filled by `symhess.autodiff.elementwise`, the
+element-wise rules, and by `symhess.autodiff.reductions` for ``reduce`` and ``accumulate``).
 
 Beside every packed component a jet carries a running bound of its rounding error, in units of
 the unit roundoff (``Jet.m``, real and non-negative, same shape as ``Jet.d``; 0 for exact data).
