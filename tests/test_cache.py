@@ -413,7 +413,7 @@ def test_damage_that_the_manifest_vouches_for_heals_too(fresh_cache, suffix):
     for path in numba_files(fresh_cache):
         if path.suffix == suffix:
             damage_file(path, "truncate")
-    files = {p.name: cache._sha256(p) for p in numba_files(fresh_cache)}
+    files = {p.name: cache.sha256(p) for p in numba_files(fresh_cache)}
     manifest = entry.with_suffix(".nbm")
     manifest.write_text(json.dumps({"code": cache.code_version(), "files": files}))
     np.testing.assert_allclose(symhess.hessian(energy)(x), energy_hessian(x), rtol=1e-12)
@@ -626,7 +626,7 @@ def test_orphan_temporary_files_are_removed(fresh_cache):
         os.utime(p, (time.time() - 2 * cache.TMP_AGE,) * 2)
     from symhess.cli import main
     assert main(["cache", "info"]) == 0
-    cache._maintained.clear()
+    cache.maintained.clear()
     symhess.hessian(lambda x: np.sum(x ** 5))(np.ones(2))     # a new entry: housekeeping runs
     assert not any(p.exists() for p in old) and young.exists()
 
@@ -642,12 +642,12 @@ def test_old_and_excess_entries_are_evicted(fresh_cache, monkeypatch):
     recent_other = fresh_cache / f"k{'1' * 32}.py"
     recent_other.write_text(stale.read_text())
     os.utime(stale, (time.time() - (cache.STALE_DAYS + 1) * 86400,) * 2)
-    cache._maintained.clear()
+    cache.maintained.clear()
     symhess.hessian(lambda x: np.sum(x ** 5))(np.ones(2))
     assert not stale.exists() and recent_other.exists() and current.exists()
     # Over the size bound: least recently used entries go, the one just written stays.
     monkeypatch.setenv("SYMHESS_CACHE_MAX_MB", "0.0001")
-    cache._maintained.clear()
+    cache.maintained.clear()
     got = symhess.hessian(lambda x: np.sum(x ** 6))(np.ones(2))
     np.testing.assert_allclose(got, np.diag([30.0, 30.0]))
     assert len(kernel_files(fresh_cache)) == 1 and not current.exists()

@@ -4,7 +4,8 @@ This is the reference that `symhess.check` compares compiled Hessians against, s
 code with the symbolic path: no tracer, primitive table, derivation, code generation, or even
 pytree module. The user's own Python function runs on `Jet` arrays (`symhess.autodiff.jet`),
 which carry values, gradients and Hessian rows through every NumPy call with their own
-derivative rules (`symhess.autodiff.functions` for the non-element-wise ones).
+derivative rules (`symhess.autodiff.elementwise` for the ufuncs, `symhess.autodiff.reductions`
+for sums and folds along axes, `symhess.autodiff.functions` for the other NumPy functions).
 
 All ``n`` differentiated variables are seeded at once, so a function of ``n`` variables runs
 once when ``n * n`` packed components fit in ``max_components`` (``n <= 89`` by default) and in
@@ -18,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import HasAuxError, InputTypeError
-from . import functions as _functions  # noqa: F401  (registers the NumPy function rules)
-from .jet import Jet, Seed, _seeded
+from . import elementwise, functions, reductions  # noqa: F401  (they register their rules)
+from .jet import Jet, Seed, seeded
 
 __all__ = ["Jet", "Variables", "Derivatives", "derivatives", "hessian", "tree_flatten",
            "tree_unflatten", "tree_paths"]
@@ -139,7 +140,7 @@ class Variables:
             for k in range(first, first + len(tree_flatten(args[pos])[0])):
                 off, shape = self.offsets[k], self.shapes[k]
                 if seed is not None:
-                    leaves.append(_seeded(self.values[k], seed, off))
+                    leaves.append(seeded(self.values[k], seed, off))
                 else:
                     leaves.append(np.asarray(x[off:off + int(np.prod(shape))]).reshape(shape))
             out[pos] = tree_unflatten(structure, leaves)

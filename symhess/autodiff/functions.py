@@ -14,34 +14,34 @@ import string
 import numpy as np
 
 from ..errors import UnsupportedFunctionError
-from .jet import (_REASON, FUNCTIONS, Jet, _accumulate, _axes, _make, _pack, _reduce, _seed_of,
-                  _select, _value, function)
+from .jet import FUNCTIONS, REASON, Jet, function, make, pack, seed_of, select, value
+from .reductions import accumulate, axes, reduce
 
 
 @function(np.sum)
 def _sum(func, a, axis=None, dtype=None, out=None, keepdims=False, initial=0, where=None):
     if out is not None or where is not None:
-        raise UnsupportedFunctionError("np.sum with out= or where=", _REASON)
-    return _reduce(np.add, a, axis, keepdims) + initial
+        raise UnsupportedFunctionError("np.sum with out= or where=", REASON)
+    return reduce(np.add, a, axis, keepdims) + initial
 
 
 @function(np.prod)
 def _prod(func, a, axis=None, dtype=None, out=None, keepdims=False):
-    return _reduce(np.multiply, a, axis, keepdims)
+    return reduce(np.multiply, a, axis, keepdims)
 
 
 @function(np.max, np.amax)
 def _max(func, a, axis=None, out=None, keepdims=False):
-    return _reduce(np.maximum, a, axis, keepdims)
+    return reduce(np.maximum, a, axis, keepdims)
 
 
 @function(np.min, np.amin)
 def _min(func, a, axis=None, out=None, keepdims=False):
-    return _reduce(np.minimum, a, axis, keepdims)
+    return reduce(np.minimum, a, axis, keepdims)
 
 
 def _count(a, axis):
-    return int(np.prod([np.shape(a)[i] for i in _axes(_pack(a, _seed_of(a)), axis)]))
+    return int(np.prod([np.shape(a)[i] for i in axes(pack(a, seed_of(a)), axis)]))
 
 
 @function(np.mean)
@@ -64,13 +64,13 @@ def _std(func, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 def _cumulative(func, a, axis=None, dtype=None, out=None):
     if axis is None:
         a, axis = np.ravel(a), 0
-    return _accumulate(np.add if func is np.cumsum else np.multiply, a, axis)
+    return accumulate(np.add if func is np.cumsum else np.multiply, a, axis)
 
 
 @function(np.diff)
 def _diff(func, a, n=1, axis=-1, prepend=None, append=None):
-    a = _pack(a, _seed_of(a))
-    ax = _axes(a, axis)[0]
+    a = pack(a, seed_of(a))
+    ax = axes(a, axis)[0]
     edge = a.shape[:ax] + (1,) + a.shape[ax + 1:]
     parts = [np.broadcast_to(p, edge) if np.ndim(p) == 0 else p for p in (prepend, append)]
     if prepend is not None or append is not None:
@@ -90,8 +90,8 @@ def _trace(func, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 @function(np.where)
 def _where(func, cond, *values):
     if len(values) != 2:
-        raise UnsupportedFunctionError("np.where with one argument", _REASON)
-    return _select(np.asarray(_value(cond)) != 0, *values)
+        raise UnsupportedFunctionError("np.where with one argument", REASON)
+    return select(np.asarray(value(cond)) != 0, *values)
 
 
 @function(np.clip)
@@ -106,7 +106,7 @@ def _real_imag(func, a):
     if isinstance(a, Jet) and a.d.dtype.kind == "c":
         raise UnsupportedFunctionError(f"np.{func.__name__} of a complex value",
                                        "it is not holomorphic")
-    return a if func is np.real else _make(a.seed, np.zeros(a.shape))
+    return a if func is np.real else make(a.seed, np.zeros(a.shape))
 
 
 @function(np.zeros_like, np.ones_like, np.empty_like, np.full_like)
@@ -115,7 +115,7 @@ def _like(func, a, *args, **kwargs):
     fill = {np.zeros_like: 0.0, np.empty_like: 0.0, np.ones_like: 1.0}.get(func)
     if fill is None:
         fill = args[0] if args else kwargs["fill_value"]
-    return _make(a.seed, np.full(shape, _value(fill)))
+    return make(a.seed, np.full(shape, value(fill)))
 
 
 @function(np.shape, np.ndim, np.size)
@@ -132,7 +132,7 @@ def _structural(data):
     gathered with the result.
     """
     def rule(func, *args, **kwargs):
-        seed = _seed_of(*args, *kwargs.values())
+        seed = seed_of(*args, *kwargs.values())
         rows, offset, bounds = [np.zeros((1, seed.K))], [1], [np.zeros((1, seed.K))]
 
         def index(x):
@@ -156,9 +156,9 @@ def _structural(data):
             # Modes that compute new values (mean, linear_ramp, odd reflection) are not moves.
             if mode not in ("constant", "edge", "wrap", "reflect", "symmetric") \
                     or kwargs.get("reflect_type", "even") != "even":
-                raise UnsupportedFunctionError(f"np.pad with mode={kwargs.get('mode')!r}", _REASON)
+                raise UnsupportedFunctionError(f"np.pad with mode={kwargs.get('mode')!r}", REASON)
             ikwargs["constant_values"] = 0
-        values = func(*over(_value), **kwargs)
+        values = func(*over(value), **kwargs)
         indices = func(*over(index), **ikwargs)
         table, bound_table = np.concatenate(rows), np.concatenate(bounds)
 
@@ -202,9 +202,9 @@ def einsum(subscripts, *operands, bound=True):
             sorted(c for c in set(letters) if letters.count(c) == 1))
     specs = ins.split(",")
     y, z = [c for c in string.ascii_letters if c not in subscripts][:2]
-    seed = _seed_of(*operands)
+    seed = seed_of(*operands)
     jets = [i for i, x in enumerate(operands) if isinstance(x, Jet)]
-    vals = [_value(x) for x in operands]
+    vals = [value(x) for x in operands]
 
     def term(replace, extra):
         ops, sp = list(vals), list(specs)
@@ -218,7 +218,7 @@ def einsum(subscripts, *operands, bound=True):
     h = sum(term({i: (operands[i].h, y + z)}, y + z) for i in jets)
     for i, j in itertools.permutations(jets, 2):
         h = h + term({i: (operands[i].g[..., r], y), j: (operands[j].g, z)}, y + z)
-    out = _make(seed, v, g, h)
+    out = make(seed, v, g, h)
     if bound:
         absolute = [Jet(np.abs(x.d), seed) if isinstance(x, Jet) else np.abs(x)
                     for x in operands]
@@ -328,8 +328,8 @@ def _det(func, a):
     hb = (np.einsum("...ij,...jicn->...cn", p, hm) + trm[..., r, None] * trm[..., None, :]
           + np.einsum("...ijc,...jin->...cn", xm[..., r], xm))
     scale = _lu_scale(a) * np.abs(det)
-    return _make(s, det, det[..., None] * tr, det[..., None, None] * h,
-                 (scale, scale[..., None] * trm, scale[..., None, None] * hb))
+    return make(s, det, det[..., None] * tr, det[..., None, None] * h,
+                (scale, scale[..., None] * trm, scale[..., None, None] * hb))
 
 
 @function(np.linalg.inv)
@@ -351,7 +351,7 @@ def _inv(func, a):
     hb = (2 * np.einsum("...ijc,...jkn,...kl->...ilcn", pm[..., r], pm, q)
           + np.einsum("...ij,...jkcn,...kl->...ilcn", q, hm, q))
     scale = _lu_scale(a)[..., None, None]
-    return _make(a.seed, y, g, h, (scale * q, scale[..., None] * gb, scale[..., None, None] * hb))
+    return make(a.seed, y, g, h, (scale * q, scale[..., None] * gb, scale[..., None, None] * hb))
 
 
 def _lu_scale(a):
@@ -376,7 +376,7 @@ def _norm(func, x, ord=None, axis=None, keepdims=False):
     if ord in (None, "fro") or (ord == 2 and not matrix):
         return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
     if matrix:
-        raise UnsupportedFunctionError(f"np.linalg.norm with ord={ord!r} of a matrix", _REASON)
+        raise UnsupportedFunctionError(f"np.linalg.norm with ord={ord!r} of a matrix", REASON)
     if ord == np.inf:
         return np.max(np.abs(x), axis=axis, keepdims=keepdims)
     if ord == -np.inf:
