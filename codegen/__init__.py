@@ -1,18 +1,24 @@
 """Code generation: from a `KernelSpec` to source text for a target.
 
 This package knows nothing about tracing, pytrees or derivatives. It takes a `KernelSpec` (flat
-inputs, assignments, output slots) and returns source code. Targets are printer classes plus a
-kernel template; the emitters for other targets subclass the shared Python/NumPy printer and
-override what differs.
+inputs, assignments, output slots) and returns source code. Each language is a `Target`
+(`codegen.target`): one statement printer with hooks for what the language spells its way, and
+a printer class for expressions. `target_for` picks the target of a kernel; generated modules
+import only `codegen.runtime`.
 """
 
 from .spec import KernelInput, KernelSpec, sanitize
 from .printer import CodegenError, NumPyPrinter
-from .numba_cpu import emit_numba
-from .llvm_ir import emit_llvm
-from .numba_llvm import emit_numba_llvm
-from .numba_cuda import emit_numba_cuda
-from .c99 import C99Printer, emit_c99, emit_c99_header
+from .target import Target
+from .numba_cpu import NumbaPython, emit_numba
+from .llvm_ir import LLVMIR, emit_llvm
+from .numba_llvm import NumbaLLVM, emit_numba_llvm
+from .numba_cuda import NumbaCUDA, emit_numba_cuda
+from .cfunc import NumbaCFunc
+from .c99 import C99, C99Printer, emit_c99, emit_c99_header
+from .choice import target_for
 
-__all__ = ["KernelInput", "KernelSpec", "sanitize", "CodegenError", "NumPyPrinter", "emit_numba",
-           "emit_llvm", "emit_numba_llvm", "emit_numba_cuda", "C99Printer", "emit_c99", "emit_c99_header"]
+__all__ = ["KernelInput", "KernelSpec", "sanitize", "CodegenError", "NumPyPrinter", "Target",
+           "NumbaPython", "NumbaLLVM", "NumbaCUDA", "NumbaCFunc", "C99", "LLVMIR", "target_for",
+           "emit_numba", "emit_llvm", "emit_numba_llvm", "emit_numba_cuda", "C99Printer",
+           "emit_c99", "emit_c99_header"]

@@ -1,4 +1,4 @@
-"""The LLVM IR target: a straight-line function ``void name(inputs..., out*)``.
+"""The LLVM IR target (`LLVMIR`): a straight-line function ``void name(inputs..., out*)``.
 
 `LLVMPrinter` is a visitor like `NumPyPrinter`, but each ``_print_<Class>`` method appends SSA
 instructions and returns the operand that holds the value. Arithmetic is done in double; inputs
@@ -6,7 +6,9 @@ are loaded with their own element type and converted, and the result is rounded 
 dtype when stored. Piecewise values become ``select`` instructions: both sides are evaluated, as
 NumPy's ``where`` does, and IEEE arithmetic makes the unused side harmless.
 
-Printing IR directly lets Numba compile a kernel of thousands of statements in a fraction of the
+`LLVMIR` prints the statements through `codegen.target.Target`'s statement printer; it is the
+body of `codegen.numba_llvm.NumbaLLVM`, not a target of its own for generated modules. Printing
+IR directly lets Numba compile a kernel of thousands of statements in a fraction of the
 time its Python front end needs for the same statements written as Python.
 """
 
@@ -17,7 +19,10 @@ import struct
 import symengine as se
 
 from .printer import CodegenError, Visitor
-from .spec import KernelSpec, flat_index
+from .spec import CHUNK, KernelSpec, flat_index, scratch_size, spills
+from .target import Target
+
+__all__ = ["LLVMIR", "LLVMPrinter", "emit_llvm", "supports", "CHUNK", "scratch_size"]
 
 # NumPy dtype name -> (LLVM element type, conversion to double)
 ELEMENT = {
@@ -64,7 +69,7 @@ class LLVMPrinter(Visitor):
 
     def emit(self, text: str) -> str:
         name = self.fresh()
-        self.lines.append(f"  {name} = {text}")
+        self.lines.append(f"{name} = {text}")
         return name
 
     def boolean(self, text: str) -> str:
@@ -262,12 +267,6 @@ class LLVMPrinter(Visitor):
         return self.boolean(f"xor i1 {self.doprint(expr.args[0])}, true")
 
 
-# Statements per function. LLVM's optimisation time grows faster than linearly with the size
-# of one function, so large kernels are split into functions of this size, called in turn;
-# values that cross from one to a later one go through a scratch buffer.
-CHUNK = 500
-
-
 class _Chunk(LLVMPrinter):
     """A printer for one function of a split kernel: loads inputs and earlier values lazily."""
 
@@ -286,12 +285,12 @@ class _Chunk(LLVMPrinter):
     def _load(self, sym) -> str:
         if sym in self.slots:
             ptr = self.fresh().replace("%v", "%s")
-            self.loads.append(f"  {ptr} = getelementptr inbounds double, double* %scratch, i64 {self.slots[sym]}")
+            self.loads.append(f"{ptr} = getelementptr inbounds double, double* %scratch, i64 {self.slots[sym]}")
             value = self.fresh()
-            self.loads.append(f"  {value} = load double, double* {ptr}")
+            self.loads.append(f"{value} = load double, double* {ptr}")
             if sym in self.boolean_slots:
                 flag = self.fresh()
-                self.loads.append(f"  {flag} = fcmp une double {value}, {double(0.0)}")
+                self.loads.append(f"{flag} = fcmp une double {value}, {double(0.0)}")
                 self._booleans.add(flag)
                 return flag
             return value
@@ -303,109 +302,125 @@ class _Chunk(LLVMPrinter):
             return f"%in{pos}"
         elem, conv = ELEMENT[inp.dtype]
         ptr = self.fresh().replace("%v", "%p")
-        self.loads.append(f"  {ptr} = getelementptr inbounds {elem}, {elem}* %in{pos}, i64 {flat_index(inp.shape, idx)}")
+        self.loads.append(f"{ptr} = getelementptr inbounds {elem}, {elem}* %in{pos}, i64 {flat_index(inp.shape, idx)}")
         value = self.fresh()
-        self.loads.append(f"  {value} = load {elem}, {elem}* {ptr}")
+        self.loads.append(f"{value} = load {elem}, {elem}* {ptr}")
         if conv:
             raw, value = value, self.fresh()
-            self.loads.append(f"  {value} = {conv} {elem} {raw} to double")
+            self.loads.append(f"{value} = {conv} {elem} {raw} to double")
         return value
 
 
-def _statements(spec):
-    return [("let", sym, expr) for sym, expr in spec.assignments] + \
-           [("out", positions, expr) for expr, positions in spec.outputs]
+class LLVMIR(Target):
+    """LLVM IR text of a module defining ``void @name(inputs..., [scratch,] out)``.
 
+    Array inputs are C-contiguous pointers to their element type; scalar inputs are doubles;
+    ``out`` points to ``spec.out_size`` elements of the output dtype. A kernel of more than
+    ``chunk`` statements is split into functions of at most ``chunk`` statements and takes a
+    ``double* scratch`` of `scratch_size` elements before ``out``. Inputs are loaded where a
+    function first uses them (`_Chunk`), so `read` is not used; a value is bound by naming its
+    operand, and stored through scratch when a later function uses it.
 
-def scratch_size(spec: KernelSpec, chunk: int = CHUNK) -> int:
-    """Doubles of scratch memory the kernel needs (0 when it is one function)."""
-    return len(_spills(_statements(spec), chunk))
+    Args:
+        chunk: statements per function.
+        inline: ask LLVM to inline ``@name`` into its callers (for small element functions
+            called in a loop).
+    """
 
+    description = "LLVM IR"
+    indent = "  "
 
-def _spills(statements, chunk) -> dict:
-    """Scratch slots of the temporaries that are used in a later function than their own."""
-    if len(statements) <= chunk:
-        return {}
-    home = {}
-    slots = {}
-    for n, (kind, target, expr) in enumerate(statements):
-        part = n // chunk
-        for sym in expr.free_symbols:
-            if sym in home and home[sym] < part and sym not in slots:
-                slots[sym] = len(slots)
-        if kind == "let":
-            home[target] = part
-    return slots
+    def __init__(self, chunk: int = CHUNK, inline: bool = False):
+        self.chunk, self.inline = chunk, inline
+
+    def supports(self, spec: KernelSpec) -> bool:
+        """Real output dtypes, and input dtypes LLVM loads and converts to double."""
+        return supports(spec)
+
+    def bind(self, printer, sym, value):
+        printer.names[sym] = value
+        if sym not in printer.slots:
+            return []
+        if printer.is_boolean(value):       # a condition CSE moved into a temporary
+            printer.boolean_slots.add(sym)
+            value = printer.emit(f"uitofp i1 {value} to double")
+        ptr = printer.fresh().replace("%v", "%s")
+        return [f"{ptr} = getelementptr inbounds double, double* %scratch, i64 {printer.slots[sym]}",
+                f"store double {value}, double* {ptr}"]
+
+    def store(self, spec, printer, value, positions):
+        out_elem, out_conv = OUTPUT[spec.dtype]
+        if out_conv:
+            value = printer.emit(f"{out_conv} double {value} to {out_elem}")
+        lines = []
+        for p in positions:
+            q = printer.fresh().replace("%v", "%q")
+            lines.append(f"{q} = getelementptr inbounds {out_elem}, {out_elem}* %out, i64 {p}")
+            lines.append(f"store {out_elem} {value}, {out_elem}* {q}")
+        return lines
+
+    def zero(self, spec):
+        # the caller allocates out without zeroing it
+        out_elem = OUTPUT[spec.dtype][0]
+        width = {"double": 8, "float": 4}[out_elem]
+        return [f"%zero.ptr = bitcast {out_elem}* %out to i8*",
+                f"call void @llvm.memset.p0i8.i64(i8* %zero.ptr, i8 0, i64 {width * spec.out_size}, i1 false)"]
+
+    def function(self, name, params, lines, qualifiers="", linkage=""):
+        linkage = f"{linkage} " if linkage else ""
+        return (f"define {linkage}void @{name}({', '.join(params)}) {qualifiers} {{\nentry:\n"
+                + "".join(f"{self.indent}{line}\n" for line in lines) + f"{self.indent}ret void\n}}\n")
+
+    def parameters(self, spec: KernelSpec, scratch: bool) -> list:
+        """The typed parameters ``in0, ..., [scratch,] out``."""
+        params = []
+        for pos, inp in enumerate(spec.inputs):
+            elem = ELEMENT[inp.dtype][0]
+            params.append(f"double %in{pos}" if inp.scalar else
+                          f"{elem}* noalias nocapture readonly %in{pos}")
+        if scratch:
+            params.append("double* noalias nocapture %scratch")
+        params.append(f"{OUTPUT[spec.dtype][0]}* noalias nocapture %out")
+        return params
+
+    def emit(self, spec: KernelSpec, name: str = "kernel", version: str = "") -> str:
+        if not supports(spec):
+            raise CodegenError(f"the LLVM target does not support dtype {spec.dtype} or the "
+                               f"input dtypes {[i.dtype for i in spec.inputs]}")
+        attributes = "alwaysinline nounwind" if self.inline else "nounwind"
+        statements = spec.statements()
+        slots = spills(statements, self.chunk)
+        params = self.parameters(spec, bool(slots))
+        functions, declares = [], set()
+        parts = [statements[i:i + self.chunk] for i in range(0, max(len(statements), 1), self.chunk)]
+        boolean_slots = set()
+        for c, part in enumerate(parts):
+            printer = _Chunk(spec, slots, boolean_slots)
+            stores = self.print_statements(spec, printer, part)
+            declares |= printer.declares
+            lines = printer.loads + printer.lines + stores
+            if len(parts) == 1:
+                functions.append(self.function(name, params, lines, attributes))
+            else:
+                functions.append(self.function(f"{name}.part{c}", params, lines,
+                                               "noinline nounwind", linkage="internal"))
+        zero = []
+        if not spec.writes_every_position():
+            zero = self.zero(spec)
+            declares.add("declare void @llvm.memset.p0i8.i64(i8*, i8, i64, i1)")
+        if len(parts) > 1:
+            args = ", ".join(p.split(" ")[0] + " " + p.rsplit(" ", 1)[1] for p in params)
+            calls = [f"call void @{name}.part{c}({args})" for c in range(len(parts))]
+            functions.append(self.function(name, params, zero + calls, attributes))
+        elif zero:
+            functions[0] = functions[0].replace("entry:\n", "entry:\n" + "".join(
+                f"{self.indent}{line}\n" for line in zero), 1)
+        return "\n".join(functions) + "\n" + "\n".join(sorted(declares)) + "\n"
 
 
 def emit_llvm(spec: KernelSpec, name: str, chunk: int = CHUNK, inline: bool = False) -> str:
-    """LLVM IR text of a module defining ``void @name(in0, ..., [scratch,] out)``.
+    """LLVM IR text of a module defining ``void @name(in0, ..., [scratch,] out)`` (`LLVMIR`).
 
-    Array inputs are C-contiguous pointers to their element type; scalar inputs are doubles;
-    ``out`` points to ``spec.out_size`` elements of the output dtype, zeroed by the caller. A
-    kernel of more than ``chunk`` statements is split into functions of at most ``chunk``
-    statements and takes a ``double* scratch`` of `scratch_size` elements before ``out``.
-    ``inline`` asks LLVM to inline ``@name`` into its callers (for small element functions
-    called in a loop).
+    ``out`` is zeroed by the function where the outputs leave gaps, not by the caller.
     """
-    attributes = "alwaysinline nounwind" if inline else "nounwind"
-    if not supports(spec):
-        raise CodegenError(f"the LLVM target does not support dtype {spec.dtype} or the input "
-                           f"dtypes {[i.dtype for i in spec.inputs]}")
-    params = []
-    for pos, inp in enumerate(spec.inputs):
-        elem = ELEMENT[inp.dtype][0]
-        params.append(f"double %in{pos}" if inp.scalar else
-                      f"{elem}* noalias nocapture readonly %in{pos}")
-    out_elem, out_conv = OUTPUT[spec.dtype]
-    statements = _statements(spec)
-    slots = _spills(statements, chunk)
-    if slots:
-        params.append("double* noalias nocapture %scratch")
-    params.append(f"{out_elem}* noalias nocapture %out")
-    signature = ", ".join(params)
-    functions, declares = [], set()
-    parts = [statements[i:i + chunk] for i in range(0, max(len(statements), 1), chunk)]
-    boolean_slots = set()
-    for c, part in enumerate(parts):
-        printer = _Chunk(spec, slots, boolean_slots)
-        stores = []
-        for kind, target, expr in part:
-            value = printer.doprint(expr)
-            if kind == "let":
-                printer.names[target] = value
-                if target in slots:
-                    if printer.is_boolean(value):       # a condition CSE moved into a temporary
-                        boolean_slots.add(target)
-                        value = printer.emit(f"uitofp i1 {value} to double")
-                    ptr = printer.fresh().replace("%v", "%s")
-                    stores.append(f"  {ptr} = getelementptr inbounds double, double* %scratch, i64 {slots[target]}")
-                    stores.append(f"  store double {value}, double* {ptr}")
-                continue
-            if out_conv:
-                value = printer.emit(f"{out_conv} double {value} to {out_elem}")
-            for p in target:
-                q = printer.fresh().replace("%v", "%q")
-                stores.append(f"  {q} = getelementptr inbounds {out_elem}, {out_elem}* %out, i64 {p}")
-                stores.append(f"  store {out_elem} {value}, {out_elem}* {q}")
-        declares |= printer.declares
-        body = "\n".join(printer.loads + printer.lines + stores)
-        if len(parts) == 1:
-            functions.append(f"define void @{name}({signature}) {attributes} {{\nentry:\n{body}\n  ret void\n}}\n")
-        else:
-            functions.append(f"define internal void @{name}.part{c}({signature}) noinline nounwind "
-                             f"{{\nentry:\n{body}\n  ret void\n}}\n")
-    zero = []
-    if not spec.writes_every_position():       # the caller allocates out without zeroing it
-        width = {"double": 8, "float": 4}[out_elem]
-        zero = [f"  %zero.ptr = bitcast {out_elem}* %out to i8*",
-                f"  call void @llvm.memset.p0i8.i64(i8* %zero.ptr, i8 0, i64 {width * spec.out_size}, i1 false)"]
-        declares.add("declare void @llvm.memset.p0i8.i64(i8*, i8, i64, i1)")
-    if len(parts) > 1:
-        args = ", ".join(p.rsplit(" ", 1)[0].split(" ")[0] + " " + p.rsplit(" ", 1)[1] for p in params)
-        calls = [f"  call void @{name}.part{c}({args})" for c in range(len(parts))]
-        functions.append(f"define void @{name}({signature}) {attributes} {{\nentry:\n"
-                         + "\n".join(zero + calls) + "\n  ret void\n}\n")
-    elif zero:
-        functions[0] = functions[0].replace("entry:\n", "entry:\n" + "\n".join(zero) + "\n", 1)
-    return "\n".join(functions) + "\n" + "\n".join(sorted(declares)) + "\n"
+    return LLVMIR(chunk, inline).emit(spec, name)

@@ -31,6 +31,11 @@ def flat_index(shape: tuple, idx: tuple) -> int:
     return offset
 
 
+# Statements per function of a compiled body. LLVM's optimisation time grows faster than linearly
+# with the size of one function, so large kernels are split into functions of this size, called
+# in turn; values that cross from one to a later one go through a scratch buffer.
+CHUNK = 500
+
 UNROLLED_POSITIONS = 16     # an element with at most this many values computes its positions
 TABLE_ENTRIES = 1 << 17     # ... and so does a loop whose position table would hold this many
 
@@ -240,3 +245,31 @@ class KernelSpec:
     def statement_count(self) -> int:
         """Statements of the straight-line part (element loops are printed apart)."""
         return len(self.assignments) + len(self.outputs)
+
+    def statements(self) -> list:
+        """The straight-line part in order: ``("let", symbol, expression)`` per assignment,
+        then ``("out", positions, expression)`` per output."""
+        return ([("let", sym, expr) for sym, expr in self.assignments]
+                + [("out", positions, expr) for expr, positions in self.outputs])
+
+
+def spills(statements: list, chunk: int = CHUNK) -> dict:
+    """``{symbol: scratch slot}`` of the temporaries of `KernelSpec.statements` that are used in
+    a later function than their own when the statements are split into functions of ``chunk``."""
+    if len(statements) <= chunk:
+        return {}
+    home, slots = {}, {}
+    for n, (kind, target, expr) in enumerate(statements):
+        part = n // chunk
+        for sym in expr.free_symbols:
+            if sym in home and home[sym] < part and sym not in slots:
+                slots[sym] = len(slots)
+        if kind == "let":
+            home[target] = part
+    return slots
+
+
+def scratch_size(spec: KernelSpec, chunk: int = CHUNK) -> int:
+    """Doubles of scratch memory a body split into functions of ``chunk`` statements needs (0
+    when it is one function)."""
+    return len(spills(spec.statements(), chunk))

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .codegen import c99, emit_numba
-from .codegen.numba_cpu import header, python_body
+from .codegen import NumbaCFunc, c99, emit_numba
 
 from . import cache
 from .version import __version__
@@ -278,19 +277,8 @@ def save(c, path, name=None) -> list:
 
 # --- a Numba cfunc ------------------------------------------------------------------------------
 def _cfunc_source(c) -> str:
-    spec = c.kernel_spec()
-    params = [f"p{k}" for k in range(len(spec.inputs))]
-    passed = []
-    for p, inp in zip(params, spec.inputs):
-        size = max(int(np.prod(inp.shape, dtype=np.int64)), 1)
-        passed.append(f"{p}[0]" if inp.scalar else f"numba.carray({p}, ({size},))")
-    passed.append(f"numba.carray(out, ({spec.out_size},))")
-    n = len(params) + 1
-    return (header(spec, __version__, "Numba cfunc") + "\nimport numpy as np\nimport numba\n"
-            "from numba import types\n\n" + python_body(spec, cache=True) + "\n\n"
-            f"@numba.cfunc(types.void(*[types.CPointer(types.float64)] * {n}), cache=True)\n"
-            f"def kernel_cfunc({', '.join(params + ['out'])}):\n"
-            f"    _body(({', '.join(passed)},))\n")
+    """Source of a module defining the cfunc ``kernel_cfunc`` of ``c`` (`codegen.NumbaCFunc`)."""
+    return NumbaCFunc().emit(c.kernel_spec(), name="kernel_cfunc", version=__version__)
 
 
 _CFUNCS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -7,9 +7,16 @@ import pytest
 import symengine as se
 import sympy
 
-from symhess.codegen import CodegenError, KernelInput, KernelSpec, NumPyPrinter, emit_numba, sanitize
+from symhess.codegen import (C99, CodegenError, KernelInput, KernelSpec, NumbaCFunc, NumbaCUDA,
+                             NumbaLLVM, NumbaPython, NumPyPrinter, emit_numba, sanitize, target_for)
 
 x, y = se.symbols("x y")
+
+# Every target, configured for tests: no on-disk Numba cache, and LLVM functions of one
+# statement each (every temporary crosses a function boundary through scratch memory).
+TARGETS = {"python": NumbaPython(cache=False), "llvm": NumbaLLVM(cache=False),
+           "llvm-split": NumbaLLVM(cache=False, chunk=1), "cuda": NumbaCUDA(),
+           "cfunc": NumbaCFunc(cache=False), "c99": C99("k.h")}
 
 # (expression, x, y): each printed expression is evaluated with NumPy and compared with SymPy's
 # own numerical evaluation of the same expression.
@@ -68,10 +75,21 @@ def test_emitted_module_runs_and_writes_mirrored_slots():
     np.testing.assert_array_equal(out, [[3.0, 16.0], [16.0, 0.0]])
 
 
-def _load(source):
+def _load(source, name="kernel"):
     namespace = {}
     exec(compile(source, "<kernel>", "exec"), namespace)
-    return namespace["kernel"]
+    return namespace[name]
+
+
+def _import(source, folder, stem, name="kernel"):
+    """``name`` from ``source`` imported as a module file (numba.cuda compiles from files)."""
+    import importlib.util
+    path = folder / f"{stem}_kernel.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(f"{stem}_kernel", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
 
 
 @pytest.mark.parametrize("out_dtype, in_dtype", [("float64", "float64"), ("float32", "float32"),
@@ -158,11 +176,11 @@ def test_non_finite_constants_print_as_names():
 
 
 @pytest.mark.parametrize("uniform", [False, True])
-@pytest.mark.parametrize("target", ["python", "llvm"])
-def test_element_loops_scatter_add_into_the_body_output(target, uniform):
+@pytest.mark.parametrize("target", ["python", "llvm", "cuda"])
+def test_element_loops_scatter_add_into_the_body_output(target, uniform, tmp_path):
     """An element loop (slots read through an index table, a shared scalar, mirrored and single
-    positions) adds into what the straight-line body wrote; checked against NumPy."""
-    from symhess.codegen import emit_numba_llvm
+    positions) adds into what the straight-line body wrote; checked against NumPy. The CUDA
+    kernel runs on the GPU where there is one, else in Numba's simulator (conftest.py)."""
     from symhess.codegen.spec import LoopSpec
     s0, s1, k, t = se.symbols("s0 s1 k t")
     loop = LoopSpec(slots=[(s0, 0), (s1, 0)], reads={k: (1, ())},
@@ -185,10 +203,10 @@ def test_element_loops_scatter_add_into_the_body_output(target, uniform):
             for q in pos[p, e]:
                 if q >= 0:
                     expected[q] += value
-    emit = emit_numba if target == "python" else emit_numba_llvm
-    source = emit(spec, cache=False)
+    source = TARGETS[target].emit(spec)
     assert "def _loop0" in source and ("_elem0" in source) == (target == "llvm")
-    np.testing.assert_allclose(_load(source)(v, 3.0, idx, pos), expected, rtol=1e-14)
+    got = _import(source, tmp_path, target) if target == "cuda" else _load(source)
+    np.testing.assert_allclose(got(v, 3.0, idx, pos), expected, rtol=1e-14)
 
 
 def test_c99_target_refuses_element_loops():
@@ -389,3 +407,182 @@ def test_special_functions_in_sympy_and_latex():
     assert r"\log{\left(1 + x \right)}" in text.replace("x + 1", "1 + x")
     assert r"\sqrt{x^{2} + y^{2}}" in text and r"e^{x}" in text
     assert sympy.latex(sympy.sympify(sp.hypot_ratio(x, y) ** 2)).startswith(r"\left(\frac{x}")
+
+
+# --- every target against a closed form --------------------------------------------------------
+def _hessian_spec(dtype="float64"):
+    """The Hessian of f = exp(x y) + c sin(x) + x y^3 over (x, y), x = F[0, 1] and y = F[1, 0]
+    of a 2x2 input F, c a scalar input; flat output [fxx, fxy, fxy, fyy, 0] (entry 4 unwritten)."""
+    c, t = se.symbols("c t")
+    return KernelSpec(
+        inputs=[KernelInput((2, 2), dtype), KernelInput((), dtype, scalar=True)],
+        reads={x: (0, (0, 1)), y: (0, (1, 0)), c: (1, ())}, assignments=[(t, se.exp(x * y))],
+        outputs=[(t * y ** 2 - c * se.sin(x), (0,)), (t * (1 + x * y) + 3 * y ** 2, (1, 2)),
+                 (t * x ** 2 + 6 * x * y, (3,))],
+        out_size=5, out_shape=(5,), dtype=dtype, title="closed form 'test' */ #")
+
+
+def _closed_form(F, c):
+    a, b = F[0, 1], F[1, 0]
+    e = np.exp(a * b)
+    fxy = e * (1 + a * b) + 3 * b ** 2
+    return np.array([b ** 2 * e - c * np.sin(a), fxy, fxy, a ** 2 * e + 6 * a * b, 0.0])
+
+
+def _run_c99(spec, F, c, folder):
+    """The C99 kernel compiled with cc and called through ctypes."""
+    import ctypes
+    import shutil
+    import subprocess
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler (cc) on PATH: the C99 kernel is not compiled")
+    target = TARGETS["c99"]
+    (folder / "k.h").write_text(target.emit_header(spec, "k", "K_H"))
+    (folder / "k.c").write_text(target.emit(spec, "k"))
+    subprocess.run(["cc", "-std=c99", "-Wall", "-Werror", "-O2", "-shared", "-fPIC", "k.c",
+                    "-o", "k.so", "-lm"], check=True, cwd=folder)
+    pointer = ctypes.POINTER(ctypes.c_double)
+    out = np.full(spec.out_size, np.nan)        # the kernel must zero what it does not write
+    F, c = np.ascontiguousarray(F, dtype=np.float64), np.array([c])
+    ctypes.CDLL(str(folder / "k.so")).k(F.ctypes.data_as(pointer), c.ctypes.data_as(pointer),
+                                         out.ctypes.data_as(pointer))
+    return out
+
+
+def _run_cfunc(spec, F, c):
+    """The cfunc kernel called through its ctypes function pointer."""
+    import ctypes
+    kernel = _load(TARGETS["cfunc"].emit(spec, name="hessian"), "hessian")
+    pointer = ctypes.POINTER(ctypes.c_double)
+    out = np.full(spec.out_size, np.nan)
+    F, c = np.ascontiguousarray(F, dtype=np.float64), np.array([c])
+    kernel.ctypes(F.ctypes.data_as(pointer), c.ctypes.data_as(pointer), out.ctypes.data_as(pointer))
+    return out
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_every_target_computes_the_closed_form_hessian(target, tmp_path):
+    """A 2-D input read in C order, a scalar input, a temporary, a mirrored entry and an entry
+    no output writes: each target's kernel against the Hessian written out by hand."""
+    spec = _hessian_spec()
+    assert TARGETS[target].supports(spec)
+    for F, c in [(np.array([[9.0, 0.3], [-1.7, 9.0]]), 2.5), (np.array([[0.0, -1.2], [0.4, 0.0]]), -0.5)]:
+        want = _closed_form(F, c)
+        if target == "c99":
+            got = _run_c99(spec, F, c, tmp_path)
+        elif target == "cfunc":
+            got = _run_cfunc(spec, F, c)
+        elif target == "cuda":
+            got = _import(TARGETS[target].emit(spec), tmp_path, "cuda")(F, c)
+        else:
+            got = _load(TARGETS[target].emit(spec))(F, c)
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.parametrize("target", ["python", "llvm", "llvm-split", "cuda"])
+def test_batched_kernels_compute_every_point(target, tmp_path):
+    """One Hessian per point of a batched input, a shared input beside it: f = w x^2 y + exp(y)."""
+    w = se.Symbol("w")
+    spec = KernelSpec(
+        inputs=[KernelInput((2,), batched=True), KernelInput((1,))],
+        reads={x: (0, (0,)), y: (0, (1,)), w: (1, (0,))}, assignments=[],
+        outputs=[(2 * w * y, (0,)), (2 * w * x, (1, 2)), (se.exp(y), (3,))],
+        out_size=4, out_shape=(2, 2))
+    source = TARGETS[target].emit(spec)
+    kernel = _import(source, tmp_path, "cuda") if target == "cuda" else _load(source)
+    points, weight = np.array([[0.5, -1.0], [2.0, 0.25], [-3.0, 1.5]]), 1.5
+    got = kernel(points, np.array([weight]))
+    a, b = points[:, 0], points[:, 1]
+    want = np.stack([2 * weight * b, 2 * weight * a, 2 * weight * a, np.exp(b)], axis=1).reshape(3, 2, 2)
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_complex_kernels_take_the_python_target():
+    """A complex Hessian: f = x^2 y + i x over complex inputs, printed as Python for Numba."""
+    spec = KernelSpec(
+        inputs=[KernelInput((2,), "complex128")], reads={x: (0, (0,)), y: (0, (1,))},
+        assignments=[], outputs=[(2 * y + se.I * x, (0,)), (2 * x, (1, 2))], out_size=4,
+        out_shape=(2, 2), dtype="complex128")
+    target = target_for(spec)
+    assert type(target) is NumbaPython
+    v = np.array([1.5 - 0.5j, -2.0 + 3.0j])
+    kernel = _load(NumbaPython(cache=False).emit(spec))
+    want = np.array([[2 * v[1] + 1j * v[0], 2 * v[0]], [2 * v[0], 0]])
+    np.testing.assert_allclose(kernel(v), want, rtol=1e-15)
+
+
+def test_target_for_chooses_as_the_compiler_does():
+    """cuda: NumbaCUDA; cpu: NumbaLLVM for real dtypes it loads, else NumbaPython."""
+    real = _hessian_spec()
+    complex_ = KernelSpec([KernelInput((1,), "complex128")], {}, [], [], 1, (1,), dtype="complex128")
+    boolean = KernelSpec([KernelInput((1,), "bool")], {}, [], [], 1, (1,))
+    assert type(target_for(real)) is NumbaLLVM
+    assert type(target_for(real, "cpu")) is NumbaLLVM
+    assert type(target_for(complex_)) is NumbaPython
+    assert type(target_for(boolean)) is NumbaPython      # LLVM loads no bool input
+    assert type(target_for(real, device="cuda")) is NumbaCUDA
+    with pytest.raises(ValueError, match="device 'tpu' has no target"):
+        target_for(real, device="tpu")
+
+
+def test_supports_says_what_each_target_prints():
+    from symhess.codegen.spec import LoopSpec
+    real, complex_ = _hessian_spec(), _hessian_spec("complex128")
+    looped = _hessian_spec()
+    looped.loops = [LoopSpec([(x, 0)], {}, [], [x])]
+    table = {  # target: (real, complex, element loops)
+        "python": (True, True, True), "llvm": (True, False, True), "cuda": (True, False, True),
+        "cfunc": (True, False, False), "c99": (True, False, False)}
+    for name, want in table.items():
+        target = TARGETS[name]
+        assert (target.supports(real), target.supports(complex_), target.supports(looped)) == want, name
+    with pytest.raises(CodegenError, match="complex"):
+        TARGETS["c99"].emit(complex_)
+    with pytest.raises(CodegenError, match="element loop"):
+        TARGETS["cfunc"].emit(looped)
+    with pytest.raises(ValueError, match="float32 and float64"):
+        TARGETS["cuda"].emit(complex_)
+
+
+@pytest.mark.parametrize("target", ["python", "llvm", "cuda", "cfunc"])
+def test_generated_modules_import_only_the_runtime(target):
+    """Generated Python imports NumPy, Numba, math and `symhess.codegen.runtime`, nothing else
+    of symhess; the header keeps the spec's title inert."""
+    import ast
+    source = TARGETS[target].emit(_hessian_spec(), version="1.0 */ #x")
+    modules = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            modules.add(node.module)
+    assert modules <= {"numpy", "numba", "math", "numba.cuda", "symhess.codegen.runtime"}, modules
+    assert ("symhess.codegen.runtime" in modules) == (target in ("llvm", "cuda"))
+    header = source.split("\n\n")[0]
+    assert "'" not in header and "*/" not in header and header.count("#") == header.count("\n# ") + 1
+
+
+def test_codegen_is_a_leaf_of_small_modules():
+    """codegen imports nothing of symhess and no other module's private names; no module is
+    over 500 lines; the Numba CPU target does not import the LLVM one."""
+    import ast
+    from pathlib import Path
+
+    import symhess.codegen
+    folder = Path(symhess.codegen.__file__).parent
+    for path in folder.glob("*.py"):
+        text = path.read_text()
+        assert len(text.splitlines()) <= 500, path.name
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level == 1 or not (node.module or "").startswith("symhess"), path.name
+                assert not any(a.name.startswith("_") and a.name != "__future__"
+                               for a in node.names), (path.name, node.module)
+                if path.name == "numba_cpu.py":
+                    assert node.module != "llvm_ir", "numba_cpu imports llvm_ir"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("symhess") for a in node.names), path.name
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                    and not node.attr.startswith("__") and isinstance(node.value, ast.Name) \
+                    and node.value.id not in ("self", "cls"):
+                raise AssertionError(f"{path.name} reads {node.value.id}.{node.attr}")

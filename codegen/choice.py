@@ -1,0 +1,38 @@
+"""Which target prints a kernel: the one rule, in one place."""
+
+from __future__ import annotations
+
+from .numba_cpu import NumbaPython
+from .numba_cuda import NumbaCUDA
+from .numba_llvm import NumbaLLVM
+from .spec import KernelSpec
+from .target import Target
+
+DEVICES = ("cpu", "cuda")
+
+
+def target_for(spec: KernelSpec, device: str = "cpu") -> Target:
+    """The target that prints ``spec`` for ``device``.
+
+    On ``"cuda"``, `NumbaCUDA`. On ``"cpu"``, `NumbaLLVM` where it supports the spec (real
+    dtypes), since Numba compiles an LLVM IR body far faster than the same statements as Python;
+    else `NumbaPython` (complex dtypes).
+
+    Args:
+        spec: the kernel to print.
+        device: ``"cpu"`` or ``"cuda"``.
+
+    Returns:
+        A `Target` with default options; call ``.emit(spec, name=..., version=...)``.
+
+    >>> from symhess.codegen import KernelInput, KernelSpec, target_for
+    >>> spec = KernelSpec([KernelInput((1,))], {}, [], [], 1, (1,), dtype="complex128")
+    >>> type(target_for(spec)).__name__, type(target_for(spec, "cuda")).__name__
+    ('NumbaPython', 'NumbaCUDA')
+    """
+    if device == "cuda":
+        return NumbaCUDA()
+    if device != "cpu":
+        raise ValueError(f"device {device!r} has no target; choose one of {DEVICES}")
+    llvm = NumbaLLVM()
+    return llvm if llvm.supports(spec) else NumbaPython()
