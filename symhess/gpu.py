@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .codegen.numba_cuda import on_device
+from .codegen.runtime import on_device
 
 
 

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .codegen import KernelInput, KernelSpec, emit_numba, emit_numba_cuda, emit_numba_llvm
-from .codegen.llvm_ir import supports as llvm_supports
+from .codegen import KernelInput, KernelSpec, target_for
 
 from . import cache, errors, gpu, pytree, special
 from .derive import cse, hessian_entries
@@ -268,11 +267,7 @@ def load_or_emit(make_spec, progress, leaves, tables=(), target="cpu"):
     """
     spec = make_spec()
     with progress.stage("emit"):
-        if target == "cuda":
-            emit = emit_numba_cuda
-        else:
-            emit = emit_numba_llvm if llvm_supports(spec) else emit_numba
-        source = emit(spec, version=__version__)
+        source = target_for(spec, target).emit(spec, version=__version__)
     key = cache.key_of(source)
     with _lock_of(key):
         with progress.stage("cache"):
