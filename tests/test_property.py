@@ -17,6 +17,7 @@ a constant, chosen at the drawn point, so that no kink lies within a finite-diff
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
@@ -297,6 +298,7 @@ def _random_function(data):
     return fun, args, argnums, n_terms
 
 
+@pytest.mark.slow
 def test_random_compositions_three_ways():
     counted = []
 

@@ -14,10 +14,6 @@ import pytest
 import symhess
 from symhess.trace import current_context, trace_context
 
-jax = pytest.importorskip("jax")
-jax.config.update("jax_enable_x64", True)
-import jax.numpy as jnp  # noqa: E402
-
 
 def chain(xp, c):
     """A chain energy whose gathers of 299 rows trace lazily (element sums in the context)."""
@@ -39,15 +35,16 @@ def point(dtype, n):
     return np.linspace(0.5, 1.5, n).astype(dtype)
 
 
-def reference(make, c, x):
-    """JAX's Hessian in float64 at the (rounded) point."""
-    return np.asarray(jax.hessian(make(jnp, c))(jnp.asarray(x, dtype=jnp.float64)))
-
-
-def assert_right(got, make, c, x):
-    tol = dict(rtol=2e-4, atol=2e-3) if x.dtype == np.float32 else dict(rtol=1e-9, atol=1e-9)
-    assert got.dtype == x.dtype
-    np.testing.assert_allclose(got, reference(make, c, x), **tol)
+@pytest.fixture
+def assert_right(jax, jnp):
+    """``assert_right(got, make, c, x)``: ``got`` has ``x``'s dtype and JAX's float64 Hessian at
+    the (rounded) point ``x``, within the tolerance of that dtype."""
+    def check(got, make, c, x):
+        tol = dict(rtol=2e-4, atol=2e-3) if x.dtype == np.float32 else dict(rtol=1e-9, atol=1e-9)
+        assert got.dtype == x.dtype
+        expected = np.asarray(jax.hessian(make(jnp, c))(jnp.asarray(x, dtype=jnp.float64)))
+        np.testing.assert_allclose(got, expected, **tol)
+    return check
 
 
 def run_together(tasks, threads):
@@ -87,7 +84,7 @@ def test_the_trace_context_belongs_to_its_thread():
 
 
 @pytest.mark.attack("threads compiling at once")
-def test_threads_compiling_different_and_identical_functions(attempts):
+def test_threads_compiling_different_and_identical_functions(attempts, assert_right):
     # single-threaded answers first
     alone = {}
     for make, c, dtype, n in CASES:
@@ -111,7 +108,7 @@ def test_threads_compiling_different_and_identical_functions(attempts):
         assert_right(got, make, c, x)
 
 
-def test_one_signature_compiles_once_across_threads(monkeypatch):
+def test_one_signature_compiles_once_across_threads(monkeypatch, assert_right):
     H = symhess.hessian(waves(np, 3.5))
     builds = []
     build = H._checked_build
@@ -127,7 +124,7 @@ def test_one_signature_compiles_once_across_threads(monkeypatch):
     assert_right(compiled[0](x), waves, 3.5, x)
 
 
-def _hammer(H, xs, calls, threads):
+def _hammer(H, xs, calls, threads, assert_right):
     """Each thread calls ``H`` ``calls`` times on its own point and compares every result with
     the single-threaded one; the number of calls that differed, per thread."""
     alone = [H(x) for x in xs[:threads]]
@@ -139,28 +136,28 @@ def _hammer(H, xs, calls, threads):
     return run_together([lambda x=x, e=e: work(x, e) for x, e in zip(xs, alone)], threads)
 
 
-def _calls_of_one_kernel(calls, attempts):
+def _calls_of_one_kernel(calls, attempts, assert_right):
     H = symhess.hessian(waves(np, 1.5))
     xs = [np.linspace(0.1 * k, 1.0 + 0.1 * k, 5) for k in range(8)]
-    wrong = sum(_hammer(H, xs, calls=calls, threads=8))
+    wrong = sum(_hammer(H, xs, calls=calls, threads=8, assert_right=assert_right))
     attempts(8 * calls, 8 * calls - wrong)
     assert wrong == 0, f"{wrong} of {8 * calls} calls gave another Hessian than one thread alone"
 
 
 @pytest.mark.attack("8 threads calling one compiled Hessian")
-def test_threads_calling_one_compiled_hessian(attempts):
-    _calls_of_one_kernel(2000, attempts)
+def test_threads_calling_one_compiled_hessian(attempts, assert_right):
+    _calls_of_one_kernel(2000, attempts, assert_right)
 
 
 @pytest.mark.slow
 @pytest.mark.attack("8 threads calling one compiled Hessian")
-def test_threads_calling_one_compiled_hessian_100k_times(attempts):
-    _calls_of_one_kernel(100_000, attempts)
+def test_threads_calling_one_compiled_hessian_100k_times(attempts, assert_right):
+    _calls_of_one_kernel(100_000, attempts, assert_right)
 
 
 @pytest.mark.slow
 @pytest.mark.attack("4 threads compiling different functions")
-def test_threads_compiling_different_functions_in_rounds(attempts):
+def test_threads_compiling_different_functions_in_rounds(attempts, assert_right):
     """5 rounds, fresh constants each: every result is JAX's."""
     tried = wrong = 0
     for round in range(5):
