@@ -151,6 +151,10 @@ class NumPyPrinter(Visitor):
         return self.power(b, self.doprint(exponent))
 
     def power(self, base: str, exponent: str) -> str:
+        # ``**`` binds tighter than unary minus: a negated base printed as -(a) needs its own
+        # parentheses, or Python reads -(a) ** p as -(a ** p).
+        if base.startswith("-"):
+            base = f"({base})"
         return f"({base} ** {exponent})"
 
     # --- functions ---------------------------------------------------------------------------

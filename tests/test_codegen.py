@@ -29,6 +29,9 @@ CASES = [
     (se.Piecewise((x, x > 0), (-x, True)), -0.7, 0), (se.Piecewise((x, x > 0), (-x, True)), 0.7, 0),
     (se.Piecewise((x * y, se.And(x > 0, y < 1)), (y, True)), 0.5, 0.5), (se.pi * x + se.E, 0.5, 0),
     (se.Rational(1, 3) * x - 2.5 * y, 0.5, 1.0),
+    # A negated base: ** binds tighter than unary minus, so -(x) ** p would be -(x ** p).
+    (se.Pow(-x, se.Rational(1, 3)), -8.0, 0), (se.Pow(-x * y, se.Rational(-2, 3)), -2.0, 3.0),
+    (se.Pow(-x, y), -1.5, 0.7),
 ]
 
 

@@ -337,15 +337,6 @@ ONE_PER_SPEC = {_case_id(spec, spec.shapes[-1], np.dtype(np.float64)) for spec i
 PYTHON_SAMPLE = {_case_id(spec, spec.shapes[-1], np.dtype(np.float64)) for spec in ALL
                  if spec.name in _FLOAT32 - {"inv", "solve-vector"} or spec.name == "cbrt"}
 
-# Known wrong numbers, per target and primitive: (the condition on the sample, the reason).
-NEGATED_BASE = ("the Python printer writes (-a) ** p as -(a) ** p, which Python reads as "
-                "-(a ** p): NaN for a < 0 (cbrt's second derivative at negative x)")
-KNOWN_BUGS = {     # the condition sees the points the target's test runs at
-    ("numba-python", "cbrt"): (lambda points: np.any(points[0] < 0), NEGATED_BASE),
-    ("cuda", "cbrt"): (lambda points: np.any(np.asarray(points) < 0), NEGATED_BASE),
-}
-
-
 def _target_cases(target):
     for case_id, (spec, shape, dtype) in CASES.items():
         if target == "numba-llvm":
@@ -358,9 +349,6 @@ def _target_cases(target):
         if not run:
             continue
         marks = [] if default else [pytest.mark.slow]
-        condition, reason = KNOWN_BUGS.get((target, spec.name), (None, None))
-        if condition is not None and condition([sample(spec, shape, dtype, p) for p in (0, 1)]):
-            marks.append(pytest.mark.xfail(strict=True, reason=reason))
         yield pytest.param(case_id, id=case_id, marks=marks)
 
 
