@@ -117,7 +117,8 @@ class ArgumentValueError(SymhessError, ValueError):
     """An argument's value does not fit the compiled signature: a batched argument without its
     batch axis or with another point count than the others, an ``out=`` array of the wrong
     shape, dtype or layout, an hvp tangent ``v`` whose structure or shape differs from the
-    differentiated arguments, or values the traced expressions cannot be evaluated at.
+    differentiated arguments, values the traced expressions cannot be evaluated at, or more
+    leaves than a pytree's structure holds.
 
     The message names the argument, its shape and the expected one: pass an argument of that
     shape (or change ``batch_axis``/``in_axes`` to match the data).
