@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from .version import __version__
 
-from .errors import (CheckError, HasAuxError, InputTypeError, StrictModeError, SymhessError,
-                     TracerBoolConversionError, TracerConversionError, TracerIndexError,
-                     UnsupportedFunctionError)
+from .errors import (ArgumentValueError, CheckError, HasAuxError, InputTypeError, StrictModeError,
+                     SymhessError, TracerBoolConversionError, TracerConversionError,
+                     TracerIndexError, UnsupportedFunctionError)
 
 if TYPE_CHECKING:      # what type checkers and IDEs see; at run time these load lazily
     from . import export
@@ -69,6 +69,7 @@ sys.modules[__name__].__class__ = _Package
 __all__ = [
     "hessian", "HessianFunction", "hvp", "HVPFunction", "check", "CheckReport", "CompiledHessian",
     "supported_functions", "SymhessError",
-    "CheckError", "HasAuxError", "InputTypeError", "StrictModeError", "TracerBoolConversionError",
-    "TracerConversionError", "TracerIndexError", "UnsupportedFunctionError",
+    "ArgumentValueError", "CheckError", "HasAuxError", "InputTypeError", "StrictModeError",
+    "TracerBoolConversionError", "TracerConversionError", "TracerIndexError",
+    "UnsupportedFunctionError",
 ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 import numpy as np
 
 from . import crosscheck
+from .errors import InputTypeError, OptionTypeError, OptionValueError
 from .lower import HessianProduct, build
 from .progress import Progress
 from .crosscheck import CheckReport
@@ -173,7 +174,7 @@ def _as_argnums(value, name):
     if isinstance(value, (tuple, list)) and all(
             isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
         return tuple(int(v) for v in value)
-    raise TypeError(f"{name} must be an int or a tuple of ints; got {value!r}")
+    raise OptionTypeError(f"{name} must be an int or a tuple of ints; got {value!r}")
 
 
 @dataclass
@@ -196,19 +197,21 @@ class HessianFunction:
 
     def __post_init__(self):
         if not callable(self.fun):
-            raise TypeError(f"hessian needs a callable; got {self.fun!r}")
+            raise OptionTypeError(f"hessian needs a callable; got {self.fun!r}")
         self.argnums = _as_argnums(self.argnums, "argnums")
         if self.argnums == ():
-            raise ValueError("argnums is an empty tuple: name at least one argument to differentiate")
+            raise OptionValueError(
+                "argnums is an empty tuple: name at least one argument to differentiate")
         static = _as_argnums(self.static_argnums, "static_argnums")
         self.static_argnums = (static,) if isinstance(static, int) else static
         if self.target not in TARGETS:
-            raise ValueError(f"target={self.target!r} is not available; choose one of {TARGETS}")
+            raise OptionValueError(
+                f"target={self.target!r} is not available; choose one of {TARGETS}")
         if self.target == "cuda" and self.holomorphic:
-            raise ValueError("target='cuda' computes real Hessians (float32, float64); use "
-                             "target='cpu' for holomorphic=True")
+            raise OptionValueError("target='cuda' computes real Hessians (float32, float64); use "
+                                   "target='cpu' for holomorphic=True")
         if self.templates not in (None, True, False):
-            raise ValueError(f"templates must be None, True or False; got {self.templates!r}")
+            raise OptionValueError(f"templates must be None, True or False; got {self.templates!r}")
         self._compiled = {}
         self._fast = {}
         self._locks = {}                  # signature -> the lock its first compile holds
@@ -217,27 +220,30 @@ class HessianFunction:
         self._plain = not self.static_argnums and self.batch_axis is None
         if self.batch_axis is not None:
             if not isinstance(self.batch_axis, numbers.Integral) or isinstance(self.batch_axis, bool):
-                raise TypeError(f"batch_axis must be an int (the axis of the points in every "
-                                f"batched argument) or None; got {self.batch_axis!r}. For a "
-                                "different axis per argument, pass in_axes= as well")
+                raise OptionTypeError(f"batch_axis must be an int (the axis of the points in every "
+                                      f"batched argument) or None; got {self.batch_axis!r}. For a "
+                                      "different axis per argument, pass in_axes= as well")
             self.batch_axis = int(self.batch_axis)
             if self.has_aux:
-                raise ValueError("has_aux=True cannot be combined with batch_axis: aux would be "
-                                 "one value per point; compute it separately")
+                raise OptionValueError(
+                    "has_aux=True cannot be combined with batch_axis: aux would be "
+                    "one value per point; compute it separately")
         if self.sparse not in (False, True, "upper"):
-            raise ValueError(f"sparse must be False, True or 'upper'; got {self.sparse!r}")
+            raise OptionValueError(f"sparse must be False, True or 'upper'; got {self.sparse!r}")
         if self.check and (self.sparse or self.batch_axis is not None):
-            raise ValueError("check=True is for dense, unbatched Hessians; check one point "
-                             "with symhess.check(fun, *point) instead")
+            raise OptionValueError("check=True is for dense, unbatched Hessians; check one point "
+                                   "with symhess.check(fun, *point) instead")
         if self.sparse and self.batch_axis is not None:
-            raise ValueError("sparse output cannot be combined with batch_axis")
+            raise OptionValueError("sparse output cannot be combined with batch_axis")
         if self.in_axes is not None:
             if self.batch_axis is None:
-                raise ValueError("in_axes needs batch_axis: pass batch_axis=0 (or another axis)")
+                raise OptionValueError(
+                    "in_axes needs batch_axis: pass batch_axis=0 (or another axis)")
             if not isinstance(self.in_axes, (tuple, list)) or not all(
                     a is None or (isinstance(a, int) and not isinstance(a, bool)) for a in self.in_axes):
-                raise TypeError(f"in_axes must be a tuple of ints or None, one per positional "
-                                f"argument; got {self.in_axes!r}")
+                raise OptionTypeError(
+                    f"in_axes must be a tuple of ints or None, one per positional "
+                    f"argument; got {self.in_axes!r}")
             self.in_axes = tuple(self.in_axes)
 
     def axes(self, nargs) -> tuple:
@@ -246,8 +252,9 @@ class HessianFunction:
             return (None,) * nargs
         if self.in_axes is not None:
             if len(self.in_axes) != nargs:
-                raise ValueError(f"in_axes has {len(self.in_axes)} entries but {self.name} was "
-                                 f"called with {nargs} positional argument(s)")
+                raise OptionValueError(
+                    f"in_axes has {len(self.in_axes)} entries but {self.name} was "
+                    f"called with {nargs} positional argument(s)")
             return self.in_axes
         nums = self.argnums if isinstance(self.argnums, tuple) else (self.argnums,)
         diff = {a % nargs for a in nums if -nargs <= a < nargs}
@@ -309,8 +316,8 @@ class HessianFunction:
         try:
             hash(key)
         except TypeError:
-            raise TypeError(f"static arguments of {self.name} must be hashable; got "
-                            f"{[p[1] for p in key if p and p[0] == 'static']!r}") from None
+            raise InputTypeError(f"static arguments of {self.name} must be hashable; got "
+                                 f"{[p[1] for p in key if p and p[0] == 'static']!r}") from None
         return self._once(key, lambda: self._checked_build(args, kwargs))
 
     def _checked_build(self, args, kwargs) -> CompiledHessian:
@@ -322,7 +329,7 @@ class HessianFunction:
         compiled = build(trace, product, progress, self.target)
         if self.check:
             if kwargs:
-                raise ValueError("check=True needs positional arguments only")
+                raise OptionValueError("check=True needs positional arguments only")
             crosscheck.check(self.fun, *args, argnums=self.argnums, has_aux=self.has_aux,
                              holomorphic=self.holomorphic, static_argnums=self.static_argnums,
                              hessian=compiled)
@@ -364,7 +371,7 @@ class HessianFunction:
                [4., 0.]])
         """
         if self.batch_axis is not None or self.sparse:
-            raise ValueError("block() is for dense, unbatched Hessians")
+            raise OptionValueError("block() is for dense, unbatched Hessians")
         from .blocks import BlockFunction
         return BlockFunction(self, i, j, rows)
 
@@ -375,13 +382,15 @@ class HessianFunction:
         out = []
         for a in nums:
             if not -nargs <= a < nargs:
-                raise ValueError(f"argnums={self.argnums!r} names argument {a}, but {self.name} "
-                                 f"was called with {nargs} positional argument(s)")
+                raise OptionValueError(
+                    f"argnums={self.argnums!r} names argument {a}, but {self.name} "
+                    f"was called with {nargs} positional argument(s)")
             out.append(a % nargs)
         if len(set(out)) != len(out):
-            raise ValueError(f"argnums={self.argnums!r} repeats an argument")
+            raise OptionValueError(f"argnums={self.argnums!r} repeats an argument")
         static = {s % nargs for s in self.static_argnums if -nargs <= s < nargs}
         if static & set(out):
-            raise ValueError(f"argument(s) {sorted(static & set(out))} of {self.name} are both "
-                             "in argnums and static_argnums")
+            raise OptionValueError(
+                f"argument(s) {sorted(static & set(out))} of {self.name} are both "
+                "in argnums and static_argnums")
         return out, many, static

@@ -11,6 +11,7 @@ import functools
 import numpy as np
 
 from .derive import block_entries
+from .errors import BlockIndexError, OptionTypeError
 from .layout import Parts
 from .lower import Plan, build, kernel_spec
 from .progress import Progress
@@ -29,7 +30,8 @@ class BlockFunction:
 
     def __init__(self, hessian, i: int, j: int, rows=None):
         if rows is not None and not isinstance(rows, (slice, range)):
-            raise TypeError(f"rows must be a slice or a range of flat row indices; got {rows!r}")
+            raise OptionTypeError(
+                f"rows must be a slice or a range of flat row indices; got {rows!r}")
         self.hessian, self.product = hessian, BlockProduct(i, j, rows)
         self._compiled = {}
 
@@ -59,8 +61,8 @@ class BlockProduct:
         diff = trace.diff_leaves
         for index in (self.i, self.j):
             if not -len(diff) <= index < len(diff):
-                raise IndexError(f"block index {index} is out of range: {trace.name} has "
-                                 f"{len(diff)} differentiated leaves")
+                raise BlockIndexError(f"block index {index} is out of range: {trace.name} has "
+                                      f"{len(diff)} differentiated leaves")
         a, b = diff[self.i], diff[self.j]
         rows = range(a.size) if self.rows is None else range(a.size)[self.rows]
         row_shape = a.shape if self.rows is None else (len(rows),)

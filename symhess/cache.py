@@ -38,6 +38,7 @@ from .cache_housekeeping import (MAX_MB, STALE_DAYS, TMP_AGE, clear, entries, in
 from .cache_numba import (manifest, manifest_text, numba_files, remove_numba_files, sha256,
                           verify_numba_files)
 from .cache_version import code_version
+from .errors import CacheError
 
 __all__ = ["CacheWarning", "MAX_MB", "STALE_DAYS", "TMP_AGE", "cache_dir", "clear", "code_version",
            "entries", "folder", "heal", "info", "key_of", "load", "maintain", "maintained",
@@ -129,7 +130,7 @@ def store(key: str, source: str):
     private one (see `folder`).
     """
     if key != key_of(source):
-        raise ValueError(f"cache key {key} is not the key of the given source ({key_of(source)})")
+        raise CacheError(f"cache key {key} is not the key of the given source ({key_of(source)})")
     text = _stamped(source)
     used = folder()
     for _ in range(3):

@@ -19,6 +19,8 @@ import threading
 import warnings
 from pathlib import Path
 
+from .errors import CacheError
+
 MEMORY = Path("<memory>")   # no folder at all: kernels are compiled in memory
 _lock = threading.RLock()
 _folders: dict = {}          # configured folder -> the folder used (itself or a private one)
@@ -96,7 +98,7 @@ def _own_subfolder(path: Path):
         pass
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
-        raise ValueError(f"its {path.name} is a link, not a folder, or owned by another user")
+        raise CacheError(f"its {path.name} is a link, not a folder, or owned by another user")
     if st.st_mode & 0o077:
         os.chmod(path, 0o700)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .cache_folder import cache_dir, unusable
 from .cache_version import code_version
+from .errors import CacheError
 
 TMP_AGE = 600               # seconds: a temporary file this old belongs to no live write
 STALE_DAYS = 30             # entries of other symhess code unused this long are evicted
@@ -135,7 +136,7 @@ def clear() -> list:
     except FileNotFoundError:
         return []
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
-        raise ValueError(f"{configured} is not a folder of this user: nothing was removed")
+        raise CacheError(f"{configured} is not a folder of this user: nothing was removed")
     removed = orphans(real, age=-1) + [p for e in entries(real).values() for p in e["files"]]
     for p in removed:
         with contextlib.suppress(OSError):

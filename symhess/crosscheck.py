@@ -35,7 +35,7 @@ import numpy as np
 
 from . import autodiff
 from .autodiff import tree_flatten, tree_paths
-from .errors import CheckError, HasAuxError
+from .errors import CheckError, HasAuxError, MissingDependencyError, OptionValueError
 
 TOLERANCES = {"double": (1e-8, 1e-12), "single": (1e-3, 1e-5)}   # (rtol, atol), no bounds
 BOUNDED = {"double": (1e-8, 1e-300, 1e-12), "single": (1e-3, 1e-30, 1e-5)}  # (rtol, atol, mtol)
@@ -138,7 +138,7 @@ def check(fun: Callable[..., Any], *args: Any, hessian: Callable[..., Any],
     """
     start = time.perf_counter()
     if against not in AGAINST:
-        raise ValueError(f"against={against!r} is not a reference; choose one of {AGAINST}")
+        raise OptionValueError(f"against={against!r} is not a reference; choose one of {AGAINST}")
     name = getattr(fun, "__name__", type(fun).__name__)
     checked = ("symhess" if traced_value is not None
                else f"hessian={getattr(hessian, '__name__', 'callable')}")
@@ -362,8 +362,9 @@ def _jax_hessian(fun, args, argnums, has_aux, holomorphic, static_argnums):
         import jax
         import jax.numpy as jnp
     except ImportError:
-        raise ImportError("against='jax' needs jax; install it with pip install 'jax[cpu]', "
-                          "or use against='autodiff'") from None
+        raise MissingDependencyError(
+            "against='jax' needs jax; install it with pip install 'jax[cpu]', "
+            "or use against='autodiff'") from None
     jax.config.update("jax_enable_x64", True)
     nargs = len(args)
     static = {s % nargs for s in np.atleast_1d(static_argnums).astype(int).tolist()}
@@ -377,7 +378,7 @@ def _jax_hessian(fun, args, argnums, has_aux, holomorphic, static_argnums):
 
     def position(a):
         if a % nargs not in dynamic:
-            raise ValueError(f"argnums names argument {a}, which is static")
+            raise OptionValueError(f"argnums names argument {a}, which is static")
         return dynamic.index(a % nargs)
 
     many = isinstance(argnums, (tuple, list))

@@ -23,6 +23,7 @@ import numpy as np
 from .codegen import NumbaCFunc, c99, emit_numba
 
 from . import cache
+from .errors import ExportError
 from .version import __version__
 
 __all__ = ["save", "python_module", "c_source", "c_header", "cfunc", "low_level_callable"]
@@ -50,11 +51,11 @@ def _default_name(c) -> str:
 def _check_python_name(name) -> str:
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) \
             or keyword.iskeyword(name):
-        raise ValueError(f"function name {name!r} is not a valid Python identifier: use ASCII "
-                         "letters, digits and underscores, starting with a letter")
+        raise ExportError(f"function name {name!r} is not a valid Python identifier: use ASCII "
+                          "letters, digits and underscores, starting with a letter")
     if name in _PY_RESERVED:
-        raise ValueError(f"function name {name!r} is taken by the generated module itself "
-                         f"({', '.join(sorted(_PY_RESERVED))}); choose another name")
+        raise ExportError(f"function name {name!r} is taken by the generated module itself "
+                          f"({', '.join(sorted(_PY_RESERVED))}); choose another name")
     return name
 
 
@@ -184,8 +185,8 @@ def _c_parameter_names(c) -> list:
 
 def _check_real(c, what):
     if c.kernel_spec().dtype.startswith("complex"):
-        raise ValueError(f"{what} supports real Hessians only; {c.name} has a "
-                         f"{c.kernel_spec().dtype} Hessian. Export it as a .py module instead.")
+        raise ExportError(f"{what} supports real Hessians only; {c.name} has a "
+                          f"{c.kernel_spec().dtype} Hessian. Export it as a .py module instead.")
 
 
 def c_source(c, name=None, header_name="hessian.h") -> str:
@@ -271,8 +272,8 @@ def save(c, path, name=None) -> list:
         path.write_text(source)
         header_path.write_text(head)
         return [path, header_path]
-    raise ValueError(f"cannot export to {str(path)!r}: the file name must end in .py (NumPy + "
-                     "Numba module) or .c (C99 source and header)")
+    raise ExportError(f"cannot export to {str(path)!r}: the file name must end in .py (NumPy + "
+                      "Numba module) or .c (C99 source and header)")
 
 
 # --- a Numba cfunc ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from .codegen.spec import LoopSpec
 from . import pytree
 from .api import ArgNums, HessianFunction, PyTree
 from .derive import hessian_entries
+from .errors import ArgumentCountError, ArgumentValueError, OptionValueError, OutputShapeError
 from .layout import Parts
 from .lower import Plan, build, kernel_spec
 from .loops import linear_sums, loop_spec, template_loops, uniform, written_out
@@ -53,8 +54,8 @@ def hvp(fun: Callable[..., Any], argnums: ArgNums = 0, holomorphic: bool = False
     array([ 6., 12.])
     """
     if target != "cpu":
-        raise ValueError(f"hvp computes on the CPU (target='cpu'); target={target!r} is for "
-                         "symhess.hessian")
+        raise OptionValueError(f"hvp computes on the CPU (target='cpu'); target={target!r} is for "
+                               "symhess.hessian")
     return HVPFunction(fun, argnums, False, holomorphic, static_argnums, False, target,
                        verbose=verbose)
 
@@ -68,7 +69,8 @@ class HVPFunction(HessianFunction):
     def compile(self, *args_and_v: PyTree, **kwargs: PyTree) -> Compiled:
         """The compiled product for the signature of ``(*args, v)``."""
         if not args_and_v:
-            raise TypeError(f"hvp of {self.name} is called as (*args, v): the tangent v is missing")
+            raise ArgumentCountError(
+                f"hvp of {self.name} is called as (*args, v): the tangent v is missing")
         key = self.signature(args_and_v, kwargs)
         return self._once(key, lambda: self._build(args_and_v[:-1], args_and_v[-1], kwargs))
 
@@ -130,8 +132,8 @@ class HVPProduct:
         name, leaves = trace.name, trace.leaves
         v_leaves, v_tree = pytree.flatten(self.v)
         if v_tree != trace.diff_tree:
-            raise ValueError(f"the tangent v of hvp({name}) must have the structure of the "
-                             f"differentiated argument(s): {trace.diff_tree}; got {v_tree}")
+            raise ArgumentValueError(f"the tangent v of hvp({name}) must have the structure of the "
+                                     f"differentiated argument(s): {trace.diff_tree}; got {v_tree}")
         # The tangent's symbols need names no argument uses (a user argument may be called v).
         base = "v"
         while any(l.label == base or l.label.startswith((base + "[", base + ".")) for l in leaves):
@@ -140,8 +142,8 @@ class HVPProduct:
         for leaf, path, value in zip(trace.diff_leaves, v_tree.paths(), v_leaves):
             arr = numeric(value, f"v{path}", name)
             if arr.shape != leaf.shape:
-                raise ValueError(f"the tangent v{path} has shape {arr.shape}; expected "
-                                 f"{leaf.shape} like {leaf.label}")
+                raise ArgumentValueError(f"the tangent v{path} has shape {arr.shape}; expected "
+                                         f"{leaf.shape} like {leaf.label}")
             tangents.append(Leaf(arg="v", path=path, label=f"{base}{path}", shape=leaf.shape,
                                  dtype=arr.dtype, weak=False, differentiated=False,
                                  index=len(leaves) + len(tangents)))
@@ -151,8 +153,8 @@ class HVPProduct:
         name, leaves, diff_leaves = trace.name, trace.leaves, trace.diff_leaves
         size = sum(o.size for o in trace.outputs)
         if size != 1 or trace.out_tree != pytree.LEAF:
-            raise ValueError(f"hvp needs a function with one scalar output; {name} returns "
-                             f"{size} values")
+            raise OutputShapeError(f"hvp needs a function with one scalar output; {name} returns "
+                                   f"{size} values")
         tangents, v_tree = self.tangents(trace)
         wrt = trace.wrt
         vs = [s for t in tangents for s in t.symbols().ravel()]

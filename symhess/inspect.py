@@ -19,6 +19,8 @@ import weakref
 import numpy as np
 import sympy
 
+from .errors import InternalError
+
 __all__ = ["expressions", "simplified", "latex", "pretty", "cse", "sparsity"]
 
 
@@ -238,13 +240,13 @@ def cse(c):
     spec = c.kernel_spec()
     keys = list(c.entries())
     if len(keys) != len(spec.outputs):
-        raise RuntimeError(f"the kernel of {c.name} has {len(spec.outputs)} outputs but "
-                           f"{len(keys)} Hessian entries")
+        raise InternalError(f"the kernel of {c.name} has {len(spec.outputs)} outputs but "
+                            f"{len(keys)} Hessian entries")
     reduced = {}
     for key, (expr, positions) in zip(keys, spec.outputs):
         if tuple(c.layout.positions(*key)) != tuple(positions):
-            raise RuntimeError(f"the kernel of {c.name} stores entry {key} at {positions}, not "
-                               f"at its layout positions {c.layout.positions(*key)}")
+            raise InternalError(f"the kernel of {c.name} stores entry {key} at {positions}, not "
+                                f"at its layout positions {c.layout.positions(*key)}")
         reduced[key] = sympy.sympify(expr)
     replacements = [(sympy.sympify(s), sympy.sympify(e)) for s, e in spec.assignments]
     return replacements, reduced

@@ -139,7 +139,7 @@ class Derivation:
         syms, vals = [], []
         for leaf in self.leaves:
             if not isinstance(leaf.arg, int):
-                raise ValueError("keyword arguments are not evaluated")
+                raise errors.ArgumentValueError("keyword arguments are not evaluated")
             arg_leaves, structure = pytree.flatten(args[leaf.arg])
             value = dict(zip(structure.paths(), arg_leaves))[leaf.path]
             syms += list(leaf.symbols().ravel())
@@ -151,7 +151,7 @@ class Derivation:
         try:
             return special.evaluate(syms, outputs, vals, complex if complex_ else float)
         except (RuntimeError, TypeError, ValueError, NotImplementedError) as exc:
-            raise ValueError(f"SymEngine could not evaluate it ({exc})") from None
+            raise errors.ArgumentValueError(f"SymEngine could not evaluate it ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -172,8 +172,8 @@ class HessianProduct:
         name, leaves, diff_leaves, dtype = trace.name, trace.leaves, trace.diff_leaves, trace.dtype
         wrt, flat_outputs = trace.wrt, trace.flat_outputs
         if self.sparse and len(flat_outputs) != 1:
-            raise ValueError(f"sparse output needs a scalar function; {name} returns "
-                             f"{len(flat_outputs)} values")
+            raise errors.OutputShapeError(f"sparse output needs a scalar function; {name} returns "
+                                          f"{len(flat_outputs)} values")
         templated = self.templates is not False and len(flat_outputs) == 1 and dtype.kind == "f" \
             and not any(l.batch_axis is not None or (l.weak and l.differentiated) for l in leaves)
         sums = {s: trace.sums[s] for e in flat_outputs for s in e.free_symbols if s in trace.sums}

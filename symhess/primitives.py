@@ -371,7 +371,8 @@ _MAX_LINALG = 5
 def _square_matrices(name, a):
     a = object_array(a)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"{name} needs square matrices in the last two axes; got shape {a.shape}")
+        raise errors.OperandError(
+            f"{name} needs square matrices in the last two axes; got shape {a.shape}")
     if a.shape[-1] > _MAX_LINALG:
         raise errors.UnsupportedFunctionError(
             f"{name} of a {a.shape[-1]}x{a.shape[-1]} matrix",

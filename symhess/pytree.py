@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, NamedTuple
 
+from .errors import ArgumentValueError, InputTypeError
+
 
 def _is_namedtuple(x) -> bool:
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
@@ -32,7 +34,7 @@ class TreeDef(NamedTuple):
         it = iter(leaves)
         tree = self._build(it)
         if next(it, _SENTINEL) is not _SENTINEL:
-            raise ValueError(f"too many leaves for a tree with {self.num_leaves} leaves")
+            raise ArgumentValueError(f"too many leaves for a tree with {self.num_leaves} leaves")
         return tree
 
     def _build(self, it):
@@ -94,7 +96,8 @@ def _flatten(x, leaves, is_leaf) -> TreeDef:
         try:
             keys = tuple(sorted(x))
         except TypeError:
-            raise TypeError(f"dict keys of a pytree must be sortable; got keys {list(x)!r}") from None
+            raise InputTypeError(
+                f"dict keys of a pytree must be sortable; got keys {list(x)!r}") from None
         return TreeDef("dict", keys, tuple(_flatten(x[k], leaves, is_leaf) for k in keys))
     if _is_namedtuple(x):
         return TreeDef("namedtuple", type(x), tuple(_flatten(c, leaves, is_leaf) for c in x))

@@ -99,8 +99,9 @@ class Compiled:
             else:
                 values, got = pytree.flatten(value)
                 if got != treedef:
-                    raise TypeError(f"argument {arg} of {self._name} changed tree structure "
-                                    "since it was compiled")
+                    raise errors.InputTypeError(
+                        f"argument {arg} of {self._name} changed tree structure "
+                        "since it was compiled")
                 leaves.extend(values)
         return leaves
 
@@ -149,28 +150,33 @@ class Compiled:
         allocating and first touching the output, a quarter of the time of a large batch.
         """
         if self._into is None or not self._layout.direct:
-            raise ValueError(f"into() writes batched {self._what}s that are one array, computed "
-                             f"on the CPU; {self._name}'s is not: call it instead")
+            raise errors.ArgumentValueError(
+                f"into() writes batched {self._what}s that are one array, computed "
+                f"on the CPU; {self._name}'s is not: call it instead")
         leaves = self._points_first(self.flat_arguments(args, kwargs))
         if any(is_dask(leaf) for leaf in leaves):
-            raise ValueError("into() writes NumPy arrays; call the Hessian itself on Dask arrays")
+            raise errors.ArgumentValueError(
+                "into() writes NumPy arrays; call the Hessian itself on Dask arrays")
         n = np.shape(leaves[self._batched[0].index])[0]
         want = (n,) + tuple(self._layout.out_shape)
         if not (isinstance(out, np.ndarray) and out.shape == want and out.dtype == self._dtype
                 and out.flags.c_contiguous and out.flags.writeable):
-            raise ValueError(f"out must be a writeable C-contiguous {self._dtype} array of shape "
-                             f"{want}; got {type(out).__name__} "
-                             f"{getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}".rstrip())
+            raise errors.ArgumentValueError(
+                f"out must be a writeable C-contiguous {self._dtype} array of shape "
+                f"{want}; got {type(out).__name__} "
+                f"{getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}".rstrip())
         if any(np.may_share_memory(out, leaf) for leaf in leaves if isinstance(leaf, np.ndarray)):
-            raise ValueError("out shares memory with an argument; pass a separate array")
+            raise errors.ArgumentValueError(
+                "out shares memory with an argument; pass a separate array")
         self._into(*leaves, out.reshape(n, -1))
         return out
 
     def _dask_call(self, leaves):
         """The kernel mapped over the Dask chunks of the points (`symhess.distributed`)."""
         if self._target != "cpu":
-            raise ValueError(f"Dask arrays are computed with target='cpu'; {self._name} was "
-                             f"compiled for target={self._target!r}")
+            raise errors.OptionValueError(
+                f"Dask arrays are computed with target='cpu'; {self._name} was "
+                f"compiled for target={self._target!r}")
         kernel = RemoteKernel(self._key, self._source)
         return batched_call(kernel, leaves, [leaf.batch_axis is not None for leaf in self._leaves],
                             self._layout.out_shape, self._dtype)
@@ -184,19 +190,22 @@ class Compiled:
                 value = np.asarray(value)
             axis = leaf.batch_axis % max(value.ndim, 1)
             if value.ndim != len(leaf.shape) + 1:
-                raise ValueError(f"batched argument {leaf.label} of {self._name} has shape "
-                                 f"{value.shape}; expected one batch axis plus {leaf.shape}")
+                raise errors.ArgumentValueError(
+                    f"batched argument {leaf.label} of {self._name} has shape "
+                    f"{value.shape}; expected one batch axis plus {leaf.shape}")
             if axis and gpu.on_device(value):
-                raise ValueError(f"batched GPU argument {leaf.label} of {self._name} has its "
-                                 f"batch axis at {leaf.batch_axis}; move it to the front on the "
-                                 "device (and make the array contiguous), or pass batch_axis=0")
+                raise errors.ArgumentValueError(
+                    f"batched GPU argument {leaf.label} of {self._name} has its "
+                    f"batch axis at {leaf.batch_axis}; move it to the front on the "
+                    "device (and make the array contiguous), or pass batch_axis=0")
             if axis:
                 value = np.moveaxis(value, axis, 0)
             if count is None:
                 count = value.shape[0]
             elif value.shape[0] != count:
-                raise ValueError(f"batched arguments of {self._name} disagree on the number of "
-                                 f"points: {leaf.label} has {value.shape[0]}, others {count}")
+                raise errors.ArgumentValueError(
+                    f"batched arguments of {self._name} disagree on the number of "
+                    f"points: {leaf.label} has {value.shape[0]}, others {count}")
             out[leaf.index] = value
         return out
 

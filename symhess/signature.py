@@ -206,7 +206,7 @@ def trace_call(transform, args, kwargs, lazy_gathers=False) -> Trace:
     for pos in range(nargs):
         if pos in static:
             if axes[pos] is not None:
-                raise ValueError(
+                raise errors.OptionValueError(
                     f"argument {names[pos]} of {name} is static, so it cannot have a batch axis; "
                     "set its in_axes entry to None")
             continue
@@ -325,11 +325,12 @@ def numeric(leaf, label, fname) -> np.ndarray:
 def _point_of(arr, axis, label, fname):
     """One point of a batched leaf (what the function sees), checking the axis exists."""
     if not -arr.ndim <= axis < arr.ndim:
-        raise ValueError(
+        raise errors.ArgumentValueError(
             f"argument {label} of {fname} has shape {arr.shape}, which has no batch axis {axis}; "
             "give it a batch axis or set its in_axes entry to None")
     if arr.shape[axis] == 0:
-        raise ValueError(f"argument {label} of {fname} has no points along batch axis {axis}")
+        raise errors.ArgumentValueError(
+            f"argument {label} of {fname} has no points along batch axis {axis}")
     return np.take(arr, 0, axis=axis)
 
 

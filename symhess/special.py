@@ -29,6 +29,8 @@ import numpy as np
 import symengine as se
 from symengine.lib.symengine_wrapper import PyFunction, sympy_module
 
+from .errors import OperandTypeError
+
 __all__ = ["NODES", "Special", "is_special", "log1p", "expm1", "softplus", "sigmoid", "hypot",
            "hypot_ratio", "no_derivative", "undefined", "evaluate"]
 
@@ -54,7 +56,7 @@ class Special:
 
     def __call__(self, *args):
         if len(args) != self.nargs:
-            raise TypeError(f"{self.name} takes {self.nargs} argument(s), got {len(args)}")
+            raise OperandTypeError(f"{self.name} takes {self.nargs} argument(s), got {len(args)}")
         args = tuple(se.sympify(a) for a in args)
         if all(isinstance(a, se.Number) for a in args):
             return self._number(args)

@@ -45,8 +45,9 @@ def constant(value):
     if isinstance(value, numbers.Complex):
         value = complex(value)
         return constant(value.real) + constant(value.imag) * se.I
-    raise TypeError(f"cannot use {value!r} of type {type(value).__name__} in a traced "
-                    "computation; only numbers and arrays of numbers are supported")
+    raise errors.OperandTypeError(
+        f"cannot use {value!r} of type {type(value).__name__} in a traced "
+        "computation; only numbers and arrays of numbers are supported")
 
 
 _to_constants = np.frompyfunc(constant, 1, 1)
@@ -93,7 +94,8 @@ def object_array(x) -> np.ndarray:
     if arr.dtype == object:
         return np.asarray(_to_constants(arr), dtype=object).reshape(arr.shape)
     if arr.dtype.kind not in "biufc":
-        raise TypeError(f"cannot use an array of dtype {arr.dtype} in a traced computation")
+        raise errors.OperandTypeError(
+            f"cannot use an array of dtype {arr.dtype} in a traced computation")
     out = np.empty(arr.shape, dtype=object)
     out[...] = _to_constants(arr)
     return out
@@ -200,7 +202,7 @@ class Traced:
 
     def __len__(self):
         if self.a.ndim == 0:
-            raise TypeError("len() of a 0-d traced array")
+            raise errors.OperandTypeError("len() of a 0-d traced array")
         return self.a.shape[0]
 
     def __iter__(self):

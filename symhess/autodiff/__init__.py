@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import HasAuxError, InputTypeError
+from ..errors import HasAuxError, InputTypeError, OptionValueError
 from . import elementwise, functions, reductions  # noqa: F401  (they register their rules)
 from .jet import Jet, Seed, seeded
 
@@ -103,11 +103,12 @@ class Variables:
                   if -nargs <= s < nargs}
         for a in nums:
             if not isinstance(a, (int, np.integer)) or not -nargs <= a < nargs:
-                raise ValueError(f"argnums={argnums!r} names argument {a!r}, but the function "
-                                 f"was called with {nargs} positional argument(s)")
+                raise OptionValueError(
+                    f"argnums={argnums!r} names argument {a!r}, but the function "
+                    f"was called with {nargs} positional argument(s)")
         self.positions = [int(a) % nargs for a in nums]
         if len(set(self.positions)) != len(self.positions) or static & set(self.positions):
-            raise ValueError(f"argnums={argnums!r} repeats an argument or names a static one")
+            raise OptionValueError(f"argnums={argnums!r} repeats an argument or names a static one")
         self.trees, self.shapes, self.offsets, self.values = {}, [], [], []
         n = 0
         for pos in self.positions:
@@ -277,8 +278,8 @@ def _as_jet(leaf, seed, path, fun):
         return leaf
     arr = np.asarray(leaf)
     if arr.dtype.kind not in "biufc":
-        raise TypeError(f"{_name(fun)} returned {type(leaf).__name__} at output{path}; the "
-                        "output must be a pytree of arrays or numbers")
+        raise InputTypeError(f"{_name(fun)} returned {type(leaf).__name__} at output{path}; the "
+                             "output must be a pytree of arrays or numbers")
     return Jet(np.concatenate([arr[..., None], np.zeros(arr.shape + (seed.K - 1,))], -1), seed)
 
 

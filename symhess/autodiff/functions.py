@@ -13,7 +13,7 @@ import string
 
 import numpy as np
 
-from ..errors import UnsupportedFunctionError
+from ..errors import OperandError, UnsupportedFunctionError
 from .jet import FUNCTIONS, REASON, Jet, function, make, pack, seed_of, select, value
 from .reductions import accumulate, axes, reduce
 
@@ -239,7 +239,7 @@ _L = string.ascii_lowercase
 def _matmul(func, a, b, **kwargs):
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
-        raise ValueError("np.matmul: operands must not be 0-d; use * instead")
+        raise OperandError("np.matmul: operands must not be 0-d; use * instead")
     sa = "k" if na == 1 else "...mk"
     sb = "k" if nb == 1 else "...kn"
     so = ("..." if max(na, nb) > 1 else "") + ("m" if na > 1 else "") + ("n" if nb > 1 else "")
@@ -306,7 +306,7 @@ def _cross(func, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 # --- small dense linear algebra, by matrix calculus ---------------------------------------------
 def _square(name, a):
     if np.ndim(a) < 2 or np.shape(a)[-1] != np.shape(a)[-2]:
-        raise ValueError(f"{name} needs square matrices in the last two axes; got {np.shape(a)}")
+        raise OperandError(f"{name} needs square matrices in the last two axes; got {np.shape(a)}")
     return a
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedFunctionError
+from ..errors import OperandError, OperandTypeError, UnsupportedFunctionError
 
 REASON = "the autodiff cross-check has no rule for it"
 
@@ -99,7 +99,7 @@ class Jet:
 
     def __len__(self):
         if self.ndim == 0:
-            raise TypeError("len() of a 0-d array")
+            raise OperandTypeError("len() of a 0-d array")
         return self.shape[0]
 
     def __iter__(self):
@@ -127,7 +127,7 @@ class Jet:
         return f"Jet(shape={self.shape}, value={self.v!r})"
 
     def _no(self, what):
-        raise TypeError(
+        raise OperandTypeError(
             f"{what} of a differentiated value would drop its derivatives. Use np.* functions "
             "instead of math.*, build arrays with np.stack/np.concatenate or np.zeros_like(x) "
             "instead of np.array or a float array, and np.where instead of a Python `if`.")
@@ -183,8 +183,8 @@ for _name, _uf in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
 def _check_index(index):
     for item in index if isinstance(index, tuple) else (index,):
         if isinstance(item, Jet):
-            raise TypeError("a differentiated value was used as an index; indices must be "
-                            "constants")
+            raise OperandTypeError("a differentiated value was used as an index; indices must be "
+                                   "constants")
 
 
 def _numpy_name(func):
@@ -234,8 +234,8 @@ def pack(x, seed):
     """``x`` as a jet: constants get zero derivatives."""
     if isinstance(x, Jet):
         if x.seed is not seed:
-            raise ValueError("jets from two different passes met; do not keep differentiated "
-                             "values between calls of the function")
+            raise OperandError("jets from two different passes met; do not keep differentiated "
+                               "values between calls of the function")
         return x
     return make(seed, np.asarray(x))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import OperandError
 from .jet import Jet, pack, seed_of, ufunc_method
 
 
@@ -23,7 +24,7 @@ def _fold(uf, a, axis):
     """Left fold of a binary ufunc along one axis: ``((a0 op a1) op a2) ...``."""
     m = np.moveaxis(a, axis, 0)
     if len(m) == 0:
-        raise ValueError(f"np.{uf.__name__}.reduce of an empty axis")
+        raise OperandError(f"np.{uf.__name__}.reduce of an empty axis")
     acc, steps = m[0], [m[0]]
     for i in range(1, len(m)):
         acc = uf(acc, m[i])
