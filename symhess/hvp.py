@@ -17,7 +17,7 @@ from .derive import hessian_entries
 from .errors import ArgumentCountError, ArgumentValueError, OptionValueError, OutputShapeError
 from .layout import Parts
 from .lower import Plan, build, kernel_spec
-from .loops import linear_sums, loop_spec, template_loops, uniform, written_out
+from .loops import applicable, linear_sums, loop_spec, template_loops, uniform, written_out
 from .progress import Progress
 from .runtime import Compiled
 from .signature import Leaf, Trace, numeric, trace_call
@@ -160,10 +160,7 @@ class HVPProduct:
         vs = [s for t in tangents for s in t.symbols().ravel()]
         output = trace.flat_outputs[0]
         sums = {s: trace.sums[s] for s in output.free_symbols if s in trace.sums}
-        # Element loops derive their slots only: a differentiated Python number read in them
-        # would lose its derivatives, so then every sum is written out.
-        templated = trace.dtype.kind == "f" and not any(l.weak and l.differentiated
-                                                        for l in leaves)
+        templated = applicable(leaves, trace.dtype)
         linear = linear_sums(output, sums) if sums and templated else {}
         if sums and not linear:
             output, sums = written_out([output], sums)[0], {}

@@ -18,6 +18,16 @@ from .derive import cse, hessian_entries
 from .templates import Template, split
 
 
+def applicable(leaves, dtype) -> bool:
+    """Whether a scalar output over ``leaves`` may be evaluated in element loops at all.
+
+    Real dtypes only, unbatched, and no differentiated Python number: element loops derive
+    their slots only, so a differentiated number read in them would lose its derivatives.
+    """
+    return np.dtype(dtype).kind == "f" and not any(
+        l.batch_axis is not None or (l.weak and l.differentiated) for l in leaves)
+
+
 def linear_sums(f, sums) -> dict:
     """``{placeholder: coefficient}`` when ``f`` is a number times each element sum plus terms
     without them, so that every sum can be an element loop; else ``{}``."""

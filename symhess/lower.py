@@ -22,7 +22,7 @@ from .codegen import KernelInput, KernelSpec, target_for
 from . import cache, errors, gpu, pytree, special
 from .derive import cse, hessian_entries
 from .layout import CSRLayout, Layout
-from .loops import linear_sums, template_loops, written_out
+from .loops import applicable, linear_sums, template_loops, written_out
 from .runtime import Compiled, CompiledHessian
 from .signature import Trace
 from .templates import MIN_INSTANCES
@@ -174,8 +174,8 @@ class HessianProduct:
         if self.sparse and len(flat_outputs) != 1:
             raise errors.OutputShapeError(f"sparse output needs a scalar function; {name} returns "
                                           f"{len(flat_outputs)} values")
-        templated = self.templates is not False and len(flat_outputs) == 1 and dtype.kind == "f" \
-            and not any(l.batch_axis is not None or (l.weak and l.differentiated) for l in leaves)
+        templated = self.templates is not False and len(flat_outputs) == 1 \
+            and applicable(leaves, dtype)
         sums = {s: trace.sums[s] for e in flat_outputs for s in e.free_symbols if s in trace.sums}
         element_sums = linear_sums(flat_outputs[0], sums) if templated and sums else {}
         if sums and not element_sums:
