@@ -22,26 +22,24 @@ REAL_ONLY: set = set()
 _LN2, _LN10 = np.log(2.0), np.log(10.0)
 
 
-def unary(*ufs, real_only=False):
-    """Register ``rule(v) -> (f, f', f'')`` for element-wise ufuncs."""
+def _registrar(table, ufs, real_only):
     def register(rule):
         for uf in ufs:
-            UNARY[uf] = rule
+            table[uf] = rule
             if real_only:
                 REAL_ONLY.add(uf)
         return rule
     return register
+
+
+def unary(*ufs, real_only=False):
+    """Register ``rule(v) -> (f, f', f'')`` for element-wise ufuncs."""
+    return _registrar(UNARY, ufs, real_only)
 
 
 def binary(*ufs, real_only=False):
     """Register ``rule(a, b) -> (f, fa, fb, faa, fab, fbb)`` for binary ufuncs."""
-    def register(rule):
-        for uf in ufs:
-            BINARY[uf] = rule
-            if real_only:
-                REAL_ONLY.add(uf)
-        return rule
-    return register
+    return _registrar(BINARY, ufs, real_only)
 
 
 def _const(c):
