@@ -103,6 +103,17 @@ def neo_hookean(xp):
     return energy
 
 
+def rosenbrock_hessian(x):
+    """The closed-form Hessian of the Rosenbrock function (tridiagonal)."""
+    n = len(x)
+    H = np.zeros((n, n))
+    i = np.arange(n - 1)
+    H[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    H[i + 1, i + 1] += 200
+    H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
+    return H
+
+
 def assert_tree_close(got, expected, dtype=np.dtype(np.float64), path="H"):
     """Assert two pytrees have the same structure, leaf shapes and (within tolerance) values."""
     if isinstance(expected, dict):

@@ -13,7 +13,7 @@ import symhess
 from symhess import autodiff
 from symhess.errors import InputTypeError
 
-from conftest import assert_tree_close, neo_hookean
+from conftest import assert_tree_close, neo_hookean, rosenbrock_hessian
 
 rng = np.random.default_rng(11)
 
@@ -100,17 +100,6 @@ def test_device_blocks_are_device_arrays_of_the_points():
 
 def rosenbrock(xp):
     return lambda x: xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def rosenbrock_hessian(x):
-    """The closed form: tridiagonal."""
-    n = len(x)
-    H = np.zeros((n, n))
-    i = np.arange(n - 1)
-    H[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
-    H[i + 1, i + 1] += 200
-    H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
-    return H
 
 
 def test_element_loops_add_atomically(jax, jnp):

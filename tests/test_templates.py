@@ -13,24 +13,13 @@ import numpy as np
 import pytest
 
 import symhess
-from conftest import TOLERANCES
+from conftest import TOLERANCES, rosenbrock_hessian
 from symhess import autodiff
 from symhess.lazy import LAZY_MIN
 
 
 def rosenbrock(x):
     return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-
-def rosenbrock_hessian(x):
-    """The closed form: tridiagonal."""
-    n = len(x)
-    H = np.zeros((n, n))
-    i = np.arange(n - 1)
-    H[i, i] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
-    H[i + 1, i + 1] += 200
-    H[i, i + 1] = H[i + 1, i] = -400 * x[:-1]
-    return H
 
 
 def lj_energy(X):
