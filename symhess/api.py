@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-import math
 import numbers
 import threading
 from collections.abc import Callable, Sequence
@@ -162,8 +160,9 @@ def check(fun: Callable[..., Any], *args: Any, argnums: ArgNums = 0, has_aux: bo
                    jax_fun=jax_fun)
     if hessian is not None:
         return crosscheck.check(fun, *args, hessian=hessian, **options)
-    compiled = HessianFunction(fun, argnums, has_aux, holomorphic, static_argnums, False,
-                               "cpu").compile(*args)
+    compiled = HessianFunction(fun=fun, argnums=argnums, has_aux=has_aux, holomorphic=holomorphic,
+                               static_argnums=static_argnums, strict=False,
+                               target="cpu").compile(*args)
     return crosscheck.check(fun, *args, hessian=compiled, traced_value=compiled.traced_value,
                             **options)
 
@@ -320,13 +319,19 @@ class HessianFunction:
                                  f"{[p[1] for p in key if p and p[0] == 'static']!r}") from None
         return self._once(key, lambda: self._checked_build(args, kwargs))
 
-    def _checked_build(self, args, kwargs) -> CompiledHessian:
-        progress = Progress(self.name, self.verbose)
+    def trace_and_build(self, args, kwargs, product, title: str, lazy_gathers: bool = True,
+                        target: str = "cpu"):
+        """Trace ``fun`` for the signature of ``(args, kwargs)`` and build ``product`` of it
+        (`symhess.lower.build`), reporting the stages under ``title``."""
+        progress = Progress(title, self.verbose)
         with progress.stage("trace"):
-            trace = trace_call(self, args, kwargs, lazy_gathers=True)
+            trace = trace_call(self, args, kwargs, lazy_gathers)
+        return build(trace, product, progress, target)
+
+    def _checked_build(self, args, kwargs) -> CompiledHessian:
         product = HessianProduct(sparse=self.sparse, templates=self.templates, strict=self.strict,
                                  has_aux=self.has_aux, fun=self.fun)
-        compiled = build(trace, product, progress, self.target)
+        compiled = self.trace_and_build(args, kwargs, product, self.name, target=self.target)
         if self.check:
             if kwargs:
                 raise OptionValueError("check=True needs positional arguments only")

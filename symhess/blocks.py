@@ -13,10 +13,9 @@ import numpy as np
 from .derive import block_entries
 from .errors import BlockIndexError, OptionTypeError
 from .layout import Parts
-from .lower import Plan, build, kernel_spec
-from .progress import Progress
+from .lower import Plan, kernel_spec
 from .runtime import Compiled
-from .signature import Trace, trace_call
+from .signature import Trace
 
 
 class BlockFunction:
@@ -44,11 +43,10 @@ class BlockFunction:
 
     def compile(self, *args, **kwargs) -> Compiled:
         """Trace and compile the block for the signature of these arguments."""
-        owner, product = self.hessian, self.product
-        progress = Progress(f"block ({product.i}, {product.j}) of {owner.name}", owner.verbose)
-        with progress.stage("trace"):
-            trace = trace_call(owner, args, kwargs)
-        return build(trace, product, progress)
+        product = self.product
+        return self.hessian.trace_and_build(
+            args, kwargs, product, f"block ({product.i}, {product.j}) of {self.hessian.name}",
+            lazy_gathers=False)
 
 
 class BlockProduct:

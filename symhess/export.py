@@ -126,7 +126,7 @@ def python_module(c, name=None) -> str:
     if _sparse(c):
         layout = c.layout
         tables += [
-            f"# The Hessian is the CSR matrix (values, INDICES, INDPTR) of shape SHAPE: row r holds",
+            "# The Hessian is the CSR matrix (values, INDICES, INDPTR) of shape SHAPE: row r holds",
             "# columns INDICES[INDPTR[r]:INDPTR[r + 1]]. UPPER: only the upper triangle is stored.",
             f"SHAPE = ({layout.n}, {layout.n})",
             f"UPPER = {bool(layout.upper)}",

@@ -16,11 +16,10 @@ from .api import ArgNums, HessianFunction, PyTree
 from .derive import hessian_entries
 from .errors import ArgumentCountError, ArgumentValueError, OptionValueError, OutputShapeError
 from .layout import Parts
-from .lower import Plan, build, kernel_spec
-from .loops import applicable, linear_sums, loop_spec, template_loops, uniform, written_out
-from .progress import Progress
+from .lower import Plan, kernel_spec
+from .loops import applicable, element_loops, keep_linear_sums, loop_spec, uniform
 from .runtime import Compiled
-from .signature import Leaf, Trace, numeric, trace_call
+from .signature import Leaf, Trace, numeric
 from .templates import MIN_INSTANCES
 
 if TYPE_CHECKING:
@@ -115,10 +114,8 @@ class HVPFunction(HessianFunction):
         return LinearOperator((n, n), matvec=matvec, rmatvec=matvec, dtype=dtype)
 
     def _build(self, args, v, kwargs):
-        progress = Progress(f"hvp of {self.name}", self.verbose)
-        with progress.stage("trace"):
-            trace = trace_call(self, args, kwargs, lazy_gathers=True)
-        return build(trace, HVPProduct(v, len(args)), progress)
+        return self.trace_and_build(args, kwargs, HVPProduct(v, len(args)),
+                                    f"hvp of {self.name}")
 
 
 class HVPProduct:
@@ -158,19 +155,15 @@ class HVPProduct:
         tangents, v_tree = self.tangents(trace)
         wrt = trace.wrt
         vs = [s for t in tangents for s in t.symbols().ravel()]
-        output = trace.flat_outputs[0]
-        sums = {s: trace.sums[s] for s in output.free_symbols if s in trace.sums}
         templated = applicable(leaves, trace.dtype)
-        linear = linear_sums(output, sums) if sums and templated else {}
-        if sums and not linear:
-            output, sums = written_out([output], sums)[0], {}
+        (output,), sums, coefficients = keep_linear_sums(trace.flat_outputs, trace.sums,
+                                                         templated)
         dtype = np.result_type(trace.dtype, *[t.dtype for t in tangents])
         loops = []
         if templated:
             with progress.stage("templates"):
-                rest = output.xreplace({s: 0 for s in sums}) if sums else output
-                output, loops = template_loops(rest, leaves, diff_leaves, MIN_INSTANCES,
-                                                [(sums[s], c) for s, c in linear.items()])
+                output, loops = element_loops(output, sums, coefficients, leaves, diff_leaves,
+                                              MIN_INSTANCES)
         tangent_of = {leaf.index: t.index for leaf, t in zip(diff_leaves, tangents)}
         tables = []
         for loop in loops:

@@ -40,8 +40,12 @@ class Parts:
         self.size = sum(sizes)
         self.blocks = list(zip(self.offsets, self.shapes))      # (offset, shape) of each part
         self.out_blocks = sizes
-        self.direct = tree == pytree.LEAF and len(self.shapes) == 1
+        self.direct = self._direct()
         self.out_shape = self.shapes[0] if self.direct else (self.size,)
+
+    def _direct(self) -> bool:
+        """Whether the kernel's output is the result itself (one array, nothing to arrange)."""
+        return self.tree == pytree.LEAF and len(self.shapes) == 1
 
     def views(self, flat, batched=False, block_major=False) -> list:
         """The parts of ``flat`` as arrays of their shapes (views, no copy)."""
@@ -87,8 +91,9 @@ class Layout(Parts):
         for number, offset in enumerate(self.offsets):
             o, rest = divmod(number, n * n)
             self.block_offset[o, rest // n, rest % n] = offset
-        self.direct = out_tree == pytree.LEAF and diff_tree == pytree.LEAF
-        self.out_shape = self.shapes[0] if self.direct else (self.size,)
+
+    def _direct(self) -> bool:
+        return self.out_tree == pytree.LEAF and self.diff_tree == pytree.LEAF
 
     def arrange(self, blocks: list):
         """Blocks in ``(o, i, j)`` order as the Hessian's tree ``H[out][i][j]``."""

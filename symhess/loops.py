@@ -43,6 +43,25 @@ def linear_sums(f, sums) -> dict:
     return coefficients
 
 
+def keep_linear_sums(outputs, sums, templated) -> tuple[list, dict, dict]:
+    """``(outputs, sums, coefficients)``: the element sums the outputs refer to stay sums when
+    ``templated`` and the one output is linear in each (``coefficients``: `linear_sums`);
+    otherwise every one is written out, and no sums remain."""
+    sums = {s: sums[s] for e in outputs for s in e.free_symbols if s in sums}
+    coefficients = linear_sums(outputs[0], sums) if templated and sums else {}
+    if sums and not coefficients:
+        return written_out(outputs, sums), {}, {}
+    return list(outputs), sums, coefficients
+
+
+def element_loops(f, sums, coefficients, leaves, diff_leaves, min_instances):
+    """``(remainder, loops)`` of the scalar output ``f``: its element templates and those of its
+    element sums (placeholders in ``f``, with their ``coefficients``)."""
+    rest = f.xreplace({s: 0 for s in sums}) if sums else f
+    return template_loops(rest, leaves, diff_leaves, min_instances,
+                          [(sums[s], c) for s, c in coefficients.items()])
+
+
 def written_out(flat_outputs, sums) -> list:
     """The outputs with each element sum's placeholder replaced by the sum written out."""
     if not sums:

@@ -22,7 +22,7 @@ from .codegen import KernelInput, KernelSpec, target_for
 from . import cache, errors, gpu, pytree, special
 from .derive import cse, hessian_entries
 from .layout import CSRLayout, Layout
-from .loops import applicable, linear_sums, template_loops, written_out
+from .loops import applicable, element_loops, keep_linear_sums, written_out
 from .runtime import Compiled, CompiledHessian
 from .signature import Trace
 from .templates import MIN_INSTANCES
@@ -176,19 +176,15 @@ class HessianProduct:
                                           f"{len(flat_outputs)} values")
         templated = self.templates is not False and len(flat_outputs) == 1 \
             and applicable(leaves, dtype)
-        sums = {s: trace.sums[s] for e in flat_outputs for s in e.free_symbols if s in trace.sums}
-        element_sums = linear_sums(flat_outputs[0], sums) if templated and sums else {}
-        if sums and not element_sums:
-            flat_outputs, sums = written_out(flat_outputs, sums), {}
+        flat_outputs, sums, coefficients = keep_linear_sums(flat_outputs, trace.sums, templated)
         if self.strict:
             check_strict(name, diff_leaves, flat_outputs, sums)
         loops, remainder = [], None
         if templated:
             with progress.stage("templates"):
-                f = flat_outputs[0].xreplace({s: 0 for s in sums}) if sums else flat_outputs[0]
-                remainder, loops = template_loops(f, leaves, diff_leaves,
-                                                  1 if self.templates else MIN_INSTANCES,
-                                                  [(sums[s], c) for s, c in element_sums.items()])
+                remainder, loops = element_loops(flat_outputs[0], sums, coefficients, leaves,
+                                                 diff_leaves,
+                                                 1 if self.templates else MIN_INSTANCES)
         entries = None                # of the remainder, when the layout needs them first
         if self.sparse:
             with progress.stage("differentiate"):

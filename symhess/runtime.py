@@ -41,6 +41,8 @@ class Compiled:
         self._arguments, self._dtype, self._has_aux, self._fun = arguments, dtype, has_aux, fun
         self._target, self._round_to, self._into = target, round_to, into
         self._batched = [l for l in leaves if l.batch_axis is not None]
+        self._on_host = getattr(layout, "on_host", False)       # a sparse result: SciPy's
+        self._block_major = bool(self._batched) and target == "cuda"
         self._nargs = len(arg_pytrees)
         simple = all(td == pytree.LEAF and isinstance(a, int) for a, td in arg_pytrees)
         positions = tuple(a for a, _ in arg_pytrees)
@@ -134,10 +136,10 @@ class Compiled:
             flat = call_kernel(self._kernel, self._title(), self._leaves, leaves)
         if self._round_to is not None:
             flat = flat.astype(self._round_to)
-        if getattr(self._layout, "on_host", False):
+        if self._on_host:
             flat = gpu.to_host(flat)
         result = self._layout.assemble(flat, batched=bool(self._batched),
-                                       block_major=bool(self._batched) and self._target == "cuda")
+                                       block_major=self._block_major)
         if self._has_aux:
             return result, self._fun(*args, **kwargs)[1]
         return result
@@ -241,8 +243,8 @@ class CompiledHessian(Compiled):
                         doc="The output's tree structure.")
     diff_tree = property(lambda self: self._derivation.diff_tree,
                          doc="The differentiated arguments' tree structure.")
-    single = property(lambda self: self._layout.direct and not hasattr(self._layout, "matrix"),
-                      doc="Whether the Hessian is one array (one output and one "
+    single = property(lambda self: self._layout.direct,
+                      doc="Whether the Hessian is one dense array (one output and one "
                           "differentiated leaf).")
 
     def entries(self) -> dict[tuple[int, int, int], se.Basic]:

@@ -42,10 +42,10 @@ class Leaf:
 
     def symbols(self) -> np.ndarray:
         """The leaf's symbols (one array per leaf, made once: do not modify it)."""
-        return self.leaf_symbols
+        return self._symbols
 
     @functools.cached_property
-    def leaf_symbols(self) -> np.ndarray:
+    def _symbols(self) -> np.ndarray:
         return symbols(self.label, self.shape)
 
 
