@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 import numpy as np
 
-from . import crosscheck
-from .errors import InputTypeError, OptionTypeError, OptionValueError
-from .lower import HessianProduct, build
+from . import crosscheck, pytree
+from .errors import (InputTypeError, OptionTypeError, OptionValueError,
+                     UnsupportedFunctionError)
+from .lower import HessianProduct, build, dense_derivation
 from .progress import Progress
 from .crosscheck import CheckReport
 from .runtime import CompiledHessian
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .blocks import BlockFunction
 
 TARGETS = ("cpu", "cuda")
+TIERS = ("auto", "array", "scalar")
 
 #: The positional arguments to differentiate: one index, or several (nested blocks ``H[i][j]``).
 ArgNums = Union[int, Sequence[int]]
@@ -34,7 +36,8 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
             batch_axis: Optional[int] = None, in_axes: Optional[Sequence[Optional[int]]] = None,
             sparse: Union[bool, Literal["upper"]] = False, check: bool = False,
             verbose: Optional[bool] = None, target: Literal["cpu", "cuda"] = "cpu",
-            templates: Optional[bool] = None) -> HessianFunction:
+            templates: Optional[bool] = None,
+            tier: Literal["auto", "array", "scalar"] = "auto") -> HessianFunction:
     """The Hessian of ``fun`` as a compiled function, with ``jax.hessian``'s contract.
 
     ``fun`` is traced once per input signature (shapes, dtypes, tree structure and static
@@ -93,6 +96,16 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
             instances, or fewer of a large element (instances x slots**2 >= 512); True: for
             every template; False: never (every entry derived and printed on its own).
             Batched, complex and vector-valued Hessians are always unrolled.
+        tier: which symbolic tier compiles ``fun``. ``"array"``: the array tier
+            (`symhess.arrays`) traces NumPy calls as array operations, derives the Hessian as
+            an array expression (``X.T @ diag(s) @ X``) and lowers it to loops, so compile time
+            does not depend on the data's size. ``"scalar"``: every entry is derived and CSE'd
+            on its own (the fastest code for small fixed shapes, such as a 3x3 deformation
+            gradient, and element templates for sums over index tables). ``"auto"`` (the
+            default): the array tier for a dense, unbatched, real Hessian of a scalar output
+            on the CPU when ``fun`` reads a runtime data argument of at least 64 elements or
+            contracts arrays in at least 4096 multiply-adds, and when the array tier has a rule
+            for every NumPy call ``fun`` makes; the scalar tier otherwise.
 
     Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values
     give new answers without recompiling. Python numbers and NumPy arrays inside ``fun`` or
@@ -108,7 +121,7 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
            [ 0., 12.]])
     """
     return HessianFunction(fun, argnums, has_aux, holomorphic, static_argnums, strict, target,
-                           batch_axis, in_axes, sparse, verbose, check, templates)
+                           batch_axis, in_axes, sparse, verbose, check, templates, tier)
 
 
 def check(fun: Callable[..., Any], *args: Any, argnums: ArgNums = 0, has_aux: bool = False,
@@ -167,6 +180,17 @@ def check(fun: Callable[..., Any], *args: Any, argnums: ArgNums = 0, has_aux: bo
                             **options)
 
 
+def stand_ins(args) -> list:
+    """``args`` with each NumPy array leaf replaced by zeros of its shape and dtype that take
+        no memory (a broadcast scalar): what tracing needs, without keeping the data alive."""
+    out = []
+    for a in args:
+        leaves, tree = pytree.flatten(a)
+        out.append(tree.unflatten([np.broadcast_to(np.zeros((), x.dtype), x.shape)
+                                   if type(x) is np.ndarray else x for x in leaves]))
+    return out
+
+
 def _as_argnums(value, name):
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
@@ -193,6 +217,7 @@ class HessianFunction:
     verbose: object = None
     check: bool = False
     templates: object = None
+    tier: str = "auto"
 
     def __post_init__(self):
         if not callable(self.fun):
@@ -209,6 +234,8 @@ class HessianFunction:
         if self.target == "cuda" and self.holomorphic:
             raise OptionValueError("target='cuda' computes real Hessians (float32, float64); use "
                                    "target='cpu' for holomorphic=True")
+        if self.tier not in TIERS:
+            raise OptionValueError(f"tier must be one of {TIERS}; got {self.tier!r}")
         if self.templates not in (None, True, False):
             raise OptionValueError(f"templates must be None, True or False; got {self.templates!r}")
         self._compiled = {}
@@ -320,18 +347,66 @@ class HessianFunction:
         return self._once(key, lambda: self._checked_build(args, kwargs))
 
     def trace_and_build(self, args, kwargs, product, title: str, lazy_gathers: bool = True,
-                        target: str = "cpu"):
+                        target: str = "cpu", array_product=None):
         """Trace ``fun`` for the signature of ``(args, kwargs)`` and build ``product`` of it
-        (`symhess.lower.build`), reporting the stages under ``title``."""
+        (`symhess.lower.build`), reporting the stages under ``title``. With ``array_product``,
+        the array tier builds that instead when the `tier` rule chooses it."""
         progress = Progress(title, self.verbose)
+        if array_product is not None:
+            compiled = self._array_build(args, kwargs, array_product, progress, target)
+            if compiled is not None:
+                return compiled
         with progress.stage("trace"):
             trace = trace_call(self, args, kwargs, lazy_gathers)
         return build(trace, product, progress, target)
 
+    def array_tier_applies(self, target) -> bool:
+        """Whether the options allow the array tier (dense, unbatched, real, on the CPU)."""
+        if self.tier == "scalar":
+            return False
+        ok = target == "cpu" and not self.sparse and self.batch_axis is None \
+            and not self.holomorphic and not self.strict and self.templates is not True
+        if not ok and self.tier == "array":
+            raise OptionValueError(
+                "tier='array' compiles dense, unbatched, real Hessians on the CPU (no sparse=, "
+                "batch_axis=, holomorphic=, strict=, templates=True, target='cuda'); use "
+                "tier='auto' or 'scalar' with those options")
+        return ok
+
+    def _array_build(self, args, kwargs, product, progress, target):
+        """The array tier's build, or None when the `tier` rule leaves ``fun`` to the scalar
+        tier (with ``tier="array"``, a function it cannot trace is an error)."""
+        from .arrays.graph import Unsupported
+        from .arrays.product import choose, trace_arrays
+        try:
+            with progress.stage("trace arrays"):
+                trace = trace_arrays(self, args, kwargs)
+        except Unsupported as exc:
+            if self.tier == "array":
+                raise UnsupportedFunctionError(
+                    f"tier='array' cannot compile {self.name}: the array tier has no rule for "
+                    f"{exc}. Use tier='auto' (the scalar tier then compiles it)") from None
+            return None
+        if self.tier == "auto" and not choose(trace):
+            return None
+        return build(trace, product, progress, target)
+
+    def scalar_derivation(self, args, kwargs):
+        """A function returning the scalar tier's `symhess.lower.Derivation` for the signature
+        of ``(args, kwargs)``; it keeps stand-ins of the arguments, not their data."""
+        args, kwargs = stand_ins(args), dict(zip(kwargs, stand_ins(list(kwargs.values()))))
+        return lambda: dense_derivation(trace_call(self, args, kwargs, False))
+
     def _checked_build(self, args, kwargs) -> CompiledHessian:
         product = HessianProduct(sparse=self.sparse, templates=self.templates, strict=self.strict,
                                  has_aux=self.has_aux, fun=self.fun)
-        compiled = self.trace_and_build(args, kwargs, product, self.name, target=self.target)
+        array_product = None
+        if self.array_tier_applies(self.target):
+            from .arrays import product as arrays
+            array_product = arrays.HessianProduct(
+                has_aux=self.has_aux, fun=self.fun, scalar=self.scalar_derivation(args, kwargs))
+        compiled = self.trace_and_build(args, kwargs, product, self.name, target=self.target,
+                                        array_product=array_product)
         if self.check:
             if kwargs:
                 raise OptionValueError("check=True needs positional arguments only")

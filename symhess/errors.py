@@ -201,6 +201,14 @@ class InternalError(SymhessError, RuntimeError):
     """
 
 
+class ArrayTierUnsupported(SymhessError, NotImplementedError):
+    """The array tier (`symhess.arrays`) has no rule for something the function does.
+
+    Internal to the choice of tier: with ``tier="auto"`` the scalar tier then compiles the
+    function; with ``tier="array"`` it becomes an `UnsupportedFunctionError` naming it.
+    """
+
+
 class ExpressionGrowthError(SymhessError, RuntimeError):
     """A second derivative grew far beyond the function's own expression (deep nesting).
 

@@ -154,6 +154,14 @@ class Derivation:
             raise errors.ArgumentValueError(f"SymEngine could not evaluate it ({exc})") from None
 
 
+def dense_derivation(trace: Trace) -> Derivation:
+    """The `Derivation` of ``trace``'s dense Hessian (its closed forms, nothing compiled)."""
+    shapes = [o.shape for o in trace.outputs]
+    layout = Layout(shapes, [l.shape for l in trace.diff_leaves], trace.out_tree, trace.diff_tree)
+    return Derivation(trace.name, trace.leaves, trace.diff_leaves, trace.flat_outputs, trace.sums,
+                      layout, trace.dtype, trace.out_tree, trace.diff_tree, shapes)
+
+
 @dataclass(frozen=True)
 class HessianProduct:
     """The Hessian: dense blocks in the tree of ``jax.hessian``, or a CSR matrix (``sparse``).
@@ -263,7 +271,10 @@ def load_or_emit(make_spec, progress, leaves, tables=(), target="cpu"):
     """
     spec = make_spec()
     with progress.stage("emit"):
-        source = target_for(spec, target).emit(spec, version=__version__)
+        if isinstance(spec, KernelSpec):
+            source = target_for(spec, target).emit(spec, version=__version__)
+        else:                       # the array tier's loop program prints itself
+            source = spec.emit(__version__)
     key = cache.key_of(source)
     with _lock_of(key):
         with progress.stage("cache"):

@@ -190,13 +190,22 @@ def kernel_dtype(leaves, holomorphic) -> np.dtype:
 
 
 # --- tracing a call ------------------------------------------------------------------------------
-def trace_call(transform, args, kwargs, lazy_gathers=False) -> Trace:
-    """Trace ``transform.fun`` on symbolic arguments of the signature of ``(args, kwargs)``.
+@dataclass
+class SymbolicCall:
+    """A call's arguments as symbolic values: the kernel inputs (leaves) and what to call the
+    function with. ``wrap(leaf, lazy_rows)`` made each leaf's symbolic value."""
 
-    ``transform`` is a `symhess.api.HessianFunction` (its options say which arguments are
-    differentiated, static or batched). With ``lazy_gathers``, gathers of many rows stay lazy
-    and the trace's ``sums`` hold their element sums (`symhess.lazy`); else outputs are explicit.
-    """
+    leaves: list
+    args: list
+    kwargs: dict
+    names: list
+    diff_positions: list
+    many: bool
+    static: set
+
+
+def symbolic_call(transform, args, kwargs, wrap) -> SymbolicCall:
+    """The leaves of a call of ``transform.fun`` and the symbolic arguments ``wrap`` makes."""
     name = transform.name
     nargs = len(args)
     diff_positions, many, static = transform.normalized_argnums(nargs)
@@ -211,9 +220,28 @@ def trace_call(transform, args, kwargs, lazy_gathers=False) -> Trace:
                     "set its in_axes entry to None")
             continue
         traced_args[pos] = _symbolic_arg(transform, args[pos], names[pos], pos,
-                                         pos in diff_positions, leaves, axes[pos])
+                                         pos in diff_positions, leaves, wrap, axes[pos])
     for k in sorted(kwargs):
-        traced_kwargs[k] = _symbolic_arg(transform, kwargs[k], k, k, False, leaves)
+        traced_kwargs[k] = _symbolic_arg(transform, kwargs[k], k, k, False, leaves, wrap)
+    return SymbolicCall(leaves, traced_args, traced_kwargs, names, diff_positions, many, static)
+
+
+def _scalar_leaf(leaf, lazy_rows):
+    return Traced(leaf.symbols().copy(), source=leaf.index if lazy_rows else None)
+
+
+def trace_call(transform, args, kwargs, lazy_gathers=False) -> Trace:
+    """Trace ``transform.fun`` on symbolic arguments of the signature of ``(args, kwargs)``.
+
+    ``transform`` is a `symhess.api.HessianFunction` (its options say which arguments are
+    differentiated, static or batched). With ``lazy_gathers``, gathers of many rows stay lazy
+    and the trace's ``sums`` hold their element sums (`symhess.lazy`); else outputs are explicit.
+    """
+    name = transform.name
+    call = symbolic_call(transform, args, kwargs, _scalar_leaf)
+    leaves, traced_args, traced_kwargs = call.leaves, call.args, call.kwargs
+    diff_positions, many, static, names = call.diff_positions, call.many, call.static, call.names
+    nargs = len(args)
     diff_leaves = {pos: [l for l in leaves if l.arg == pos] for pos in diff_positions}
     dtype = kernel_dtype(leaves, transform.holomorphic)
     batched = transform.batch_axis is not None
@@ -247,7 +275,7 @@ def trace_call(transform, args, kwargs, lazy_gathers=False) -> Trace:
         round_to=rounded_dtype(args, kwargs, static))
 
 
-def _symbolic_arg(transform, value, name, pos, differentiated, leaves, axis=None):
+def _symbolic_arg(transform, value, name, pos, differentiated, leaves, wrap, axis=None):
     values, treedef = pytree.flatten(value)
     out = []
     fname = transform.name
@@ -277,7 +305,7 @@ def _symbolic_arg(transform, value, name, pos, differentiated, leaves, axis=None
                            differentiated=differentiated, index=index, batch_axis=axis))
         lazy_rows = axis is None and not transform.holomorphic and not leaves[-1].weak \
             and arr.ndim > 0
-        out.append(Traced(leaves[-1].symbols().copy(), source=index if lazy_rows else None))
+        out.append(wrap(leaves[-1], lazy_rows))
     return treedef.unflatten(out)
 
 

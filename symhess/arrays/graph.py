@@ -1,0 +1,496 @@
+"""The array graph: nodes of array operations with their shapes, built through one `Builder`.
+
+A `Node` is one array primitive applied to other nodes: its ``op``, its operands ``args``,
+hashable ``params`` (axes, shapes, einsum labels) and its ``shape``. The `Builder` makes every
+node, and it is where the graph is kept small: structurally equal nodes are the same object
+(hash-consing, so common subexpressions are shared as they are built), and the identities of
+each primitive are applied on construction (adding zero, multiplying by one, composing
+transposes and broadcasts, contracting an identity matrix out of an einsum). The tracer
+(`symhess.arrays.tracer`) and the derivative rules (`symhess.arrays.rules`) both build with it.
+
+Primitives and their params:
+
+=========== =================================================================================
+input       ``(leaf index,)``: a kernel input (an argument's array leaf)
+const       ``(key,)``: an array constant (``Builder.constants[key]``), or ``("s", value)``
+eye         ``(offset,)``: ``E[t, *l] = 1 if t == offset + flat(l) else 0`` (derivative seeds)
+unary       ``(name,)``: ``exp``, ``log``, ``tanh``... (`UNARY`), elementwise
+binary      ``(name,)``: ``add``, ``mul``, ``pow``, comparisons (`BINARY`); operands of one shape
+where       ``()``: ``where(c, a, b)``, operands of one shape
+bcast       ``(shape, dims)``: input axis ``k`` becomes output axis ``dims[k]`` (size 1 repeats)
+sum, max    ``(axes,)``: reductions over ``axes`` (no kept dimensions)
+einsum      ``(labels of each operand, output labels)``: labels are small integers
+transpose   ``(perm,)``; reshape ``(shape,)``
+slice       ``(key,)``: per input axis ``("i", k)`` (dropped) or ``("s", start, step, length)``
+embed       ``(shape, key)``: zeros of ``shape`` with the operand at the positions ``key`` selects
+gather      ``(axis,)``: ``take(a, idx, axis)`` for an integer array ``idx`` (second operand)
+scatter     ``(axis, size)``: the adjoint of gather: ``idx`` rows summed into ``size`` slots
+concat      ``(axis,)``
+=========== =================================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import count
+
+import numpy as np
+
+from .. import errors
+
+UNARY = ("neg", "exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh",
+         "sqrt", "abs", "sign", "arctan", "arcsin", "arccos", "arcsinh", "arctanh", "floor",
+         "ceil", "not", "square", "recip")
+ARITHMETIC = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "arctan2")
+COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne", "and", "or")
+BINARY = ARITHMETIC + COMPARISONS
+
+
+Unsupported = errors.ArrayTierUnsupported
+
+
+class Node:
+    """One array operation; made by a `Builder`, never directly."""
+
+    __slots__ = ("op", "args", "params", "shape", "dtype", "id", "builder", "__weakref__")
+
+    def __init__(self, builder, op, args, params, shape, dtype, id_):
+        self.builder, self.op, self.args, self.params = builder, op, args, params
+        self.shape, self.dtype, self.id = tuple(int(n) for n in shape), dtype, id_
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def __repr__(self):
+        return f"%{self.id} = {self.op}{list(self.params)}({', '.join(f'%{a.id}' for a in self.args)}) : {self.shape}"
+
+    # Arithmetic reads like the mathematics in the derivative rules.
+    def __add__(self, other):
+        return self.builder.binary("add", self, other)
+
+    def __radd__(self, other):
+        return self.builder.binary("add", other, self)
+
+    def __sub__(self, other):
+        return self.builder.binary("sub", self, other)
+
+    def __rsub__(self, other):
+        return self.builder.binary("sub", other, self)
+
+    def __mul__(self, other):
+        return self.builder.binary("mul", self, other)
+
+    def __rmul__(self, other):
+        return self.builder.binary("mul", other, self)
+
+    def __truediv__(self, other):
+        return self.builder.binary("div", self, other)
+
+    def __rtruediv__(self, other):
+        return self.builder.binary("div", other, self)
+
+    def __neg__(self):
+        return self.builder.unary("neg", self)
+
+    def __pow__(self, other):
+        return self.builder.binary("pow", self, other)
+
+
+def _result_dtype(*dtypes) -> str:
+    """``"f"`` (floating), ``"i"`` (integer) or ``"b"`` (bool) for combined operands."""
+    for kind in "fib":
+        if kind in dtypes:
+            return kind
+    return "f"
+
+
+class Builder:
+    """Makes the nodes of one graph: hash-consed, simplified on construction."""
+
+    def __init__(self):
+        self._memo: dict = {}
+        self._ids = count()
+        self.constants: list = []         # array constants, by key
+        self._constant_keys: dict = {}
+
+    # --- making nodes ------------------------------------------------------------------------
+    def node(self, op, args, params, shape, dtype="f") -> Node:
+        key = (op, tuple(a.id for a in args), params, tuple(shape))
+        found = self._memo.get(key)
+        if found is None:
+            found = Node(self, op, tuple(args), params, shape, dtype, next(self._ids))
+            self._memo[key] = found
+        return found
+
+    def input(self, index: int, shape, dtype: str) -> Node:
+        return self.node("input", (), (index,), shape, dtype)
+
+    def const(self, value) -> Node:
+        """A constant: a number, or an array (stored once per distinct content)."""
+        if isinstance(value, Node):
+            return value
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf":
+            raise Unsupported(f"a constant of dtype {arr.dtype}")
+        kind = "b" if arr.dtype.kind == "b" else "i" if arr.dtype.kind in "iu" else "f"
+        if arr.ndim == 0:
+            number = bool(arr) if kind == "b" else int(arr) if kind == "i" else float(arr)
+            return self.node("const", (), ("s", number), (), kind)
+        if arr.size and np.all(arr == arr.flat[0]):        # a uniform array: a broadcast number
+            return self.bcast(self.const(arr.flat[0]), arr.shape, ())
+        arr = np.ascontiguousarray(arr, dtype=np.int64 if kind == "i" else
+                                   bool if kind == "b" else np.float64)
+        digest = (arr.shape, arr.dtype.char, arr.tobytes())
+        key = self._constant_keys.get(digest)
+        if key is None:
+            key = self._constant_keys[digest] = len(self.constants)
+            self.constants.append(arr)
+        return self.node("const", (), (key,), arr.shape, kind)
+
+    def zeros(self, shape) -> Node:
+        return self.bcast(self.const(0.0), shape, ())
+
+    def eye(self, rows: int, shape, offset: int) -> Node:
+        """``E[t, *l] = 1 if t == offset + flat(l) else 0``, of shape ``(rows,) + shape``: the
+        seed of a differentiated input of ``shape`` at ``offset`` among ``rows`` variables."""
+        return self.node("eye", (), (int(offset),), (int(rows),) + tuple(shape))
+
+    # --- what a node is --------------------------------------------------------------------
+    @staticmethod
+    def number(node):
+        """The number a node holds everywhere (a scalar constant, broadcast or not), else None."""
+        while node.op == "bcast":
+            node = node.args[0]
+        if node.op == "const" and node.params[0] == "s":
+            return node.params[1]
+        return None
+
+    def is_zero(self, node) -> bool:
+        n = self.number(node)
+        return n is not None and n == 0
+
+    def is_one(self, node) -> bool:
+        n = self.number(node)
+        return n is not None and n == 1 and node.dtype != "b"
+
+    # --- elementwise -------------------------------------------------------------------------
+    def unary(self, name, a) -> Node:
+        a = self.const(a)
+        n = self.number(a)
+        if n is not None and name in _FOLD:
+            with np.errstate(all="ignore"):
+                return self.bcast(self.const(_FOLD[name](float(n))), a.shape, ())
+        if name == "neg" and a.op == "unary" and a.params[0] == "neg":
+            return a.args[0]
+        dtype = "b" if name == "not" else "f"
+        return self.node("unary", (a,), (name,), a.shape, dtype)
+
+    def binary(self, name, a, b) -> Node:
+        a, b = self.const(a), self.const(b)
+        shape = tuple(np.broadcast_shapes(a.shape, b.shape))
+        a, b = self.broadcast_to(a, shape), self.broadcast_to(b, shape)
+        simpler = self._simplify_binary(name, a, b, shape)
+        if simpler is not None:
+            return simpler
+        if name in ("add", "mul", "maximum", "minimum", "eq", "ne", "and", "or") \
+                and a.id > b.id:
+            a, b = b, a                    # commutative: one order, so CSE finds both
+        dtype = "b" if name in COMPARISONS else _result_dtype(a.dtype, b.dtype)
+        if name in ("div", "pow", "arctan2"):
+            dtype = "f"
+        return self.node("binary", (a, b), (name,), shape, dtype)
+
+    def _simplify_binary(self, name, a, b, shape):
+        na, nb = self.number(a), self.number(b)
+        if na is not None and nb is not None and name in _FOLD2:
+            with np.errstate(all="ignore"):
+                return self.bcast(self.const(_FOLD2[name](na, nb)), shape, ())
+        if name == "add":
+            if self.is_zero(a):
+                return b
+            if self.is_zero(b):
+                return a
+        elif name == "sub":
+            if self.is_zero(b):
+                return a
+            if self.is_zero(a):
+                return self.unary("neg", b)
+        elif name == "mul":
+            if (self.is_zero(a) and b.dtype != "b") or (self.is_zero(b) and a.dtype != "b"):
+                return self.zeros(shape)
+            if self.is_one(a) and b.dtype == "f":
+                return b
+            if self.is_one(b) and a.dtype == "f":
+                return a
+            if na == -1:
+                return self.unary("neg", b)
+            if nb == -1:
+                return self.unary("neg", a)
+        elif name == "div":
+            if self.is_one(b) and a.dtype == "f":
+                return a
+            if self.is_zero(a):
+                return self.zeros(shape)
+        elif name == "pow":
+            if nb == 1 and a.dtype == "f":
+                return a
+            if nb == 0:
+                return self.bcast(self.const(1.0), shape, ())
+        return None
+
+    def where(self, c, a, b) -> Node:
+        c, a, b = self.const(c), self.const(a), self.const(b)
+        shape = tuple(np.broadcast_shapes(c.shape, a.shape, b.shape))
+        c, a, b = (self.broadcast_to(x, shape) for x in (c, a, b))
+        if a is b:
+            return a
+        return self.node("where", (c, a, b), (), shape, _result_dtype(a.dtype, b.dtype))
+
+    # --- shapes ------------------------------------------------------------------------------
+    def bcast(self, a, shape, dims) -> Node:
+        """``a`` with input axis ``k`` placed at output axis ``dims[k]`` of ``shape``."""
+        a, shape, dims = self.const(a), tuple(int(n) for n in shape), tuple(dims)
+        if a.shape == shape and dims == tuple(range(len(shape))):
+            return a
+        if a.op == "bcast":                     # compose
+            inner_shape, inner_dims = a.params
+            return self.bcast(a.args[0], shape, tuple(dims[d] for d in inner_dims))
+        return self.node("bcast", (a,), (shape, dims), shape, a.dtype)
+
+    def broadcast_to(self, a, shape) -> Node:
+        """NumPy's broadcasting of ``a`` to ``shape`` (trailing axes aligned)."""
+        a = self.const(a)
+        lead = len(shape) - a.ndim
+        if lead < 0 or any(n not in (1, m) for n, m in zip(a.shape, shape[lead:])):
+            raise errors.OperandError(f"cannot broadcast shape {a.shape} to {tuple(shape)}")
+        return self.bcast(a, shape, tuple(range(lead, len(shape))))
+
+    def transpose(self, a, perm) -> Node:
+        perm = tuple(int(p) for p in perm)
+        if perm == tuple(range(a.ndim)):
+            return a
+        if a.op == "transpose":
+            inner = a.params[0]
+            return self.transpose(a.args[0], tuple(inner[p] for p in perm))
+        if a.op == "bcast" and self.number(a) is not None:
+            return self.bcast(self.const(self.number(a)), tuple(a.shape[p] for p in perm), ())
+        return self.node("transpose", (a,), (perm,), tuple(a.shape[p] for p in perm), a.dtype)
+
+    def reshape(self, a, shape) -> Node:
+        shape = tuple(int(n) for n in shape)
+        if math.prod(shape) != a.size:
+            raise errors.OperandError(f"cannot reshape an array of shape {a.shape} to {shape}")
+        if shape == a.shape:
+            return a
+        if a.op == "reshape":
+            return self.reshape(a.args[0], shape)
+        if a.op == "eye" and shape and shape[0] == a.shape[0]:
+            return self.node("eye", (), a.params, shape)
+        n = self.number(a)
+        if n is not None:
+            return self.bcast(self.const(n), shape, ())
+        return self.node("reshape", (a,), (shape,), shape, a.dtype)
+
+    def sum(self, a, axes) -> Node:
+        axes = tuple(sorted({int(x) % max(a.ndim, 1) for x in axes})) if a.ndim else ()
+        if not axes:
+            return a
+        shape = tuple(n for k, n in enumerate(a.shape) if k not in axes)
+        if self.is_zero(a):
+            return self.zeros(shape)
+        if a.op == "bcast":
+            # Summing over an axis the broadcast made: a multiplication by its length.
+            src, (_, dims) = a.args[0], a.params
+            made = [k for k in axes if k not in dims or src.shape[dims.index(k)] == 1]
+            if made and len(made) == len(axes):
+                scale = math.prod(a.shape[k] for k in made)
+                kept = [k for k in range(a.ndim) if k not in axes]
+                inner_axes = [i for i, d in enumerate(dims) if d in axes]
+                inner = self.sum(src, inner_axes)
+                new_dims = tuple(kept.index(d) for d in dims if d not in axes)
+                return self.bcast(inner, shape, new_dims) * float(scale)
+        return self.node("sum", (a,), (axes,), shape, "f" if a.dtype == "b" else a.dtype)
+
+    def max(self, a, axes) -> Node:
+        axes = tuple(sorted({int(x) % max(a.ndim, 1) for x in axes})) if a.ndim else ()
+        if not axes:
+            return a
+        shape = tuple(n for k, n in enumerate(a.shape) if k not in axes)
+        return self.node("max", (a,), (axes,), shape, a.dtype)
+
+    # --- indexing ----------------------------------------------------------------------------
+    def slice(self, a, key) -> Node:
+        """``key``: per axis ``("i", k)`` or ``("s", start, step, length)`` (normalized)."""
+        key = tuple(key)
+        if all(k[0] == "s" and k[1] == 0 and k[2] == 1 and k[3] == n
+               for k, n in zip(key, a.shape)):
+            return a
+        shape = tuple(k[3] for k in key if k[0] == "s")
+        n = self.number(a)
+        if n is not None:
+            return self.bcast(self.const(n), shape, ())
+        return self.node("slice", (a,), (key,), shape, a.dtype)
+
+    def embed(self, g, shape, key) -> Node:
+        """Zeros of ``shape`` holding ``g`` where `slice` with ``key`` reads."""
+        if self.is_zero(g):
+            return self.zeros(shape)
+        if all(k[0] == "s" and k[1] == 0 and k[2] == 1 and k[3] == n
+               for k, n in zip(key, shape)):
+            return g
+        return self.node("embed", (g,), (tuple(shape), tuple(key)), shape, g.dtype)
+
+    def gather(self, a, idx, axis) -> Node:
+        idx = self.const(idx)
+        if idx.dtype != "i":
+            raise Unsupported("indexing with a non-integer array")
+        shape = a.shape[:axis] + idx.shape + a.shape[axis + 1:]
+        n = self.number(a)
+        if n is not None:
+            return self.bcast(self.const(n), shape, ())
+        return self.node("gather", (a, idx), (int(axis),), shape, a.dtype)
+
+    def scatter(self, g, idx, axis, size) -> Node:
+        shape = g.shape[:axis] + (int(size),) + g.shape[axis + idx.ndim:]
+        if self.is_zero(g):
+            return self.zeros(shape)
+        return self.node("scatter", (g, idx), (int(axis), int(size)), shape, g.dtype)
+
+    def concat(self, parts, axis) -> Node:
+        parts = [self.const(p) for p in parts]
+        if len(parts) == 1:
+            return parts[0]
+        shape = list(parts[0].shape)
+        shape[axis] = sum(p.shape[axis] for p in parts)
+        return self.node("concat", tuple(parts), (int(axis),), tuple(shape),
+                         _result_dtype(*(p.dtype for p in parts)))
+
+    # --- contraction -------------------------------------------------------------------------
+    def einsum(self, operands, labels, out) -> Node:
+        """``sum over the labels not in out of prod_k operands[k][labels[k]]``."""
+        return canonical_einsum(self, list(operands), [tuple(l) for l in labels], tuple(out))
+
+
+def canonical_einsum(b: Builder, operands: list, labels: list, out: tuple) -> Node:
+    """A contraction in the form the lowering wants: broadcasts, transposes and numbers among
+    the operands are absorbed into the labels (a broadcast operand is simply not indexed by the
+    labels it repeats along), an identity matrix is contracted away by renaming its labels, and
+    a contraction of one operand becomes a sum and a transpose. What remains is a product of
+    distinct arrays summed over the labels not in the output."""
+    sizes = {}
+    for x, ls in zip(operands, labels):
+        if len(ls) != x.ndim:
+            raise Unsupported(f"einsum labels {ls} for an operand of shape {x.shape}")
+        for label, n in zip(ls, x.shape):
+            if sizes.setdefault(label, n) != n:
+                if n == 1 or sizes[label] == 1:
+                    raise Unsupported("einsum with broadcasting of size-1 axes")
+                raise Unsupported(f"einsum axes of label {label} differ: {sizes[label]} and {n}")
+    if len(set(out)) != len(out) or any(label not in sizes for label in out):
+        raise Unsupported(f"einsum output labels {out}")
+    scale = 1.0
+    changed = True
+    while changed:
+        changed = False
+        for k, (x, ls) in enumerate(zip(operands, labels)):
+            number = b.number(x)
+            if number is not None:
+                if number == 0:
+                    return b.zeros(tuple(sizes[label] for label in out))
+                scale *= number
+                del operands[k], labels[k]
+                changed = True
+                break
+            if x.op == "transpose":
+                perm = x.params[0]
+                inner = [None] * x.ndim
+                for j, p in enumerate(perm):
+                    inner[p] = ls[j]
+                operands[k], labels[k] = x.args[0], tuple(inner)
+                changed = True
+                break
+            if x.op == "bcast":
+                src, (_, dims) = x.args[0], x.params
+                keep = [i for i, d in enumerate(dims) if src.shape[i] != 1 or x.shape[d] == 1]
+                if len(keep) != src.ndim:
+                    src = b.reshape(src, tuple(src.shape[i] for i in keep))
+                operands[k], labels[k] = src, tuple(ls[dims[i]] for i in keep)
+                changed = True
+                break
+            if x.op == "eye" and x.ndim == 2 and x.params[0] == 0 and x.shape[0] == x.shape[1] \
+                    and not (ls[0] in out and ls[1] in out) and ls[0] != ls[1]:
+                keep, gone = (ls[0], ls[1]) if ls[0] in out else (ls[1], ls[0])
+                del operands[k], labels[k]
+                labels = [tuple(keep if label == gone else label for label in l) for l in labels]
+                out = tuple(keep if label == gone else label for label in out)
+                del sizes[gone]
+                changed = True
+                break
+    # A label indexing nothing any more (it was broadcast) contributes its length to the sum.
+    used = {label for ls in labels for label in ls}
+    for label in set(sizes) - used - set(out):
+        scale *= sizes[label]
+    shape = tuple(sizes[label] for label in out)
+    missing = [label for label in out if label not in used]
+    if missing:                             # an output axis only a broadcast had
+        inner_out = tuple(label for label in out if label in used)
+        inner = canonical_einsum(b, operands, labels, inner_out) if operands else b.const(1.0)
+        dims = tuple(out.index(label) for label in inner_out)
+        return b.bcast(inner, shape, dims) * scale
+    if not operands:
+        return b.bcast(b.const(scale), shape, ())
+    if len(operands) == 1 and len(set(labels[0])) == len(labels[0]):
+        x, ls = operands[0], labels[0]
+        summed = b.sum(x, [i for i, label in enumerate(ls) if label not in out])
+        kept = [label for label in ls if label in out]
+        result = b.transpose(summed, [kept.index(label) for label in out])
+        return result * scale if scale != 1.0 else result
+    # One order of operands and one numbering of labels, so equal contractions are one node.
+    order = sorted(range(len(operands)), key=lambda k: operands[k].id)
+    operands = [operands[k] for k in order]
+    labels = [labels[k] for k in order]
+    rename = {}
+    for label in list(out) + [label for ls in labels for label in ls]:
+        rename.setdefault(label, len(rename))
+    labels = tuple(tuple(rename[label] for label in ls) for ls in labels)
+    out = tuple(rename[label] for label in out)
+    node = b.node("einsum", tuple(operands), (labels, out), shape,
+                  "f" if any(x.dtype == "f" for x in operands) else operands[0].dtype)
+    return node * scale if scale != 1.0 else node
+
+
+
+_FOLD = {"neg": lambda x: -x, "exp": math.exp, "log": lambda x: math.log(x) if x > 0 else math.nan,
+         "sqrt": lambda x: math.sqrt(x) if x >= 0 else math.nan, "abs": abs,
+         "sign": lambda x: float(np.sign(x)), "sin": math.sin, "cos": math.cos,
+         "tanh": math.tanh, "square": lambda x: x * x, "recip": lambda x: 1.0 / x if x else math.inf}
+_FOLD2 = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+          "div": lambda a, b: float(np.divide(float(a), float(b))),
+          "pow": lambda a, b: float(np.power(float(a), float(b))),
+          "maximum": max, "minimum": min,
+          "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b,
+          "le": lambda a, b: a <= b, "eq": lambda a, b: a == b, "ne": lambda a, b: a != b}
+
+
+def topological(roots) -> list:
+    """The nodes ``roots`` depend on, each after its operands (iteratively: graphs are deep)."""
+    order, seen = [], set()
+    stack = [(r, False) for r in reversed(list(roots))]
+    while stack:
+        node, expanded = stack.pop()
+        if node.id in seen:
+            continue
+        if expanded:
+            seen.add(node.id)
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for a in reversed(node.args):
+            if a.id not in seen:
+                stack.append((a, False))
+    return order

@@ -1,0 +1,422 @@
+"""Lowering an array graph to a Numba kernel of loops over index spaces.
+
+Every node is either *materialized* (computed once into an array by a loop nest) or *inlined*
+(its value at an index is an expression, printed into its consumers' loop bodies). Reductions,
+contractions, scatters, embeddings, concatenations and reshapes are materialized; index maps
+(broadcasts, transposes, slices, gathers, identity matrices) are always inlined, so a transpose
+or a broadcast costs nothing; arithmetic is inlined into its one consumer unless that would
+evaluate a costly function (``exp``, ``log``, a division...) more often than once per element,
+or it has several consumers. So ``X.T @ diag(s) @ X`` is one loop nest
+``H[t, j] += X[i, t] * s[i] * X[i, j]`` with ``s`` computed once per row beforehand.
+
+The kernel takes the function's inputs and then the graph's array constants, and returns the
+output buffer of the product's layout.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import errors
+from ..codegen.spec import plain_label, sanitize
+from .graph import topological
+
+ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape")
+INDEX_MAPS = ("bcast", "transpose", "slice", "gather", "eye", "input", "const")
+CHEAP = {"add", "sub", "mul", "neg", "gt", "ge", "lt", "le", "eq", "ne", "and", "or", "not",
+         "maximum", "minimum", "abs", "sign"}
+
+UNARY = {"exp": "math.exp", "log": "math.log", "log1p": "math.log1p", "expm1": "math.expm1",
+         "sin": "math.sin", "cos": "math.cos", "tan": "math.tan", "tanh": "math.tanh",
+         "sinh": "math.sinh", "cosh": "math.cosh", "sqrt": "math.sqrt", "abs": "abs",
+         "sign": "np.sign", "arctan": "math.atan", "arcsin": "math.asin", "arccos": "math.acos",
+         "arcsinh": "math.asinh", "arctanh": "math.atanh", "floor": "np.floor",
+         "ceil": "np.ceil"}
+BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "gt": ">", "ge": ">=", "lt": "<",
+          "le": "<=", "eq": "==", "ne": "!=", "and": "and", "or": "or"}
+
+
+def _cheap(node) -> bool:
+    return node.op in INDEX_MAPS or (node.op in ("unary", "binary") and node.params[0] in CHEAP) \
+        or node.op == "where"
+
+
+class Lowering:
+    """The loop program of ``roots``: which nodes are arrays, and the statements computing them."""
+
+    def __init__(self, roots, dtype: str = "float64", labels=(), symmetric=()):
+        self.roots, self.dtype, self.labels = list(roots), dtype, list(labels)
+        self.order = topological(self.roots)
+        self.materialized = self._choose()
+        self.symmetric = self._symmetric(symmetric)
+        self.names = {}
+        self.lines: list = []
+        self.index_arrays = {}          # (input, axis length) -> its checked, wrapped copy
+        self.prologue: list = []        # statements checking runtime index arrays
+        self._fresh = 0
+
+    def _symmetric(self, roots) -> set:
+        """Ids of the einsums known to be symmetric matrices: a symmetric root, and what it
+        equals up to adding or scaling by symmetric constants (an identity, a number)."""
+        consumers = {}
+        for node in self.order:
+            for a in node.args:
+                consumers[a.id] = consumers.get(a.id, 0) + 1
+        found = set()
+        for node in roots:
+            while node is not None and node.ndim == 2 and node.shape[0] == node.shape[1]:
+                if node.op == "einsum" and len(node.params[1]) == 2:
+                    found.add(node.id)
+                    break
+                unknown = [a for a in node.args if not _symmetric_constant(a)]
+                linear = node.op == "binary" and node.params[0] in ("add", "sub", "mul") \
+                    or (node.op == "unary" and node.params[0] == "neg")
+                if node.op == "binary" and node.params[0] == "mul" and \
+                        not any(a.builder.number(a) is not None for a in node.args):
+                    linear = False
+                if not linear or len(unknown) != 1 or consumers.get(unknown[0].id, 0) != 1:
+                    break
+                node = unknown[0]
+        return found
+
+    # --- which nodes are arrays ---------------------------------------------------------------
+    def _choose(self) -> set:
+        consumers = {}
+        for node in self.order:
+            for a in node.args:
+                consumers[a.id] = consumers.get(a.id, 0) + 1
+        chosen = {r.id for r in self.roots}
+        chosen |= {n.id for n in self.order if n.op in ALWAYS}
+        chosen |= {n.id for n in self.order
+                   if n.op in ("unary", "binary", "where") and consumers.get(n.id, 0) > 1}
+        chosen -= {n.id for n in self.order if n.op in ("input", "const")}
+        evals = {}
+        for node in reversed(self.order):
+            if node.op in ("input", "const"):
+                continue
+            if node.id not in chosen:
+                heavy = not _cheap(node)
+                if heavy and evals.get(node.id, 0) > node.size:
+                    chosen.add(node.id)
+            count = self.iterations(node) if node.id in chosen else evals.get(node.id, 0)
+            for a in node.args:
+                if node.op == "reshape" and a.op not in ("input", "const"):
+                    chosen.add(a.id)            # a reshape is a view of a contiguous array
+                evals[a.id] = evals.get(a.id, 0) + count
+        return chosen
+
+    @staticmethod
+    def iterations(node) -> int:
+        """How many times a materialized node's loop body runs."""
+        if node.op in ("sum", "max"):
+            return node.args[0].size
+        if node.op == "einsum":
+            labels, _ = node.params
+            sizes = {}
+            for ls, x in zip(labels, node.args):
+                sizes.update(zip(ls, x.shape))
+            return math.prod(sizes.values())
+        if node.op in ("scatter", "embed"):
+            return node.args[0].size
+        return node.size
+
+    # --- expressions -------------------------------------------------------------------------
+    def var(self, node) -> str:
+        if node.op == "input":
+            return f"in{node.params[0]}"
+        if node.op == "const":
+            return f"k{node.params[0]}"
+        return self.names[node.id]
+
+    @staticmethod
+    def access(var: str, idx: list) -> str:
+        return f"{var}[{', '.join(idx)}]" if idx else f"{var}[0]"
+
+    def expr(self, node, idx: list) -> str:
+        """The value of ``node`` at index ``idx`` (expressions of the loop variables)."""
+        if node.op == "const" and node.params[0] == "s":
+            return _literal(node.params[1])
+        if node.id in self.materialized or node.op in ("input", "const"):
+            return self.access(self.var(node), idx)
+        return self.body(node, idx)
+
+    def body(self, node, idx: list) -> str:
+        """``node``'s own expression at ``idx``, its operands as values."""
+        op, p, args = node.op, node.params, node.args
+        if op == "unary":
+            x = self.expr(args[0], idx)
+            name = p[0]
+            if name == "neg":
+                return f"(-{x})"
+            if name == "not":
+                return f"(not {x})"
+            if name == "square":
+                return f"({x} ** 2)"
+            if name == "recip":
+                return f"(1.0 / {x})"
+            return f"{UNARY[name]}({x})"
+        if op == "binary":
+            x, y = self.expr(args[0], idx), self.expr(args[1], idx)
+            name = p[0]
+            if name == "pow":
+                n = args[1].builder.number(args[1])
+                if n is not None and float(n).is_integer() and abs(n) <= 64:
+                    return f"({x} ** {int(n)})"
+                return f"({x} ** {y})"
+            if name in ("maximum", "minimum"):
+                return f"{name[:3]}({x}, {y})"
+            if name == "arctan2":
+                return f"math.atan2({x}, {y})"
+            return f"({x} {BINARY[name]} {y})"
+        if op == "where":
+            c, x, y = (self.expr(a, idx) for a in args)
+            return f"({x} if {c} else {y})"
+        if op == "eye":
+            flat = _flat(idx[1:], node.shape[1:])
+            return f"(1.0 if {idx[0]} == {p[0]} + {flat} else 0.0)"
+        if op == "bcast":
+            shape, dims = p
+            src = args[0]
+            inner = [idx[d] if src.shape[k] != 1 or shape[d] == 1 else "0"
+                     for k, d in enumerate(dims)]
+            return self.expr(src, inner)
+        if op == "transpose":
+            inner = [None] * node.ndim
+            for j, q in enumerate(p[0]):
+                inner[q] = idx[j]
+            return self.expr(args[0], inner)
+        if op == "slice":
+            inner, it = [], iter(idx)
+            for k in p[0]:
+                if k[0] == "i":
+                    inner.append(str(k[1]))
+                else:
+                    i = next(it)
+                    inner.append(_affine(k[1], k[2], i))
+            return self.expr(args[0], inner)
+        if op == "gather":
+            axis, index = p[0], args[1]
+            m = index.ndim
+            at = self.index(index, args[0].shape[axis], idx[axis:axis + m])
+            return self.expr(args[0], idx[:axis] + [at] + idx[axis + m:])
+        raise errors.InternalError(f"no expression for {op}")
+
+    def index(self, index, length: int, idx: list) -> str:
+        """An index into an axis of ``length`` read from integer array ``index``. A runtime
+        index array is checked once (NumPy's bounds, negative indices counted from the end)."""
+        if index.op != "input":
+            return self.expr(index, idx)          # a constant: checked while tracing
+        key = (index.params[0], length)
+        name = self.index_arrays.get(key)
+        if name is None:
+            name = self.index_arrays[key] = f"ix{index.params[0]}_{length}"
+            k = index.params[0]
+            label = plain_label(self.labels[k]) if k < len(self.labels) else ""
+            what = f"argument {label}" if label else f"input {k}"
+            message = (f"symhess kernel: an index in {what} is out of bounds for an axis of "
+                       f"size {length}")
+            self.prologue += [
+                f"    {name} = np.empty({index.shape or (1,)!r}, dtype=np.int64)",
+                f"    for i0 in range({index.size}):",
+                f"        v = in{k}.flat[i0]" if index.ndim != 1 else f"        v = in{k}[i0]",
+                f"        if v < {-length} or v >= {length}:",
+                f"            raise IndexError({message!r})",
+                f"        {name}.flat[i0] = v + {length} if v < 0 else v" if index.ndim != 1
+                else f"        {name}[i0] = v + {length} if v < 0 else v"]
+        return self.access(name, idx)
+
+    # --- statements --------------------------------------------------------------------------
+    def loops(self, shape, depth=1, names=None) -> tuple[list, list, int]:
+        """``for`` headers over ``shape``, their index names, and the body's depth."""
+        names = names or [self.fresh() for _ in shape]
+        heads = [f"{'    ' * (depth + k)}for {i} in range({n}):" for k, (i, n)
+                 in enumerate(zip(names, shape))]
+        return heads, names, depth + len(shape)
+
+    def fresh(self) -> str:
+        self._fresh += 1
+        return f"i{self._fresh}"
+
+    def alloc(self, node, fill: str) -> str:
+        name = f"t{node.id}"
+        self.names[node.id] = name
+        shape = node.shape or (1,)
+        dtype = {"f": f"np.{self.dtype}", "i": "np.int64", "b": "np.bool_"}[node.dtype]
+        self.lines.append(f"    {name} = np.{fill}({shape!r}, dtype={dtype})")
+        return name
+
+    def emit(self, node):
+        """The statements that materialize ``node``."""
+        op, p, args = node.op, node.params, node.args
+        add = self.lines.append
+        if op == "reshape":
+            self.names[node.id] = f"t{node.id}"
+            add(f"    t{node.id} = {self.var(args[0])}.reshape({node.shape or (1,)!r})")
+            return
+        if op in ("sum", "max"):
+            name = self.alloc(node, "zeros" if op == "sum" else "empty")
+            if op == "max":
+                add(f"    {name}[:] = -np.inf")
+            src = args[0]
+            heads, idx, depth = self.loops(src.shape)
+            out = self.access(name, [i for k, i in enumerate(idx) if k not in p[0]])
+            value = self.expr(src, idx)
+            stmt = f"{out} += {value}" if op == "sum" else f"{out} = max({out}, {value})"
+            self.lines += heads + ["    " * depth + stmt]
+            return
+        if op == "einsum":
+            self._einsum(node)
+            return
+        if op == "scatter":
+            name = self.alloc(node, "zeros")
+            g, index = args
+            axis, m = p[0], index.ndim
+            heads, idx, depth = self.loops(g.shape)
+            at = self.index(index, p[1], idx[axis:axis + m])
+            out = self.access(name, idx[:axis] + [at] + idx[axis + m:])
+            self.lines += heads + ["    " * depth + f"{out} += {self.expr(g, idx)}"]
+            return
+        if op == "embed":
+            name = self.alloc(node, "zeros")
+            g = args[0]
+            heads, idx, depth = self.loops(g.shape)
+            at, it = [], iter(idx)
+            for k in p[1]:
+                at.append(str(k[1]) if k[0] == "i" else _affine(k[1], k[2], next(it)))
+            self.lines += heads + ["    " * depth + f"{self.access(name, at)} = {self.expr(g, idx)}"]
+            return
+        if op == "concat":
+            name = self.alloc(node, "empty")
+            axis, offset = p[0], 0
+            for part in args:
+                heads, idx, depth = self.loops(part.shape)
+                at = list(idx)
+                at[axis] = f"{offset} + {idx[axis]}" if offset else idx[axis]
+                self.lines += heads + ["    " * depth +
+                                       f"{self.access(name, at)} = {self.expr(part, idx)}"]
+                offset += part.shape[axis]
+            return
+        name = self.alloc(node, "empty")                # an elementwise node or an index map
+        heads, idx, depth = self.loops(node.shape)
+        self.lines += heads + ["    " * depth + f"{self.access(name, idx)} = {self.body(node, idx)}"]
+
+    def _einsum(self, node):
+        labels, out = node.params
+        name = self.alloc(node, "zeros")
+        sizes = {}
+        for ls, x in zip(labels, node.args):
+            sizes.update(zip(ls, x.shape))
+        # An identity-matrix operand E[t, l...] fixes t from l: t is assigned, not looped.
+        fixed, factors = {}, []
+        for ls, x in zip(labels, node.args):
+            if x.op == "eye" and x.id not in self.materialized and ls[0] not in ls[1:] \
+                    and ls[0] not in fixed and not any(l in fixed for l in ls[1:]):
+                fixed[ls[0]] = (x, ls)
+            else:
+                factors.append((x, ls))
+        looped = [l for l in sizes if l not in fixed]
+        last = {}
+        for ls in [out] + [ls for _, ls in factors]:
+            if ls:
+                last[ls[-1]] = last.get(ls[-1], 0) + 1
+        inner = max(looped, key=lambda l: (last.get(l, 0), l in out), default=None)
+        reduced = [l for l in looped if l not in out and l != inner]
+        outer = [l for l in out if l in looped and l != inner]
+        order = reduced + outer + ([inner] if inner is not None else [])
+        var = {l: self.fresh() for l in sizes}
+        heads, _, depth = self.loops([sizes[l] for l in order], names=[var[l] for l in order])
+        half = node.id in self.symmetric and all(l in order for l in out)
+        if half:            # a symmetric result: the upper triangle, then its mirror image
+            first, second = sorted(out, key=order.index)
+            k = order.index(second)
+            start = var[first] if second == out[1] else "0"
+            stop = f"{var[first]} + 1" if second == out[0] else str(sizes[second])
+            heads[k] = f"{'    ' * (1 + k)}for {var[second]} in range({start}, {stop}):"
+        body = []
+        pad = "    " * depth
+        for t, (x, ls) in fixed.items():        # (a seed's t stays below its row count)
+            flat = _flat([var[l] for l in ls[1:]], x.shape[1:])
+            body.append(f"{pad}{var[t]} = {x.params[0]} + {flat}")
+        product = " * ".join(self.expr(x, [var[l] for l in ls]) for x, ls in factors) or "1.0"
+        stmt = f"{self.access(name, [var[l] for l in out])} += {product}"
+        self.lines += heads + body + [pad + stmt]
+        if half:
+            n = node.shape[0]
+            self.lines += [f"    for p in range({n}):", "        for q in range(p):",
+                           f"            {name}[p, q] = {name}[q, p]"]
+
+    def program(self) -> list:
+        """The statements computing every materialized node, in order."""
+        for node in self.order:
+            if node.id in self.materialized:
+                self.emit(node)
+        return self.lines
+
+
+def _symmetric_constant(node) -> bool:
+    """A number, or a square identity: symmetric whatever it is added to or multiplies."""
+    if node.builder.number(node) is not None:
+        return True
+    return node.op == "eye" and node.params[0] == 0 and node.shape == (node.shape[0],) * 2
+
+
+def _literal(value) -> str:
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value)
+    if math.isnan(value):
+        return "np.nan"
+    if math.isinf(value):
+        return "np.inf" if value > 0 else "(-np.inf)"
+    return repr(float(value))
+
+
+def _affine(start, step, i) -> str:
+    if step == 1:
+        return f"{start} + {i}" if start else i
+    return f"{start} + {step} * {i}" if start else f"{step} * {i}"
+
+
+def _flat(idx, shape) -> str:
+    if not idx:
+        return "0"
+    text = idx[0]
+    for i, n in zip(idx[1:], shape[1:]):
+        text = f"({text}) * {n} + {i}"
+    return text
+
+
+def kernel_source(roots, inputs, n_constants, out_size, out_shape, dtype, title, version,
+                  labels=(), symmetric=()) -> str:
+    """A module defining ``kernel(in0, ..., k0, ...)``: the values of ``roots``, flattened one
+    after the other into one buffer of ``out_size`` values, returned with ``out_shape``.
+
+    ``inputs``: ``(shape, dtype name)`` of each kernel input; ``labels`` their names for error
+    messages; ``symmetric``: roots known to be symmetric matrices.
+    """
+    lowering = Lowering(roots, dtype, labels, symmetric)
+    args = [f"in{k}" for k in range(len(inputs))] + [f"k{k}" for k in range(n_constants)]
+    lines = []
+    for k, (shape, kind) in enumerate(inputs):
+        want = shape or (1,)
+        lines.append(f"    in{k} = np.ascontiguousarray(np.asarray(in{k}, dtype=np.{kind}))"
+                     f".reshape({want!r})")
+    program = lowering.program()
+    lines += lowering.prologue + program
+    if len(roots) == 1 and out_size == roots[0].size:
+        lines.append(f"    return {lowering.var(roots[0])}.reshape({tuple(out_shape)!r})")
+    else:
+        lines.append(f"    out = np.empty({out_size}, dtype=np.{dtype})")
+        offset = 0
+        for r in roots:
+            lines.append(f"    out[{offset}:{offset + r.size}] = {lowering.var(r)}.reshape(-1)")
+            offset += r.size
+        lines.append(f"    return out.reshape({tuple(out_shape)!r})")
+    head = (f"# Generated by symhess {sanitize(version)}: {sanitize(title)}.\n"
+            f"# Numba CPU kernel of the array tier: {len(lowering.materialized)} arrays, "
+            f"{sum(1 for line in lines if line.lstrip().startswith('for '))} loops.\n"
+            "# Do not edit: regenerate it instead.\n\n"
+            "import math\n\nimport numpy as np\nimport numba\n\n\n"
+            "@numba.njit(cache=True, nogil=True, error_model='numpy')\n")
+    return head + f"def kernel({', '.join(args)}):\n" + "\n".join(lines) + "\n"

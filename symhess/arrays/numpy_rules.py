@@ -1,0 +1,462 @@
+"""The NumPy functions the array tier traces: one table, one entry per function.
+
+Each entry turns a NumPy call on `SymArray` values into graph nodes (`symhess.arrays.graph`).
+Functions not in the table raise `Unsupported`: the scalar tier, which knows more functions,
+then traces the function instead.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .einsum import matmul_labels, parse, tensordot_labels
+from .graph import Builder, Unsupported
+from .tracer import Rules, SymArray, lift
+
+# --- ufuncs ----------------------------------------------------------------------------------
+UNARY_UFUNCS = {
+    np.negative: "neg", np.exp: "exp", np.log: "log", np.log1p: "log1p", np.expm1: "expm1",
+    np.sin: "sin", np.cos: "cos", np.tan: "tan", np.tanh: "tanh", np.sinh: "sinh",
+    np.cosh: "cosh", np.sqrt: "sqrt", np.absolute: "abs", np.fabs: "abs", np.sign: "sign",
+    np.arctan: "arctan", np.arcsin: "arcsin", np.arccos: "arccos", np.arcsinh: "arcsinh",
+    np.arctanh: "arctanh", np.floor: "floor", np.ceil: "ceil", np.logical_not: "not",
+    np.square: "square", np.reciprocal: "recip",
+}
+BINARY_UFUNCS = {
+    np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div",
+    np.power: "pow", np.maximum: "maximum", np.minimum: "minimum", np.fmax: "maximum",
+    np.fmin: "minimum", np.arctan2: "arctan2", np.greater: "gt", np.greater_equal: "ge",
+    np.less: "lt", np.less_equal: "le", np.equal: "eq", np.not_equal: "ne",
+    np.logical_and: "and", np.logical_or: "or",
+}
+
+
+def _builder(values) -> Builder:
+    for v in values:
+        if isinstance(v, SymArray):
+            return v.node.builder
+        if isinstance(v, (list, tuple)):
+            found = _builder(v)
+            if found is not None:
+                return found
+    return None
+
+
+def _wrap(node):
+    return SymArray(node)
+
+
+def apply_ufunc(ufunc, method, inputs, kwargs):
+    if method != "__call__" or kwargs.get("out") is not None or kwargs.get("where") is not None:
+        raise Unsupported(f"np.{ufunc.__name__}.{method}")
+    b = _builder(inputs)
+    nodes = [lift(b, x) for x in inputs]
+    if ufunc in UNARY_UFUNCS:
+        return _wrap(b.unary(UNARY_UFUNCS[ufunc], nodes[0]))
+    if ufunc in BINARY_UFUNCS:
+        return _wrap(b.binary(BINARY_UFUNCS[ufunc], nodes[0], nodes[1]))
+    if ufunc is np.matmul:
+        return _wrap(_matmul(b, *nodes))
+    if ufunc in (np.log2, np.log10):
+        return _wrap(b.unary("log", nodes[0]) * (1.0 / math.log(2.0 if ufunc is np.log2 else 10.0)))
+    if ufunc is np.exp2:
+        return _wrap(b.unary("exp", nodes[0] * math.log(2.0)))
+    if ufunc is np.hypot:
+        return _wrap(b.unary("sqrt", nodes[0] * nodes[0] + nodes[1] * nodes[1]))
+    if ufunc is np.logaddexp:
+        x, y = nodes
+        m = b.binary("maximum", x, y)
+        return _wrap(m + b.unary("log1p", b.unary("exp", -b.unary("abs", x - y))))
+    raise Unsupported(f"np.{ufunc.__name__}")
+
+
+def _matmul(b, x, y):
+    la, lb, out = matmul_labels(x.ndim, y.ndim)
+    if x.ndim > 2 and y.ndim > 2 and x.shape[:-2] != y.shape[:-2]:
+        raise Unsupported("matmul with broadcast batch axes")
+    return b.einsum([x, y], [la, lb], out)
+
+
+# --- functions -------------------------------------------------------------------------------
+FUNCTIONS = {}
+
+
+def function(*funcs):
+    def register(rule):
+        for f in funcs:
+            FUNCTIONS[f] = rule
+        return rule
+    return register
+
+
+def apply_function(func, args, kwargs):
+    rule = FUNCTIONS.get(func)
+    if rule is None:
+        raise Unsupported(f"np.{getattr(func, '__name__', func)}")
+    b = _builder(list(args) + list(kwargs.values()))
+    result = rule(b, *args, **kwargs)
+    if isinstance(result, (list, tuple)):
+        return type(result)(_wrap(r) for r in result)
+    return _wrap(result)
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, numbers.Integral):
+        axis = (axis,)
+    return tuple(int(a) % max(ndim, 1) for a in axis)
+
+
+def _keep(b, result, x, axes, keepdims):
+    if not keepdims:
+        return result
+    return b.reshape(result, tuple(1 if k in axes else n for k, n in enumerate(x.shape)))
+
+
+def _no_extras(name, **extras):
+    for key, value in extras.items():
+        if value is not None:
+            raise Unsupported(f"np.{name} with {key}=")
+
+
+@function(np.sum)
+def _sum(b, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _no_extras("sum", out=out, initial=initial, where=where)
+    x = lift(b, a)
+    axes = _axes(axis, x.ndim)
+    return _keep(b, b.sum(x, axes), x, axes, keepdims)
+
+
+@function(np.mean)
+def _mean(b, a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    _no_extras("mean", out=out, where=where)
+    x = lift(b, a)
+    axes = _axes(axis, x.ndim)
+    count = math.prod(x.shape[k] for k in axes)
+    return _keep(b, b.sum(x, axes) * (1.0 / count), x, axes, keepdims)
+
+
+@function(np.var)
+def _var(b, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
+    _no_extras("var", out=out, where=where)
+    x = lift(b, a)
+    axes = _axes(axis, x.ndim)
+    count = math.prod(x.shape[k] for k in axes)
+    mean = b.sum(x, axes) * (1.0 / count)
+    kept = tuple(k for k in range(x.ndim) if k not in axes)
+    d = x - b.bcast(mean, x.shape, kept)
+    var = b.sum(d * d, axes) * (1.0 / (count - ddof))
+    return _keep(b, var, x, axes, keepdims)
+
+
+@function(np.std)
+def _std(b, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
+    return b.unary("sqrt", _var(b, a, axis, dtype, out, ddof, keepdims, where))
+
+
+@function(np.max, np.amax)
+def _max(b, a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    _no_extras("max", out=out, initial=initial, where=where)
+    x = lift(b, a)
+    axes = _axes(axis, x.ndim)
+    return _keep(b, b.max(x, axes), x, axes, keepdims)
+
+
+@function(np.min, np.amin)
+def _min(b, a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    _no_extras("min", out=out, initial=initial, where=where)
+    x = lift(b, a)
+    axes = _axes(axis, x.ndim)
+    return _keep(b, -b.max(-x, axes), x, axes, keepdims)
+
+
+@function(np.dot)
+def _dot(b, a, c, out=None):
+    _no_extras("dot", out=out)
+    x, y = lift(b, a), lift(b, c)
+    if x.ndim == 0 or y.ndim == 0:
+        return x * y
+    if y.ndim <= 2:
+        return _matmul(b, x, y)
+    la, lb, out = tensordot_labels(x.ndim, y.ndim, ([-1], [-2]))
+    return b.einsum([x, y], [la, lb], out)
+
+
+@function(np.matmul)
+def _matmul_function(b, a, c, **kwargs):
+    return _matmul(b, lift(b, a), lift(b, c))
+
+
+@function(np.vdot, np.inner)
+def _inner(b, a, c):
+    x, y = lift(b, a), lift(b, c)
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        return x * y
+    la, lb, out = tensordot_labels(x.ndim, y.ndim, ([-1], [-1]))
+    return b.einsum([x, y], [la, lb], out)
+
+
+@function(np.outer)
+def _outer(b, a, c, out=None):
+    x, y = lift(b, a), lift(b, c)
+    x, y = b.reshape(x, (x.size,)), b.reshape(y, (y.size,))
+    return b.einsum([x, y], [(0,), (1,)], (0, 1))
+
+
+@function(np.tensordot)
+def _tensordot(b, a, c, axes=2):
+    x, y = lift(b, a), lift(b, c)
+    la, lb, out = tensordot_labels(x.ndim, y.ndim, axes)
+    return b.einsum([x, y], [la, lb], out)
+
+
+@function(np.einsum)
+def _einsum(b, subscripts, *operands, optimize=False, **kwargs):
+    if not isinstance(subscripts, str) or kwargs:
+        raise Unsupported("np.einsum in its interleaved form or with options")
+    nodes = [lift(b, x) for x in operands]
+    labels, out = parse(subscripts, [x.shape for x in nodes])
+    return b.einsum(nodes, labels, out)
+
+
+@function(np.trace)
+def _trace(b, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    x = lift(b, a)
+    if offset or x.ndim != 2:
+        raise Unsupported("np.trace beyond a square matrix's")
+    return b.einsum([x], [(0, 0)], ())
+
+
+# --- shapes ----------------------------------------------------------------------------------
+def _shape_of(shape, size):
+    if isinstance(shape, numbers.Integral):
+        shape = (shape,)
+    shape = [int(n) for n in shape]
+    if shape.count(-1) == 1:
+        known = math.prod(n for n in shape if n != -1)
+        shape[shape.index(-1)] = size // known if known else 0
+    return tuple(shape)
+
+
+@function(np.reshape)
+def _reshape(b, a, newshape=None, order="C", shape=None, **kwargs):
+    if order != "C":
+        raise Unsupported("reshape with order other than C")
+    x = lift(b, a)
+    return b.reshape(x, _shape_of(newshape if shape is None else shape, x.size))
+
+
+@function(np.ravel)
+def _ravel(b, a, order="C"):
+    x = lift(b, a)
+    return b.reshape(x, (x.size,))
+
+
+@function(np.transpose)
+def _transpose(b, a, axes=None):
+    x = lift(b, a)
+    perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(int(p) % x.ndim for p in axes)
+    return b.transpose(x, perm)
+
+
+@function(np.swapaxes)
+def _swapaxes(b, a, axis1, axis2):
+    x = lift(b, a)
+    perm = list(range(x.ndim))
+    i, j = axis1 % x.ndim, axis2 % x.ndim
+    perm[i], perm[j] = perm[j], perm[i]
+    return b.transpose(x, perm)
+
+
+@function(np.squeeze)
+def _squeeze(b, a, axis=None):
+    x = lift(b, a)
+    axes = [k for k, n in enumerate(x.shape) if n == 1] if axis is None else _axes(axis, x.ndim)
+    return b.reshape(x, tuple(n for k, n in enumerate(x.shape) if k not in axes))
+
+
+@function(np.expand_dims)
+def _expand_dims(b, a, axis):
+    x = lift(b, a)
+    shape = list(x.shape)
+    for ax in sorted(_axes(axis, x.ndim + (1 if isinstance(axis, int) else len(axis)))):
+        shape.insert(ax, 1)
+    return b.reshape(x, tuple(shape))
+
+
+@function(np.broadcast_to)
+def _broadcast_to(b, a, shape, subok=False):
+    return b.broadcast_to(lift(b, a), _shape_of(shape, 0))
+
+
+@function(np.concatenate)
+def _concatenate(b, arrays, axis=0, out=None, **kwargs):
+    _no_extras("concatenate", out=out)
+    nodes = [lift(b, x) for x in arrays]
+    if axis is None:
+        nodes, axis = [b.reshape(x, (x.size,)) for x in nodes], 0
+    return b.concat(nodes, int(axis) % nodes[0].ndim)
+
+
+@function(np.stack)
+def _stack(b, arrays, axis=0, out=None, **kwargs):
+    _no_extras("stack", out=out)
+    nodes = [lift(b, x) for x in arrays]
+    axis = int(axis) % (nodes[0].ndim + 1)
+    expanded = [b.reshape(x, x.shape[:axis] + (1,) + x.shape[axis:]) for x in nodes]
+    return b.concat(expanded, axis)
+
+
+@function(np.hstack)
+def _hstack(b, arrays, **kwargs):
+    nodes = [lift(b, x) for x in arrays]
+    return b.concat(nodes, 0 if nodes[0].ndim == 1 else 1)
+
+
+@function(np.vstack)
+def _vstack(b, arrays, **kwargs):
+    nodes = [lift(b, x) for x in arrays]
+    nodes = [b.reshape(x, (1, x.size)) if x.ndim == 1 else x for x in nodes]
+    return b.concat(nodes, 0)
+
+
+@function(np.where)
+def _where(b, cond, *values):
+    if len(values) != 2:
+        raise Unsupported("np.where with one argument")
+    return b.where(lift(b, cond), lift(b, values[0]), lift(b, values[1]))
+
+
+@function(np.clip)
+def _clip(b, a, a_min=None, a_max=None, out=None, **kwargs):
+    _no_extras("clip", out=out)
+    x = lift(b, a)
+    if a_min is not None:
+        x = b.binary("maximum", x, lift(b, a_min))
+    if a_max is not None:
+        x = b.binary("minimum", x, lift(b, a_max))
+    return x
+
+
+@function(np.zeros_like, np.ones_like)
+def _like(b, a, dtype=None, **kwargs):
+    raise Unsupported("np.zeros_like of a traced array")
+
+
+@function(np.linalg.norm)
+def _norm(b, x, ord=None, axis=None, keepdims=False):
+    node = lift(b, x)
+    if ord not in (None, 2) or (axis is None and node.ndim > 1 and ord == 2):
+        raise Unsupported("np.linalg.norm other than the 2-norm")
+    axes = _axes(axis, node.ndim)
+    return _keep(b, b.unary("sqrt", b.sum(node * node, axes)), node, axes, keepdims)
+
+
+@function(np.take)
+def _take(b, a, indices, axis=None, out=None, mode="raise"):
+    _no_extras("take", out=out)
+    x = lift(b, a)
+    if axis is None:
+        x, axis = b.reshape(x, (x.size,)), 0
+    return _gather(b, x, indices, int(axis) % x.ndim)
+
+
+def _gather(b, x, indices, axis):
+    if isinstance(indices, SymArray):
+        if indices.node.dtype != "i":
+            raise Unsupported("indexing with a traced non-integer array")
+        return b.gather(x, indices.node, axis)
+    idx = np.asarray(indices)
+    if idx.dtype.kind == "b":
+        if idx.shape != (x.shape[axis],):
+            raise Unsupported("a boolean mask over several axes")
+        idx = np.flatnonzero(idx)
+    if idx.dtype.kind not in "iu":
+        raise Unsupported(f"indexing with an array of dtype {idx.dtype}")
+    n = x.shape[axis]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise Unsupported(f"index {int(idx.max() if idx.max() >= n else idx.min())} out of "
+                          f"bounds for axis {axis} with size {n}")
+    idx = np.where(idx < 0, idx + n, idx).astype(np.int64)
+    if idx.ndim == 1 and idx.size and np.array_equal(idx, idx[0] + np.arange(idx.size)):
+        key = tuple(("s", int(idx[0]), 1, idx.size) if k == axis else ("s", 0, 1, m)
+                    for k, m in enumerate(x.shape))
+        return b.slice(x, key)                 # a contiguous run: a slice, not a gather
+    return b.gather(x, idx, axis)
+
+
+def getitem(array: SymArray, key):
+    """``array[key]``: basic indexing as a slice, one (or adjacent) integer arrays as a gather."""
+    b, x = array.node.builder, array.node
+    key = key if isinstance(key, tuple) else (key,)
+    if any(k is Ellipsis for k in key):
+        i = next(i for i, k in enumerate(key) if k is Ellipsis)
+        used = sum(1 for k in key if k is not None and k is not Ellipsis)
+        key = key[:i] + (slice(None),) * (x.ndim - used) + key[i + 1:]
+    advanced = [i for i, k in enumerate(key) if _is_array_index(k)]
+    basic, new_axes, axis_out, adv_out = [], [], 0, None
+    axis = 0
+    for i, k in enumerate(key):
+        if k is None:
+            new_axes.append(axis_out)
+            axis_out += 1
+            continue
+        if axis >= x.ndim:
+            raise Unsupported(f"too many indices for an array of shape {x.shape}")
+        n = x.shape[axis]
+        if i in advanced:
+            basic.append(("s", 0, 1, n))
+            if adv_out is None:
+                adv_out = axis_out
+            axis_out += 1
+        elif isinstance(k, slice):
+            start, stop, step = k.indices(n)
+            basic.append(("s", start, step, len(range(start, stop, step))))
+            axis_out += 1
+        elif isinstance(k, (numbers.Integral, np.integer)) and not isinstance(k, bool):
+            if not -n <= int(k) < n:
+                raise Unsupported(f"index {int(k)} out of bounds for axis {axis} with size {n}")
+            basic.append(("i", int(k) % n))
+        else:
+            raise Unsupported(f"an index of type {type(k).__name__}")
+        axis += 1
+    basic += [("s", 0, 1, n) for n in x.shape[axis:]]
+    result = b.slice(x, tuple(basic))
+    if advanced:
+        if len(advanced) > 1 and advanced != list(range(advanced[0], advanced[-1] + 1)):
+            raise Unsupported("integer arrays at non-adjacent axes")
+        if new_axes:
+            raise Unsupported("np.newaxis together with integer-array indexing")
+        first = adv_out
+        if len(advanced) > 1:                     # adjacent integer arrays: one flat gather
+            dims = [result.shape[first + j] for j in range(len(advanced))]
+            arrays = np.broadcast_arrays(*[_index_array(key[i]) for i in advanced])
+            flat = np.ravel_multi_index([np.where(a < 0, a + n, a) for a, n in zip(arrays, dims)],
+                                        dims)
+            result = b.reshape(result, result.shape[:first] + (math.prod(dims),)
+                               + result.shape[first + len(dims):])
+            return _wrap(_gather(b, result, flat, first))
+        return _wrap(_gather(b, result, key[advanced[0]], first))
+    for pos in new_axes:
+        shape = list(result.shape)
+        shape.insert(pos, 1)
+        result = b.reshape(result, tuple(shape))
+    return _wrap(result)
+
+
+def _is_array_index(k) -> bool:
+    return isinstance(k, (list, np.ndarray, SymArray)) and not (
+        isinstance(k, np.ndarray) and k.ndim == 0)
+
+
+def _index_array(k):
+    if isinstance(k, SymArray):
+        raise Unsupported("several traced integer arrays in one index")
+    return np.asarray(k)
+
+
+Rules.ufunc, Rules.function, Rules.getitem = apply_ufunc, apply_function, getitem

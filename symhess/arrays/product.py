@@ -1,0 +1,236 @@
+"""The array tier's products: tracing a call to an array graph, and the Hessian and hvp plans.
+
+`trace_arrays` runs the function once on `SymArray` leaves (one node per argument leaf);
+`HessianProduct` and `HVPProduct` plan the kernel of the Hessian blocks or of ``H v`` for
+`symhess.lower.build`, which emits, caches and compiles it as it does the scalar tier's.
+`choose` is the rule deciding which tier compiles a function.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import errors, pytree
+from ..layout import Layout, Parts
+from ..signature import kernel_dtype, rounded_dtype, symbolic_call, tree_of
+from . import numpy_rules, rules  # noqa: F401  (numpy_rules registers the tracer's rules)
+from .evaluate import evaluate
+from .graph import Builder, Unsupported, topological
+from .kernel import kernel_source
+from .tracer import SymArray
+
+#: A runtime data argument (not differentiated) with at least this many elements, or a
+#: contraction of at least `MIN_CONTRACTION` multiply-adds, sends a function to the array tier.
+MIN_DATA = 64
+MIN_CONTRACTION = 4096
+
+
+@dataclass
+class ArrayTrace:
+    """A function traced to an array graph: its scalar output node and the kernel inputs."""
+
+    name: str
+    builder: Builder
+    output: object                   # the scalar output's node
+    inputs: list                     # the input node of each leaf
+    leaves: list
+    diff_leaves: list
+    diff_tree: object
+    dtype: np.dtype
+    arg_pytrees: list
+    arguments: tuple
+    round_to: object = None
+
+    @property
+    def diff_inputs(self) -> list:
+        return [self.inputs[leaf.index] for leaf in self.diff_leaves]
+
+
+def trace_arrays(transform, args, kwargs) -> ArrayTrace:
+    """Trace ``transform.fun`` to an array graph; `Unsupported` when it is not one the array
+    tier compiles (a vector output, complex numbers, a function it has no rule for...)."""
+    if transform.holomorphic or transform.batch_axis is not None:
+        raise Unsupported("holomorphic or batched Hessians")
+    b = Builder()
+    inputs = []
+
+    def wrap(leaf, lazy_rows):
+        kind = leaf.dtype.kind
+        if kind == "c":
+            raise Unsupported("complex inputs")
+        node = b.input(leaf.index, leaf.shape, "f" if kind == "f" else "b" if kind == "b" else "i")
+        inputs.append(node)
+        return SymArray(node)
+
+    call = symbolic_call(transform, args, kwargs, wrap)
+    dtype = kernel_dtype(call.leaves, False)
+    if dtype not in (np.float64, np.float32):
+        raise Unsupported(f"dtype {dtype}")
+    try:
+        out = transform.fun(*call.args, **call.kwargs)
+    except Unsupported:
+        raise
+    except (errors.SymhessError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise Unsupported(f"tracing raised {type(exc).__name__}") from exc
+    if transform.has_aux:
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise Unsupported("has_aux output of the wrong form")
+        out = out[0]
+    if not isinstance(out, SymArray) or out.shape != () or out.node.dtype != "f":
+        raise Unsupported("an output that is not one traced scalar")
+    many = call.many
+    diff_tree = (pytree.TreeDef("tuple", None, tuple(tree_of(args[p]) for p in call.diff_positions))
+                 if many else tree_of(args[call.diff_positions[0]]))
+    static = call.static
+    diff_leaves = [l for p in call.diff_positions for l in call.leaves if l.arg == p]
+    return ArrayTrace(
+        name=transform.name, builder=b, output=out.node, inputs=inputs, leaves=call.leaves,
+        diff_leaves=diff_leaves, diff_tree=diff_tree, dtype=dtype,
+        arg_pytrees=[(pos, tree_of(args[pos])) for pos in range(len(args)) if pos not in static]
+        + [(k, tree_of(kwargs[k])) for k in sorted(kwargs)],
+        arguments=(tuple(call.names), tuple(sorted(kwargs))),
+        round_to=rounded_dtype(args, kwargs, static))
+
+
+def choose(trace: ArrayTrace) -> bool:
+    """Whether the array tier compiles this function (the rule `symhess.hessian` documents):
+    it reads a runtime data argument of at least `MIN_DATA` elements, or contracts arrays in
+    at least `MIN_CONTRACTION` multiply-adds. Small fixed-shape functions (a 3x3 deformation
+    gradient) and sums of small terms over index tables stay in the scalar tier, whose
+    per-entry CSE and element templates give the fastest code for them."""
+    if any(not leaf.differentiated and leaf.size >= MIN_DATA for leaf in trace.leaves):
+        return True
+    from .einsum import flops
+    return any(n.op == "einsum" and flops(n) >= MIN_CONTRACTION
+               for n in topological([trace.output]))
+
+
+@dataclass
+class ArrayKernel:
+    """The array tier's kernel: printed by itself (`symhess.arrays.kernel`)."""
+
+    roots: list
+    inputs: list
+    n_constants: int
+    out_size: int
+    out_shape: tuple
+    dtype: str
+    title: str
+    labels: tuple = ()
+    symmetric: tuple = ()            # roots that are symmetric matrices
+
+    def emit(self, version: str) -> str:
+        return kernel_source(self.roots, self.inputs, self.n_constants, self.out_size,
+                             self.out_shape, self.dtype, self.title, version, self.labels,
+                             self.symmetric)
+
+
+def _kernel(trace, roots, layout, title, leaves=None, symmetric=()) -> ArrayKernel:
+    leaves = trace.leaves if leaves is None else leaves
+    return ArrayKernel(roots=roots, inputs=[(l.shape, l.dtype.name) for l in leaves],
+                       n_constants=len(trace.builder.constants), out_size=layout.size,
+                       out_shape=tuple(layout.out_shape), dtype=trace.dtype.name, title=title,
+                       labels=tuple(l.label for l in leaves), symmetric=tuple(symmetric))
+
+
+class ArrayDerivation:
+    """The symbolic side of an array-tier Hessian: its graphs, and (on first use) the scalar
+    tier's per-entry derivation, for the closed forms of small Hessians."""
+
+    def __init__(self, trace: ArrayTrace, blocks, layout, scalar):
+        self.trace, self.blocks, self.layout = trace, blocks, layout
+        self.diff_leaves, self.dtype = trace.diff_leaves, trace.dtype
+        self.out_tree, self.diff_tree = pytree.LEAF, trace.diff_tree
+        self.dense_layout = layout
+        self._make_scalar, self._scalar = scalar, None
+        self._lock = threading.Lock()
+
+    @property
+    def scalar(self):
+        """The scalar tier's `symhess.lower.Derivation` of the same signature (traced on first
+        use: per-entry closed forms are for Hessians small enough to read)."""
+        with self._lock:
+            if self._scalar is None:
+                self._scalar = self._make_scalar()
+        return self._scalar
+
+    variables = property(lambda self: self.scalar.variables)
+    outputs = property(lambda self: self.scalar.outputs)
+
+    def entries(self) -> dict:
+        return self.scalar.entries()
+
+    def kernel_spec(self):
+        return self.scalar.kernel_spec()
+
+    def value(self, args) -> np.ndarray:
+        """The output evaluated by NumPy from the array graph at positional ``args``."""
+        inputs = []
+        for leaf in self.trace.leaves:
+            if not isinstance(leaf.arg, int):
+                raise errors.ArgumentValueError("keyword arguments are not evaluated")
+            arg_leaves, structure = pytree.flatten(args[leaf.arg])
+            inputs.append(np.asarray(dict(zip(structure.paths(), arg_leaves))[leaf.path]))
+        out, = evaluate([self.trace.output], inputs, self.trace.builder.constants)
+        return np.atleast_1d(out).astype(float)
+
+
+@dataclass(frozen=True)
+class HessianProduct:
+    """The dense Hessian of a scalar function, in the blocks of ``jax.hessian``."""
+
+    has_aux: bool = False
+    fun: object = None
+    scalar: object = None            # () -> the scalar tier's Derivation, for closed forms
+
+    def plan(self, trace: ArrayTrace, progress):
+        from ..lower import Plan
+        from ..runtime import CompiledHessian
+        with progress.stage("differentiate"):
+            blocks = rules.hessian(trace.builder, trace.output, trace.diff_inputs)
+        layout = Layout([()], [l.shape for l in trace.diff_leaves], pytree.LEAF, trace.diff_tree)
+        roots = [h for row in blocks for h in row]
+        diagonal = [blocks[i][i] for i, leaf in enumerate(trace.diff_leaves) if len(leaf.shape) == 1]
+        spec = _kernel(trace, roots, layout, f"Hessian of {trace.name}", symmetric=diagonal)
+        derivation = ArrayDerivation(trace, blocks, layout, self.scalar)
+        make = functools.partial(CompiledHessian, derivation=derivation, has_aux=self.has_aux,
+                                 fun=self.fun, round_to=trace.round_to)
+        return Plan(leaves=trace.leaves, layout=layout, dtype=trace.dtype, spec=lambda: spec,
+                    make=make, tables=list(trace.builder.constants))
+
+
+@dataclass(frozen=True)
+class HVPProduct:
+    """``H(x) v`` of a scalar function: the derivative of the gradient along ``v``, never H."""
+
+    nargs: int
+
+    def plan(self, trace: ArrayTrace, progress):
+        from ..lower import Plan
+        from ..runtime import Compiled
+        b = trace.builder
+        directions, tangent_leaves = [], []
+        index = len(trace.leaves)
+        for leaf in trace.diff_leaves:
+            tangent = leaf.__class__(arg=self.nargs, path=f"[{len(tangent_leaves)}]",
+                                     label=f"v{leaf.label[len(str(leaf.arg)):] or ''}",
+                                     shape=leaf.shape, dtype=trace.dtype, weak=False,
+                                     differentiated=False, index=index)
+            tangent_leaves.append(tangent)
+            directions.append(b.input(index, leaf.shape, "f"))
+            index += 1
+        with progress.stage("differentiate"):
+            products = rules.hvp(b, trace.output, trace.diff_inputs, directions)
+        leaves = trace.leaves + tangent_leaves
+        layout = Parts([l.shape for l in trace.diff_leaves], trace.diff_tree)
+        spec = _kernel(trace, products, layout, f"Hessian-vector product of {trace.name}",
+                       leaves)
+        make = functools.partial(Compiled, what="Hessian-vector product",
+                                 round_to=trace.round_to)
+        return Plan(leaves=leaves, layout=layout, dtype=trace.dtype, spec=lambda: spec,
+                    make=make, tables=list(b.constants),
+                    arg_pytrees=trace.arg_pytrees + [(self.nargs, trace.diff_tree)])

@@ -1,0 +1,240 @@
+"""The array tier (`symhess.arrays`): array programs, their Hessians and the tier rule.
+
+Each program of the table is compiled by the array tier and checked against the independent
+autodiff (`symhess.check`), against the scalar tier, and (where JAX is installed) against
+``jax.hessian``; the NumPy interpreter of the graph is checked against plain NumPy.
+"""
+
+import numpy as np
+import pytest
+
+import symhess
+from symhess.arrays import rules
+from symhess.arrays.evaluate import evaluate
+from symhess.arrays.product import trace_arrays
+from symhess.errors import OptionValueError, UnsupportedFunctionError
+
+from conftest import assert_tree_close
+
+rng = np.random.default_rng(7)
+
+
+def _logreg(w, X, y, xp=np):
+    return xp.sum(xp.log1p(xp.exp(-y * (X @ w)))) + 0.5 * xp.sum(w ** 2)
+
+
+def _mlp(p, X, y, xp=np):
+    k, h = X.shape[1], 3
+    W1 = p[:h * k].reshape(h, k)
+    b1, w2, b2 = p[h * k:h * k + h], p[h * k + h:h * k + 2 * h], p[-1]
+    return 0.5 * xp.sum((xp.tanh(X @ W1.T + b1) @ w2 + b2 - y) ** 2)
+
+
+def _logsumexp(x, A, Q, xp=np):
+    z = A @ x
+    m = xp.max(z)
+    return m + xp.log(xp.sum(xp.exp(z - m))) + 0.5 * x @ Q @ x
+
+
+def _einsum(x, T, xp=np):
+    M = xp.einsum("ijk,k->ij", T, x)
+    return xp.sum(xp.tensordot(M, M, axes=([1], [1])) ** 2) + xp.dot(x, xp.sin(x))
+
+
+def _reductions(X, w, xp=np):
+    rows = xp.mean(X * X, axis=1)
+    cols = xp.max(X, axis=0) - xp.min(X, axis=0)
+    return xp.sum(rows * w) + xp.sum(cols ** 2) + xp.var(X) + xp.std(X[:, 0] * 2.0)
+
+
+def _indexing(x, D, xp=np):
+    i = np.array([0, 2, 3, 1, 3])
+    j = np.array([1, 1, 0, 3, 2])
+    d = x[i] - x[j]
+    grid = x[:4].reshape(2, 2)
+    return (xp.sum(xp.cosh(d) * D) + xp.sum(grid.T @ grid) + xp.sum(x[::-2] ** 3)
+            + x[-1] * x[1:3].sum() + xp.sum(xp.take(x, np.array([4, 0])) ** 2))
+
+
+def _shapes(x, A, xp=np):
+    s = xp.stack([x, 2.0 * x, x ** 2], axis=0)              # (3, n)
+    c = xp.concatenate([x, xp.sqrt(1.0 + x * x)])
+    b = xp.broadcast_to(x, (4, x.shape[0])) * A[:4]
+    t = xp.transpose(s) @ A[:3]
+    return xp.sum(s * s) + xp.sum(c ** 3) + xp.sum(b ** 2) + xp.sum(xp.tanh(t)) \
+        + xp.sum(xp.expand_dims(x, 0) * A[:1])
+
+
+def _elementwise(x, a, xp=np):
+    u = 0.5 + 0.4 * xp.tanh(x)                              # in (0.1, 0.9)
+    terms = [xp.exp(x), xp.log(1.5 + x), xp.log1p(u), xp.expm1(x), xp.sin(x), xp.cos(x),
+             xp.tan(0.3 * x), xp.sinh(x), xp.cosh(x), xp.sqrt(2.0 + x), xp.arctan(x),
+             xp.arcsin(u), xp.arccos(u), xp.arcsinh(x), xp.arctanh(u - 0.5), xp.square(x),
+             1.0 / (2.0 + x), (2.0 + x) ** 2.5, (2.0 + x) ** x, 2.0 ** x, xp.abs(x) ** 3,
+             xp.maximum(x, a), xp.minimum(x * x, a), xp.where(x > 0.1, x ** 3, -x),
+             xp.arctan2(x, 2.0 + a), xp.logaddexp(x, a), xp.hypot(x, 1.0 + a)]
+    return sum(xp.sum(t * (1.0 + a)) for t in terms)
+
+
+def _two_args(x, Y, xp=np):
+    return xp.sum(xp.sin(x[None, :] * Y) ** 2) + xp.sum(Y[1:, :] * Y[:-1, :] * x[0])
+
+
+def _pytree(p, X, xp=np):
+    h = xp.tanh(X @ p["W"] + p["b"])
+    return xp.sum(h ** 2) + xp.sum(p["W"] ** 4)
+
+
+def _norm(x, A, xp=np):
+    return xp.linalg.norm(A @ x - 1.0) + xp.sum(xp.clip(x, -0.5, 0.5) ** 2)
+
+
+def _data(*shapes, positive=False):
+    out = [rng.standard_normal(s) for s in shapes]
+    return tuple(np.abs(a) + 0.5 if positive else a for a in out)
+
+
+PROGRAMS = [
+    ("logreg", _logreg, lambda: (0.3 * rng.standard_normal(4), rng.standard_normal((30, 4)),
+                                 np.sign(rng.standard_normal(30))), 0),
+    ("mlp", _mlp, lambda: (0.5 * rng.standard_normal(3 * 2 + 7), rng.standard_normal((20, 2)),
+                           rng.standard_normal(20)), 0),
+    ("logsumexp", _logsumexp, lambda: (rng.standard_normal(5), rng.standard_normal((9, 5)),
+                                       np.eye(5) + 0.1), 0),
+    ("einsum", _einsum, lambda: (0.5 * rng.standard_normal(3),
+                                 0.5 * rng.standard_normal((2, 4, 3))), 0),
+    ("reductions", _reductions, lambda: _data((4, 3), (4,)), 0),
+    ("indexing", _indexing, lambda: _data((5,), (5,)), 0),
+    ("shapes", _shapes, lambda: (0.5 * rng.standard_normal(3), rng.standard_normal((4, 3))), 0),
+    ("elementwise", _elementwise, lambda: (0.3 * rng.standard_normal(4),
+                                           0.3 * rng.standard_normal(4)), 0),
+    ("two-args", _two_args, lambda: _data((3,), (4, 3)), (0, 1)),
+    ("pytree", _pytree, lambda: ({"W": 0.5 * rng.standard_normal((3, 2)),
+                                  "b": rng.standard_normal(2)}, rng.standard_normal((6, 3))), 0),
+    ("norm", _norm, lambda: (rng.standard_normal(3), rng.standard_normal((5, 3))), 0),
+]
+IDS = [p[0] for p in PROGRAMS]
+
+
+@pytest.mark.parametrize("name, fun, make, argnums", PROGRAMS, ids=IDS)
+def test_against_autodiff(name, fun, make, argnums):
+    args = make()
+    compiled = symhess.hessian(fun, argnums=argnums, tier="array").compile(*args)
+    assert "array tier" in compiled.source
+    report = symhess.check(fun, *args, argnums=argnums, hessian=compiled)
+    assert report.ok
+
+
+@pytest.mark.parametrize("name, fun, make, argnums", PROGRAMS, ids=IDS)
+def test_against_scalar_tier(name, fun, make, argnums):
+    args = make()
+    array = symhess.hessian(fun, argnums=argnums, tier="array")(*args)
+    scalar = symhess.hessian(fun, argnums=argnums, tier="scalar")(*args)
+    assert_tree_close(array, scalar)
+
+
+@pytest.mark.parametrize("name, fun, make, argnums", PROGRAMS, ids=IDS)
+def test_against_jax(name, fun, make, argnums, jax):
+    import jax.numpy as jnp
+    args = make()
+    expected = jax.hessian(lambda *a: fun(*a, xp=jnp), argnums=argnums)(*args)
+    got = symhess.hessian(fun, argnums=argnums, tier="array")(*args)
+    assert_tree_close(got, jax.tree_util.tree_map(np.asarray, expected))
+
+
+@pytest.mark.parametrize("name, fun, make, argnums", PROGRAMS, ids=IDS)
+def test_graph_value_is_numpy(name, fun, make, argnums):
+    """The graph's interpreter gives the function's value (what the kernels must agree with)."""
+    args = make()
+    compiled = symhess.hessian(fun, argnums=argnums, tier="array").compile(*args)
+    np.testing.assert_allclose(compiled.traced_value(args)[0], fun(*args), rtol=1e-12)
+
+
+def test_gradient_graph_against_finite_differences():
+    """The reverse pass alone, checked by central differences of plain NumPy."""
+    x, A, Q = PROGRAMS[2][2]()
+    H = symhess.hessian(_logsumexp, tier="array")
+    trace = trace_arrays(H, (x, A, Q), {})
+    g, = rules.grad(trace.builder, trace.output, trace.diff_inputs[:1])
+    got, = evaluate([g], [x, A, Q], trace.builder.constants)
+    h = 1e-6
+    fd = [(_logsumexp(x + h * e, A, Q) - _logsumexp(x - h * e, A, Q)) / (2 * h)
+          for e in np.eye(len(x))]
+    np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_runtime_data_changes_the_answer():
+    """Data arguments are kernel inputs: new data, new Hessian, no recompile."""
+    H = symhess.hessian(_logreg)
+    w, X, y = PROGRAMS[0][2]()
+    X = np.tile(X, (3, 1))
+    y = np.tile(y, 3)
+    first = H(w, X, y)
+    second = H(w, 2.0 * X, y)
+    scalar = symhess.hessian(_logreg, tier="scalar")
+    np.testing.assert_allclose(second, scalar(w, 2.0 * X, y), rtol=1e-10, atol=1e-12)
+    assert not np.allclose(first, second)
+    assert len(H._compiled) == 1
+
+
+def test_auto_rule_picks_the_tier():
+    w, X, y = PROGRAMS[0][2]()
+    X, y = np.tile(X, (3, 1)), np.tile(y, 3)             # 360 data values: the array tier
+    assert "array tier" in symhess.hessian(_logreg).compile(w, X, y).source
+    F = np.eye(3) + 0.1 * rng.standard_normal((3, 3))      # a 3x3 energy: the scalar tier
+    energy = lambda F: np.sum(F * F) - np.log(np.linalg.det(F))   # noqa: E731
+    assert "array tier" not in symhess.hessian(energy).compile(F).source
+
+
+def test_unsupported_function_falls_back_or_names_it():
+    def f(x, A):
+        return np.linalg.det(A * x[0]) + np.sum(A @ x)
+    x, A = rng.standard_normal(3), rng.standard_normal((9, 3))[:3]
+    A = np.tile(A, (1, 1))
+    big = np.tile(A, (30, 1))
+
+    def g(x, B):
+        return np.linalg.det(B[:3] * x[0]) + np.sum(B @ x)
+    expected = symhess.hessian(g, tier="scalar")(x, big)
+    np.testing.assert_allclose(symhess.hessian(g)(x, big), expected, rtol=1e-10)
+    with pytest.raises(UnsupportedFunctionError, match="tier='array' cannot compile g"):
+        symhess.hessian(g, tier="array")(x, big)
+
+
+def test_options_the_array_tier_refuses():
+    with pytest.raises(OptionValueError, match="tier must be one of"):
+        symhess.hessian(_logreg, tier="tensor")
+    w, X, y = PROGRAMS[0][2]()
+    with pytest.raises(OptionValueError, match="tier='array' compiles dense"):
+        symhess.hessian(_logreg, tier="array", sparse=True)(w, X, y)
+
+
+def test_has_aux_and_float32():
+    w, X, y = PROGRAMS[0][2]()
+
+    def with_aux(w, X, y):
+        return _logreg(w, X, y), {"n": X.shape[0]}
+    H, aux = symhess.hessian(with_aux, has_aux=True, tier="array")(w, X, y)
+    np.testing.assert_allclose(H, symhess.hessian(_logreg, tier="scalar")(w, X, y), rtol=1e-10)
+    assert aux == {"n": X.shape[0]}
+    w32, X32, y32 = (a.astype(np.float32) for a in (w, X, y))
+    H32 = symhess.hessian(_logreg, tier="array")(w32, X32, y32)
+    assert H32.dtype == np.float32
+    np.testing.assert_allclose(H32, symhess.hessian(_logreg, tier="scalar")(w32, X32, y32),
+                               rtol=2e-4, atol=2e-4)
+
+
+def test_integer_data_and_runtime_indices():
+    def f(x, idx, c):
+        return np.sum(c * x[idx] ** 3) + np.sum(x[idx] * x[0])
+    x = rng.standard_normal(6)
+    idx = np.array([0, 5, 2, 2, 1] * 20)
+    c = np.arange(100) % 7                                   # integer data
+    H = symhess.hessian(f, tier="array")
+    for idx in (idx, np.array([1, 3, 4, 4, -1] * 20)):       # new indices, same kernel
+        # The scalar tier needs indices known while tracing: it gets them by closure.
+        expected = symhess.hessian(lambda x, c: f(x, idx, c), tier="scalar")(x, c)
+        np.testing.assert_allclose(H(x, idx, c), expected, rtol=1e-10, atol=1e-12)
+    assert len(H._compiled) == 1
+    with pytest.raises(IndexError, match="an index in argument idx is out of bounds"):
+        H(x, np.array([0, 6] * 50), c)
