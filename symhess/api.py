@@ -103,9 +103,10 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
             on its own (the fastest code for small fixed shapes, such as a 3x3 deformation
             gradient, and element templates for sums over index tables). ``"auto"`` (the
             default): the array tier for a dense, unbatched, real Hessian of a scalar output
-            on the CPU when ``fun`` reads a runtime data argument of at least 64 elements or
-            contracts arrays in at least 4096 multiply-adds, and when the array tier has a rule
-            for every NumPy call ``fun`` makes; the scalar tier otherwise.
+            on the CPU when ``fun`` reads a runtime data argument (an argument not
+            differentiated) of at least 64 elements and the array tier has a rule for every
+            NumPy call ``fun`` makes; the scalar tier otherwise (which then traces ``fun``
+            once more).
 
     Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values
     give new answers without recompiling. Python numbers and NumPy arrays inside ``fun`` or
@@ -380,16 +381,23 @@ class HessianFunction:
         from .arrays.product import choose, trace_arrays
         try:
             with progress.stage("trace arrays"):
-                trace = trace_arrays(self, args, kwargs)
+                trace = trace_arrays(self, args, kwargs,
+                                     choose if self.tier == "auto" else None)
         except Unsupported as exc:
             if self.tier == "array":
                 raise UnsupportedFunctionError(
                     f"tier='array' cannot compile {self.name}: the array tier has no rule for "
                     f"{exc}. Use tier='auto' (the scalar tier then compiles it)") from None
             return None
-        if self.tier == "auto" and not choose(trace):
+        if trace is None:
             return None
-        return build(trace, product, progress, target)
+        try:
+            return build(trace, product, progress, target)
+        except Unsupported as exc:          # found while planning (a complex tangent...)
+            if self.tier == "array":
+                raise UnsupportedFunctionError(
+                    f"tier='array' cannot compile {self.name}: {exc}") from None
+            return None
 
     def scalar_derivation(self, args, kwargs):
         """A function returning the scalar tier's `symhess.lower.Derivation` for the signature

@@ -187,6 +187,8 @@ class Builder:
                 return self.bcast(self.const(_FOLD[name](float(n))), a.shape, ())
         if name == "neg" and a.op == "unary" and a.params[0] == "neg":
             return a.args[0]
+        if a.op == "bcast":              # elementwise before broadcasting: on fewer elements
+            return self.bcast(self.unary(name, a.args[0]), a.shape, a.params[1])
         dtype = "b" if name == "not" else "f"
         return self.node("unary", (a,), (name,), a.shape, dtype)
 
@@ -197,6 +199,13 @@ class Builder:
         simpler = self._simplify_binary(name, a, b, shape)
         if simpler is not None:
             return simpler
+        lower = self._before_broadcast(name, a, b, shape)
+        if lower is not None:
+            return lower
+        if name in ("add", "sub"):
+            factored = self._common_factors(name, a, b)
+            if factored is not None:
+                return factored
         if name in ("add", "mul", "maximum", "minimum", "eq", "ne", "and", "or") \
                 and a.id > b.id:
             a, b = b, a                    # commutative: one order, so CSE finds both
@@ -204,6 +213,46 @@ class Builder:
         if name in ("div", "pow", "arctan2"):
             dtype = "f"
         return self.node("binary", (a, b), (name,), shape, dtype)
+
+    def _before_broadcast(self, name, a, b, shape):
+        """``f(bcast(p), bcast(q)) = bcast(f(p, q))`` for broadcasts along the same axes (or
+        a number): the elementwise work is done on the smaller arrays."""
+        if a.op != "bcast" and b.op != "bcast":
+            return None
+        na, nb = self.number(a), self.number(b)
+        if a.op == "bcast" and b.op == "bcast" and na is None and nb is None:
+            (p, q), dims = (a.args[0], b.args[0]), a.params[1]
+            if dims != b.params[1] or p.shape != q.shape:
+                return None
+            return self.bcast(self.binary(name, p, q), shape, dims)
+        if na is not None and b.op == "bcast" and nb is None:
+            return self.bcast(self.binary(name, self.const(na), b.args[0]), shape, b.params[1])
+        if nb is not None and a.op == "bcast" and na is None:
+            return self.bcast(self.binary(name, a.args[0], self.const(nb)), shape, a.params[1])
+        return None
+
+    def _common_factors(self, name, a, b):
+        """``f g + f h = f (g + h)``: a factor both products share is multiplied once (so a
+        tangent times the partials of a sum is one product, and a contraction of it one
+        einsum)."""
+        ca, fa = _factors(a)
+        cb, fb = _factors(b)
+        common = []
+        rest_b = list(fb)
+        for f in fa:
+            for k, g in enumerate(rest_b):
+                if g is f:
+                    common.append(f)
+                    del rest_b[k]
+                    break
+        if not common:
+            return None
+        rest_a = list(fa)
+        for f in common:
+            rest_a.remove(f)
+        left = _product(self, ca, rest_a, a.shape)
+        right = _product(self, cb, rest_b, b.shape)
+        return _product(self, 1.0, common, a.shape) * self.binary(name, left, right)
 
     def _simplify_binary(self, name, a, b, shape):
         na, nb = self.number(a), self.number(b)
@@ -227,6 +276,13 @@ class Builder:
                 return b
             if self.is_one(b) and a.dtype == "f":
                 return a
+            for x, y, n in ((a, b, na), (b, a, nb)):   # c1 * (c2 * z) = (c1 c2) * z
+                if n is not None and y.op == "binary" and y.params[0] == "mul":
+                    for k in (0, 1):
+                        m = self.number(y.args[k])
+                        if m is not None and y.args[1 - k].dtype == "f":
+                            return self.binary("mul", self.const(float(n) * float(m)),
+                                               y.args[1 - k])
             if na == -1:
                 return self.unary("neg", b)
             if nb == -1:
@@ -398,6 +454,17 @@ def canonical_einsum(b: Builder, operands: list, labels: list, out: tuple) -> No
     while changed:
         changed = False
         for k, (x, ls) in enumerate(zip(operands, labels)):
+            if x.op == "binary" and x.params[0] == "mul" and x.dtype == "f" and \
+                    all(a.dtype == "f" for a in x.args):
+                # A product of arrays is multilinear: each factor becomes an operand.
+                operands[k:k + 1] = list(x.args)
+                labels[k:k + 1] = [ls, ls]
+                changed = True
+                break
+            if x.op == "unary" and x.params[0] == "neg":
+                operands[k], scale = x.args[0], -scale
+                changed = True
+                break
             number = b.number(x)
             if number is not None:
                 if number == 0:
@@ -475,6 +542,30 @@ _FOLD2 = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a,
           "maximum": max, "minimum": min,
           "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b,
           "le": lambda a, b: a <= b, "eq": lambda a, b: a == b, "ne": lambda a, b: a != b}
+
+
+def _factors(node) -> tuple[float, list]:
+    """``node`` as a number times a product of nodes (flattening multiplications and negations)."""
+    builder = node.builder
+    n = builder.number(node)
+    if n is not None and node.dtype == "f":
+        return float(n), []
+    if node.op == "unary" and node.params[0] == "neg":
+        c, fs = _factors(node.args[0])
+        return -c, fs
+    if node.op == "binary" and node.params[0] == "mul" and node.dtype == "f" \
+            and all(a.dtype == "f" for a in node.args):
+        c1, f1 = _factors(node.args[0])
+        c2, f2 = _factors(node.args[1])
+        return c1 * c2, f1 + f2
+    return 1.0, [node]
+
+
+def _product(builder, coefficient, factors, shape):
+    result = builder.bcast(builder.const(float(coefficient)), shape, ())
+    for f in sorted(factors, key=lambda f: f.id):
+        result = result * f
+    return result
 
 
 def topological(roots) -> list:

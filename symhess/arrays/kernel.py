@@ -21,6 +21,7 @@ from .. import errors
 from ..codegen.spec import plain_label, sanitize
 from .graph import topological
 
+UNROLL = 4            # terms of an outer reduction added per load and store of the output
 ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape")
 INDEX_MAPS = ("bcast", "transpose", "slice", "gather", "eye", "input", "const")
 CHEAP = {"add", "sub", "mul", "neg", "gt", "ge", "lt", "le", "eq", "ne", "and", "or", "not",
@@ -315,9 +316,11 @@ class Lowering:
             else:
                 factors.append((x, ls))
         looped = [l for l in sizes if l not in fixed]
+        # The innermost loop runs along the last axis of the most matrices (contiguous reads
+        # and writes, which LLVM vectorizes); vectors are read once per outer iteration.
         last = {}
         for ls in [out] + [ls for _, ls in factors]:
-            if ls:
+            if len(ls) >= 2:
                 last[ls[-1]] = last.get(ls[-1], 0) + 1
         inner = max(looped, key=lambda l: (last.get(l, 0), l in out), default=None)
         reduced = [l for l in looped if l not in out and l != inner]
@@ -332,14 +335,44 @@ class Lowering:
             start = var[first] if second == out[1] else "0"
             stop = f"{var[first]} + 1" if second == out[0] else str(sizes[second])
             heads[k] = f"{'    ' * (1 + k)}for {var[second]} in range({start}, {stop}):"
-        body = []
+        # Factors in the order of the deepest loop they depend on: the product of those an
+        # inner loop does not change is then a prefix LLVM computes once, outside it.
+        depth_of = {l: k for k, l in enumerate(order)}
+        for t, (x, ls) in fixed.items():
+            depth_of[t] = max((depth_of[l] for l in ls[1:]), default=-1)
+        factors.sort(key=lambda f: max((depth_of[l] for l in f[1]), default=-1))
+
+        def statements(offset):
+            """The body for reduction index ``order[0] + offset``."""
+            at = dict(var)
+            if offset:
+                at[order[0]] = f"{var[order[0]]} + {offset}"
+            lines = []
+            for t, (x, ls) in fixed.items():        # (a seed's t stays below its row count)
+                flat = _flat([at[l] for l in ls[1:]], x.shape[1:])
+                lines.append(f"{var[t]}_{offset} = {x.params[0]} + {flat}")
+                at[t] = f"{var[t]}_{offset}"
+            product = " * ".join(self.expr(x, [at[l] for l in ls]) for x, ls in factors)
+            return lines, product or "1.0"
+
+        target = self.access(name, [var[l] for l in out])
+        # A reduction over the outermost loop adds into every output many times: unrolled by
+        # UNROLL, each output value is loaded and stored once per UNROLL terms.
+        unroll = UNROLL if order and order[0] not in out and len(order) >= 3 \
+            and sizes[order[0]] >= 4 * UNROLL and not any(fixed) else 1
         pad = "    " * depth
-        for t, (x, ls) in fixed.items():        # (a seed's t stays below its row count)
-            flat = _flat([var[l] for l in ls[1:]], x.shape[1:])
-            body.append(f"{pad}{var[t]} = {x.params[0]} + {flat}")
-        product = " * ".join(self.expr(x, [var[l] for l in ls]) for x, ls in factors) or "1.0"
-        stmt = f"{self.access(name, [var[l] for l in out])} += {product}"
-        self.lines += heads + body + [pad + stmt]
+        if unroll > 1:
+            r, n = order[0], sizes[order[0]]
+            main = n - n % unroll
+            heads[0] = f"    for {var[r]} in range(0, {main}, {unroll}):"
+            terms = [statements(u)[1] for u in range(unroll)]
+            self.lines += heads + [pad + f"{target} += " + " + ".join(f"({t})" for t in terms)]
+            if main < n:
+                heads[0] = f"    for {var[r]} in range({main}, {n}):"
+                self.lines += heads + [pad + f"{target} += {statements(0)[1]}"]
+        else:
+            lines, product = statements(0)
+            self.lines += heads + [pad + line for line in lines] + [pad + f"{target} += {product}"]
         if half:
             n = node.shape[0]
             self.lines += [f"    for p in range({n}):", "        for q in range(p):",
@@ -354,9 +387,12 @@ class Lowering:
 
 
 def _symmetric_constant(node) -> bool:
-    """A number, or a square identity: symmetric whatever it is added to or multiplies."""
+    """A number, a square identity, or sums and products of them: symmetric whatever it is
+    added to or multiplies."""
     if node.builder.number(node) is not None:
         return True
+    if node.op == "binary" and node.params[0] in ("add", "sub", "mul"):
+        return all(_symmetric_constant(a) for a in node.args)
     return node.op == "eye" and node.params[0] == 0 and node.shape == (node.shape[0],) * 2
 
 

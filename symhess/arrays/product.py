@@ -23,10 +23,9 @@ from .graph import Builder, Unsupported, topological
 from .kernel import kernel_source
 from .tracer import SymArray
 
-#: A runtime data argument (not differentiated) with at least this many elements, or a
-#: contraction of at least `MIN_CONTRACTION` multiply-adds, sends a function to the array tier.
+#: A runtime data argument (not differentiated) with at least this many elements sends a
+#: function to the array tier.
 MIN_DATA = 64
-MIN_CONTRACTION = 4096
 
 
 @dataclass
@@ -50,9 +49,13 @@ class ArrayTrace:
         return [self.inputs[leaf.index] for leaf in self.diff_leaves]
 
 
-def trace_arrays(transform, args, kwargs) -> ArrayTrace:
+def trace_arrays(transform, args, kwargs, decide=None):
     """Trace ``transform.fun`` to an array graph; `Unsupported` when it is not one the array
-    tier compiles (a vector output, complex numbers, a function it has no rule for...)."""
+    tier compiles (a vector output, complex numbers, a function it has no rule for...).
+
+    ``decide(leaves)``, when given, is asked first: when it says no, the function is not run
+    and the result is None.
+    """
     if transform.holomorphic or transform.batch_axis is not None:
         raise Unsupported("holomorphic or batched Hessians")
     b = Builder()
@@ -67,6 +70,8 @@ def trace_arrays(transform, args, kwargs) -> ArrayTrace:
         return SymArray(node)
 
     call = symbolic_call(transform, args, kwargs, wrap)
+    if decide is not None and not decide(call.leaves):
+        return None
     dtype = kernel_dtype(call.leaves, False)
     if dtype not in (np.float64, np.float32):
         raise Unsupported(f"dtype {dtype}")
@@ -96,17 +101,14 @@ def trace_arrays(transform, args, kwargs) -> ArrayTrace:
         round_to=rounded_dtype(args, kwargs, static))
 
 
-def choose(trace: ArrayTrace) -> bool:
-    """Whether the array tier compiles this function (the rule `symhess.hessian` documents):
-    it reads a runtime data argument of at least `MIN_DATA` elements, or contracts arrays in
-    at least `MIN_CONTRACTION` multiply-adds. Small fixed-shape functions (a 3x3 deformation
-    gradient) and sums of small terms over index tables stay in the scalar tier, whose
-    per-entry CSE and element templates give the fastest code for them."""
-    if any(not leaf.differentiated and leaf.size >= MIN_DATA for leaf in trace.leaves):
-        return True
-    from .einsum import flops
-    return any(n.op == "einsum" and flops(n) >= MIN_CONTRACTION
-               for n in topological([trace.output]))
+def choose(leaves) -> bool:
+    """Whether the array tier compiles a call with kernel inputs ``leaves`` (the rule
+    `symhess.hessian` documents): one of them is a runtime data argument (not differentiated)
+    of at least `MIN_DATA` elements. Decided before tracing, so the function runs once. Small
+    fixed-shape functions (a 3x3 deformation gradient) and sums of small terms over index
+    tables stay in the scalar tier, whose per-entry CSE and element templates give the fastest
+    code for them."""
+    return any(not leaf.differentiated and leaf.size >= MIN_DATA for leaf in leaves)
 
 
 @dataclass
@@ -205,32 +207,35 @@ class HessianProduct:
 
 @dataclass(frozen=True)
 class HVPProduct:
-    """``H(x) v`` of a scalar function: the derivative of the gradient along ``v``, never H."""
+    """``H(x) v`` of a scalar function: the derivative of the gradient along ``v``, never H.
 
-    nargs: int
+    ``scalar`` is the scalar tier's `symhess.hvp.HVPProduct` of the same call: it checks the
+    tangent and makes its kernel inputs, which both tiers share.
+    """
+
+    scalar: object
 
     def plan(self, trace: ArrayTrace, progress):
         from ..lower import Plan
         from ..runtime import Compiled
+        tangents, v_tree = self.scalar.tangents(trace)
+        if any(t.dtype.kind not in "fiub" for t in tangents):
+            raise Unsupported("a complex tangent")
         b = trace.builder
-        directions, tangent_leaves = [], []
-        index = len(trace.leaves)
-        for leaf in trace.diff_leaves:
-            tangent = leaf.__class__(arg=self.nargs, path=f"[{len(tangent_leaves)}]",
-                                     label=f"v{leaf.label[len(str(leaf.arg)):] or ''}",
-                                     shape=leaf.shape, dtype=trace.dtype, weak=False,
-                                     differentiated=False, index=index)
-            tangent_leaves.append(tangent)
-            directions.append(b.input(index, leaf.shape, "f"))
-            index += 1
+        directions = [b.input(t.index, t.shape, "f") for t in tangents]
         with progress.stage("differentiate"):
             products = rules.hvp(b, trace.output, trace.diff_inputs, directions)
-        leaves = trace.leaves + tangent_leaves
-        layout = Parts([l.shape for l in trace.diff_leaves], trace.diff_tree)
+        leaves = trace.leaves + tangents
+        dtype = np.result_type(trace.dtype, *[t.dtype for t in tangents])
+        if dtype != trace.dtype:
+            raise Unsupported("a tangent of another dtype than the arguments'")
+        layout = Parts([l.shape for l in trace.diff_leaves], v_tree)
         spec = _kernel(trace, products, layout, f"Hessian-vector product of {trace.name}",
                        leaves)
-        make = functools.partial(Compiled, what="Hessian-vector product",
-                                 round_to=trace.round_to)
-        return Plan(leaves=leaves, layout=layout, dtype=trace.dtype, spec=lambda: spec,
-                    make=make, tables=list(b.constants),
-                    arg_pytrees=trace.arg_pytrees + [(self.nargs, trace.diff_tree)])
+        names, keywords = trace.arguments
+        return Plan(leaves=leaves, layout=layout, dtype=dtype, spec=lambda: spec,
+                    make=functools.partial(Compiled, what="Hessian-vector product",
+                                           round_to=trace.round_to),
+                    tables=list(b.constants),
+                    arg_pytrees=trace.arg_pytrees + [(self.scalar.nargs, v_tree)],
+                    arguments=(names + ("v",), keywords))

@@ -121,17 +121,30 @@ def jvp_rule(b: Builder, node: Node, tangents: list, batch: tuple):
         axes = [a + nb for a in node.params[0]]
         return b.sum(tangents[0] * lift(b, mask, batch), axes) / lift(b, count, batch)
     if op == "einsum":
+        # Operands with the same labels multiply elementwise: the tangent of their product is
+        # one array (the product rule inside it), so the einsum's tangent is one einsum per
+        # group of labels rather than one per operand.
         labels, out = node.params
         blabels = tuple(1000 + i for i in range(nb))
+        groups = {}
+        for k, ls in enumerate(labels):
+            groups.setdefault(ls, []).append(k)
         result = None
-        for k, t in enumerate(tangents):
-            if t is None:
+        for ls, ks in groups.items():
+            tangent = None
+            for k in ks:
+                if tangents[k] is None:
+                    continue
+                term = tangents[k]
+                for j in ks:
+                    if j != k:
+                        term = term * lift(b, node.args[j], batch)
+                tangent = term if tangent is None else tangent + term
+            if tangent is None:
                 continue
-            operands = list(node.args)
-            operands[k] = t
-            ls = list(labels)
-            ls[k] = blabels + labels[k]
-            term = b.einsum(operands, ls, blabels + out)
+            rest = [j for j in range(len(labels)) if j not in ks]
+            term = b.einsum([node.args[j] for j in rest] + [tangent],
+                            [labels[j] for j in rest] + [blabels + ls], blabels + out)
             result = term if result is None else result + term
         return result
     if op == "transpose":
