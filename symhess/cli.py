@@ -1,6 +1,6 @@
 """The ``symhess`` command line: show, export and check the Hessian of a function in a module.
 
-    symhess show module:function --shape 3,3 [--latex]
+    symhess show module:function --shape 3,3 [--latex] [--ascii] [--expanded]
     symhess export module:function --shape 3,3 -o energy_hessian.c [--name NAME]
     symhess check module:function --shape 3,3 [--seed 0]
     symhess demo
@@ -157,11 +157,14 @@ def _show(args) -> int:
     from . import inspect as closed_form
 
     c = _compile(args)
+    named = not args.expanded
     if args.latex:
-        print(closed_form.latex(c))
+        print("% The Hessian is symmetric: only its upper triangle is printed"
+              + (", after the common subexpressions it uses." if named else "."))
+        print(closed_form.latex(c, cse=named))
     else:
         columns = shutil.get_terminal_size().columns
-        print(closed_form.pretty(c, use_unicode=not args.ascii, num_columns=columns))
+        print(closed_form.pretty(c, use_unicode=not args.ascii, num_columns=columns, cse=named))
     return 0
 
 
@@ -233,6 +236,8 @@ def _parser() -> argparse.ArgumentParser:
     show = function_command("show", "print the closed-form Hessian", _show)
     show.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     show.add_argument("--ascii", action="store_true", help="plain ASCII text, no Unicode")
+    show.add_argument("--expanded", action="store_true",
+                      help="each entry in full, without naming common subexpressions (long)")
     export = function_command("export", "write standalone .py (NumPy + Numba) or .c code", _export)
     export.add_argument("-o", "--output", required=True, help="out.py or out.c (writes out.h too)")
     export.add_argument("--name", default=None, help="name of the generated function")

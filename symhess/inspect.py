@@ -160,12 +160,122 @@ def _symbol_latex(c) -> dict:
     return names
 
 
-def latex(c, simplify: bool = False) -> str:
+# --- the printed forms: common subexpressions named, or each entry in full ---------------------
+_PREFIX_LETTERS = "xtuvwsyzqr"
+
+
+def _prefix(c) -> str:
+    """A name stem for the subexpressions that no input's name can be mistaken for.
+
+    ``x`` unless an input is called ``x``, ``x0``, ``x_1``... (in LaTeX ``x_{0}`` would then
+    read both as the subexpression and as ``x[0]``); then the next free letter of
+    `_PREFIX_LETTERS`, or a doubled one.
+    """
+    bases = set()
+    for leaf in c.leaves:
+        m = re.match(r"[A-Za-z_]\w*", leaf.label)
+        bases.add(m.group() if m else "x")        # `_label_latex` writes a nameless leaf as x
+    for repeat in range(1, len(bases) + 2):
+        for letter in _PREFIX_LETTERS:
+            stem = letter * repeat
+            if not any(re.fullmatch(rf"{stem}_*\d*", b) for b in bases):
+                return stem
+    raise InternalError("no free name for the common subexpressions")   # pragma: no cover
+
+
+def _named(c) -> tuple[list, dict]:
+    """The kernel's CSE (`cse`) with its temporaries renamed ``x0, x1, ...`` in order.
+
+    The stem is `_prefix`, so no name collides with an input symbol, whatever names the
+    kernel's CSE used (several CSE groups name theirs ``#cse0_1``...).
+    """
+    replacements, reduced = cse(c)
+    stem = _prefix(c)
+    rename = {s: sympy.Symbol(f"{stem}{i}") for i, (s, _) in enumerate(replacements)}
+    return ([(rename[s], e.xreplace(rename)) for s, e in replacements],
+            {key: e.xreplace(rename) for key, e in reduced.items()})
+
+
+def _headers(c, keys, use_unicode: bool) -> list:
+    """``∂²f / ∂F[0, 0] ∂F[0, 1]`` (or ``d2 f / d F[0, 0] d F[0, 1]``) per key ``(o, k, l)``."""
+    variables = [label + (f"[{', '.join(map(str, idx))}]" if idx else "")
+                 for label, idx in _variables(c)]
+    outputs = _outputs(c)
+    d, d2 = ("∂", "∂²") if use_unicode else ("d ", "d2 ")
+    headers = []
+    for o, k, l in keys:
+        path, idx = outputs[o]
+        f = "f" + path + (f"[{', '.join(map(str, idx))}]" if idx else "")
+        wrt = (f"{d}{variables[k]}{'²' if use_unicode else '^2'}" if k == l
+               else f"{d}{variables[k]} {d}{variables[l]}")
+        headers.append(f"{d2}{f} / {wrt}")
+    return headers
+
+
+def _equation(lhs, expr, settings: dict) -> str:
+    """``lhs = expr`` as SymPy's 2-D text art, aligned on the baseline, trailing spaces cut.
+
+    ``lhs`` is a string (printed as it is) or a SymPy expression. ``settings`` are
+    `sympy.pretty`'s (``use_unicode``, ``wrap_line``, ``num_columns``).
+    """
+    from sympy.printing.pretty.pretty import PrettyPrinter
+    from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    printer = PrettyPrinter(settings)
+    previous = pretty_use_unicode(settings["use_unicode"])    # as sympy.pretty does
+    try:
+        left = prettyForm(lhs) if isinstance(lhs, str) else printer._print(lhs)
+        text = prettyForm(*left.right(" = ", printer._print(expr))).render(**settings)
+    finally:
+        pretty_use_unicode(previous)
+    return "\n".join(line.rstrip() for line in text.splitlines())
+
+
+def _preamble(n_entries: int, names: list, use_unicode: bool) -> str:
+    """What the listing holds: the upper triangle only, and the subexpressions' names."""
+    if not n_entries:
+        return "No nonzero entries: the Hessian is identically zero."
+    text = ("The Hessian is symmetric: only its upper triangle is printed.\n"
+            f"{n_entries} nonzero entr{'y' if n_entries == 1 else 'ies'}")
+    if not names:
+        return text + ":"
+    span = names[0] if len(names) == 1 else f"{names[0]} {'…' if use_unicode else '...'} {names[-1]}"
+    plural = "s" if len(names) > 1 else ""
+    return text + f", in terms of {len(names)} common subexpression{plural} {span} defined first:"
+
+
+def _stacked(equations: list) -> str:
+    """One equation a line, with a blank line around those that take several lines."""
+    text = ""
+    for i, equation in enumerate(equations):
+        if i:
+            tall = "\n" in equation or "\n" in equations[i - 1]
+            text += "\n\n" if tall else "\n"
+        text += equation
+    return text
+
+
+def latex(c, simplify: bool = False, cse: bool = True) -> str:
     """LaTeX of the nonzero upper-triangle entries, one line each in an ``aligned`` environment.
 
-    An entry reads ``\\frac{\\partial^2 f}{\\partial F_{0,1} \\partial F_{1,1}} = ...``; ``f`` gets
-    the output's index (and pytree keys) as a subscript when the function returns more than one
-    value. ``simplify=True`` runs ``sympy.simplify`` on each entry first (slow on large entries).
+    The lower triangle mirrors the upper one and is not printed. By default the kernel's common
+    subexpressions come first, one line each in dependency order (the order of `cse`), named
+    ``x_{0}, x_{1}, ...``, or after another letter when an input is called ``x`` (so that no
+    name reads as an input's); each entry is then written in terms of them. An entry reads
+    ``\\frac{\\partial^2 f}{\\partial F_{0,1} \\partial F_{1,1}} &= ...``, ``f`` getting the
+    output's index (and pytree keys) as a subscript when the function returns more than one
+    value.
+
+    Args:
+        c: a `CompiledHessian`.
+        simplify: run ``sympy.simplify`` on each printed expression first (slow on large ones).
+        cse: name the common subexpressions (the default). False writes each entry in full,
+            as earlier versions did: long, since a subexpression such as a determinant is then
+            expanded in every entry that uses it.
+
+    Returns:
+        The LaTeX source, from ``\\begin{aligned}`` to ``\\end{aligned}``.
 
     >>> import numpy as np, symhess
     >>> c = symhess.hessian(lambda x: x[0] ** 2 * x[1]).compile(np.array([1.0, 2.0]))
@@ -174,53 +284,97 @@ def latex(c, simplify: bool = False) -> str:
     \\frac{\\partial^2 f}{\\partial x_{0}^{2}} &= 2 x_{1} \\\\
     \\frac{\\partial^2 f}{\\partial x_{0} \\partial x_{1}} &= 2 x_{0}
     \\end{aligned}
+    >>> c = symhess.hessian(lambda x: np.sin(x[0] * x[1])).compile(np.array([1.0, 2.0]))
+    >>> print(c.latex().splitlines()[1])
+    t_{0} &= x_{0} x_{1} \\\\
     """
-    entries = _sympy_entries(c)
     names = _symbol_latex(c)
     variables = [_label_latex(label, idx) for label, idx in _variables(c)]
     outputs = _outputs(c)
     single = len(outputs) == 1
-    lines = []
+    if cse:
+        replacements, entries = _named(c)
+        stem = _prefix(c)
+        names.update({s: rf"{stem}_{{{i}}}" for i, (s, _) in enumerate(replacements)})
+    else:
+        replacements, entries = [], _sympy_entries(c)
+
+    def tex(expr):
+        return sympy.latex(sympy.simplify(expr) if simplify else expr, symbol_names=names)
+
+    lines = [f"{names[s]} &= {tex(e)}" for s, e in replacements]
     for o, k, l in sorted(entries):
-        expr = sympy.simplify(entries[o, k, l]) if simplify else entries[o, k, l]
         f = "f" if single else _label_latex("f" + outputs[o][0], outputs[o][1])
         wrt = (rf"\partial {variables[k]}^{{2}}" if k == l
                else rf"\partial {variables[k]} \partial {variables[l]}")
-        lines.append(rf"\frac{{\partial^2 {f}}}{{{wrt}}} &= "
-                     + sympy.latex(expr, symbol_names=names))
+        lines.append(rf"\frac{{\partial^2 {f}}}{{{wrt}}} &= " + tex(entries[o, k, l]))
     return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
 
-def pretty(c, use_unicode: bool = True, wrap_line: bool = True, num_columns=None) -> str:
-    """A readable text form: each nonzero upper-triangle entry, then its ``sympy.pretty`` form.
+def pretty(c, use_unicode: bool = True, wrap_line: bool = True, num_columns=None,
+           cse: bool = True) -> str:
+    """A readable text form of the nonzero upper-triangle entries, after lines saying so.
 
-    Long expressions wrap at ``num_columns`` (SymPy's default, 80, when None) unless
-    ``wrap_line=False``.
+    By default the kernel's common subexpressions are named first, ``x0 = ...`` one per line in
+    dependency order (the order of `cse`; another letter than ``x`` when an input is called
+    ``x``), and then each entry reads ``∂²f / ∂F[0, 0] ∂F[0, 1] = ...`` in terms of them: the
+    compact form, in which a determinant is spelt out once. Expressions are `sympy.pretty`'s
+    2-D art; one that takes several lines has a blank line around it.
+
+    Args:
+        c: a `CompiledHessian`.
+        use_unicode: ``∂``, ``⋅`` and subscript digits (``x₀``); False writes plain ASCII.
+        wrap_line: wrap long lines at ``num_columns``.
+        num_columns: the width to wrap at; None: the terminal's width, or 80.
+        cse: name the common subexpressions (the default). False gives each entry in full,
+            indented under its header, as earlier versions did: long, since a subexpression
+            such as a determinant is then expanded in every entry that uses it.
+
+    Returns:
+        The text: a line on what is printed, then the subexpressions, then the entries.
 
     >>> import numpy as np, symhess
-    >>> c = symhess.hessian(lambda x: x[0] ** 2 * x[1]).compile(np.array([1.0, 2.0]))
+    >>> f = lambda x: np.sin(x[0]) * np.cos(x[1]) * x[2]
+    >>> c = symhess.hessian(f).compile(np.array([1.0, 2.0, 3.0]))
     >>> print(symhess.inspect.pretty(c, use_unicode=False))
-    d2 f / d x[0]^2 =
-      2*x[1]
+    The Hessian is symmetric: only its upper triangle is printed.
+    5 nonzero entries, in terms of 5 common subexpressions t0 ... t4 defined first:
     <BLANKLINE>
-    d2 f / d x[0] d x[1] =
-      2*x[0]
+    t0 = sin(x[0])
+    t1 = cos(x[1])
+    t2 = -t0*t1*x[2]
+    t3 = cos(x[0])
+    t4 = sin(x[1])
+    <BLANKLINE>
+    d2 f / d x[0]^2 = t2
+    d2 f / d x[0] d x[1] = -t3*t4*x[2]
+    d2 f / d x[0] d x[2] = t1*t3
+    d2 f / d x[1]^2 = t2
+    d2 f / d x[1] d x[2] = -t0*t4
+    >>> print(symhess.inspect.pretty(c, use_unicode=False, cse=False).splitlines()[3:5])
+    ['d2 f / d x[0]^2 =', '  -x[2]*sin(x[0])*cos(x[1])']
     """
-    entries = _sympy_entries(c)
-    variables = [label + (f"[{', '.join(map(str, idx))}]" if idx else "")
-                 for label, idx in _variables(c)]
-    outputs = _outputs(c)
-    d, d2 = ("∂", "∂²") if use_unicode else ("d ", "d2 ")
-    blocks = []
-    for o, k, l in sorted(entries):
-        path, idx = outputs[o]
-        f = "f" + path + (f"[{', '.join(map(str, idx))}]" if idx else "")
-        wrt = (f"{d}{variables[k]}{'²' if use_unicode else '^2'}" if k == l
-               else f"{d}{variables[k]} {d}{variables[l]}")
-        art = sympy.pretty(entries[o, k, l], use_unicode=use_unicode, wrap_line=wrap_line,
-                           num_columns=None if num_columns is None else max(num_columns - 2, 20))
-        blocks.append(f"{d2}{f} / {wrt} =\n" + "\n".join("  " + line for line in art.splitlines()))
-    return "\n\n".join(blocks)
+    settings = {"use_unicode": use_unicode, "wrap_line": wrap_line, "num_columns": num_columns}
+    if not cse:
+        entries = _sympy_entries(c)
+        keys = sorted(entries)
+        narrower = dict(settings, num_columns=None if num_columns is None
+                        else max(num_columns - 2, 20))        # room for the indent
+        blocks = [_preamble(len(keys), [], use_unicode)]
+        for header, key in zip(_headers(c, keys, use_unicode), keys):
+            art = sympy.pretty(entries[key], **narrower)
+            blocks.append(f"{header} =\n" + "\n".join("  " + line for line in art.splitlines()))
+        return "\n\n".join(blocks)
+    replacements, entries = _named(c)
+    keys = sorted(entries)
+    names = [sympy.pretty(s, use_unicode=use_unicode) for s, _ in replacements]
+    parts = [_preamble(len(keys), names, use_unicode)]
+    if replacements:
+        parts.append(_stacked([_equation(s, e, settings) for s, e in replacements]))
+    if keys:
+        parts.append(_stacked([_equation(header, entries[key], settings)
+                               for header, key in zip(_headers(c, keys, use_unicode), keys)]))
+    return "\n\n".join(parts)
 
 
 # --- what the kernel computes -------------------------------------------------------------------

@@ -60,6 +60,26 @@ def test_show_pretty_and_latex(model, capsys):
     assert latex.count("&=") == 5        # x0x0, x0a, x1x1, x1a, aa
 
 
+def test_show_names_common_subexpressions(model, capsys):
+    # A 3x3 determinant: named once (x5 = ...) by default, expanded in every entry on request.
+    assert main(["show", f"{model}:energy", "--shape", "3,3", "--ascii"]) == 0
+    named = capsys.readouterr().out
+    assert "only its upper triangle is printed" in named
+    assert "45 nonzero entries, in terms of" in named and "\nx0 = " in named
+    entries = [line for line in named.splitlines() if line.startswith("d2 f / ")]
+    assert len(entries) == 45 and all(line.count("F[") <= 2 for line in entries)
+    assert main(["show", f"{model}:energy", "--shape", "3,3", "--ascii", "--expanded"]) == 0
+    expanded = capsys.readouterr().out
+    assert "\nx0 = " not in expanded and "d2 f / d F[0, 0] d F[1, 1] =\n" in expanded
+    assert len(named) * 10 < len(expanded)
+    assert main(["show", f"{model}:energy", "--shape", "3,3", "--latex"]) == 0
+    comment, *latex = capsys.readouterr().out.splitlines()
+    assert comment.startswith("% ") and "upper triangle" in comment
+    assert latex[0] == "\\begin{aligned}" and latex[1].startswith("x_{0} &= ")
+    assert main(["show", f"{model}:energy", "--shape", "3,3", "--latex", "--expanded"]) == 0
+    assert capsys.readouterr().out.count("&=") == 45
+
+
 def test_export_writes_code_that_matches_jax(model, tmp_path, capsys, jax, jnp):
     out_c = tmp_path / "energy_h.c"
     assert main(["export", f"{model}:energy", "--shape", "2,2", "-o", str(out_c),

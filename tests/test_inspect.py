@@ -112,14 +112,19 @@ def test_simplified_closed_form(jax, jnp):
 
 def test_latex_lists_upper_triangle():
     c = symhess.hessian(neo_hookean(np)).compile(F0)
-    text = c.latex()
-    assert text.startswith("\\begin{aligned}") and text.endswith("\\end{aligned}")
-    lines = text.split("\n")[1:-1]
+    expanded = c.latex(cse=False)
+    assert expanded.startswith("\\begin{aligned}") and expanded.endswith("\\end{aligned}")
+    lines = expanded.split("\n")[1:-1]
     assert len(lines) == len(c.entries()) == 10       # 4 variables: the full upper triangle
     assert any(line.startswith(r"\frac{\partial^2 f}{\partial F_{0,1} \partial F_{1,1}} &= ")
                for line in lines)
     assert any(line.startswith(r"\frac{\partial^2 f}{\partial F_{0,0}^{2}} &= ") for line in lines)
-    assert "F[" not in text
+    assert "F[" not in expanded
+    # By default the subexpressions come first, one line each, then the same 10 entries.
+    named = c.latex().split("\n")[1:-1]
+    assert len(named) == len(c.cse()[0]) + 10
+    assert [line.split(" &= ")[0] for line in named[-10:]] == [line.split(" &= ")[0] for line in lines]
+    assert named[0].startswith("x_{0} &= ")
 
 
 def test_latex_names_pytree_leaves_and_outputs():
@@ -137,10 +142,12 @@ def test_latex_escapes_dict_keys():
 
 def test_pretty_has_one_header_per_entry():
     c = symhess.hessian(neo_hookean(np)).compile(F0)
-    text = closed_form.pretty(c, use_unicode=False)
-    headers = [line for line in text.splitlines() if line.startswith("d2 f / ")]
-    assert len(headers) == len(c.entries())
-    assert "d2 f / d F[0, 1] d F[1, 1] =" in headers
+    for text in (closed_form.pretty(c, use_unicode=False),
+                 closed_form.pretty(c, use_unicode=False, cse=False)):
+        headers = [line for line in text.splitlines() if line.startswith("d2 f / ")]
+        assert len(headers) == len(c.entries())
+        assert any(h.startswith("d2 f / d F[0, 1] d F[1, 1] =") for h in headers)
+    assert "d2 f / d F[0, 1] d F[1, 1] =" in closed_form.pretty(c, use_unicode=False, cse=False)
     assert "∂²f / ∂F[0, 0]² =" in c.pretty()
 
 
