@@ -26,7 +26,7 @@ def _energy(problem, args):
     """``(energy, vectors)``: the SX energy and one SX vector per argument."""
     import casadi as ca
     xp = object_xp("casadi", log=ca.log, exp=ca.exp, sqrt=ca.sqrt, cos=ca.cos, acos=ca.acos,
-                   atan2=ca.atan2)
+                   atan2=ca.atan2, tanh=ca.tanh, maximum=lambda xs: ca.mmax(ca.vertcat(*xs)))
     vectors = [ca.SX.sym(f"a{k}", int(np.size(a))) for k, a in enumerate(args)]
     arrays = [symbol_array(lambda i, v=v: v[i], np.shape(a)) for v, a in zip(vectors, args)]
     return problem.make(xp)(*arrays), vectors

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Prepared
+from . import NotApplicable, Prepared
 from ..xp import object_xp, symbol_array
 
 NAME = "symengine"
@@ -21,10 +21,15 @@ def version() -> str:
     return symengine.__version__
 
 
+def _maximum(values):
+    # se.Max(...).diff(x) stays an unevaluated Derivative, which Lambdify cannot compile
+    raise NotApplicable("SymEngine leaves the derivative of Max unevaluated")
+
+
 def _lambdified(problem, args):
     import symengine as se
     xp = object_xp("symengine", log=se.log, exp=se.exp, sqrt=se.sqrt, cos=se.cos, acos=se.acos,
-                   atan2=se.atan2)
+                   atan2=se.atan2, tanh=se.tanh, maximum=_maximum)
     arrays = [symbol_array(lambda i, k=k: se.Symbol(f"a{k}_{i}"), np.shape(a))
               for k, a in enumerate(args)]
     energy = problem.make(xp)(*arrays)

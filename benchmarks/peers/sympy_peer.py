@@ -26,7 +26,7 @@ def build(problem, args, cache_dir, sparse=False) -> Prepared:
     if np.size(args[0]) > MAX_VARIABLES:
         raise NotApplicable(f"more than {MAX_VARIABLES} variables")
     xp = object_xp("sympy", log=sp.log, exp=sp.exp, sqrt=sp.sqrt, cos=sp.cos, acos=sp.acos,
-                   atan2=sp.atan2)
+                   atan2=sp.atan2, tanh=sp.tanh, maximum=lambda xs: sp.Max(*xs))
     arrays = [symbol_array(lambda i, k=k: sp.Symbol(f"a{k}_{i}"), np.shape(a))
               for k, a in enumerate(args)]
     energy = problem.make(xp)(*arrays)
