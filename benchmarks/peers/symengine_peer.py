@@ -14,6 +14,9 @@ from ..xp import object_xp, symbol_array
 NAME = "symengine"
 DENSE = True
 CACHE = "none"
+# Every input value, runtime data included, is a symbol; past this the Hessian of n^2 scalar
+# derivatives of sums over thousands of data symbols only measures the timeout.
+MAX_INPUTS = 5000
 
 
 def version() -> str:
@@ -28,6 +31,10 @@ def _maximum(values):
 
 def _lambdified(problem, args):
     import symengine as se
+    values = sum(int(np.size(a)) for a in args)
+    if values > MAX_INPUTS:
+        raise NotApplicable(f"{values} input values, data included, would each be a symbol "
+                            f"(limit {MAX_INPUTS})")
     xp = object_xp("symengine", log=se.log, exp=se.exp, sqrt=se.sqrt, cos=se.cos, acos=se.acos,
                    atan2=se.atan2, tanh=se.tanh, maximum=_maximum)
     arrays = [symbol_array(lambda i, k=k: se.Symbol(f"a{k}_{i}"), np.shape(a))
