@@ -125,11 +125,87 @@ def logistic_nll(xp):
     return nll
 
 
-def _regression_data(d):
+def _regression_data(d, rows=ROWS):
     rng = np.random.default_rng(3)
-    X = rng.standard_normal((ROWS, d))
-    y = np.where(rng.random(ROWS) < 0.5, -1.0, 1.0)
+    X = rng.standard_normal((rows, d))
+    y = np.where(rng.random(rows) < 0.5, -1.0, 1.0)
     return 0.1 * rng.standard_normal(d), X, y
+
+
+# --- ridge regression ----------------------------------------------------------------------
+
+RIDGE_LAMBDA = 0.1
+
+
+def ridge(xp):
+    """Ridge least squares; X and y are runtime data. Its Hessian X^T X + lam I is constant."""
+    def loss(w, X, y):
+        r = X @ w - y
+        return 0.5 * xp.sum(r ** 2) + 0.5 * RIDGE_LAMBDA * xp.sum(w ** 2)
+    return loss
+
+
+def _ridge_data(d):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((ROWS, d))
+    w_true = rng.standard_normal(d)
+    y = X @ w_true + 0.1 * rng.standard_normal(ROWS)
+    return rng.standard_normal(d), X, y
+
+
+# --- two-layer tanh network ----------------------------------------------------------------
+
+MLP_FEATURES = 3
+
+
+def _mlp_hidden(params):
+    """Hidden units of an MLP with `params` parameters: P = h (k + 2) + 1 with k = 3."""
+    hidden, rest = divmod(params - 1, MLP_FEATURES + 2)
+    if rest or hidden < 1:
+        raise ValueError(f"mlp: {params} parameters is not 1 + {MLP_FEATURES + 2} h")
+    return hidden
+
+
+def mlp_loss(xp):
+    """Squared-error loss of a k-h-1 tanh network whose parameters are one flat vector p."""
+    def loss(p, X, y):
+        k = X.shape[1]
+        h = (p.shape[0] - 1) // (k + 2)
+        W1 = xp.reshape(p[:h * k], (h, k))
+        b1 = p[h * k:h * k + h]
+        w2 = p[h * k + h:h * k + 2 * h]
+        b2 = p[h * k + 2 * h]
+        prediction = xp.tanh(X @ W1.T + b1) @ w2 + b2
+        return 0.5 * xp.sum((prediction - y) ** 2)
+    return loss
+
+
+def _mlp_data(params, rows):
+    hidden = _mlp_hidden(params)
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((rows, MLP_FEATURES))
+    y = np.sin(X @ np.array([1.0, -0.5, 0.25])) + 0.1 * rng.standard_normal(rows)
+    p = rng.standard_normal(params) / np.sqrt(hidden)
+    return p, X, y
+
+
+# --- log-sum-exp plus a quadratic ----------------------------------------------------------
+
+def logsumexp_quadratic(xp):
+    """logsumexp(A x) + x Q x / 2, the log-sum-exp written stably; A and Q are runtime data."""
+    def f(x, A, Q):
+        z = A @ x
+        m = xp.max(z)
+        return m + xp.log(xp.sum(xp.exp(z - m))) + 0.5 * (x @ Q @ x)
+    return f
+
+
+def _logsumexp_data(n):
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((2 * n, n)) / np.sqrt(n)
+    B = rng.standard_normal((n, n)) / np.sqrt(n)
+    Q = B @ B.T + np.eye(n)             # symmetric positive definite
+    return rng.standard_normal(n), A, Q
 
 
 # --- molecular chain -----------------------------------------------------------------------
@@ -188,8 +264,22 @@ PROBLEMS = {p.name: p for p in [
             sizes=(4, 8, 12, 38, 100), quick_sizes=(4, 8)),
     Problem("logreg", f"logistic-regression NLL, d weights, {ROWS} data rows at runtime", "d",
             make=logistic_nll, inputs=_regression_data, n_vars=lambda d: d,
-            sizes=(10,), quick_sizes=(10,)),
+            sizes=(10, 50, 100), quick_sizes=(10,)),
     Problem("molchain", "molecular chain: bonds, angles (arccos), dihedrals (arctan2)", "atoms",
             make=molecular_chain, inputs=_chain, n_vars=lambda n: 3 * n,
             sizes=(10, 20), quick_sizes=(10,)),
+    Problem("logreg-1e4", "logistic-regression NLL, d weights, 1e4 data rows at runtime", "d",
+            make=logistic_nll, inputs=lambda d: _regression_data(d, 10**4), n_vars=lambda d: d,
+            sizes=(10, 50, 100), quick_sizes=(10,)),
+    Problem("ridge", f"ridge regression, d weights, {ROWS} data rows at runtime", "d",
+            make=ridge, inputs=_ridge_data, n_vars=lambda d: d,
+            sizes=(10, 100), quick_sizes=(10,)),
+    *[Problem(name, f"2-layer tanh MLP, P = 5 h + 1 parameters (3 inputs), {label} data rows",
+              "P", make=mlp_loss, inputs=lambda P, rows=rows: _mlp_data(P, rows),
+              n_vars=lambda P: P, sizes=(11, 21, 51, 201, 1001), quick_sizes=(11,))
+      for name, rows, label in (("mlp", 64, "64"), ("mlp-1e3", 10**3, "1e3"),
+                                ("mlp-1e4", 10**4, "1e4"))],
+    Problem("logsumexp", "logsumexp(A x) + x Q x / 2, A (2n x n) and Q at runtime", "n",
+            make=logsumexp_quadratic, inputs=_logsumexp_data, n_vars=lambda n: n,
+            sizes=(10, 50, 100, 500), quick_sizes=(10,)),
 ]}
