@@ -125,11 +125,180 @@ def logistic_nll(xp):
     return nll
 
 
-def _regression_data(d):
+def _regression_data(d, rows=ROWS):
     rng = np.random.default_rng(3)
-    X = rng.standard_normal((ROWS, d))
-    y = np.where(rng.random(ROWS) < 0.5, -1.0, 1.0)
+    X = rng.standard_normal((rows, d))
+    y = np.where(rng.random(rows) < 0.5, -1.0, 1.0)
     return 0.1 * rng.standard_normal(d), X, y
+
+
+# --- ridge regression ----------------------------------------------------------------------
+
+RIDGE_LAMBDA = 0.1
+
+
+def ridge(xp):
+    """Ridge least squares; X and y are runtime data. Its Hessian X^T X + lam I is constant."""
+    def loss(w, X, y):
+        r = X @ w - y
+        return 0.5 * xp.sum(r ** 2) + 0.5 * RIDGE_LAMBDA * xp.sum(w ** 2)
+    return loss
+
+
+def _ridge_data(d):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((ROWS, d))
+    w_true = rng.standard_normal(d)
+    y = X @ w_true + 0.1 * rng.standard_normal(ROWS)
+    return rng.standard_normal(d), X, y
+
+
+# --- two-layer tanh network ----------------------------------------------------------------
+
+MLP_FEATURES = 3
+
+
+def _mlp_hidden(params):
+    """Hidden units of an MLP with `params` parameters: P = h (k + 2) + 1 with k = 3."""
+    hidden, rest = divmod(params - 1, MLP_FEATURES + 2)
+    if rest or hidden < 1:
+        raise ValueError(f"mlp: {params} parameters is not 1 + {MLP_FEATURES + 2} h")
+    return hidden
+
+
+def mlp_loss(xp):
+    """Squared-error loss of a k-h-1 tanh network whose parameters are one flat vector p."""
+    def loss(p, X, y):
+        k = X.shape[1]
+        h = (p.shape[0] - 1) // (k + 2)
+        W1 = xp.reshape(p[:h * k], (h, k))
+        b1 = p[h * k:h * k + h]
+        w2 = p[h * k + h:h * k + 2 * h]
+        b2 = p[h * k + 2 * h]
+        prediction = xp.tanh(X @ W1.T + b1) @ w2 + b2
+        return 0.5 * xp.sum((prediction - y) ** 2)
+    return loss
+
+
+def _mlp_data(params, rows):
+    hidden = _mlp_hidden(params)
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((rows, MLP_FEATURES))
+    y = np.sin(X @ np.array([1.0, -0.5, 0.25])) + 0.1 * rng.standard_normal(rows)
+    p = rng.standard_normal(params) / np.sqrt(hidden)
+    return p, X, y
+
+
+# --- log-sum-exp plus a quadratic ----------------------------------------------------------
+
+def logsumexp_quadratic(xp):
+    """logsumexp(A x) + x Q x / 2, the log-sum-exp written stably; A and Q are runtime data."""
+    def f(x, A, Q):
+        z = A @ x
+        m = xp.max(z)
+        return m + xp.log(xp.sum(xp.exp(z - m))) + 0.5 * (x @ Q @ x)
+    return f
+
+
+def _logsumexp_data(n):
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((2 * n, n)) / np.sqrt(n)
+    B = rng.standard_normal((n, n)) / np.sqrt(n)
+    Q = B @ B.T + np.eye(n)             # symmetric positive definite
+    return rng.standard_normal(n), A, Q
+
+
+# --- neo-Hookean energy of a triangle mesh -------------------------------------------------
+
+FEM_MU, FEM_LAMBDA = 1.0, 10.0
+
+
+def _mesh_side(triangles):
+    """Cells per side N of the unit-square mesh with about `triangles` (= 2 N^2) triangles."""
+    return max(1, int(round(np.sqrt(triangles / 2))))
+
+
+def _triangles(side):
+    """Node indices (2 N^2 x 3, counter-clockwise) of the N x N square grid, each square split
+    in two; node (i, j), row i and column j, is number i (N + 1) + j."""
+    i, j = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    a = (i * (side + 1) + j).ravel()
+    b, c, d = a + 1, a + side + 1, a + side + 2
+    return np.concatenate([np.stack([a, b, d], 1), np.stack([a, d, c], 1)])
+
+
+def mesh_energy(xp):
+    """Compressible neo-Hookean energy of a 2-D triangle mesh, as a function of the flat
+    displacement vector u; node positions X0 (flat), inverse reference edge matrices Dinv
+    (one row [D00, D01, D10, D11] per triangle) and triangle areas are runtime data. The
+    connectivity of the structured mesh is a constant computed from the number of nodes."""
+    mu, lam = FEM_MU, FEM_LAMBDA
+
+    def energy(u, X0, Dinv, area):
+        x = X0 + u
+        side = int(round(np.sqrt(u.shape[0] // 2))) - 1
+        tri = 2 * _triangles(side)
+        x0, y0 = x[tri[:, 0]], x[tri[:, 0] + 1]
+        e0x, e0y = x[tri[:, 1]] - x0, x[tri[:, 1] + 1] - y0
+        e1x, e1y = x[tri[:, 2]] - x0, x[tri[:, 2] + 1] - y0
+        # F = [e0 e1] Dinv, per triangle
+        F00 = e0x * Dinv[:, 0] + e1x * Dinv[:, 2]
+        F01 = e0x * Dinv[:, 1] + e1x * Dinv[:, 3]
+        F10 = e0y * Dinv[:, 0] + e1y * Dinv[:, 2]
+        F11 = e0y * Dinv[:, 1] + e1y * Dinv[:, 3]
+        logJ = xp.log(F00 * F11 - F01 * F10)
+        density = (0.5 * mu * (F00 ** 2 + F01 ** 2 + F10 ** 2 + F11 ** 2 - 2) - mu * logJ
+                   + 0.5 * lam * logJ ** 2)
+        return xp.sum(area * density)
+    return energy
+
+
+def _mesh_data(triangles):
+    side = _mesh_side(triangles)
+    grid = np.arange(side + 1) / side
+    Y, X = np.meshgrid(grid, grid, indexing="ij")
+    X0 = np.stack([X.ravel(), Y.ravel()], 1)            # node i (N + 1) + j at (j, i) / N
+    tri = _triangles(side)
+    Dm = np.stack([X0[tri[:, 1]] - X0[tri[:, 0]], X0[tri[:, 2]] - X0[tri[:, 0]]], axis=2)
+    Dinv = np.linalg.inv(Dm).reshape(-1, 4)
+    area = 0.5 * np.abs(np.linalg.det(Dm))
+    rng = np.random.default_rng(8)
+    # a 10 % stretch along x, 5 % compression along y, and noise of 5 % of an edge
+    u = X0 * np.array([0.1, -0.05]) + (0.05 / side) * rng.standard_normal(X0.shape)
+    return u.ravel(), X0.ravel(), Dinv, area
+
+
+def _mesh_hvp_data(triangles):
+    u, *data = _mesh_data(triangles)
+    return (u, *data, np.random.default_rng(9).standard_normal(u.shape))
+
+
+def _mesh_vars(triangles):
+    return 2 * (_mesh_side(triangles) + 1) ** 2
+
+
+# --- smoothed total variation ----------------------------------------------------------------
+
+TV_EPS, TV_LAMBDA = 1e-2, 1.0
+
+
+def total_variation(xp):
+    """Smoothed total variation of an N x N image u plus a fit to the runtime image f."""
+    def energy(u, f):
+        dx = u[1:, :-1] - u[:-1, :-1]
+        dy = u[:-1, 1:] - u[:-1, :-1]
+        return (xp.sum(xp.sqrt(TV_EPS + dx ** 2 + dy ** 2))
+                + 0.5 * TV_LAMBDA * xp.sum((u - f) ** 2))
+    return energy
+
+
+def _image_data(side):
+    rng = np.random.default_rng(10)
+    grid = (np.arange(side) + 0.5) / side
+    disk = ((grid[:, None] - 0.5) ** 2 + (grid[None, :] - 0.4) ** 2 < 0.1).astype(float)
+    f = disk + 0.1 * rng.standard_normal((side, side))
+    u = f + 0.05 * rng.standard_normal((side, side))
+    return u, f, rng.standard_normal((side, side))
 
 
 # --- molecular chain -----------------------------------------------------------------------
@@ -188,8 +357,31 @@ PROBLEMS = {p.name: p for p in [
             sizes=(4, 8, 12, 38, 100), quick_sizes=(4, 8)),
     Problem("logreg", f"logistic-regression NLL, d weights, {ROWS} data rows at runtime", "d",
             make=logistic_nll, inputs=_regression_data, n_vars=lambda d: d,
-            sizes=(10,), quick_sizes=(10,)),
+            sizes=(10, 50, 100), quick_sizes=(10,)),
     Problem("molchain", "molecular chain: bonds, angles (arccos), dihedrals (arctan2)", "atoms",
             make=molecular_chain, inputs=_chain, n_vars=lambda n: 3 * n,
             sizes=(10, 20), quick_sizes=(10,)),
+    Problem("logreg-1e4", "logistic-regression NLL, d weights, 1e4 data rows at runtime", "d",
+            make=logistic_nll, inputs=lambda d: _regression_data(d, 10**4), n_vars=lambda d: d,
+            sizes=(10, 50, 100), quick_sizes=(10,)),
+    Problem("ridge", f"ridge regression, d weights, {ROWS} data rows at runtime", "d",
+            make=ridge, inputs=_ridge_data, n_vars=lambda d: d,
+            sizes=(10, 100), quick_sizes=(10,)),
+    *[Problem(name, f"2-layer tanh MLP, P = 5 h + 1 parameters (3 inputs), {label} data rows",
+              "P", make=mlp_loss, inputs=lambda P, rows=rows: _mlp_data(P, rows),
+              n_vars=lambda P: P, sizes=(11, 21, 51, 201, 1001), quick_sizes=(11,))
+      for name, rows, label in (("mlp", 64, "64"), ("mlp-1e3", 10**3, "1e3"),
+                                ("mlp-1e4", 10**4, "1e4"))],
+    Problem("logsumexp", "logsumexp(A x) + x Q x / 2, A (2n x n) and Q at runtime", "n",
+            make=logsumexp_quadratic, inputs=_logsumexp_data, n_vars=lambda n: n,
+            sizes=(10, 50, 100, 500), quick_sizes=(10,)),
+    Problem("fem", "neo-Hookean triangle mesh of the unit square (sparse Hessian)", "triangles",
+            make=mesh_energy, inputs=_mesh_data, n_vars=_mesh_vars,
+            sizes=(2000, 20000, 50000, 200000), quick_sizes=(2000,), sparse=True),
+    Problem("fem-hvp", "neo-Hookean triangle mesh, Hessian-vector product H(u) v", "triangles",
+            make=mesh_energy, inputs=_mesh_hvp_data, n_vars=_mesh_vars,
+            sizes=(2000, 20000, 50000, 200000), quick_sizes=(2000,), hvp=True),
+    Problem("tv-hvp", "smoothed total variation of an N x N image, H(u) v", "N",
+            make=total_variation, inputs=_image_data, n_vars=lambda n: n * n,
+            sizes=(64, 256), quick_sizes=(64,), hvp=True),
 ]}

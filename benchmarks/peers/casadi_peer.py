@@ -25,8 +25,13 @@ def version() -> str:
 def _energy(problem, args):
     """``(energy, vectors)``: the SX energy and one SX vector per argument."""
     import casadi as ca
+    # An SX element meeting an object array (``array + p[-1]``, ``z - max(z)``) goes through
+    # CasADi's NumPy dispatch, which makes an SX matrix of the same element-wise expressions;
+    # keep its long-standing behaviour, without the notice CasADi prints about it.
+    if hasattr(ca.GlobalOptions, "setNumpyMode"):
+        ca.GlobalOptions.setNumpyMode(-1)
     xp = object_xp("casadi", log=ca.log, exp=ca.exp, sqrt=ca.sqrt, cos=ca.cos, acos=ca.acos,
-                   atan2=ca.atan2)
+                   atan2=ca.atan2, tanh=ca.tanh, maximum=lambda xs: ca.mmax(ca.vertcat(*xs)))
     vectors = [ca.SX.sym(f"a{k}", int(np.size(a))) for k, a in enumerate(args)]
     arrays = [symbol_array(lambda i, v=v: v[i], np.shape(a)) for v, a in zip(vectors, args)]
     return problem.make(xp)(*arrays), vectors

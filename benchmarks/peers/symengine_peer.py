@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Prepared
+from . import NotApplicable, Prepared
 from ..xp import object_xp, symbol_array
 
 NAME = "symengine"
 DENSE = True
 CACHE = "none"
+# Every input value, runtime data included, is a symbol; past this the Hessian of n^2 scalar
+# derivatives of sums over thousands of data symbols only measures the timeout.
+MAX_INPUTS = 5000
 
 
 def version() -> str:
@@ -21,10 +24,19 @@ def version() -> str:
     return symengine.__version__
 
 
+def _maximum(values):
+    # se.Max(...).diff(x) stays an unevaluated Derivative, which Lambdify cannot compile
+    raise NotApplicable("SymEngine leaves the derivative of Max unevaluated")
+
+
 def _lambdified(problem, args):
     import symengine as se
+    values = sum(int(np.size(a)) for a in args)
+    if values > MAX_INPUTS:
+        raise NotApplicable(f"{values} input values, data included, would each be a symbol "
+                            f"(limit {MAX_INPUTS})")
     xp = object_xp("symengine", log=se.log, exp=se.exp, sqrt=se.sqrt, cos=se.cos, acos=se.acos,
-                   atan2=se.atan2)
+                   atan2=se.atan2, tanh=se.tanh, maximum=_maximum)
     arrays = [symbol_array(lambda i, k=k: se.Symbol(f"a{k}_{i}"), np.shape(a))
               for k, a in enumerate(args)]
     energy = problem.make(xp)(*arrays)

@@ -14,6 +14,7 @@ NAME = "sympy"
 DENSE = True
 CACHE = "none"
 MAX_VARIABLES = 60      # beyond this the run only measures the timeout
+MAX_INPUTS = 2000       # the same for all input values, data included (each is a symbol)
 
 
 def version() -> str:
@@ -25,8 +26,12 @@ def build(problem, args, cache_dir, sparse=False) -> Prepared:
     import sympy as sp
     if np.size(args[0]) > MAX_VARIABLES:
         raise NotApplicable(f"more than {MAX_VARIABLES} variables")
+    values = sum(int(np.size(a)) for a in args)
+    if values > MAX_INPUTS:
+        raise NotApplicable(f"{values} input values, data included, would each be a symbol "
+                            f"(limit {MAX_INPUTS})")
     xp = object_xp("sympy", log=sp.log, exp=sp.exp, sqrt=sp.sqrt, cos=sp.cos, acos=sp.acos,
-                   atan2=sp.atan2)
+                   atan2=sp.atan2, tanh=sp.tanh, maximum=lambda xs: sp.Max(*xs))
     arrays = [symbol_array(lambda i, k=k: sp.Symbol(f"a{k}_{i}"), np.shape(a))
               for k, a in enumerate(args)]
     energy = problem.make(xp)(*arrays)
