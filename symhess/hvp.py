@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 def hvp(fun: Callable[..., Any], argnums: ArgNums = 0, holomorphic: bool = False, *,
         static_argnums: ArgNums = (), verbose: Optional[bool] = None,
-        target: Literal["cpu"] = "cpu") -> HVPFunction:
+        target: Literal["cpu"] = "cpu",
+        tier: Literal["auto", "array", "scalar"] = "auto") -> HVPFunction:
     """The Hessian-vector product of a scalar ``fun``, as a compiled function ``(*args, v)``.
 
     The kernel evaluates ``sum_l H[k, l] v[l]`` for every ``k`` as expressions in ``args`` and
@@ -43,6 +44,9 @@ def hvp(fun: Callable[..., Any], argnums: ArgNums = 0, holomorphic: bool = False
         static_argnums: configuration arguments, as in `symhess.hessian`.
         verbose: progress reporting, as in `symhess.hessian`.
         target: ``"cpu"`` (the only one for Hessian-vector products so far).
+        tier: which symbolic tier compiles it, as in `symhess.hessian`. The array tier
+            differentiates the gradient's array expression along ``v``: it never forms H, and
+            its compile time does not depend on the data's size.
 
     Returns:
         An `HVPFunction`; ``.linear_operator(*args)`` gives a SciPy ``LinearOperator``.
@@ -56,7 +60,7 @@ def hvp(fun: Callable[..., Any], argnums: ArgNums = 0, holomorphic: bool = False
         raise OptionValueError(f"hvp computes on the CPU (target='cpu'); target={target!r} is for "
                                "symhess.hessian")
     return HVPFunction(fun, argnums, False, holomorphic, static_argnums, False, target,
-                       verbose=verbose)
+                       verbose=verbose, tier=tier)
 
 
 class HVPFunction(HessianFunction):
@@ -114,8 +118,13 @@ class HVPFunction(HessianFunction):
         return LinearOperator((n, n), matvec=matvec, rmatvec=matvec, dtype=dtype)
 
     def _build(self, args, v, kwargs):
-        return self.trace_and_build(args, kwargs, HVPProduct(v, len(args)),
-                                    f"hvp of {self.name}")
+        product = HVPProduct(v, len(args))
+        array_product = None
+        if self.array_tier_applies(self.target):
+            from .arrays.product import HVPProduct as ArrayHVPProduct
+            array_product = ArrayHVPProduct(product)
+        return self.trace_and_build(args, kwargs, product, f"hvp of {self.name}",
+                                    array_product=array_product)
 
 
 class HVPProduct:

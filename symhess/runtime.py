@@ -285,6 +285,26 @@ class CompiledHessian(Compiled):
         from . import inspect
         return inspect.pretty(self, **options)
 
+    def matrix(self, latex: bool = False) -> str:
+        """The Hessian as a matrix expression, for Hessians the array tier compiled.
+
+        Contractions print as products (``X.T @ diag(w) @ X``), elementwise arithmetic with
+        NumPy's operators (``\\odot`` in LaTeX), subexpressions used more than once named
+        ``s1, s2, ...`` and defined after it. ``latex=True`` gives an ``aligned`` block.
+
+        >>> import numpy as np, symhess
+        >>> f = lambda w, X: np.sum(np.exp(X @ w))
+        >>> c = symhess.hessian(f, tier="array").compile(np.zeros(2), np.ones((3, 2)))
+        >>> print(c.matrix())
+        H = X.T @ diag(exp(X @ w)) @ X
+        """
+        matrix = getattr(self._derivation, "matrix", None)
+        if matrix is None:
+            raise AttributeError(
+                "matrix() is for Hessians compiled by the array tier: pass tier='array' to "
+                "symhess.hessian; entries() and pretty() give any Hessian entry by entry")
+        return matrix(latex)
+
     def cse(self) -> tuple[list, dict]:
         """``(replacements, reduced)`` as emitted into the kernel, as SymPy expressions."""
         from . import inspect

@@ -238,3 +238,99 @@ def test_integer_data_and_runtime_indices():
     assert len(H._compiled) == 1
     with pytest.raises(IndexError, match="an index in argument idx is out of bounds"):
         H(x, np.array([0, 6] * 50), c)
+
+
+# --- Hessian-vector products ------------------------------------------------------------------
+def _tv(u, f, xp=np):
+    dx = u[1:, :-1] - u[:-1, :-1]
+    dy = u[:-1, 1:] - u[:-1, :-1]
+    return xp.sum(xp.sqrt(1e-2 + dx ** 2 + dy ** 2)) + 0.05 * xp.sum((u - f) ** 2)
+
+
+@pytest.mark.parametrize("name, fun, make, argnums", PROGRAMS, ids=IDS)
+def test_hvp_against_hessian(name, fun, make, argnums):
+    """``H v`` from the array tier's directional derivative of the gradient, against the
+    scalar tier's Hessian times ``v`` (two independent routes)."""
+    args = make()
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    v = tuple(symhess.pytree.flatten(args[i])[1].unflatten(
+        [rng.standard_normal(np.shape(leaf)) for leaf in symhess.pytree.flatten(args[i])[0]])
+        for i in nums)
+    v = v if isinstance(argnums, tuple) else v[0]
+    compiled = symhess.hvp(fun, argnums=argnums, tier="array").compile(*args, v)
+    assert "array tier" in compiled.source
+    got = compiled(*args, v)
+    H = symhess.hessian(fun, argnums=argnums, tier="scalar")(*args)
+    leaves_v, tree_v = symhess.pytree.flatten(v)
+    flat_v = np.concatenate([np.ravel(x) for x in leaves_v])
+    n = flat_v.size
+    dense = _dense(H, argnums, args)
+    expected = (dense.reshape(n, n) @ flat_v)
+    flat_got = np.concatenate([np.ravel(x) for x in symhess.pytree.flatten(got)[0]])
+    np.testing.assert_allclose(flat_got, expected, rtol=1e-9, atol=1e-10)
+
+
+def _dense(H, argnums, args):
+    """The Hessian tree as one matrix over the flat differentiated variables."""
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    sizes = [x.size for i in nums for x in map(np.asarray, symhess.pytree.flatten(args[i])[0])]
+    blocks = H if isinstance(argnums, tuple) else (H,) if not isinstance(H, dict) else None
+    if isinstance(argnums, tuple):
+        rows = [[np.asarray(H[i][j]).reshape(sizes[i], sizes[j]) for j in range(len(nums))]
+                for i in range(len(nums))]
+        return np.block(rows)
+    leaves, _ = symhess.pytree.flatten(args[nums[0]])
+    if len(leaves) == 1:
+        return np.asarray(H).reshape(sizes[0], sizes[0])
+    keys = list(H)                              # a dict argument: H[k][l] blocks
+    return np.block([[np.asarray(H[k][l]).reshape(np.size(args[0][k]), np.size(args[0][l]))
+                      for l in keys] for k in keys]) if blocks is None else None
+
+
+def test_hvp_on_a_grid_against_jax(jax):
+    import jax.numpy as jnp
+    u, f, v = (rng.standard_normal((12, 12)) for _ in range(3))
+    got = symhess.hvp(_tv)(u, f, v)                  # f has 144 values: the array tier
+    assert "array tier" in symhess.hvp(_tv).compile(u, f, v).source
+    grad = jax.grad(lambda u: _tv(u, f, jnp))
+    expected = jax.jvp(grad, (u,), (v,))[1]
+    np.testing.assert_allclose(got, np.asarray(expected), rtol=1e-10, atol=1e-12)
+
+
+# --- matrix-level closed forms -------------------------------------------------------------------
+def _evaluate_matrix_text(text, values, n):
+    """Evaluate `CompiledHessian.matrix` text with NumPy: an independent reading of it."""
+    namespace = dict(values, np=np, diag=np.diag, exp=np.exp, log=np.log, log1p=np.log1p,
+                     tanh=np.tanh, sqrt=np.sqrt, sum=np.sum, max=np.max, eq=np.equal,
+                     einsum=np.einsum, where=np.where, I=np.eye(n))
+    lines = text.splitlines()
+    definitions = [line.strip() for line in lines[lines.index("where") + 1:]] \
+        if "where" in lines else []
+    for line in definitions:
+        name, expr = line.split(" = ", 1)
+        namespace[name] = eval(expr, namespace)      # noqa: S307 (our own printed text)
+    name, expr = lines[0].split(" = ", 1)
+    return eval(expr, namespace)                     # noqa: S307
+
+
+@pytest.mark.parametrize("fun, expected", [
+    (lambda w, X, y: np.sum(np.exp(X @ w)), "H = X.T @ diag(exp(X @ w)) @ X"),
+    (lambda w, X, y: 0.5 * np.sum((X @ w - y) ** 2) + 0.05 * np.sum(w ** 2),
+     "H = I * 0.1 + X.T @ X"),
+    (_logreg, "H = I + X.T @ diag("),
+])
+def test_matrix_form_reads_and_evaluates(fun, expected):
+    w, X, y = 0.3 * rng.standard_normal(3), rng.standard_normal((30, 3)), rng.standard_normal(30)
+    compiled = symhess.hessian(fun, tier="array").compile(w, X, y)
+    text = compiled.matrix()
+    assert text.startswith(expected)
+    value = _evaluate_matrix_text(text, dict(w=w, X=X, y=y), 3)
+    np.testing.assert_allclose(value, symhess.hessian(fun, tier="scalar")(w, X, y), rtol=1e-10)
+    latex = compiled.matrix(latex=True)
+    assert latex.startswith("\\begin{aligned}") and "X^\\top" in latex
+
+
+def test_matrix_form_is_for_the_array_tier():
+    compiled = symhess.hessian(lambda x: np.sum(x ** 3), tier="scalar").compile(np.ones(2))
+    with pytest.raises(AttributeError, match="tier='array'"):
+        compiled.matrix()

@@ -151,7 +151,7 @@ def test_kernel_source_does_not_grow_with_the_number_of_elements():
 
 def test_logistic_regression_rows_are_runtime_data():
     w, X, y = regression_data(200, 4, seed=3)
-    H = symhess.hessian(logistic_nll)
+    H = symhess.hessian(logistic_nll, tier="scalar")     # (its element templates)
     c = H.compile(w, X, y)
     assert [t.instances for t in c.templates] == [200]
     np.testing.assert_allclose(H(w, X, y), logistic_hessian(w, X, y), rtol=1e-12, atol=1e-12)
@@ -411,9 +411,9 @@ PARALLEL_CASES = {
     "stencil": (lambda: (np.linspace(-1, 1.5, 30),),
                 lambda o: symhess.hessian(stencil, **o), None),
     "rows": (lambda: regression_data(200, 4, seed=23),
-             lambda o: symhess.hessian(logistic_nll, **o), logistic_hessian),
+             lambda o: symhess.hessian(logistic_nll, tier="scalar", **o), logistic_hessian),
     "rows-hvp": (lambda: regression_data(200, 4, seed=24) + (np.linspace(1, 2, 4),),
-                 lambda o: symhess.hvp(logistic_nll),
+                 lambda o: symhess.hvp(logistic_nll, tier="scalar"),
                  lambda w, X, y, v: logistic_hessian(w, X, y) @ v),
 }
 

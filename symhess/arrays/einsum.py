@@ -8,7 +8,107 @@ from __future__ import annotations
 
 import math
 
-from .graph import Node, Unsupported
+from ..errors import ArrayTierUnsupported as Unsupported
+
+
+def canonical_einsum(b, operands: list, labels: list, out: tuple):
+    """A contraction in the form the lowering wants: broadcasts, transposes and numbers among
+    the operands are absorbed into the labels (a broadcast operand is simply not indexed by the
+    labels it repeats along), an identity matrix is contracted away by renaming its labels, and
+    a contraction of one operand becomes a sum and a transpose. What remains is a product of
+    distinct arrays summed over the labels not in the output."""
+    sizes = {}
+    for x, ls in zip(operands, labels):
+        if len(ls) != x.ndim:
+            raise Unsupported(f"einsum labels {ls} for an operand of shape {x.shape}")
+        for label, n in zip(ls, x.shape):
+            if sizes.setdefault(label, n) != n:
+                if n == 1 or sizes[label] == 1:
+                    raise Unsupported("einsum with broadcasting of size-1 axes")
+                raise Unsupported(f"einsum axes of label {label} differ: {sizes[label]} and {n}")
+    if len(set(out)) != len(out) or any(label not in sizes for label in out):
+        raise Unsupported(f"einsum output labels {out}")
+    scale = 1.0
+    changed = True
+    while changed:
+        changed = False
+        for k, (x, ls) in enumerate(zip(operands, labels)):
+            if x.op == "binary" and x.params[0] == "mul" and x.dtype == "f" and \
+                    all(a.dtype == "f" for a in x.args):
+                # A product of arrays is multilinear: each factor becomes an operand.
+                operands[k:k + 1] = list(x.args)
+                labels[k:k + 1] = [ls, ls]
+                changed = True
+                break
+            if x.op == "unary" and x.params[0] == "neg":
+                operands[k], scale = x.args[0], -scale
+                changed = True
+                break
+            number = b.number(x)
+            if number is not None:
+                if number == 0:
+                    return b.zeros(tuple(sizes[label] for label in out))
+                scale *= number
+                del operands[k], labels[k]
+                changed = True
+                break
+            if x.op == "transpose":
+                perm = x.params[0]
+                inner = [None] * x.ndim
+                for j, p in enumerate(perm):
+                    inner[p] = ls[j]
+                operands[k], labels[k] = x.args[0], tuple(inner)
+                changed = True
+                break
+            if x.op == "bcast":
+                src, (_, dims) = x.args[0], x.params
+                keep = [i for i, d in enumerate(dims) if src.shape[i] != 1 or x.shape[d] == 1]
+                if len(keep) != src.ndim:
+                    src = b.reshape(src, tuple(src.shape[i] for i in keep))
+                operands[k], labels[k] = src, tuple(ls[dims[i]] for i in keep)
+                changed = True
+                break
+            if x.op == "eye" and x.ndim == 2 and x.params[0] == 0 and x.shape[0] == x.shape[1] \
+                    and not (ls[0] in out and ls[1] in out) and ls[0] != ls[1]:
+                keep, gone = (ls[0], ls[1]) if ls[0] in out else (ls[1], ls[0])
+                del operands[k], labels[k]
+                labels = [tuple(keep if label == gone else label for label in l) for l in labels]
+                out = tuple(keep if label == gone else label for label in out)
+                del sizes[gone]
+                changed = True
+                break
+    # A label indexing nothing any more (it was broadcast) contributes its length to the sum.
+    used = {label for ls in labels for label in ls}
+    for label in set(sizes) - used - set(out):
+        scale *= sizes[label]
+    shape = tuple(sizes[label] for label in out)
+    missing = [label for label in out if label not in used]
+    if missing:                             # an output axis only a broadcast had
+        inner_out = tuple(label for label in out if label in used)
+        inner = canonical_einsum(b, operands, labels, inner_out) if operands else b.const(1.0)
+        dims = tuple(out.index(label) for label in inner_out)
+        return b.bcast(inner, shape, dims) * scale
+    if not operands:
+        return b.bcast(b.const(scale), shape, ())
+    if len(operands) == 1 and len(set(labels[0])) == len(labels[0]):
+        x, ls = operands[0], labels[0]
+        summed = b.sum(x, [i for i, label in enumerate(ls) if label not in out])
+        kept = [label for label in ls if label in out]
+        result = b.transpose(summed, [kept.index(label) for label in out])
+        return result * scale if scale != 1.0 else result
+    # One order of operands and one numbering of labels, so equal contractions are one node.
+    order = sorted(range(len(operands)), key=lambda k: operands[k].id)
+    operands = [operands[k] for k in order]
+    labels = [labels[k] for k in order]
+    rename = {}
+    for label in list(out) + [label for ls in labels for label in ls]:
+        rename.setdefault(label, len(rename))
+    labels = tuple(tuple(rename[label] for label in ls) for ls in labels)
+    out = tuple(rename[label] for label in out)
+    node = b.node("einsum", tuple(operands), (labels, out), shape,
+                  "f" if any(x.dtype == "f" for x in operands) else operands[0].dtype)
+    return node * scale if scale != 1.0 else node
+
 
 
 def parse(subscripts: str, shapes: list) -> tuple[list, tuple]:
@@ -74,7 +174,7 @@ def size_of(labels, operands) -> dict:
     return sizes
 
 
-def flops(node: Node) -> int:
+def flops(node) -> int:
     """Iterations of an einsum's loop nest."""
     labels, out = node.params
     return math.prod(size_of(labels, node.args).values())

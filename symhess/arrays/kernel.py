@@ -353,9 +353,8 @@ class Lowering:
                 lines.append(f"{var[t]}_{offset} = {x.params[0]} + {flat}")
                 at[t] = f"{var[t]}_{offset}"
             product = " * ".join(self.expr(x, [at[l] for l in ls]) for x, ls in factors)
-            return lines, product or "1.0"
+            return lines, product or "1.0", self.access(name, [at[l] for l in out])
 
-        target = self.access(name, [var[l] for l in out])
         # A reduction over the outermost loop adds into every output many times: unrolled by
         # UNROLL, each output value is loaded and stored once per UNROLL terms.
         unroll = UNROLL if order and order[0] not in out and len(order) >= 3 \
@@ -366,12 +365,13 @@ class Lowering:
             main = n - n % unroll
             heads[0] = f"    for {var[r]} in range(0, {main}, {unroll}):"
             terms = [statements(u)[1] for u in range(unroll)]
+            target = statements(0)[2]
             self.lines += heads + [pad + f"{target} += " + " + ".join(f"({t})" for t in terms)]
             if main < n:
                 heads[0] = f"    for {var[r]} in range({main}, {n}):"
                 self.lines += heads + [pad + f"{target} += {statements(0)[1]}"]
         else:
-            lines, product = statements(0)
+            lines, product, target = statements(0)
             self.lines += heads + [pad + line for line in lines] + [pad + f"{target} += {product}"]
         if half:
             n = node.shape[0]

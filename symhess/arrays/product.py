@@ -169,6 +169,23 @@ class ArrayDerivation:
     def kernel_spec(self):
         return self.scalar.kernel_spec()
 
+    def matrix(self, latex: bool = False) -> str:
+        """The Hessian blocks as matrix expressions (`symhess.arrays.printer`)."""
+        from .printer import matrix_form
+        labels = {leaf.index: leaf.label for leaf in self.trace.leaves}
+        roots = [h for row in self.blocks for h in row]
+        definitions, texts = matrix_form(roots, labels, latex)
+        n = len(self.blocks)
+        names = ["H"] if n == 1 else [f"H[{i}][{j}]" for i in range(n) for j in range(n)]
+        if latex:
+            names = ["H"] if n == 1 else [f"H_{{{i}{j}}}" for i in range(n) for j in range(n)]
+            rows = [f"{name} &= {text}" for name, text in definitions + list(zip(names, texts))]
+            return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+        lines = [f"{name} = {text}" for name, text in zip(names, texts)]
+        if definitions:
+            lines += ["where"] + [f"    {name} = {text}" for name, text in definitions]
+        return "\n".join(lines)
+
     def value(self, args) -> np.ndarray:
         """The output evaluated by NumPy from the array graph at positional ``args``."""
         inputs = []
