@@ -201,6 +201,14 @@ class InternalError(SymhessError, RuntimeError):
     """
 
 
+class KernelMemoryError(SymhessError, MemoryError):
+    """A kernel would need more memory for its intermediate arrays than symhess allows one kernel.
+
+    The message gives the estimate and the limit; a Hessian-vector product (`symhess.hvp`) or
+    one block (`HessianFunction.block`) needs far less than the whole Hessian.
+    """
+
+
 class ArrayTierUnsupported(SymhessError, NotImplementedError):
     """The array tier (`symhess.arrays`) has no rule for something the function does.
 

@@ -390,6 +390,10 @@ class Builder:
         n = self.number(a)
         if n is not None:
             return self.bcast(self.const(n), shape, ())
+        if a.op == "eye" and a.ndim == 2 and key[0] == ("s", 0, 1, a.shape[0]) \
+                and key[1][0] == "s" and key[1][2] == 1:
+            # Columns start..start+len of a seed: the seed of those variables.
+            return self.eye(a.shape[0], (key[1][3],), a.params[0] + key[1][1])
         return self.node("slice", (a,), (key,), shape, a.dtype)
 
     def embed(self, g, shape, key) -> Node:

@@ -21,6 +21,8 @@ from .. import errors
 from ..codegen.spec import plain_label, sanitize
 from .graph import topological
 
+#: The most memory (bytes) the intermediate arrays of one kernel may take.
+MAX_TEMPORARIES = 4 << 30
 UNROLL = 4            # terms of an outer reduction added per load and store of the output
 ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape")
 INDEX_MAPS = ("bcast", "transpose", "slice", "gather", "eye", "input", "const")
@@ -378,6 +380,11 @@ class Lowering:
             self.lines += [f"    for p in range({n}):", "        for q in range(p):",
                            f"            {name}[p, q] = {name}[q, p]"]
 
+    def temporaries(self) -> int:
+        """Bytes of the arrays the kernel allocates (a reshape is a view)."""
+        return sum(8 * max(n.size, 1) for n in self.order
+                   if n.id in self.materialized and n.op != "reshape")
+
     def program(self) -> list:
         """The statements computing every materialized node, in order."""
         for node in self.order:
@@ -432,6 +439,13 @@ def kernel_source(roots, inputs, n_constants, out_size, out_shape, dtype, title,
     messages; ``symmetric``: roots known to be symmetric matrices.
     """
     lowering = Lowering(roots, dtype, labels, symmetric)
+    need = lowering.temporaries()
+    if need > MAX_TEMPORARIES:
+        raise errors.KernelMemoryError(
+            f"the {sanitize(title)} kernel would allocate {need / 2**30:.1f} GiB of intermediate "
+            f"arrays (the limit is {MAX_TEMPORARIES / 2**30:.0f} GiB): the array tier computes "
+            "the Hessian as one directional derivative per variable at once. Use symhess.hvp "
+            "for Hessian-vector products, or HessianFunction.block for part of the Hessian")
     args = [f"in{k}" for k in range(len(inputs))] + [f"k{k}" for k in range(n_constants)]
     lines = []
     for k, (shape, kind) in enumerate(inputs):
