@@ -300,7 +300,7 @@ class CompiledHessian(Compiled):
         """
         matrix = getattr(self._derivation, "matrix", None)
         if matrix is None:
-            raise AttributeError(
+            raise errors.OptionValueError(
                 "matrix() is for Hessians compiled by the array tier: pass tier='array' to "
                 "symhess.hessian; entries() and pretty() give any Hessian entry by entry")
         return matrix(latex)

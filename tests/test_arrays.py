@@ -332,5 +332,5 @@ def test_matrix_form_reads_and_evaluates(fun, expected):
 
 def test_matrix_form_is_for_the_array_tier():
     compiled = symhess.hessian(lambda x: np.sum(x ** 3), tier="scalar").compile(np.ones(2))
-    with pytest.raises(AttributeError, match="tier='array'"):
+    with pytest.raises(OptionValueError, match="tier='array'"):
         compiled.matrix()
