@@ -23,6 +23,7 @@ from .graph import topological
 
 #: The most memory (bytes) the intermediate arrays of one kernel may take.
 MAX_TEMPORARIES = 4 << 30
+CACHE_BYTES = 1 << 18    # an array larger than this is streamed from memory, not reread
 UNROLL = 4            # terms of an outer reduction added per load and store of the output
 ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape")
 INDEX_MAPS = ("bcast", "transpose", "slice", "gather", "eye", "input", "const")
@@ -41,7 +42,28 @@ BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "gt": ">", "ge": ">=",
 
 def _cheap(node) -> bool:
     return node.op in INDEX_MAPS or (node.op in ("unary", "binary") and node.params[0] in CHEAP) \
-        or node.op == "where"
+        or node.op == "where" or _product_form(node)
+
+
+def _product_form(node):
+    """For an einsum that sums over nothing, or only over an index an identity-matrix operand
+    fixes (a seed's tangent: ``sum_k X[i, k] E[t, j, k]``), ``(eye operand, its labels)``
+    (``(None, None)`` when none is needed): its value at an index is one product, printed into
+    its consumers like elementwise arithmetic. None for any other node."""
+    if node.op != "einsum":
+        return None
+    labels, out = node.params
+    reduced = {l for ls in labels for l in ls} - set(out)
+    if not reduced:
+        return (None, None)
+    if len(reduced) != 1:
+        return None
+    (r,) = reduced
+    for x, ls in zip(node.args, labels):
+        if x.op == "eye" and len(ls) >= 2 and ls[-1] == r and all(l in out for l in ls[:-1]) \
+                and sum(l == r for ls2 in labels for l in ls2) >= 1 and len(set(ls)) == len(ls):
+            return (x, ls)
+    return None
 
 
 class Lowering:
@@ -89,9 +111,12 @@ class Lowering:
             for a in node.args:
                 consumers[a.id] = consumers.get(a.id, 0) + 1
         chosen = {r.id for r in self.roots}
-        chosen |= {n.id for n in self.order if n.op in ALWAYS}
+        chosen |= {n.id for n in self.order if n.op in ALWAYS and not _product_form(n)}
+        # Arithmetic read by several consumers is computed once, unless it is cheap and large:
+        # recomputing a few additions in each consumer costs less than a pass over memory.
         chosen |= {n.id for n in self.order
-                   if n.op in ("unary", "binary", "where") and consumers.get(n.id, 0) > 1}
+                   if n.op in ("unary", "binary", "where") and consumers.get(n.id, 0) > 1
+                   and not (_cheap(n) and 8 * n.size > CACHE_BYTES)}
         chosen -= {n.id for n in self.order if n.op in ("input", "const")}
         evals = {}
         for node in reversed(self.order):
@@ -197,6 +222,20 @@ class Lowering:
                     i = next(it)
                     inner.append(_affine(k[1], k[2], i))
             return self.expr(args[0], inner)
+        if op == "einsum":
+            labels, out = p
+            at = dict(zip(out, idx))
+            eye, eye_labels = _product_form(node)
+            if eye is None:
+                return "(" + " * ".join(self.expr(x, [at[l] for l in ls])
+                                        for x, ls in zip(args, labels)) + ")"
+            r, n = eye_labels[-1], eye.shape[-1]
+            head = _flat([at[l] for l in eye_labels[1:-1]], eye.shape[1:-1])
+            at[r] = f"({at[eye_labels[0]]} - {eye.params[0]} - ({head}) * {n})" \
+                if len(eye_labels) > 2 else f"({at[eye_labels[0]]} - {eye.params[0]})"
+            factors = [self.expr(x, [at[l] for l in ls]) for x, ls in zip(args, labels)
+                       if x is not eye]
+            return f"(({' * '.join(factors) or '1.0'}) if 0 <= {at[r]} < {n} else 0.0)"
         if op == "gather":
             axis, index = p[0], args[1]
             m = index.ndim
@@ -328,6 +367,12 @@ class Lowering:
         reduced = [l for l in looped if l not in out and l != inner]
         outer = [l for l in out if l in looped and l != inner]
         order = reduced + outer + ([inner] if inner is not None else [])
+        biggest = max(factors, key=lambda f: f[0].size, default=None)
+        if biggest is not None and 8 * biggest[0].size > CACHE_BYTES:
+            # An operand larger than the cache is read once, in its storage order: the loops
+            # follow its axes (its last one innermost), the other indices nested inside.
+            own = [l for l in dict.fromkeys(biggest[1]) if l in looped]
+            order = own[:-1] + [l for l in order if l not in own] + own[-1:]
         var = {l: self.fresh() for l in sizes}
         heads, _, depth = self.loops([sizes[l] for l in order], names=[var[l] for l in order])
         half = node.id in self.symmetric and all(l in order for l in out)
