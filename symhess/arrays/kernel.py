@@ -19,12 +19,12 @@ import math
 
 from .. import errors
 from ..codegen.spec import plain_label, sanitize
+from . import contraction
+from .contraction import CACHE_BYTES, flat
 from .graph import topological
 
 #: The most memory (bytes) the intermediate arrays of one kernel may take.
 MAX_TEMPORARIES = 4 << 30
-CACHE_BYTES = 1 << 18    # an array larger than this is streamed from memory, not reread
-UNROLL = 4            # terms of an outer reduction added per load and store of the output
 ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape")
 INDEX_MAPS = ("bcast", "transpose", "slice", "gather", "eye", "input", "const")
 CHEAP = {"add", "sub", "mul", "neg", "gt", "ge", "lt", "le", "eq", "ne", "and", "or", "not",
@@ -200,8 +200,8 @@ class Lowering:
             c, x, y = (self.expr(a, idx) for a in args)
             return f"({x} if {c} else {y})"
         if op == "eye":
-            flat = _flat(idx[1:], node.shape[1:])
-            return f"(1.0 if {idx[0]} == {p[0]} + {flat} else 0.0)"
+            position = flat(idx[1:], node.shape[1:])
+            return f"(1.0 if {idx[0]} == {p[0]} + {position} else 0.0)"
         if op == "bcast":
             shape, dims = p
             src = args[0]
@@ -230,7 +230,7 @@ class Lowering:
                 return "(" + " * ".join(self.expr(x, [at[l] for l in ls])
                                         for x, ls in zip(args, labels)) + ")"
             r, n = eye_labels[-1], eye.shape[-1]
-            head = _flat([at[l] for l in eye_labels[1:-1]], eye.shape[1:-1])
+            head = flat([at[l] for l in eye_labels[1:-1]], eye.shape[1:-1])
             at[r] = f"({at[eye_labels[0]]} - {eye.params[0]} - ({head}) * {n})" \
                 if len(eye_labels) > 2 else f"({at[eye_labels[0]]} - {eye.params[0]})"
             factors = [self.expr(x, [at[l] for l in ls]) for x, ls in zip(args, labels)
@@ -307,7 +307,7 @@ class Lowering:
             self.lines += heads + ["    " * depth + stmt]
             return
         if op == "einsum":
-            self._einsum(node)
+            contraction.emit(self, node)
             return
         if op == "scatter":
             name = self.alloc(node, "zeros")
@@ -341,89 +341,6 @@ class Lowering:
         name = self.alloc(node, "empty")                # an elementwise node or an index map
         heads, idx, depth = self.loops(node.shape)
         self.lines += heads + ["    " * depth + f"{self.access(name, idx)} = {self.body(node, idx)}"]
-
-    def _einsum(self, node):
-        labels, out = node.params
-        name = self.alloc(node, "zeros")
-        sizes = {}
-        for ls, x in zip(labels, node.args):
-            sizes.update(zip(ls, x.shape))
-        # An identity-matrix operand E[t, l...] fixes t from l: t is assigned, not looped.
-        fixed, factors = {}, []
-        for ls, x in zip(labels, node.args):
-            if x.op == "eye" and x.id not in self.materialized and ls[0] not in ls[1:] \
-                    and ls[0] not in fixed and not any(l in fixed for l in ls[1:]):
-                fixed[ls[0]] = (x, ls)
-            else:
-                factors.append((x, ls))
-        looped = [l for l in sizes if l not in fixed]
-        # The innermost loop runs along the last axis of the most matrices (contiguous reads
-        # and writes, which LLVM vectorizes); vectors are read once per outer iteration.
-        last = {}
-        for ls in [out] + [ls for _, ls in factors]:
-            if len(ls) >= 2:
-                last[ls[-1]] = last.get(ls[-1], 0) + 1
-        inner = max(looped, key=lambda l: (last.get(l, 0), l in out), default=None)
-        reduced = [l for l in looped if l not in out and l != inner]
-        outer = [l for l in out if l in looped and l != inner]
-        order = reduced + outer + ([inner] if inner is not None else [])
-        biggest = max(factors, key=lambda f: f[0].size, default=None)
-        if biggest is not None and 8 * biggest[0].size > CACHE_BYTES:
-            # An operand larger than the cache is read once, in its storage order: the loops
-            # follow its axes (its last one innermost), the other indices nested inside.
-            own = [l for l in dict.fromkeys(biggest[1]) if l in looped]
-            order = own[:-1] + [l for l in order if l not in own] + own[-1:]
-        var = {l: self.fresh() for l in sizes}
-        heads, _, depth = self.loops([sizes[l] for l in order], names=[var[l] for l in order])
-        half = node.id in self.symmetric and all(l in order for l in out)
-        if half:            # a symmetric result: the upper triangle, then its mirror image
-            first, second = sorted(out, key=order.index)
-            k = order.index(second)
-            start = var[first] if second == out[1] else "0"
-            stop = f"{var[first]} + 1" if second == out[0] else str(sizes[second])
-            heads[k] = f"{'    ' * (1 + k)}for {var[second]} in range({start}, {stop}):"
-        # Factors in the order of the deepest loop they depend on: the product of those an
-        # inner loop does not change is then a prefix LLVM computes once, outside it.
-        depth_of = {l: k for k, l in enumerate(order)}
-        for t, (x, ls) in fixed.items():
-            depth_of[t] = max((depth_of[l] for l in ls[1:]), default=-1)
-        factors.sort(key=lambda f: max((depth_of[l] for l in f[1]), default=-1))
-
-        def statements(offset):
-            """The body for reduction index ``order[0] + offset``."""
-            at = dict(var)
-            if offset:
-                at[order[0]] = f"{var[order[0]]} + {offset}"
-            lines = []
-            for t, (x, ls) in fixed.items():        # (a seed's t stays below its row count)
-                flat = _flat([at[l] for l in ls[1:]], x.shape[1:])
-                lines.append(f"{var[t]}_{offset} = {x.params[0]} + {flat}")
-                at[t] = f"{var[t]}_{offset}"
-            product = " * ".join(self.expr(x, [at[l] for l in ls]) for x, ls in factors)
-            return lines, product or "1.0", self.access(name, [at[l] for l in out])
-
-        # A reduction over the outermost loop adds into every output many times: unrolled by
-        # UNROLL, each output value is loaded and stored once per UNROLL terms.
-        unroll = UNROLL if order and order[0] not in out and len(order) >= 3 \
-            and sizes[order[0]] >= 4 * UNROLL and not any(fixed) else 1
-        pad = "    " * depth
-        if unroll > 1:
-            r, n = order[0], sizes[order[0]]
-            main = n - n % unroll
-            heads[0] = f"    for {var[r]} in range(0, {main}, {unroll}):"
-            terms = [statements(u)[1] for u in range(unroll)]
-            target = statements(0)[2]
-            self.lines += heads + [pad + f"{target} += " + " + ".join(f"({t})" for t in terms)]
-            if main < n:
-                heads[0] = f"    for {var[r]} in range({main}, {n}):"
-                self.lines += heads + [pad + f"{target} += {statements(0)[1]}"]
-        else:
-            lines, product, target = statements(0)
-            self.lines += heads + [pad + line for line in lines] + [pad + f"{target} += {product}"]
-        if half:
-            n = node.shape[0]
-            self.lines += [f"    for p in range({n}):", "        for q in range(p):",
-                           f"            {name}[p, q] = {name}[q, p]"]
 
     def temporaries(self) -> int:
         """Bytes of the arrays the kernel allocates (a reshape is a view)."""
@@ -464,15 +381,6 @@ def _affine(start, step, i) -> str:
     if step == 1:
         return f"{start} + {i}" if start else i
     return f"{start} + {step} * {i}" if start else f"{step} * {i}"
-
-
-def _flat(idx, shape) -> str:
-    if not idx:
-        return "0"
-    text = idx[0]
-    for i, n in zip(idx[1:], shape[1:]):
-        text = f"({text}) * {n} + {i}"
-    return text
 
 
 def kernel_source(roots, inputs, n_constants, out_size, out_shape, dtype, title, version,

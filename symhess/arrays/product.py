@@ -19,7 +19,7 @@ from ..layout import Layout, Parts
 from ..signature import kernel_dtype, rounded_dtype, symbolic_call, tree_of
 from . import numpy_rules, rules  # noqa: F401  (numpy_rules registers the tracer's rules)
 from .evaluate import evaluate
-from .graph import Builder, Unsupported, topological
+from .graph import Builder, Unsupported
 from .kernel import kernel_source
 from .tracer import SymArray
 

@@ -1,0 +1,152 @@
+"""The loops of a contraction: one einsum node of the array graph as a loop nest, or BLAS.
+
+`emit` prints an einsum the lowering (`symhess.arrays.kernel.Lowering`) materializes: an
+identity-matrix operand fixes an index instead of being looped over; factors are ordered by the
+deepest loop they depend on (so LLVM hoists the rest); a symmetric result is computed as its
+upper triangle and mirrored; an outer reduction is unrolled `UNROLL` times; a large product of
+two matrices with weights on the contracted index goes to BLAS (`matrix_product`).
+"""
+
+from __future__ import annotations
+
+import math
+
+CACHE_BYTES = 1 << 18    # an array larger than this is streamed from memory, not reread
+BLAS_WORK = 1 << 20      # multiply-adds from which a matrix product goes to BLAS
+UNROLL = 4               # terms of an outer reduction added per load and store of the output
+
+
+def emit(self, node):
+    """The statements computing einsum ``node`` into an array (``self``: the `Lowering`)."""
+    labels, out = node.params
+    if matrix_product(self, node):
+        return
+    name = self.alloc(node, "zeros")
+    sizes = {}
+    for ls, x in zip(labels, node.args):
+        sizes.update(zip(ls, x.shape))
+    # An identity-matrix operand E[t, l...] fixes t from l: t is assigned, not looped.
+    fixed, factors = {}, []
+    for ls, x in zip(labels, node.args):
+        if x.op == "eye" and x.id not in self.materialized and ls[0] not in ls[1:] \
+                and ls[0] not in fixed and not any(l in fixed for l in ls[1:]):
+            fixed[ls[0]] = (x, ls)
+        else:
+            factors.append((x, ls))
+    looped = [l for l in sizes if l not in fixed]
+    # The innermost loop runs along the last axis of the most matrices (contiguous reads
+    # and writes, which LLVM vectorizes); vectors are read once per outer iteration.
+    last = {}
+    for ls in [out] + [ls for _, ls in factors]:
+        if len(ls) >= 2:
+            last[ls[-1]] = last.get(ls[-1], 0) + 1
+    inner = max(looped, key=lambda l: (last.get(l, 0), l in out), default=None)
+    reduced = [l for l in looped if l not in out and l != inner]
+    outer = [l for l in out if l in looped and l != inner]
+    order = reduced + outer + ([inner] if inner is not None else [])
+    biggest = max(factors, key=lambda f: f[0].size, default=None)
+    if biggest is not None and 8 * biggest[0].size > CACHE_BYTES:
+        # An operand larger than the cache is read once, in its storage order: the loops
+        # follow its axes (its last one innermost), the other indices nested inside.
+        own = [l for l in dict.fromkeys(biggest[1]) if l in looped]
+        order = own[:-1] + [l for l in order if l not in own] + own[-1:]
+    var = {l: self.fresh() for l in sizes}
+    heads, _, depth = self.loops([sizes[l] for l in order], names=[var[l] for l in order])
+    half = node.id in self.symmetric and all(l in order for l in out)
+    if half:            # a symmetric result: the upper triangle, then its mirror image
+        first, second = sorted(out, key=order.index)
+        k = order.index(second)
+        start = var[first] if second == out[1] else "0"
+        stop = f"{var[first]} + 1" if second == out[0] else str(sizes[second])
+        heads[k] = f"{'    ' * (1 + k)}for {var[second]} in range({start}, {stop}):"
+    # Factors in the order of the deepest loop they depend on: the product of those an
+    # inner loop does not change is then a prefix LLVM computes once, outside it.
+    depth_of = {l: k for k, l in enumerate(order)}
+    for t, (x, ls) in fixed.items():
+        depth_of[t] = max((depth_of[l] for l in ls[1:]), default=-1)
+    factors.sort(key=lambda f: max((depth_of[l] for l in f[1]), default=-1))
+
+    def statements(offset):
+        """The body for reduction index ``order[0] + offset``."""
+        at = dict(var)
+        if offset:
+            at[order[0]] = f"{var[order[0]]} + {offset}"
+        lines = []
+        for t, (x, ls) in fixed.items():        # (a seed's t stays below its row count)
+            position = flat([at[l] for l in ls[1:]], x.shape[1:])
+            lines.append(f"{var[t]}_{offset} = {x.params[0]} + {position}")
+            at[t] = f"{var[t]}_{offset}"
+        product = " * ".join(self.expr(x, [at[l] for l in ls]) for x, ls in factors)
+        return lines, product or "1.0", self.access(name, [at[l] for l in out])
+
+    # A reduction over the outermost loop adds into every output many times: unrolled by
+    # UNROLL, each output value is loaded and stored once per UNROLL terms.
+    unroll = UNROLL if order and order[0] not in out and len(order) >= 3 \
+        and sizes[order[0]] >= 4 * UNROLL and not any(fixed) else 1
+    pad = "    " * depth
+    if unroll > 1:
+        r, n = order[0], sizes[order[0]]
+        main = n - n % unroll
+        heads[0] = f"    for {var[r]} in range(0, {main}, {unroll}):"
+        terms = [statements(u)[1] for u in range(unroll)]
+        target = statements(0)[2]
+        self.lines += heads + [pad + f"{target} += " + " + ".join(f"({t})" for t in terms)]
+        if main < n:
+            heads[0] = f"    for {var[r]} in range({main}, {n}):"
+            self.lines += heads + [pad + f"{target} += {statements(0)[1]}"]
+    else:
+        lines, product, target = statements(0)
+        self.lines += heads + [pad + line for line in lines] + [pad + f"{target} += {product}"]
+    if half:
+        n = node.shape[0]
+        self.lines += [f"    for p in range({n}):", "        for q in range(p):",
+                       f"            {name}[p, q] = {name}[q, p]"]
+
+def matrix_product(self, node) -> bool:
+    """Print a large contraction ``out[a, b] = sum_r A(r, a) w(r) B(r, b)`` as a BLAS
+    product ``np.dot(A'.T, B)`` (``A' = A w``, materialized); False when it is not one."""
+    labels, out = node.params
+    sizes = {}
+    for ls, x in zip(labels, node.args):
+        sizes.update(zip(ls, x.shape))
+    reduced = [l for l in sizes if l not in out]
+    if len(out) != 2 or len(reduced) != 1 or math.prod(sizes.values()) < BLAS_WORK \
+            or self.dtype not in ("float64", "float32") \
+            or any(x.op == "eye" or len(set(ls)) != len(ls) for x, ls in zip(node.args, labels)):
+        return False
+    (r,), (a, b) = reduced, out
+    left = [(x, ls) for x, ls in zip(node.args, labels) if a in ls]
+    right = [(x, ls) for x, ls in zip(node.args, labels) if b in ls]
+    weights = [(x, ls) for x, ls in zip(node.args, labels) if set(ls) <= {r}]
+    if any(a in ls and b in ls for ls in labels) or not left or not right \
+            or len(left) + len(right) + len(weights) != len(node.args):
+        return False
+    sides = []
+    for side, label, extra in ((left, a, weights), (right, b, [])):
+        x, ls = side[0]
+        if len(side) == 1 and not extra and ls == (r, label) and x.dtype == "f" and \
+                (x.op == "input" or x.id in self.materialized) and x.op != "reshape":
+            sides.append(self.var(x))         # already a contiguous (r, label) array
+            continue
+        tmp = f"m{node.id}_{label}"
+        dtype = f"np.{self.dtype}"
+        self.lines.append(f"    {tmp} = np.empty(({sizes[r]}, {sizes[label]}), dtype={dtype})")
+        heads, (i, j), depth = self.loops((sizes[r], sizes[label]))
+        at = {r: i, label: j}
+        value = " * ".join(self.expr(y, [at[l] for l in ls]) for y, ls in side + extra)
+        self.lines += heads + ["    " * depth + f"{tmp}[{i}, {j}] = {value}"]
+        sides.append(tmp)
+    name = f"t{node.id}"
+    self.names[node.id] = name
+    self.lines.append(f"    {name} = np.dot({sides[0]}.T, {sides[1]})")
+    return True
+
+
+def flat(idx, shape) -> str:
+    """The flat C-order index of ``idx`` (expressions) in an array of ``shape``."""
+    if not idx:
+        return "0"
+    text = idx[0]
+    for i, n in zip(idx[1:], shape[1:]):
+        text = f"({text}) * {n} + {i}"
+    return text
