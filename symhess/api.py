@@ -183,7 +183,7 @@ def check(fun: Callable[..., Any], *args: Any, argnums: ArgNums = 0, has_aux: bo
 
 def stand_ins(args) -> list:
     """``args`` with each NumPy array leaf replaced by zeros of its shape and dtype that take
-        no memory (a broadcast scalar): what tracing needs, without keeping the data alive."""
+    no memory (a broadcast scalar): what tracing needs, without keeping the data alive."""
     out = []
     for a in args:
         leaves, tree = pytree.flatten(a)

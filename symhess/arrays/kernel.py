@@ -25,6 +25,7 @@ from .graph import topological
 
 #: The most memory (bytes) the intermediate arrays of one kernel may take.
 MAX_TEMPORARIES = 4 << 30
+RECOMPUTE_READS = 16      # the most array reads a shared expression recomputed per use may have
 ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape")
 INDEX_MAPS = ("bcast", "transpose", "slice", "gather", "eye", "input", "const")
 CHEAP = {"add", "sub", "mul", "neg", "gt", "ge", "lt", "le", "eq", "ne", "and", "or", "not",
@@ -112,11 +113,22 @@ class Lowering:
                 consumers[a.id] = consumers.get(a.id, 0) + 1
         chosen = {r.id for r in self.roots}
         chosen |= {n.id for n in self.order if n.op in ALWAYS and not _product_form(n)}
-        # Arithmetic read by several consumers is computed once, unless it is cheap and large:
-        # recomputing a few additions in each consumer costs less than a pass over memory.
-        chosen |= {n.id for n in self.order
-                   if n.op in ("unary", "binary", "where") and consumers.get(n.id, 0) > 1
-                   and not (_cheap(n) and 8 * n.size > CACHE_BYTES)}
+        # Arithmetic read by several consumers is computed once, unless it is cheap, large and
+        # small as an expression: recomputing a few additions in each consumer costs less than
+        # a pass over memory (but printing a shared expression into every consumer, level
+        # after level, would grow the kernel exponentially: RECOMPUTE_READS bounds it).
+        reads = {}
+        for n in self.order:
+            if n.op in ("input", "const") or n.id in chosen:
+                reads[n.id] = 1
+                continue
+            reads[n.id] = sum(reads[a.id] for a in n.args) or 1
+            if (n.op in ("unary", "binary", "where") or n.op == "einsum") \
+                    and consumers.get(n.id, 0) > 1 and not (
+                        _cheap(n) and 8 * n.size > CACHE_BYTES
+                        and reads[n.id] <= RECOMPUTE_READS):
+                chosen.add(n.id)
+                reads[n.id] = 1
         chosen -= {n.id for n in self.order if n.op in ("input", "const")}
         evals = {}
         for node in reversed(self.order):
