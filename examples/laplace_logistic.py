@@ -55,13 +55,17 @@ def main(small: bool = False, plot=None, alpha: float = 1.0) -> dict:
     w = fit.x
     precision = H(w, X, y, alpha)
     covariance = np.linalg.inv(precision)
+    # X and y are runtime data, so symhess's array tier derived the Hessian as one matrix
+    # expression, printed here in NumPy notation (the closed form below, with p = 1 / s2).
+    matrix = H.compile(w, X, y, alpha).matrix()
+    print(matrix)
     print(f"MAP weights {np.array2string(w, precision=3)}, posterior std "
           f"{np.array2string(np.sqrt(np.diag(covariance)), precision=3)}")
     written = None
     if plot:
         written = _plot(X, y, w, covariance, plot)
     return {"X": X, "y": y, "alpha": alpha, "w": w, "precision": precision,
-            "covariance": covariance, "plot": written}
+            "covariance": covariance, "matrix": matrix, "plot": written}
 
 
 def _plot(X, y, w, covariance, path):

@@ -74,6 +74,7 @@ def test_laplace_logistic(tmp_path):
     closed_form = X.T @ (X * (p * (1 - p))[:, None]) + r["alpha"] * np.eye(3)
     np.testing.assert_allclose(r["precision"], closed_form, rtol=1e-12)
     np.testing.assert_allclose(r["covariance"] @ closed_form, np.eye(3), atol=1e-10)
+    assert r["matrix"].startswith("H = ") and "X.T @ diag(" in r["matrix"]
     gradient = -X.T @ (y / (1 + np.exp(y * (X @ w)))) + r["alpha"] * w
     assert np.linalg.norm(gradient) < 1e-8                    # w is the MAP estimate
     assert r["plot"] is not None and Path(r["plot"]).stat().st_size > 1000
