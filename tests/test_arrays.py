@@ -334,3 +334,13 @@ def test_matrix_form_is_for_the_array_tier():
     compiled = symhess.hessian(lambda x: np.sum(x ** 3), tier="scalar").compile(np.ones(2))
     with pytest.raises(OptionValueError, match="tier='array'"):
         compiled.matrix()
+
+
+def test_python_if_on_a_traced_value_is_named():
+    def f(x, A):
+        if np.sum(A @ x) > 0:
+            return np.sum(x ** 2)
+        return np.sum(x ** 3)
+    x, A = rng.standard_normal(3), rng.standard_normal((30, 3))
+    with pytest.raises(UnsupportedFunctionError, match="Python `if`"):
+        symhess.hessian(f, tier="array")(x, A)

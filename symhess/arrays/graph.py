@@ -19,8 +19,7 @@ binary      ``(name,)``: ``add``, ``mul``, ``pow``, comparisons (`BINARY`); oper
 where       ``()``: ``where(c, a, b)``, operands of one shape
 bcast       ``(shape, dims)``: input axis ``k`` becomes output axis ``dims[k]`` (size 1 repeats)
 sum, max    ``(axes,)``: reductions over ``axes`` (no kept dimensions)
-einsum      ``(labels of each operand, output labels)``: labels are small integers
-transpose   ``(perm,)``; reshape ``(shape,)``
+einsum      ``(labels of each operand, output labels)``; transpose ``(perm,)``; reshape ``(shape,)``
 slice       ``(key,)``: per input axis ``("i", k)`` (dropped) or ``("s", start, step, length)``
 embed       ``(shape, key)``: zeros of ``shape`` with the operand at the positions ``key`` selects
 gather      ``(axis,)``: ``take(a, idx, axis)`` for an integer array ``idx`` (second operand)
@@ -283,6 +282,15 @@ class Builder:
                         if m is not None and y.args[1 - k].dtype == "f":
                             return self.binary("mul", self.const(float(n) * float(m)),
                                                y.args[1 - k])
+            for x, y, n in ((a, b, na), (b, a, nb)):   # c * (z * bcast(s)) = z * bcast(c s)
+                if n is not None and y.op == "binary" and y.params[0] == "mul":
+                    for k in (0, 1):
+                        z = y.args[k]
+                        if z.op == "bcast" and z.args[0].ndim == 0 and z.args[0].dtype == "f" \
+                                and self.number(z) is None:
+                            scalar = self.binary("mul", self.const(float(n)), z.args[0])
+                            return self.binary("mul", y.args[1 - k],
+                                               self.bcast(scalar, z.shape, ()))
             if na == -1:
                 return self.unary("neg", b)
             if nb == -1:

@@ -52,13 +52,12 @@ class SymArray:
         return f"SymArray({self.node!r})"
 
     def __bool__(self):
-        raise errors.TracerBoolError(
-            "a Python `if` (or and/or/not) on a traced value: its truth is not known while "
-            "tracing. Use np.where(condition, a, b) instead")
+        raise Unsupported("a Python `if` (or and/or/not) on a traced value, whose truth is not "
+                          "known while tracing: use np.where(condition, a, b) instead")
 
     def __float__(self):
-        raise errors.TracerBoolError("float() of a traced value: its value is not known while "
-                                     "tracing; keep it an array")
+        raise Unsupported("a conversion of a traced value to a Python number (float(), int(), "
+                          "an index), whose value is not known while tracing")
 
     __int__ = __index__ = __float__
 
