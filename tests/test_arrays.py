@@ -146,8 +146,10 @@ def test_against_jax(name, fun, make, argnums, jax):
 def test_graph_value_is_numpy(name, fun, make, argnums):
     """The graph's interpreter gives the function's value (what the kernels must agree with)."""
     args = make()
-    compiled = symhess.hessian(fun, argnums=argnums, tier="array").compile(*args)
-    np.testing.assert_allclose(compiled.traced_value(args)[0], fun(*args), rtol=1e-12)
+    trace = trace_arrays(symhess.hessian(fun, argnums=argnums, tier="array"), args, {})
+    inputs = [np.asarray(leaf) for a in args for leaf in symhess.pytree.flatten(a)[0]]
+    value, = evaluate([trace.output], inputs, trace.builder.constants)
+    np.testing.assert_allclose(value, fun(*args), rtol=1e-12)
 
 
 def test_gradient_graph_against_finite_differences():
@@ -344,3 +346,13 @@ def test_python_if_on_a_traced_value_is_named():
     x, A = rng.standard_normal(3), rng.standard_normal((30, 3))
     with pytest.raises(UnsupportedFunctionError, match="Python `if`"):
         symhess.hessian(f, tier="array")(x, A)
+
+
+def test_symhess_check_of_an_array_tier_hessian():
+    """`symhess.check` compiles with the default tier (the array tier here) and checks its
+    traced value (the graph's NumPy interpreter) and its Hessian against the autodiff."""
+    w, X, y = PROGRAMS[0][2]()
+    X, y = np.tile(X, (3, 1)), np.tile(y, 3)
+    assert "array tier" in symhess.hessian(_logreg).compile(w, X, y).source
+    report = symhess.check(_logreg, w, X, y)
+    assert report.ok and report.checked == "symhess"
