@@ -356,3 +356,39 @@ def test_symhess_check_of_an_array_tier_hessian():
     assert "array tier" in symhess.hessian(_logreg).compile(w, X, y).source
     report = symhess.check(_logreg, w, X, y)
     assert report.ok and report.checked == "symhess"
+
+
+def test_nan_data_propagates_like_numpy():
+    """``np.maximum``, ``np.minimum`` and ``np.max`` of data with a NaN give NaN, as in NumPy
+    (Python's ``max`` would silently drop it in one argument order)."""
+    x = rng.standard_normal(3)
+    c = np.linspace(0.5, 1.5, 70)
+    d = np.linspace(1.0, 0.2, 70)
+    for nan_in in ("c", "d"):
+        c1, d1 = c.copy(), d.copy()
+        (c1 if nan_in == "c" else d1)[0] = np.nan
+
+        def f(x, c, d):
+            return (np.sum(x ** 2) * np.sum(np.maximum(c, d)) + np.sum(x ** 4) * np.max(c)
+                    + np.sum(x ** 2) * np.sum(np.minimum(d, c)))
+        H = symhess.hessian(f, tier="array")(x, c1, d1)
+        expected = (2 * np.sum(np.maximum(c1, d1)) * np.eye(3) + 12 * np.max(c1) * np.diag(x ** 2)
+                    + 2 * np.sum(np.minimum(d1, c1)) * np.eye(3))
+        np.testing.assert_array_equal(np.isnan(H), np.isnan(expected))
+    c1 = c.copy()
+    H = symhess.hessian(f, tier="array")(x, c1, d)
+    np.testing.assert_allclose(H, 2 * np.sum(np.maximum(c1, d)) * np.eye(3)
+                               + 12 * np.max(c1) * np.diag(x ** 2)
+                               + 2 * np.sum(np.minimum(d, c1)) * np.eye(3), rtol=1e-12)
+
+
+def test_integer_data_to_a_negative_power_is_a_float():
+    """``c ** -2`` of integer data is computed as NumPy's float power would be (0.25, not 0)."""
+    def f(x, c):
+        return np.sum(x ** 2 * np.sum(c ** -2.0)) + np.sum(x ** 2) * np.sum(1.0 * c ** -1)
+    x = rng.standard_normal(3)
+    c = np.arange(1, 71)
+    H = symhess.hessian(f, tier="array")(x, c)
+    cf = c.astype(float)
+    np.testing.assert_allclose(H, 2 * (np.sum(cf ** -2.0) + np.sum(cf ** -1.0)) * np.eye(3),
+                               rtol=1e-12)

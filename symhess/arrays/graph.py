@@ -452,7 +452,7 @@ _FOLD = {"neg": lambda x: -x, "exp": math.exp, "log": lambda x: math.log(x) if x
 _FOLD2 = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
           "div": lambda a, b: float(np.divide(float(a), float(b))),
           "pow": lambda a, b: float(np.power(float(a), float(b))),
-          "maximum": max, "minimum": min,
+          "maximum": np.maximum, "minimum": np.minimum,         # a NaN gives NaN
           "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b,
           "le": lambda a, b: a <= b, "eq": lambda a, b: a == b, "ne": lambda a, b: a != b}
 

@@ -199,12 +199,14 @@ class Lowering:
             x, y = self.expr(args[0], idx), self.expr(args[1], idx)
             name = p[0]
             if name == "pow":
+                if args[0].dtype != "f":    # NumPy's result is a float: 2 ** -1 is 0.5, not 0
+                    x = f"float({x})"
                 n = args[1].builder.number(args[1])
                 if n is not None and float(n).is_integer() and abs(n) <= 64:
                     return f"({x} ** {int(n)})"
                 return f"({x} ** {y})"
-            if name in ("maximum", "minimum"):
-                return f"{name[:3]}({x}, {y})"
+            if name in ("maximum", "minimum"):     # NumPy's: a NaN operand gives NaN
+                return f"np.{name}({x}, {y})"
             if name == "arctan2":
                 return f"math.atan2({x}, {y})"
             return f"({x} {BINARY[name]} {y})"
@@ -315,7 +317,7 @@ class Lowering:
             heads, idx, depth = self.loops(src.shape)
             out = self.access(name, [i for k, i in enumerate(idx) if k not in p[0]])
             value = self.expr(src, idx)
-            stmt = f"{out} += {value}" if op == "sum" else f"{out} = max({out}, {value})"
+            stmt = f"{out} += {value}" if op == "sum" else f"{out} = np.maximum({out}, {value})"
             self.lines += heads + ["    " * depth + stmt]
             return
         if op == "einsum":
