@@ -383,20 +383,13 @@ class HessianFunction:
             with progress.stage("trace arrays"):
                 trace = trace_arrays(self, args, kwargs,
                                      choose if self.tier == "auto" else None)
+            # (planning may find something unsupported too: a complex tangent of hvp)
+            return None if trace is None else build(trace, product, progress, target)
         except Unsupported as exc:
             if self.tier == "array":
                 raise UnsupportedFunctionError(
                     f"tier='array' cannot compile {self.name}: the array tier has no rule for "
                     f"{exc}. Use tier='auto' (the scalar tier then compiles it)") from None
-            return None
-        if trace is None:
-            return None
-        try:
-            return build(trace, product, progress, target)
-        except Unsupported as exc:          # found while planning (a complex tangent...)
-            if self.tier == "array":
-                raise UnsupportedFunctionError(
-                    f"tier='array' cannot compile {self.name}: {exc}") from None
             return None
 
     def scalar_derivation(self, args, kwargs):

@@ -19,12 +19,12 @@ import numpy as np
 
 from .codegen import KernelInput, KernelSpec, target_for
 
-from . import cache, errors, gpu, pytree, special
+from . import cache, errors, gpu, special
 from .derive import cse, hessian_entries
 from .layout import CSRLayout, Layout
 from .loops import applicable, element_loops, keep_linear_sums, written_out
 from .runtime import Compiled, CompiledHessian
-from .signature import Trace
+from .signature import Trace, leaf_values
 from .templates import MIN_INSTANCES
 from .version import __version__
 
@@ -137,11 +137,7 @@ class Derivation:
     def value(self, args) -> np.ndarray:
         """The flat outputs evaluated by SymEngine (not the kernel) at positional ``args``."""
         syms, vals = [], []
-        for leaf in self.leaves:
-            if not isinstance(leaf.arg, int):
-                raise errors.ArgumentValueError("keyword arguments are not evaluated")
-            arg_leaves, structure = pytree.flatten(args[leaf.arg])
-            value = dict(zip(structure.paths(), arg_leaves))[leaf.path]
+        for leaf, value in zip(self.leaves, leaf_values(self.leaves, args)):
             syms += list(leaf.symbols().ravel())
             vals += list(np.asarray(value).ravel())
         outputs = self.outputs

@@ -309,6 +309,17 @@ def _symbolic_arg(transform, value, name, pos, differentiated, leaves, wrap, axi
     return treedef.unflatten(out)
 
 
+def leaf_values(leaves, args) -> list:
+    """The value of each of ``leaves`` in the positional arguments ``args`` of a call."""
+    out = []
+    for leaf in leaves:
+        if not isinstance(leaf.arg, int):
+            raise errors.ArgumentValueError("keyword arguments are not evaluated")
+        arg_leaves, structure = pytree.flatten(args[leaf.arg])
+        out.append(dict(zip(structure.paths(), arg_leaves))[leaf.path])
+    return out
+
+
 def tree_of(value):
     return pytree.flatten(value)[1]
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from .einsum import size_of
+
 CACHE_BYTES = 1 << 18    # an array larger than this is streamed from memory, not reread
 BLAS_WORK = 1 << 20      # multiply-adds from which a matrix product goes to BLAS
 UNROLL = 4               # terms of an outer reduction added per load and store of the output
@@ -22,9 +24,7 @@ def emit(self, node):
     if matrix_product(self, node):
         return
     name = self.alloc(node, "zeros")
-    sizes = {}
-    for ls, x in zip(labels, node.args):
-        sizes.update(zip(ls, x.shape))
+    sizes = size_of(labels, node.args)
     # An identity-matrix operand E[t, l...] fixes t from l: t is assigned, not looped.
     fixed, factors = {}, []
     for ls, x in zip(labels, node.args):
@@ -106,9 +106,7 @@ def matrix_product(self, node) -> bool:
     """Print a large contraction ``out[a, b] = sum_r A(r, a) w(r) B(r, b)`` as a BLAS
     product ``np.dot(A'.T, B)`` (``A' = A w``, materialized); False when it is not one."""
     labels, out = node.params
-    sizes = {}
-    for ls, x in zip(labels, node.args):
-        sizes.update(zip(ls, x.shape))
+    sizes = size_of(labels, node.args)
     reduced = [l for l in sizes if l not in out]
     if len(out) != 2 or len(reduced) != 1 or math.prod(sizes.values()) < BLAS_WORK \
             or self.dtype not in ("float64", "float32") \

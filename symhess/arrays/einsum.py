@@ -6,8 +6,6 @@ functions turn NumPy's ways of writing one into its labels.
 
 from __future__ import annotations
 
-import math
-
 from ..errors import ArrayTierUnsupported as Unsupported
 
 
@@ -168,13 +166,8 @@ def tensordot_labels(a_ndim, b_ndim, axes) -> tuple[tuple, tuple, tuple]:
 
 
 def size_of(labels, operands) -> dict:
+    """``{label: length}`` of the axes ``labels`` name in ``operands``, in order of appearance."""
     sizes = {}
     for ls, x in zip(labels, operands):
         sizes.update(zip(ls, x.shape))
     return sizes
-
-
-def flops(node) -> int:
-    """Iterations of an einsum's loop nest."""
-    labels, out = node.params
-    return math.prod(size_of(labels, node.args).values())

@@ -21,6 +21,7 @@ from .. import errors
 from ..codegen.spec import plain_label, sanitize
 from . import contraction
 from .contraction import CACHE_BYTES, flat
+from .einsum import size_of
 from .graph import topological
 
 #: The most memory (bytes) the intermediate arrays of one kernel may take.
@@ -73,6 +74,10 @@ class Lowering:
     def __init__(self, roots, dtype: str = "float64", labels=(), symmetric=()):
         self.roots, self.dtype, self.labels = list(roots), dtype, list(labels)
         self.order = topological(self.roots)
+        self.consumers = {}
+        for node in self.order:
+            for a in node.args:
+                self.consumers[a.id] = self.consumers.get(a.id, 0) + 1
         self.materialized = self._choose()
         self.symmetric = self._symmetric(symmetric)
         self.names = {}
@@ -84,10 +89,7 @@ class Lowering:
     def _symmetric(self, roots) -> set:
         """Ids of the einsums known to be symmetric matrices: a symmetric root, and what it
         equals up to adding or scaling by symmetric constants (an identity, a number)."""
-        consumers = {}
-        for node in self.order:
-            for a in node.args:
-                consumers[a.id] = consumers.get(a.id, 0) + 1
+        consumers = self.consumers
         found = set()
         for node in roots:
             while node is not None and node.ndim == 2 and node.shape[0] == node.shape[1]:
@@ -107,10 +109,7 @@ class Lowering:
 
     # --- which nodes are arrays ---------------------------------------------------------------
     def _choose(self) -> set:
-        consumers = {}
-        for node in self.order:
-            for a in node.args:
-                consumers[a.id] = consumers.get(a.id, 0) + 1
+        consumers = self.consumers
         chosen = {r.id for r in self.roots}
         chosen |= {n.id for n in self.order if n.op in ALWAYS and not _product_form(n)}
         # Arithmetic read by several consumers is computed once, unless it is cheap, large and
@@ -152,10 +151,7 @@ class Lowering:
             return node.args[0].size
         if node.op == "einsum":
             labels, _ = node.params
-            sizes = {}
-            for ls, x in zip(labels, node.args):
-                sizes.update(zip(ls, x.shape))
-            return math.prod(sizes.values())
+            return math.prod(size_of(labels, node.args).values())
         if node.op in ("scatter", "embed"):
             return node.args[0].size
         return node.size

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import errors, pytree
 from ..layout import Layout, Parts
-from ..signature import kernel_dtype, rounded_dtype, symbolic_call, tree_of
+from ..signature import kernel_dtype, leaf_values, rounded_dtype, symbolic_call, tree_of
 from . import numpy_rules, rules  # noqa: F401  (numpy_rules registers the tracer's rules)
 from .evaluate import evaluate
 from .graph import Builder, Unsupported
@@ -188,12 +188,7 @@ class ArrayDerivation:
 
     def value(self, args) -> np.ndarray:
         """The output evaluated by NumPy from the array graph at positional ``args``."""
-        inputs = []
-        for leaf in self.trace.leaves:
-            if not isinstance(leaf.arg, int):
-                raise errors.ArgumentValueError("keyword arguments are not evaluated")
-            arg_leaves, structure = pytree.flatten(args[leaf.arg])
-            inputs.append(np.asarray(dict(zip(structure.paths(), arg_leaves))[leaf.path]))
+        inputs = [np.asarray(v) for v in leaf_values(self.trace.leaves, args)]
         out, = evaluate([self.trace.output], inputs, self.trace.builder.constants)
         return np.atleast_1d(out).astype(float)
 

@@ -12,7 +12,6 @@ not depend on the data's.
 from __future__ import annotations
 
 from .. import errors
-from .einsum import size_of
 from .graph import ARITHMETIC, Builder, Node, Unsupported, topological
 
 
@@ -326,5 +325,3 @@ def hvp(b: Builder, f: Node, inputs: list, directions: list) -> list:
     grads = grad(b, f, inputs)
     return jvp(b, grads, {x.id: v for x, v in zip(inputs, directions)}, ())
 
-
-__all__ = ["grad", "jvp", "hessian", "hvp", "size_of"]
