@@ -18,6 +18,7 @@ import symengine as se
 from symengine.lib.symengine_wrapper import BooleanAtom
 
 from . import errors, special
+from .registry import registrar
 from .trace import Rules, Traced, constant, current_context, object_array, wrap
 
 UFUNCS: dict = {}
@@ -32,24 +33,10 @@ def numpy_name(func) -> str:
     return f"{module}.{func.__name__}"
 
 
-def ufunc(*funcs, real_only=False):
-    """Register a scalar rule for one or more NumPy ufuncs."""
-    def register(rule):
-        for f in funcs:
-            UFUNCS[f] = rule
-            if real_only:
-                _REAL_ONLY.add(f)
-        return rule
-    return register
-
-
-def function(*funcs):
-    """Register a rule for one or more NumPy functions."""
-    def register(rule):
-        for f in funcs:
-            FUNCTIONS[f] = rule
-        return rule
-    return register
+#: ``@ufunc(*ufuncs, real_only=False)``: register a scalar rule for NumPy ufuncs.
+ufunc = registrar(UFUNCS, _REAL_ONLY)
+#: ``@function(*funcs)``: register a rule for NumPy functions.
+function = registrar(FUNCTIONS)
 
 
 def _is_zero(x) -> bool:

@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from ..registry import registrar
 from .einsum import matmul_labels, parse, tensordot_labels
 from .graph import Builder, Unsupported
 from .tracer import Rules, SymArray, lift
@@ -82,14 +83,7 @@ def _matmul(b, x, y):
 
 # --- functions -------------------------------------------------------------------------------
 FUNCTIONS = {}
-
-
-def function(*funcs):
-    def register(rule):
-        for f in funcs:
-            FUNCTIONS[f] = rule
-        return rule
-    return register
+function = registrar(FUNCTIONS)     # @function(*numpy_functions): rule(builder, *args, **kw)
 
 
 def apply_function(func, args, kwargs):

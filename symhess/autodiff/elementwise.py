@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedFunctionError
+from ..registry import registrar
 from .jet import FUNCTIONS, REASON, Jet, make, seed_of, select, ufunc_method, value
 
 
@@ -22,24 +23,10 @@ REAL_ONLY: set = set()
 _LN2, _LN10 = np.log(2.0), np.log(10.0)
 
 
-def _registrar(table, ufs, real_only):
-    def register(rule):
-        for uf in ufs:
-            table[uf] = rule
-            if real_only:
-                REAL_ONLY.add(uf)
-        return rule
-    return register
-
-
-def unary(*ufs, real_only=False):
-    """Register ``rule(v) -> (f, f', f'')`` for element-wise ufuncs."""
-    return _registrar(UNARY, ufs, real_only)
-
-
-def binary(*ufs, real_only=False):
-    """Register ``rule(a, b) -> (f, fa, fb, faa, fab, fbb)`` for binary ufuncs."""
-    return _registrar(BINARY, ufs, real_only)
+#: ``@unary(*ufuncs, real_only=False)``: register ``rule(v) -> (f, f', f'')``.
+unary = registrar(UNARY, REAL_ONLY)
+#: ``@binary(*ufuncs, real_only=False)``: register ``rule(a, b) -> (f, fa, fb, faa, fab, fbb)``.
+binary = registrar(BINARY, REAL_ONLY)
 
 
 def _const(c):

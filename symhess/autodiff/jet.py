@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OperandError, OperandTypeError, UnsupportedFunctionError
+from ..registry import registrar
 
 REASON = "the autodiff cross-check has no rule for it"
 
@@ -270,18 +271,8 @@ FUNCTIONS: dict = {}        # NumPy function -> rule(func, *args, **kwargs)
 UFUNC_METHODS: dict = {}    # "__call__", "reduce", ... -> rule(ufunc, inputs, kwargs)
 
 
-def function(*funcs):
-    """Register a rule ``rule(func, *args, **kwargs)`` for NumPy functions."""
-    def register(rule):
-        for f in funcs:
-            FUNCTIONS[f] = rule
-        return rule
-    return register
-
-
-def ufunc_method(method):
-    """Register a rule ``rule(ufunc, inputs, kwargs)`` for a ufunc method (``"reduce"``, ...)."""
-    def register(rule):
-        UFUNC_METHODS[method] = rule
-        return rule
-    return register
+#: ``@function(*funcs)``: register ``rule(func, *args, **kwargs)`` for NumPy functions.
+function = registrar(FUNCTIONS)
+#: ``@ufunc_method(method)``: register ``rule(ufunc, inputs, kwargs)`` for a ufunc method
+#: (``"reduce"``, ...).
+ufunc_method = registrar(UFUNC_METHODS)
