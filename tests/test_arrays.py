@@ -392,3 +392,13 @@ def test_integer_data_to_a_negative_power_is_a_float():
     cf = c.astype(float)
     np.testing.assert_allclose(H, 2 * (np.sum(cf ** -2.0) + np.sum(cf ** -1.0)) * np.eye(3),
                                rtol=1e-12)
+
+
+def test_max_of_integer_data():
+    """A max over integer data starts from the lowest integer, not from a float -inf."""
+    def f(x, c):
+        return np.sum(x ** 2) * np.max(c) + np.sum(x ** 2) * np.sum(c > 3)
+    x = rng.standard_normal(3)
+    for c in (np.arange(70), -np.arange(1, 71) * 10 ** 15):
+        expected = 2 * (np.max(c) + np.sum(c > 3)) * np.eye(3)
+        np.testing.assert_allclose(symhess.hessian(f, tier="array")(x, c), expected, rtol=1e-12)

@@ -308,7 +308,8 @@ class Lowering:
         if op in ("sum", "max"):
             name = self.alloc(node, "zeros" if op == "sum" else "empty")
             if op == "max":
-                add(f"    {name}[:] = -np.inf")
+                lowest = {"f": "-np.inf", "i": str(-2 ** 63), "b": "False"}[node.dtype]
+                add(f"    {name}[:] = {lowest}")
             src = args[0]
             heads, idx, depth = self.loops(src.shape)
             out = self.access(name, [i for k, i in enumerate(idx) if k not in p[0]])
