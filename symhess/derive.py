@@ -22,6 +22,18 @@ def hessian_entries(outputs, wrt) -> dict:
     return _second_derivatives(outputs, wrt, wrt, upper=True)
 
 
+def derivative_entries(outputs, wrt, second: bool = True) -> tuple[dict, dict]:
+    """``(first, second)``: the nonzero first derivatives ``{(o, k): d outputs[o] / d wrt[k]}``
+    and, when ``second``, the upper-triangle second derivatives as `hessian_entries` gives them.
+
+    Each first derivative is taken once and serves both (a gradient and a Hessian derived
+    together cost what the Hessian alone does).
+    """
+    first = {}
+    entries = _second_derivatives(outputs, wrt, wrt if second else (), upper=True, first=first)
+    return first, entries
+
+
 def block_entries(outputs, rows, cols) -> dict:
     """Nonzero entries ``{(o, r, c): d2 outputs[o] / d rows[r] d cols[c]}`` of one block.
 
@@ -31,19 +43,21 @@ def block_entries(outputs, rows, cols) -> dict:
     return _second_derivatives(outputs, rows, cols, upper=False)
 
 
-def _second_derivatives(outputs, rows, cols, upper) -> dict:
+def _second_derivatives(outputs, rows, cols, upper, first=None) -> dict:
+    """The second derivatives; with a dict ``first``, the nonzero first derivatives
+    ``{(o, k): expression}`` by the row symbols are stored in it as well."""
     row_of = {s: k for k, s in enumerate(rows)}
     col_of = row_of if cols is rows else {s: k for k, s in enumerate(cols)}
     entries = {}
     for o, f in enumerate(outputs):
         try:
-            entries.update(_entries_of(o, f, rows, cols, row_of, col_of, upper))
+            entries.update(_entries_of(o, f, rows, cols, row_of, col_of, upper, first))
         except RuntimeError as e:
             if "Derivative doesn't exist" not in str(e):
                 raise
             # SymEngine has no derivative of a bare condition: count it as a Piecewise 1 or 0.
             entries.update(_entries_of(o, conditions_as_numbers(f), rows, cols, row_of, col_of,
-                                       upper))
+                                       upper, first))
     return entries
 
 
@@ -61,7 +75,7 @@ def _two_level_size(e) -> int:
     return len(args) + sum(len(a.args) for a in args)
 
 
-def _entries_of(o, f, rows, cols, row_of, col_of, upper) -> dict:
+def _entries_of(o, f, rows, cols, row_of, col_of, upper, first=None) -> dict:
     entries = {}
     limit = max(GROWTH_FLOOR, GROWTH_FACTOR * _two_level_size(f))
     active = sorted(row_of[s] for s in f.free_symbols if s in row_of)
@@ -70,6 +84,8 @@ def _entries_of(o, f, rows, cols, row_of, col_of, upper) -> dict:
         g = terms[rows[k]].diff(rows[k]) if terms is not None else f.diff(rows[k])
         if g == 0:
             continue
+        if first is not None:
+            first[o, k] = g
         for l in sorted(col_of[s] for s in g.free_symbols if s in col_of):
             if l >= k or not upper:
                 h = g.diff(cols[l])

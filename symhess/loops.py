@@ -14,8 +14,8 @@ import symengine as se
 
 from .codegen.spec import LoopSpec
 
-from .derive import cse, hessian_entries
-from .templates import Template, split
+from .derive import cse, derivative_entries
+from .templates import Template, split, terms
 
 
 def applicable(leaves, dtype) -> bool:
@@ -28,16 +28,28 @@ def applicable(leaves, dtype) -> bool:
         l.batch_axis is not None or (l.weak and l.differentiated) for l in leaves)
 
 
+# The most symbols an element sum's coefficient may read and still be shared by its instances.
+MAX_SHARED = 8
+
+
 def linear_sums(f, sums) -> dict:
-    """``{placeholder: coefficient}`` when ``f`` is a number times each element sum plus terms
-    without them, so that every sum can be an element loop; else ``{}``."""
+    """``{placeholder: coefficient}`` when ``f`` is linear in each element sum (a coefficient
+    free of element sums times each, plus terms without them), so that every sum can be an
+    element loop; else ``{}``.
+
+    A coefficient may read inputs: a runtime factor (``sigma * np.sum(...)``, the objective
+    factor of a Lagrangian) or a variable (``x[0] * np.sum(...)``) becomes a slot every
+    instance of the sum's template shares (`_sum_template`), so the sum is never written out.
+    A coefficient reading more than `MAX_SHARED` symbols would put them all in every instance;
+    its sums are written out instead.
+    """
     coefficients = {}
     for s in sums:
         try:
             c = f.diff(s)
         except RuntimeError:        # a condition used as a number: written out, then derived
             return {}
-        if c.free_symbols or not isinstance(c, se.Number):
+        if c == 0 or len(c.free_symbols) > MAX_SHARED or any(t in sums for t in c.free_symbols):
             return {}
         coefficients[s] = c
     return coefficients
@@ -54,12 +66,14 @@ def keep_linear_sums(outputs, sums, templated) -> tuple[list, dict, dict]:
     return list(outputs), sums, coefficients
 
 
-def element_loops(f, sums, coefficients, leaves, diff_leaves, min_instances):
+def element_loops(f, sums, coefficients, leaves, diff_leaves, min_instances, first=False):
     """``(remainder, loops)`` of the scalar output ``f``: its element templates and those of its
-    element sums (placeholders in ``f``, with their ``coefficients``)."""
+    element sums (placeholders in ``f``, with their ``coefficients``). With ``first``, each
+    loop derives its element's first derivatives too, and templates linear in the variables
+    are kept (for a value or a gradient)."""
     rest = f.xreplace({s: 0 for s in sums}) if sums else f
     return template_loops(rest, leaves, diff_leaves, min_instances,
-                          [(sums[s], c) for s, c in coefficients.items()])
+                          [(sums[s], c) for s, c in coefficients.items()], first)
 
 
 def written_out(flat_outputs, sums) -> list:
@@ -72,25 +86,32 @@ def written_out(flat_outputs, sums) -> list:
 
 
 class TemplateLoop:
-    """A template's derivation for one kernel: its Hessian entries, variables and tables."""
+    """A template's derivation for one kernel: its Hessian entries (and, with ``first``, its
+    first derivatives ``{(0, a): expression}`` by differentiated slot), variables and tables."""
 
-    def __init__(self, template, leaves, offsets):
+    def __init__(self, template, leaves, offsets, first=False):
         self.template = template
         self.diff = diff = [j for j, inp in enumerate(template.slot_input) if leaves[inp].differentiated]
-        self.entries = hessian_entries([template.expr], [template.slots[j] for j in diff])
+        self.first, self.entries = derivative_entries([template.expr],
+                                                      [template.slots[j] for j in diff])
+        if not first:
+            self.first = None
         pairs = list(self.entries)
         self.var = var = np.stack([offsets[template.slot_input[j]] + template.index[:, j] for j in diff],
                        axis=1) if diff else np.zeros((template.instances, 0), dtype=np.int64)
         a = np.array([p[1] for p in pairs], dtype=np.int64)
         b = np.array([p[2] for p in pairs], dtype=np.int64)
         k, l = var[:, a], var[:, b]
-        # Slots are distinct symbols, so k == l only on the template's own diagonal (a == b).
         self.lo, self.hi = np.minimum(k, l), np.maximum(k, l)
+        # Two slots may read one variable (a sum's shared slot x[0] and an element's own x[0]):
+        # their entry (a < b) is then a diagonal entry that counts twice, as (a, b) and (b, a).
+        self.twice = (k == l) & (a != b)
         self.index = np.ascontiguousarray(template.index)
 
     def positions(self, layout) -> np.ndarray:
         """The (instances, entries, 2) position table of this template in ``layout``."""
         first, mirror = layout.position_arrays(self.lo, self.hi)
+        mirror = np.where(self.twice, first, mirror)
         return np.ascontiguousarray(np.stack([first, mirror], axis=-1), dtype=np.int64)
 
     def spec(self, leaves, positions) -> LoopSpec:
@@ -121,13 +142,14 @@ def loop_spec(slots, values, leaves, uniform, rows=None) -> LoopSpec:
                     **(rows or {}))
 
 
-def template_loops(f, leaves, diff_leaves, min_instances, element_sums=None):
+def template_loops(f, leaves, diff_leaves, min_instances, element_sums=None, first=False):
     """``(remainder, loops)``: the element templates of the scalar output ``f`` (see
     `symhess.templates`) and of the element sums ``[(ElementSum, coefficient)]`` that have a
-    nonzero Hessian, and what is left of ``f``."""
+    nonzero Hessian (with ``first``: all of them), and what is left of ``f``."""
     where = _Where(leaves)
-    if isinstance(f, se.Add) and len(f.args) >= 2:
-        remainder, templates = split(f, where, min_instances)
+    parts = terms(f)
+    if len(parts) >= 2:
+        remainder, templates = split(parts, where, min_instances)
     else:                       # not a sum: all of f is the remainder
         remainder, templates = f, []
     for element_sum, coefficient in element_sums or ():
@@ -138,8 +160,8 @@ def template_loops(f, leaves, diff_leaves, min_instances, element_sums=None):
         start += leaf.size
     loops = []
     for template in templates:
-        loop = TemplateLoop(template, leaves, offsets)
-        if loop.entries:
+        loop = TemplateLoop(template, leaves, offsets, first)
+        if loop.entries or first:
             loops.append(loop)
     return remainder, loops
 

@@ -61,15 +61,39 @@ def _slot(inp: int, j: int):
         return _SLOTS.setdefault((inp, j), se.Symbol(f"#slot{j}_{inp}"))
 
 
-def split(f, where: dict, min_instances: int = MIN_INSTANCES):
-    """``(remainder, templates)`` with ``f == remainder + sum of all template instances``.
+# A factor of a sum (``sigma * (t1 + t2 + ...)``) that reads at most this many symbols is
+# multiplied into the sum's terms, which then become elements like any others.
+MAX_FACTOR_SYMBOLS = 8
+
+
+def terms(f) -> list:
+    """The terms of ``f`` as a sum, with a small factor of a sum of many terms multiplied
+    into them: ``sigma * (t1 + ... + tn)`` (an objective factor, a runtime scale, a weight)
+    gives ``sigma*t1, ..., sigma*tn``, so that a sum a runtime number multiplies keeps its
+    element templates."""
+    out = []
+    for term in (f.args if isinstance(f, se.Add) else (f,)):
+        if isinstance(term, se.Mul):
+            args = term.args
+            sums = [a for a in args if isinstance(a, se.Add) and len(a.args) >= MIN_INSTANCES]
+            if len(sums) == 1:
+                factor = se.Mul(*[a for a in args if a is not sums[0]])
+                if len(factor.free_symbols) <= MAX_FACTOR_SYMBOLS:
+                    out.extend(factor * t for t in sums[0].args)
+                    continue
+        out.append(term)
+    return out
+
+
+def split(parts, where: dict, min_instances: int = MIN_INSTANCES):
+    """``(remainder, templates)`` with ``f == remainder + sum of all template instances``, for
+    the ``parts`` of a scalar output ``f`` (`terms`).
 
     ``where`` maps each array-input symbol to ``(kernel input, flat index)``; other symbols
     (scalar inputs) stay as they are in a template and are shared by its instances.
     """
-    terms = f.args if isinstance(f, se.Add) else (f,)
     elements = {}
-    for term in terms:
+    for term in parts:
         elements.setdefault(frozenset(term.free_symbols), []).append(term)
     groups, rest = {}, []
     for symbols, parts in elements.items():

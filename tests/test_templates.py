@@ -474,3 +474,60 @@ def test_runtime_scalar_times_an_element_sum(jax, jnp, scale, differentiated):
         # a new value of s gives a new answer without recompiling
         np.testing.assert_allclose(symhess.hessian(f(np))(x, 2 * scale), 2 * expected,
                                    rtol=1e-12, atol=1e-12)
+
+
+COEFFICIENTS = {
+    # a runtime factor outside the sum: the objective factor of a Lagrangian
+    "runtime": (lambda xp: lambda x, s, lam: s * xp.sum((x[1:] - x[:-1] ** 2) ** 2)
+                + xp.sum(lam * xp.exp(x[1:] - x[:-1])), 0, 2),
+    # a variable outside the sum: every instance shares it as a slot
+    "variable": (lambda xp: lambda x, s, lam: x[0] * xp.sum((x[1:] - x[:-1] ** 2) ** 2)
+                 + s * xp.sum(lam * xp.sin(x[1:] * x[:-1])), 0, 2),
+    # a factor of more than MAX_SHARED symbols: the sum is written out, still exact
+    "wide": (lambda xp: lambda x, s, lam: xp.sum(x[:10] ** 2) * xp.sum(xp.cos(x[1:] * x[:-1]))
+             * s, 0, 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(COEFFICIENTS))
+def test_factors_outside_an_element_sum_keep_it_a_loop(jax, jnp, case):
+    """``sigma * np.sum(...)`` with ``sigma`` a runtime argument or a variable stays an element
+    loop (it used to write the whole sum out); the Hessian equals JAX's, sparse and dense."""
+    make, argnums, loops = COEFFICIENTS[case]      # loops: how many element loops it makes
+    n = LAZY_MIN + 44
+    x, lam = np.linspace(0.5, 1.5, n), np.linspace(-1.0, 1.0, n - 1)
+    args = (x, 1.7, lam)
+    expected = np.asarray(jax.hessian(make(jnp), argnums)(*map(jnp.asarray, args)))
+    compiled = symhess.hessian(make(np), argnums, tier="scalar").compile(*args)
+    assert len(compiled.templates) == loops
+    np.testing.assert_allclose(compiled(*args), expected, rtol=1e-11, atol=1e-11)
+    lower = symhess.hessian(make(np), argnums, sparse="lower")(*args)
+    np.testing.assert_allclose(lower.toarray(), np.tril(expected), rtol=1e-11, atol=1e-11)
+    # a new factor gives a new answer without recompiling
+    args2 = (x, -0.4, 2 * lam)
+    expected2 = np.asarray(jax.hessian(make(jnp), argnums)(*map(jnp.asarray, args2)))
+    np.testing.assert_allclose(compiled(*args2), expected2, rtol=1e-11, atol=1e-11)
+
+
+def test_an_element_reading_a_shared_entry_twice(jax, jnp):
+    """``np.sum(x[0] * (x[1:] - x[:-1] ** 2) ** 2)``: x[0] is a slot every element shares, and
+    element 0 reads it as its own slot too. Their mixed entry lands on the diagonal H[0, 0]
+    and counts twice (it was once added once: a wrong H[0, 0] and nothing else)."""
+    def make(xp):
+        return lambda x: xp.sum(x[0] * (x[1:] - x[:-1] ** 2) ** 2)
+    x = np.linspace(0.5, 1.5, LAZY_MIN + 44)
+    xj = jnp.asarray(x)
+    expected = np.asarray(jax.hessian(make(jnp))(xj))
+    compiled = symhess.hessian(make(np), tier="scalar").compile(x)
+    assert len(compiled.templates) == 1
+    np.testing.assert_allclose(compiled(x), expected, rtol=1e-12, atol=1e-12)
+    for sparse, keep in ((True, expected), ("upper", np.triu(expected)),
+                         ("lower", np.tril(expected))):
+        got = symhess.hessian(make(np), sparse=sparse)(x).toarray()
+        np.testing.assert_allclose(got, keep, rtol=1e-12, atol=1e-12)
+    v = np.cos(x)
+    np.testing.assert_allclose(symhess.hvp(make(np), tier="scalar")(x, v), expected @ v,
+                               rtol=1e-12, atol=1e-12)
+    value, g, H = symhess.value_grad_hessian(make(np))(x)
+    np.testing.assert_allclose(H, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(g, jax.grad(make(jnp))(xj), rtol=1e-12, atol=1e-12)
