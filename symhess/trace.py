@@ -268,8 +268,19 @@ class Traced:
                                            "np.array/np.asarray (or a math.* function)")
 
     # --- operators as ufuncs --------------------------------------------------------------------
-    __add__, __radd__ = _ufunc_method(np.add), _reflected(np.add)
-    __sub__, __rsub__ = _ufunc_method(np.subtract), _reflected(np.subtract)
+    def __add__(self, other):
+        result = _accumulate(self, other, 1)
+        return np.add(self, other) if result is None else result
+
+    def __radd__(self, other):
+        result = _accumulate(self, other, 1)
+        return np.add(other, self) if result is None else result
+
+    def __sub__(self, other):
+        result = _accumulate(self, other, -1)
+        return np.subtract(self, other) if result is None else result
+
+    __rsub__ = _reflected(np.subtract)
     __mul__, __rmul__ = _ufunc_method(np.multiply), _reflected(np.multiply)
     __truediv__, __rtruediv__ = _ufunc_method(np.true_divide), _reflected(np.true_divide)
     __pow__, __rpow__ = _ufunc_method(np.power), _reflected(np.power)
@@ -329,6 +340,62 @@ class Traced:
         return np.transpose(self, axes or None)
 
     def swapaxes(self, a, b): return np.swapaxes(self, a, b)
+
+
+class RunningSum(Traced):
+    """A 0-d traced sum built term by term (``s = s + term`` in a Python loop).
+
+    Rebuilding a SymEngine ``Add`` at each step costs O(terms), so a loop of n additions would
+    cost O(n**2) (10 s for 10,000 terms). A running sum keeps its terms in a list that the
+    next sum of the chain extends in place, and becomes one ``Add`` (the same expression, in
+    SymEngine's canonical form) the first time anything reads it.
+    """
+
+    __slots__ = ("terms", "count", "_value")
+
+    def __init__(self, terms: list):
+        self.terms, self.count, self._value, self.source = terms, len(terms), None, None
+
+    @property
+    def a(self) -> np.ndarray:
+        if self._value is None:
+            self._value = object_array(se.Add(*self.terms[:self.count]))
+        return self._value
+
+    def plus(self, term) -> RunningSum:
+        """This sum plus ``term``: the list is extended in place unless an earlier step of
+        the chain already extended it (then it is copied)."""
+        terms = self.terms if len(self.terms) == self.count else self.terms[:self.count]
+        terms.append(term)
+        return RunningSum(terms)
+
+
+def _term(x):
+    """``x`` as one SymEngine term when it is a 0-d traced value or a real number, else None."""
+    if isinstance(x, RunningSum):
+        return x.a[()]
+    if isinstance(x, Traced):
+        return x.a[()] if x.a.ndim == 0 else None
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
+        return object_array(x)[()]
+    return None
+
+
+def _accumulate(traced, other, sign):
+    """``traced + sign * other`` as a `RunningSum` when both are scalars (``other`` may be a
+    number); None for anything else, which then goes through NumPy's ufunc."""
+    if sign > 0 and isinstance(other, RunningSum) and not isinstance(traced, RunningSum):
+        traced, other = other, traced                  # addition commutes: extend the sum
+    if not isinstance(traced, RunningSum) and traced.a.ndim != 0:
+        return None
+    term = _term(other)
+    if term is None:
+        return None
+    if sign < 0:
+        term = -term
+    if isinstance(traced, RunningSum):
+        return traced.plus(term)
+    return RunningSum([traced.a[()], term])
 
 
 def _check_index(index):

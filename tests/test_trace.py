@@ -9,6 +9,7 @@ import symengine as se
 from symengine.lib.symengine_wrapper import BooleanAtom
 
 import symhess
+import symhess.primitives  # noqa: F401  (fills the tracer's rule table, as tracing a function does)
 from symhess.trace import Traced, constant, describe, object_array, symbols, trace_context
 
 RNG = np.random.default_rng(3)
@@ -162,3 +163,25 @@ def test_trace_context_is_restored_after_an_error():
         symhess.hessian(lambda x: x[0] if x[0] > 0 else x[1])(np.ones(2, dtype=np.float32))
     after = current_context()
     assert (after.dtype, after.holomorphic) == (before.dtype, before.holomorphic)
+
+
+def test_a_running_sum_is_the_sum_of_its_terms():
+    """``s = s + term`` in a Python loop keeps its terms in a list (linear time, not
+    quadratic); the value read is SymEngine's Add of them, however the chain branched."""
+    x, point = traced("x", RNG.uniform(-1.0, 1.0, 40))
+    with trace_context(np.float64, False):
+        s = 0.0
+        for i in range(39):
+            s = s + (x[i + 1] - x[i] ** 2) ** 2 - 0.5 * x[i]
+        branch_a = s + x[0] * 3.0             # two sums extend one chain: the second copies it
+        branch_b = s - np.float64(2.0)
+        again = 1.0 + s                       # a number on the left
+        reversed_ = x[3] + s                  # a running sum on the right extends itself
+        total = sum(x[i] for i in range(40))  # Python's sum starts from 0
+    v = point[1]
+    base = np.sum((v[1:] - v[:-1] ** 2) ** 2 - 0.5 * v[:-1])
+    for got, want in ((s, base), (branch_a, base + 3 * v[0]), (branch_b, base - 2.0),
+                      (again, base + 1.0), (reversed_, base + v[3]), (total, v.sum())):
+        np.testing.assert_allclose(evaluate(got, [point]).real, want, rtol=1e-13)
+    expected = se.Add(*[(x.a[i + 1] - x.a[i] ** 2) ** 2 - 0.5 * x.a[i] for i in range(39)])
+    assert s.a[()] == expected                 # the same canonical expression as np.sum's
