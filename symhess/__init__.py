@@ -25,6 +25,8 @@ from .errors import (ArgumentValueError, CheckError, HasAuxError, InputTypeError
 if TYPE_CHECKING:      # what type checkers and IDEs see; at run time these load lazily
     from . import export
     from .api import HessianFunction, check, hessian
+    from .derivatives import (DerivativeFunction, grad, jacobian, value_and_grad,
+                              value_grad_hessian)
     from .crosscheck import CheckReport
     from .runtime import CompiledHessian
     from .hvp import HVPFunction, hvp
@@ -35,6 +37,8 @@ _LAZY = {
     "hessian": "api", "HessianFunction": "api", "CompiledHessian": "runtime",
     "hvp": "hvp", "HVPFunction": "hvp", "check": "api", "CheckReport": "crosscheck",
     "supported_functions": "primitives",
+    "grad": "derivatives", "value_and_grad": "derivatives", "jacobian": "derivatives",
+    "value_grad_hessian": "derivatives", "DerivativeFunction": "derivatives",
 }
 _SUBMODULES = {"export"}
 
@@ -68,6 +72,7 @@ sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "hessian", "HessianFunction", "hvp", "HVPFunction", "check", "CheckReport", "CompiledHessian",
+    "grad", "value_and_grad", "jacobian", "value_grad_hessian", "DerivativeFunction",
     "supported_functions", "SymhessError",
     "ArgumentValueError", "CheckError", "HasAuxError", "InputTypeError", "StrictModeError",
     "TracerBoolConversionError", "TracerConversionError", "TracerIndexError",

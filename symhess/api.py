@@ -34,7 +34,7 @@ PyTree = Any
 def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
             holomorphic: bool = False, *, static_argnums: ArgNums = (), strict: bool = False,
             batch_axis: Optional[int] = None, in_axes: Optional[Sequence[Optional[int]]] = None,
-            sparse: Union[bool, Literal["upper"]] = False, check: bool = False,
+            sparse: Union[bool, Literal["upper", "lower"]] = False, check: bool = False,
             verbose: Optional[bool] = None, target: Literal["cpu", "cuda"] = "cpu",
             templates: Optional[bool] = None,
             tier: Literal["auto", "array", "scalar"] = "auto") -> HessianFunction:
@@ -70,10 +70,10 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
             None for an argument shared by all points), as in ``jax.vmap``. By default the
             differentiated arguments are batched along ``batch_axis`` and the others shared.
         sparse: ``True`` returns a ``scipy.sparse.csr_matrix`` with the exact symbolic pattern
-            (structural zeros are never derived or computed); ``"upper"`` its upper triangle
-            only. Needs a scalar output. Rows and columns follow the global variable order: the
-            differentiated arguments in ``argnums`` order, each pytree's leaves in pytree order,
-            each leaf in C order. ``H.compile(*args).pattern`` gives the pattern alone.
+            (structural zeros are never derived or computed); ``"upper"`` or ``"lower"`` one
+            triangle only (IPOPT takes the lower one). Needs a scalar output. Rows and columns
+            follow the global variable order: the differentiated arguments in ``argnums``
+            order, each pytree's leaves in pytree order, each leaf in C order. ``H.compile(*args).pattern`` gives the pattern alone.
         check: cross-check each new signature's kernel once, when it is compiled, against the
             independent autodiff at the arguments of that first call (`symhess.check`); a
             disagreement raises `CheckError`. For dense, unbatched Hessians.
@@ -255,8 +255,9 @@ class HessianFunction:
                 raise OptionValueError(
                     "has_aux=True cannot be combined with batch_axis: aux would be "
                     "one value per point; compute it separately")
-        if self.sparse not in (False, True, "upper"):
-            raise OptionValueError(f"sparse must be False, True or 'upper'; got {self.sparse!r}")
+        if self.sparse not in (False, True, "upper", "lower"):
+            raise OptionValueError(
+                f"sparse must be False, True, 'upper' or 'lower'; got {self.sparse!r}")
         if self.check and (self.sparse or self.batch_axis is not None):
             raise OptionValueError("check=True is for dense, unbatched Hessians; check one point "
                                    "with symhess.check(fun, *point) instead")

@@ -127,8 +127,10 @@ def python_module(c, name=None) -> str:
         layout = c.layout
         tables += [
             "# The Hessian is the CSR matrix (values, INDICES, INDPTR) of shape SHAPE: row r holds",
-            "# columns INDICES[INDPTR[r]:INDPTR[r + 1]]. UPPER: only the upper triangle is stored.",
+            "# columns INDICES[INDPTR[r]:INDPTR[r + 1]]. TRIANGLE: which part is stored ('both',",
+            "# 'upper' or 'lower'); UPPER: only the upper triangle is.",
             f"SHAPE = ({layout.n}, {layout.n})",
+            f"TRIANGLE = {layout.triangle!r}",
             f"UPPER = {bool(layout.upper)}",
             "INDPTR = np.array([\n" + _csr_text(layout.indptr) + "], dtype=np.int64)",
             "INDICES = np.array([\n" + _csr_text(layout.indices) + "], dtype=np.int64)", ""]
@@ -170,7 +172,8 @@ def _c_notes(c, spec) -> list:
                      + ("" if diff else ", not differentiated") + (", one point" if batched else ""))
     if _sparse(c):
         notes.append(f"out: {spec.out_size} doubles, the values of the {c.layout.n} x {c.layout.n} "
-                     "CSR Hessian" + (" (upper triangle)" if c.layout.upper else "") +
+                     "CSR Hessian" + ("" if c.layout.triangle == "both" else
+                                        f" ({c.layout.triangle} triangle)") +
                      ": row r holds columns <name>_indices[<name>_indptr[r] .. <name>_indptr[r + 1] - 1]")
         return notes
     notes.append(f"out: {spec.out_size} doubles, the Hessian blocks in C order, both triangles:")
@@ -231,7 +234,8 @@ def c_header(c, name=None, guard="HESSIAN_H") -> str:
         upper = name.upper()
         head = (head[:at] + f"\n/* The CSR Hessian: {upper}_N rows and columns, "
                 f"{upper}_OUT_SIZE values. */\n#define {upper}_N {c.layout.n}\n"
-                f"#define {upper}_UPPER {int(c.layout.upper)}\n" + head[at:])
+                f"#define {upper}_UPPER {int(c.layout.upper)}\n"
+                f"#define {upper}_LOWER {int(c.layout.lower)}\n" + head[at:])
         at = head.index(f"void {name}(")
         head = (head[:at] + f"extern const long {name}_indptr[{c.layout.n + 1}];\n"
                 f"extern const long {name}_indices[];\n" + head[at:])

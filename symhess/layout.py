@@ -13,6 +13,9 @@ import numpy as np
 
 from . import pytree
 
+__all__ = ["Parts", "Layout", "Values", "JacobianLayout", "SparseLayout", "SparseJacobianLayout",
+           "CSRLayout", "Sections"]
+
 
 def _size(shape) -> int:
     return int(np.prod(shape, dtype=np.int64))
@@ -137,56 +140,181 @@ class Layout(Parts):
         return (first,) if first == mirror else (first, mirror)
 
 
-class CSRLayout:
-    """Where each nonzero Hessian entry lives in the data array of a CSR matrix.
+class Values(Parts):
+    """The function's own outputs in its output tree; a scalar output is a NumPy scalar."""
 
-    Built from the upper-triangle coordinates ``rows[i] <= cols[i]`` of the structurally
-    nonzero entries of a scalar function of ``n`` variables (repeats are allowed). With
-    ``upper=True`` only the upper triangle is stored, for solvers that take one; otherwise both.
-    """
+    def _direct(self) -> bool:
+        return super()._direct() and self.shapes[0] != ()
+
+    def views(self, flat, batched=False, block_major=False) -> list:
+        return [flat[off] if shape == () else flat[off:off + _size(shape)].reshape(shape)
+                for off, shape in self.blocks]
+
+    def positions(self, o_flat) -> tuple:
+        """Flat buffer position of output entry ``o_flat`` (outputs are stored in order)."""
+        return (o_flat,)
+
+
+class JacobianLayout(Parts):
+    """Where each Jacobian block lives: ``J[out][i]`` of shape ``out.shape + x_i.shape``, the
+    tree of ``jax.jacobian`` (for a scalar output, the gradient in the inputs' tree)."""
+
+    def __init__(self, out_shapes, diff_shapes, out_tree=pytree.LEAF, diff_tree=pytree.LEAF):
+        self.diff_sizes = [_size(s) for s in diff_shapes]
+        self.diff_offsets = list(np.cumsum([0] + self.diff_sizes[:-1]).tolist())
+        self.out_sizes = [_size(s) for s in out_shapes]
+        self.out_offsets = list(np.cumsum([0] + self.out_sizes[:-1]).tolist())
+        self.out_tree, self.diff_tree = out_tree, diff_tree
+        super().__init__([tuple(so) + tuple(si) for so in out_shapes for si in diff_shapes],
+                         out_tree)
+
+    def _direct(self) -> bool:
+        return self.out_tree == pytree.LEAF and self.diff_tree == pytree.LEAF
+
+    def arrange(self, blocks: list):
+        """Blocks in ``(o, i)`` order as the tree ``J[out][i]``."""
+        blocks = iter(blocks)
+        n_diff = self.diff_tree.num_leaves
+        return self.out_tree.unflatten(
+            [self.diff_tree.unflatten([next(blocks) for _ in range(n_diff)])
+             for _ in range(self.out_tree.num_leaves)])
+
+    def positions(self, o_flat, k) -> tuple:
+        """Flat buffer position of entry (output ``o_flat``, variable ``k``)."""
+        o, oo = Layout._split(self.out_offsets, o_flat)
+        i, kk = Layout._split(self.diff_offsets, k)
+        n = len(self.diff_sizes)
+        return (self.offsets[o * n + i] + oo * self.diff_sizes[i] + kk,)
+
+    def position_arrays(self, k) -> np.ndarray:
+        """`positions` of a scalar output for an array of variables ``k``."""
+        offsets = np.asarray(self.diff_offsets, dtype=np.int64)
+        i = np.searchsorted(offsets, k, side="right") - 1
+        return np.asarray(self.offsets, dtype=np.int64)[i] + k - offsets[i]
+
+
+class SparseLayout:
+    """The values of a CSR matrix of ``shape`` whose nonzeros are ``keys`` (``row * columns +
+    column``, sorted, distinct), in CSR order: the result is a ``scipy.sparse.csr_matrix``."""
 
     direct = False
     on_host = True          # assembled by SciPy, on the host
 
-    def __init__(self, rows, cols, n: int, upper: bool):
-        self.n, self.upper = n, upper
-        key = _unique(np.asarray(rows, dtype=np.int64) * n + np.asarray(cols, dtype=np.int64))
-        rows, cols = np.divmod(key, n)
-        if not upper:
-            off = rows != cols
-            rows, cols = np.concatenate([rows, cols[off]]), np.concatenate([cols, rows[off]])
-        self.keys = _unique(rows * n + cols)            # sorted: the CSR data order
-        rows, cols = np.divmod(self.keys, n)
-        self.indices = cols.astype(np.int32 if n < 2 ** 31 else np.int64)
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(self.indices.dtype)
-        self.size = len(self.keys)
+    def __init__(self, keys, shape):
+        self.shape = tuple(int(s) for s in shape)
+        self.keys = keys
+        rows, cols = np.divmod(keys, max(self.shape[1], 1))
+        big = max(self.shape) >= 2 ** 31
+        self.indices = cols.astype(np.int64 if big else np.int32)
+        self.indptr = np.concatenate(
+            [[0], np.cumsum(np.bincount(rows, minlength=self.shape[0]))]).astype(self.indices.dtype)
+        self.size = len(keys)
         self.out_shape = (self.size,)
         self.out_blocks = [self.size]
 
-    def _slot(self, k, l):
-        return np.searchsorted(self.keys, np.asarray(k, dtype=np.int64) * self.n + l)
+    @property
+    def sparse(self) -> SparseLayout:
+        """The sparse part of the result: this layout."""
+        return self
 
-    def positions(self, o, k, l) -> tuple:
-        """Data-array positions of entry (k, l) and, for the full pattern, its mirror (l, k)."""
-        first = int(self._slot(k, l))
-        if self.upper or k == l:
-            return (first,)
-        return (first, int(self._slot(l, k)))
-
-    def position_arrays(self, k, l):
-        """`positions` for arrays of coordinates ``k <= l``: ``(first, mirror)``, mirror -1
-        where the entry is stored once (the diagonal, or every entry of an upper pattern)."""
-        first = self._slot(k, l)
-        if self.upper:
-            return first, np.full_like(first, -1)
-        return first, np.where(k == l, -1, self._slot(l, k))
+    def _slot(self, r, c):
+        return np.searchsorted(self.keys, np.asarray(r, dtype=np.int64) * self.shape[1] + c)
 
     def matrix(self, data):
         """The CSR matrix with these values."""
         import scipy.sparse
-        m = scipy.sparse.csr_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
+        m = scipy.sparse.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
         m.has_sorted_indices = True
         return m
 
     def assemble(self, flat, batched=False, block_major=False):
         return self.matrix(flat)
+
+
+class SparseJacobianLayout(SparseLayout):
+    """The Jacobian as a CSR matrix (flat outputs by variables) with the pattern ``rows, cols``
+    of its structurally nonzero entries."""
+
+    def __init__(self, rows, cols, m: int, n: int):
+        super().__init__(_unique(np.asarray(rows, dtype=np.int64) * n
+                                 + np.asarray(cols, dtype=np.int64)), (m, n))
+
+    def positions(self, o, k) -> tuple:
+        return (int(self._slot(o, k)),)
+
+    def position_arrays(self, k) -> np.ndarray:
+        """`positions` of output 0 for an array of variables ``k``."""
+        return self._slot(np.zeros_like(k), k)
+
+
+TRIANGLES = ("both", "upper", "lower")
+
+
+class CSRLayout(SparseLayout):
+    """Where each nonzero Hessian entry lives in the data array of a CSR matrix.
+
+    Built from the upper-triangle coordinates ``rows[i] <= cols[i]`` of the structurally
+    nonzero entries of a scalar function of ``n`` variables (repeats are allowed).
+    ``triangle`` is ``"both"`` (the symmetric matrix), or ``"upper"`` or ``"lower"`` for
+    solvers that take one triangle (IPOPT takes the lower one).
+    """
+
+    def __init__(self, rows, cols, n: int, triangle: str = "both"):
+        if triangle not in TRIANGLES:
+            raise ValueError(f"triangle must be one of {TRIANGLES}; got {triangle!r}")
+        self.n, self.triangle = n, triangle
+        key = _unique(np.asarray(rows, dtype=np.int64) * n + np.asarray(cols, dtype=np.int64))
+        rows, cols = np.divmod(key, n)
+        if triangle == "lower":
+            rows, cols = cols, rows
+        elif triangle == "both":
+            off = rows != cols
+            rows, cols = np.concatenate([rows, cols[off]]), np.concatenate([cols, rows[off]])
+        super().__init__(_unique(rows * n + cols), (n, n))
+
+    upper = property(lambda self: self.triangle == "upper")
+    lower = property(lambda self: self.triangle == "lower")
+
+    def positions(self, o, k, l) -> tuple:
+        """Data-array positions of entry (k, l), k <= l, and, for both triangles, its mirror."""
+        if self.triangle == "lower":
+            return (int(self._slot(l, k)),)
+        first = int(self._slot(k, l))
+        if self.triangle == "upper" or k == l:
+            return (first,)
+        return (first, int(self._slot(l, k)))
+
+    def position_arrays(self, k, l):
+        """`positions` for arrays of coordinates ``k <= l``: ``(first, mirror)``, mirror -1
+        where the entry is stored once (the diagonal, or every entry of one triangle)."""
+        if self.triangle == "lower":
+            first = self._slot(l, k)
+            return first, np.full_like(first, -1)
+        first = self._slot(k, l)
+        if self.triangle == "upper":
+            return first, np.full_like(first, -1)
+        return first, np.where(k == l, -1, self._slot(l, k))
+
+
+class Sections:
+    """Several results in one flat buffer, one after the other (a value, its gradient and its
+    Hessian from one kernel): ``sections[i]`` is a layout whose positions start at
+    ``offsets[i]``; the result is the tuple of their results."""
+
+    direct = False
+
+    def __init__(self, sections):
+        self.sections = list(sections)
+        sizes = [s.size for s in self.sections]
+        self.offsets = np.cumsum([0] + sizes[:-1]).tolist()
+        self.size = sum(sizes)
+        self.out_shape = (self.size,)
+        self.out_blocks = [b for s in self.sections for b in s.out_blocks]
+        self.on_host = any(getattr(s, "on_host", False) for s in self.sections)
+        # the sparse part of the result (`Compiled.pattern`), if any
+        self.sparse = next((s for s in self.sections if isinstance(s, SparseLayout)), None)
+
+    def assemble(self, flat, batched=False, block_major=False):
+        parts = [flat[off:off + s.size] for s, off in zip(self.sections, self.offsets)]
+        return tuple(s.matrix(part) if isinstance(s, SparseLayout) else s.arrange(s.views(part))
+                     for s, part in zip(self.sections, parts))

@@ -198,7 +198,7 @@ class HessianProduct:
             rows += [loop.lo.ravel() for loop in loops]
             cols += [loop.hi.ravel() for loop in loops]
             layout = CSRLayout(np.concatenate(rows), np.concatenate(cols), len(wrt),
-                               upper=self.sparse == "upper")
+                               triangle(self.sparse))
         else:
             layout = Layout([o.shape for o in trace.outputs], [l.shape for l in diff_leaves],
                             trace.out_tree, trace.diff_tree)
@@ -229,6 +229,11 @@ class HessianProduct:
                                  has_aux=self.has_aux, fun=self.fun, round_to=trace.round_to)
         return Plan(leaves=leaves, layout=layout, dtype=dtype, spec=spec, make=make,
                     tables=[t for loop, p in zip(loops, positions) for t in (loop.index, p)])
+
+
+def triangle(sparse) -> str:
+    """The `CSRLayout` triangle of a ``sparse=`` option (True: both)."""
+    return "both" if sparse is True else sparse
 
 
 def check_strict(name, diff_leaves, flat_outputs, sums=None):

@@ -71,6 +71,15 @@ class Compiled:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._call(*args, **kwargs)
 
+    @property
+    def pattern(self) -> scipy.sparse.csr_matrix:
+        """For ``sparse=`` results: the CSR pattern (ones), known without evaluating anything."""
+        sparse = getattr(self._layout, "sparse", None)
+        if sparse is None:
+            raise AttributeError(f"pattern is defined for sparse results (sparse=True, 'upper' "
+                                 f"or 'lower'); this {self._what} is dense: use .sparsity")
+        return sparse.matrix(np.ones(sparse.size, dtype=self._dtype))
+
     def fast_callable(self):
         """The cheapest callable equivalent to this one for positional array arguments."""
         return self._kernel if self._call == self._call_direct else self._call
@@ -309,14 +318,6 @@ class CompiledHessian(Compiled):
         """``(replacements, reduced)`` as emitted into the kernel, as SymPy expressions."""
         from . import inspect
         return inspect.cse(self)
-
-    @property
-    def pattern(self) -> scipy.sparse.csr_matrix:
-        """For ``sparse=`` Hessians: the CSR pattern (ones), known without evaluating anything."""
-        if not hasattr(self._layout, "matrix"):
-            raise AttributeError("pattern is defined for sparse=True or sparse='upper' Hessians; "
-                                 "use .sparsity for dense ones")
-        return self._layout.matrix(np.ones(self._layout.size, dtype=self._dtype))
 
     @property
     def sparsity(self) -> scipy.sparse.csr_matrix:

@@ -242,26 +242,27 @@ def banded(xp):
     return lambda x, s: xp.sum(s * (x[1:] - x[:-1] ** 2) ** 2) + xp.sum(x ** 4)
 
 
-@pytest.mark.parametrize("sparse", [True, "upper"])
+@pytest.mark.parametrize("sparse", [True, "upper", "lower"])
 def test_sparse_hessians_export_as_csr(sparse, jax, jnp, tmp_path):
     x, s = np.linspace(0.3, 1.7, 9), 1.3
     H = symhess.hessian(banded(np), sparse=sparse)
     matrix = H(x, s)
     dense = np.asarray(jax.hessian(banded(jnp))(jnp.asarray(x), s))
-    np.testing.assert_allclose(matrix.toarray(), np.triu(dense) if sparse == "upper" else dense,
-                               rtol=1e-12, atol=1e-12)
+    keep = {True: dense, "upper": np.triu(dense), "lower": np.tril(dense)}[sparse]
+    np.testing.assert_allclose(matrix.toarray(), keep, rtol=1e-12, atol=1e-12)
     c = H.compile(x, s)
     # .py: the values, INDICES, INDPTR, SHAPE, computed without symhess
     c.save(tmp_path / "banded_csr.py", name="banded")
     np.savez(tmp_path / "args.npz", x=x)
     got = run_isolated(tmp_path, "banded_csr",
                        f"np.concatenate([m.banded(args['x'], {s!r}), m.INDICES, m.INDPTR, "
-                       "m.SHAPE, [m.UPPER]])")
+                       "m.SHAPE, [m.UPPER, m.TRIANGLE == 'lower']])")
     nnz, n = matrix.nnz, len(x)
     np.testing.assert_allclose(got[:nnz], matrix.data, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(got[nnz:2 * nnz], matrix.indices)
     np.testing.assert_array_equal(got[2 * nnz:2 * nnz + n + 1], matrix.indptr)
-    np.testing.assert_array_equal(got[2 * nnz + n + 1:], [n, n, sparse == "upper"])
+    np.testing.assert_array_equal(got[2 * nnz + n + 1:],
+                                  [n, n, sparse == "upper", sparse == "lower"])
     # C: the values, and the index arrays the header declares
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
@@ -275,10 +276,10 @@ def test_sparse_hessians_export_as_csr(sparse, jax, jnp, tmp_path):
         '  for (i = 0; i < BANDED_OUT_SIZE; ++i) printf("%.17g\\n", out[i]);\n'
         '  for (i = 0; i < BANDED_OUT_SIZE; ++i) printf("%ld\\n", banded_indices[i]);\n'
         '  for (i = 0; i <= BANDED_N; ++i) printf("%ld\\n", banded_indptr[i]);\n'
-        '  printf("%d\\n", BANDED_UPPER);\n  return 0;\n}\n')
+        '  printf("%d\\n%d\\n", BANDED_UPPER, BANDED_LOWER);\n  return 0;\n}\n')
     got = run_driver(tmp_path, [cc, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror",
                                 "driver.c", str(source), "-lm", "-o", "driver"])
     np.testing.assert_allclose(got[:nnz], matrix.data, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(got[nnz:2 * nnz], matrix.indices)
     np.testing.assert_array_equal(got[2 * nnz:2 * nnz + n + 1], matrix.indptr)
-    assert got[-1] == (sparse == "upper")
+    assert list(got[-2:]) == [sparse == "upper", sparse == "lower"]

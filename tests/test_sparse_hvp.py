@@ -55,7 +55,7 @@ def test_sparse_needs_a_scalar_function():
     with pytest.raises(ValueError, match="scalar"):
         symhess.hessian(lambda x: x ** 2, sparse=True)(np.ones(3))
     with pytest.raises(ValueError, match="sparse must be"):
-        symhess.hessian(np.sum, sparse="lower")
+        symhess.hessian(np.sum, sparse="diagonal")
 
 
 @pytest.mark.parametrize("f, n", PROBLEMS)

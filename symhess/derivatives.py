@@ -1,0 +1,321 @@
+"""Gradients, Jacobians, and a value with its gradient and Hessian from one kernel.
+
+`grad`, `value_and_grad` and `jacobian` have the names and contract of JAX's;
+`value_grad_hessian` gives what one Newton step needs, ``(f, g, H)``, from one kernel whose
+value, first and second derivatives share one CSE pass. Each is a product (`DerivativesProduct`)
+built by `symhess.lower.build` like the Hessian: the same trace, element templates, disk cache
+and runtime. They are compiled by the scalar tier.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple, Optional, Union
+
+import numpy as np
+
+from .codegen.spec import LoopSpec
+
+from . import pytree
+from .api import ArgNums, HessianFunction, PyTree
+from .derive import derivative_entries
+from .errors import OptionValueError, OutputShapeError
+from .layout import CSRLayout, JacobianLayout, Layout, Sections, SparseJacobianLayout, Values
+from .lower import Plan, kernel_spec, triangle
+from .loops import applicable, element_loops, keep_linear_sums, loop_spec, uniform
+from .runtime import Compiled
+from .signature import Trace
+from .templates import MIN_INSTANCES
+
+
+class Kind(NamedTuple):
+    """What a product returns: the value, first derivatives, second derivatives; whether the
+    function must return one scalar; how the result is named."""
+
+    value: bool
+    first: bool
+    second: bool
+    scalar: bool
+    what: str
+
+
+KINDS = {
+    "grad": Kind(False, True, False, True, "gradient"),
+    "value_and_grad": Kind(True, True, False, True, "value and gradient"),
+    "jacobian": Kind(False, True, False, False, "Jacobian"),
+    "value_grad_hessian": Kind(True, True, True, True, "value, gradient and Hessian"),
+}
+
+
+def grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
+         holomorphic: bool = False, *, static_argnums: ArgNums = (),
+         verbose: Optional[bool] = None, templates: Optional[bool] = None) -> DerivativeFunction:
+    """The gradient of a scalar ``fun`` as a compiled function, with ``jax.grad``'s contract.
+
+    The result has the structure of the differentiated argument (a tuple of them for a tuple
+    ``argnums``); with ``has_aux`` the call returns ``(gradient, aux)``. The first
+    derivatives are derived symbolically, reduced with one CSE pass and compiled once per
+    input signature, as `symhess.hessian` does; sums of many terms of one shape are element
+    loops (``templates``, as in `symhess.hessian`).
+
+    Args:
+        fun: a function of NumPy arrays returning one scalar.
+        argnums, has_aux, holomorphic, static_argnums, verbose, templates: as in
+            `symhess.hessian`.
+
+    Returns:
+        A `DerivativeFunction`: call it like ``fun``.
+
+    >>> import numpy as np, symhess
+    >>> symhess.grad(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    array([ 3., 12.])
+    """
+    return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
+                              verbose=verbose, templates=templates, tier="scalar", kind="grad")
+
+
+def value_and_grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
+                   holomorphic: bool = False, *, static_argnums: ArgNums = (),
+                   verbose: Optional[bool] = None,
+                   templates: Optional[bool] = None) -> DerivativeFunction:
+    """``fun`` and its gradient from one kernel, with ``jax.value_and_grad``'s contract.
+
+    The call returns ``(value, gradient)`` (``((value, aux), gradient)`` with ``has_aux``),
+    the value a NumPy scalar: what ``scipy.optimize.minimize(..., jac=True)`` takes.
+
+    Args:
+        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates: as in `grad`.
+
+    >>> import numpy as np, symhess
+    >>> symhess.value_and_grad(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    (np.float64(9.0), array([ 3., 12.]))
+    """
+    return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
+                              verbose=verbose, templates=templates, tier="scalar",
+                              kind="value_and_grad")
+
+
+def jacobian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
+             holomorphic: bool = False, *, static_argnums: ArgNums = (),
+             sparse: bool = False, verbose: Optional[bool] = None) -> DerivativeFunction:
+    """The Jacobian of ``fun`` as a compiled function, with ``jax.jacobian``'s contract.
+
+    A leaf of the result has shape ``out.shape + x.shape``, arranged as the tree product of
+    ``fun``'s output tree with the differentiated inputs' tree (``J[out][i]``).
+
+    Args:
+        fun, argnums, has_aux, holomorphic, static_argnums, verbose: as in `symhess.hessian`.
+        sparse: ``True`` returns a ``scipy.sparse.csr_matrix`` of shape (outputs, variables)
+            with the exact symbolic pattern: rows are ``fun``'s outputs flattened in order,
+            columns the variables in `symhess.hessian`'s global order.
+            ``J.compile(*args).pattern`` gives the pattern without evaluating anything.
+
+    >>> import numpy as np, symhess
+    >>> symhess.jacobian(lambda x: x[1:] * x[:-1])(np.array([1.0, 2.0, 3.0]))
+    array([[2., 1., 0.],
+           [0., 3., 2.]])
+    """
+    if sparse not in (False, True):
+        raise OptionValueError(f"sparse must be False or True for a Jacobian; got {sparse!r}")
+    return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
+                              sparse=sparse, verbose=verbose, tier="scalar", kind="jacobian")
+
+
+def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
+                       holomorphic: bool = False, *, static_argnums: ArgNums = (),
+                       sparse: Union[bool, Literal["upper", "lower"]] = False,
+                       verbose: Optional[bool] = None,
+                       templates: Optional[bool] = None) -> DerivativeFunction:
+    """``(value, gradient, Hessian)`` of a scalar ``fun`` from one kernel: a Newton step's needs.
+
+    The value, first and second derivatives are derived together (each first derivative once)
+    and reduced by one CSE pass, so the three cost little more than the Hessian alone. The
+    gradient has the structure of `grad`'s result and the Hessian of `symhess.hessian`'s
+    (``sparse=`` as there: a CSR matrix, or one triangle of it); with ``has_aux`` the call
+    returns ``((value, aux), gradient, Hessian)``.
+
+    Args:
+        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates, sparse: as in
+            `symhess.hessian`.
+
+    >>> import numpy as np, symhess
+    >>> f, g, H = symhess.value_grad_hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    >>> float(f), g, H
+    (9.0, array([ 3., 12.]), array([[ 6.,  0.],
+           [ 0., 12.]]))
+    """
+    return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
+                              sparse=sparse, verbose=verbose, templates=templates, tier="scalar",
+                              kind="value_grad_hessian")
+
+
+@dataclass
+class DerivativeFunction(HessianFunction):
+    """The callable returned by `grad`, `value_and_grad`, `jacobian` and `value_grad_hessian`:
+    compiles one kernel per input signature (the options of `symhess.hessian` it shares keep
+    their meaning)."""
+
+    kind: str = "grad"
+
+    def _checked_build(self, args, kwargs) -> Compiled:
+        product = DerivativesProduct(self.kind, sparse=self.sparse, templates=self.templates,
+                                     has_aux=self.has_aux, fun=self.fun)
+        return self.trace_and_build(args, kwargs, product, f"{KINDS[self.kind].what} of "
+                                    f"{self.name}", target=self.target)
+
+
+class CompiledDerivatives(Compiled):
+    """A compiled `DerivativesProduct`; with ``has_aux`` and a value, the aux is returned beside
+    the value: ``((value, aux), gradient, ...)``, as ``jax.value_and_grad`` does."""
+
+    def __init__(self, *, value_first: bool, **options):
+        super().__init__(**options)
+        self._value_first = value_first
+
+    def _call_general(self, *args, **kwargs):
+        result = super()._call_general(*args, **kwargs)
+        if self._has_aux and self._value_first:
+            (value, *rest), aux = result
+            return ((value, aux), *rest)
+        return result
+
+
+@dataclass(frozen=True)
+class DerivativesProduct:
+    """The value, first and second derivatives of ``KINDS[kind]``, stored one after the other
+    (`symhess.layout.Sections`) and computed by one kernel after one CSE pass.
+
+    ``sparse``: the Jacobian as a CSR matrix, or the Hessian's ``sparse=`` option;
+    ``templates`` as `symhess.hessian`'s option, for a scalar output.
+    """
+
+    kind: str
+    sparse: object = False
+    templates: object = None
+    has_aux: bool = False
+    fun: object = None
+
+    def plan(self, trace: Trace, progress) -> Plan:
+        kind = KINDS[self.kind]
+        name, leaves, diff_leaves, dtype, wrt = (trace.name, trace.leaves, trace.diff_leaves,
+                                                 trace.dtype, trace.wrt)
+        out_shapes = [tuple(o.shape) for o in trace.outputs]
+        if kind.scalar and (trace.out_tree != pytree.LEAF or out_shapes != [()]):
+            raise OutputShapeError(
+                f"{kind.what} needs a function returning one scalar; {name} returns "
+                f"{_describe(trace.out_tree, out_shapes)}. Use symhess.jacobian for "
+                "vector outputs")
+        templated = self.templates is not False and kind.scalar and applicable(leaves, dtype)
+        outputs, sums, coefficients = keep_linear_sums(trace.flat_outputs, trace.sums, templated)
+        loops = []
+        if templated:
+            with progress.stage("templates"):
+                remainder, loops = element_loops(outputs[0], sums, coefficients, leaves,
+                                                 diff_leaves,
+                                                 1 if self.templates else MIN_INSTANCES,
+                                                 first=True)
+            outputs = [remainder]
+        entries = None               # derived before the layout when a sparse pattern needs them
+        if self.sparse:
+            with progress.stage("differentiate"):
+                entries = derivative_entries(outputs, wrt, kind.second)
+        sections = self._sections(trace, out_shapes, entries, loops)
+        layout = sections[0][1] if len(sections) == 1 else Sections([s for _, s in sections])
+        if isinstance(layout, Sections):
+            sections = [(what, s, off) for (what, s), off in zip(sections, layout.offsets)]
+        else:
+            sections = [(what, s, 0) for what, s in sections]
+        tables = [(loop.index, _loop_positions(loop, sections)) for loop in loops]
+        title = f"{kind.what} of {name}"
+
+        def spec():
+            first, second = entries if entries is not None else (None, None)
+            if entries is None:
+                with progress.stage("differentiate"):
+                    first, second = derivative_entries(outputs, wrt, kind.second)
+            values = []
+            for what, section, offset in sections:
+                found = {"value": {(o,): e for o, e in enumerate(outputs) if e != 0},
+                         "first": first, "second": second}[what]
+                values += [(e, tuple(offset + p for p in section.positions(*key)))
+                           for key, e in found.items()]
+            with progress.stage("CSE"):
+                result = kernel_spec(title, leaves, values, layout, dtype)
+                result.loops = [
+                    loop_spec(list(zip(loop.template.slots, loop.template.slot_input)),
+                              _loop_values(loop, kind), leaves, uniform(positions),
+                              LoopSpec.rows(index, positions))
+                    for loop, (index, positions) in zip(loops, tables)]
+            return result
+
+        make = functools.partial(CompiledDerivatives, what=kind.what, has_aux=self.has_aux,
+                                 fun=self.fun, round_to=trace.round_to, value_first=kind.value)
+        return Plan(leaves=leaves, layout=layout, dtype=dtype, spec=spec, make=make,
+                    tables=[t for pair in tables for t in pair])
+
+    def _sections(self, trace, out_shapes, entries, loops) -> list:
+        """``[(what, layout)]``: the value, first and second derivatives this kind returns."""
+        kind = KINDS[self.kind]
+        diff_shapes = [leaf.shape for leaf in trace.diff_leaves]
+        n = len(trace.wrt)
+        sections = []
+        if kind.value:
+            sections.append(("value", Values(out_shapes, trace.out_tree)))
+        if self.sparse and not kind.second:
+            keys = np.array(list(entries[0]), dtype=np.int64).reshape(-1, 2)
+            sections.append(("first", SparseJacobianLayout(
+                keys[:, 0], keys[:, 1], sum(int(np.prod(s)) for s in out_shapes), n)))
+        else:
+            sections.append(("first", JacobianLayout(out_shapes, diff_shapes, trace.out_tree,
+                                                     trace.diff_tree)))
+        if kind.second and self.sparse:
+            rows = [np.array([k for _, k, _ in entries[1]], dtype=np.int64)]
+            cols = [np.array([l for _, _, l in entries[1]], dtype=np.int64)]
+            sections.append(("second", CSRLayout(
+                np.concatenate(rows + [loop.lo.ravel() for loop in loops]),
+                np.concatenate(cols + [loop.hi.ravel() for loop in loops]), n,
+                triangle(self.sparse))))
+        elif kind.second:
+            sections.append(("second", Layout(out_shapes, diff_shapes, trace.out_tree,
+                                              trace.diff_tree)))
+        return sections
+
+
+def _loop_values(loop, kind) -> list:
+    """An element's values in the order of `_loop_positions`' columns."""
+    values = [loop.template.expr] if kind.value else []
+    values += list(loop.first.values())
+    if kind.second:
+        values += list(loop.entries.values())
+    return values
+
+
+def _loop_positions(loop, sections) -> np.ndarray:
+    """The (instances, values, 2) position table of a template loop's values
+    (`_loop_values`): where each instance adds its value, first and second derivatives."""
+    instances = loop.template.instances
+    columns = []
+    for what, section, offset in sections:
+        if what == "value":
+            first = np.full((instances, 1), offset, dtype=np.int64)
+            columns.append(np.stack([first, np.full_like(first, -1)], axis=-1))
+        elif what == "first":
+            slots = np.array([a for _, a in loop.first], dtype=np.int64)
+            first = section.position_arrays(loop.var[:, slots]) + offset
+            columns.append(np.stack([first, np.full_like(first, -1)], axis=-1))
+        else:
+            positions = loop.positions(section)
+            columns.append(np.where(positions >= 0, positions + offset, -1))
+    return np.ascontiguousarray(np.concatenate(columns, axis=1), dtype=np.int64)
+
+
+def _describe(tree, shapes) -> str:
+    if tree == pytree.LEAF:
+        return f"an array of shape {shapes[0]}"
+    return f"a {tree} of {len(shapes)} arrays"
+
+
+__all__ = ["grad", "value_and_grad", "jacobian", "value_grad_hessian", "DerivativeFunction",
+           "DerivativesProduct", "KINDS"]
