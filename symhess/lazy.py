@@ -241,8 +241,10 @@ def _combine(inputs):
     """``(forms, slots, rows)`` for an element-wise operation on these inputs, or None when it
     cannot stay lazy: lazy inputs of different row counts or form ranks, or another input with
     a row axis of its own."""
+    rows = next(x.rows for x in inputs if isinstance(x, Lazy))
+    inputs = [_rows_of_input(x, rows) for x in inputs]
     lazies = [x for x in inputs if isinstance(x, Lazy)]
-    rows, rank = lazies[0].rows, lazies[0].form.ndim
+    rank = lazies[0].form.ndim
     if any(l.rows != rows or l.form.ndim != rank for l in lazies):
         return None
     for x in inputs:
@@ -270,6 +272,17 @@ def _combine(inputs):
                 form[idx] = x.form[idx].xreplace(rename)
         forms.append(Traced(form))
     return forms, slots, rows
+
+
+def _rows_of_input(x, rows):
+    """An input array whose first axis has ``rows`` entries (multipliers ``lam`` in
+    ``np.sum(lam * c(x))``) as the lazy gather of all its rows, so that the operation stays
+    lazy; anything else as it is."""
+    if isinstance(x, Traced) and x.source is not None and x.a.ndim >= 1 and x.a.shape[0] == rows:
+        lazy = gather(x, (slice(None),))
+        if lazy is not None:
+            return lazy
+    return x
 
 
 def _same(a, b) -> bool:
