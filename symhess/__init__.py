@@ -31,6 +31,7 @@ if TYPE_CHECKING:      # what type checkers and IDEs see; at run time these load
     from .runtime import CompiledHessian
     from .hvp import HVPFunction, hvp
     from .primitives import supported_functions
+    from .optimize import ipopt_problem, lagrangian_hessian, nonlinear_constraint
 
 # public name -> the module that defines it
 _LAZY = {
@@ -39,8 +40,10 @@ _LAZY = {
     "supported_functions": "primitives",
     "grad": "derivatives", "value_and_grad": "derivatives", "jacobian": "derivatives",
     "value_grad_hessian": "derivatives", "DerivativeFunction": "derivatives",
+    "lagrangian_hessian": "optimize", "nonlinear_constraint": "optimize",
+    "ipopt_problem": "optimize",
 }
-_SUBMODULES = {"export"}
+_SUBMODULES = {"export", "optimize"}
 
 
 def __getattr__(name: str):
@@ -73,6 +76,7 @@ sys.modules[__name__].__class__ = _Package
 __all__ = [
     "hessian", "HessianFunction", "hvp", "HVPFunction", "check", "CheckReport", "CompiledHessian",
     "grad", "value_and_grad", "jacobian", "value_grad_hessian", "DerivativeFunction",
+    "lagrangian_hessian", "nonlinear_constraint", "ipopt_problem",
     "supported_functions", "SymhessError",
     "ArgumentValueError", "CheckError", "HasAuxError", "InputTypeError", "StrictModeError",
     "TracerBoolConversionError", "TracerConversionError", "TracerIndexError",

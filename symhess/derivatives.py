@@ -19,12 +19,12 @@ import numpy as np
 from .codegen.spec import LoopSpec
 
 from . import pytree
-from .api import ArgNums, HessianFunction, PyTree
+from .api import ArgNums, HessianFunction
 from .derive import derivative_entries
 from .errors import OptionValueError, OutputShapeError
 from .layout import CSRLayout, JacobianLayout, Layout, Sections, SparseJacobianLayout, Values
 from .lower import Plan, kernel_spec, triangle
-from .loops import applicable, element_loops, keep_linear_sums, loop_spec, uniform
+from .loops import applicable, element_loops, keep_linear_sums, loop_spec, row_loops, uniform
 from .runtime import Compiled
 from .signature import Trace
 from .templates import MIN_INSTANCES
@@ -45,6 +45,7 @@ KINDS = {
     "grad": Kind(False, True, False, True, "gradient"),
     "value_and_grad": Kind(True, True, False, True, "value and gradient"),
     "jacobian": Kind(False, True, False, False, "Jacobian"),
+    "value_and_jacobian": Kind(True, True, False, False, "value and Jacobian"),
     "value_grad_hessian": Kind(True, True, True, True, "value, gradient and Hessian"),
 }
 
@@ -99,14 +100,20 @@ def value_and_grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool 
 
 def jacobian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
              holomorphic: bool = False, *, static_argnums: ArgNums = (),
-             sparse: bool = False, verbose: Optional[bool] = None) -> DerivativeFunction:
+             sparse: bool = False, verbose: Optional[bool] = None,
+             templates: Optional[bool] = None) -> DerivativeFunction:
     """The Jacobian of ``fun`` as a compiled function, with ``jax.jacobian``'s contract.
 
     A leaf of the result has shape ``out.shape + x.shape``, arranged as the tree product of
-    ``fun``'s output tree with the differentiated inputs' tree (``J[out][i]``).
+    ``fun``'s output tree with the differentiated inputs' tree (``J[out][i]``). Outputs of one
+    form (the entries of a vectorized constraint ``c(x)``) are instances of a row template,
+    derived once and evaluated in a loop over the outputs, so compile time stays flat as the
+    number of outputs grows.
 
     Args:
         fun, argnums, has_aux, holomorphic, static_argnums, verbose: as in `symhess.hessian`.
+        templates: None (the default): row templates for forms of at least 16 outputs; True:
+            for every form; False: never (every entry derived and printed on its own).
         sparse: ``True`` returns a ``scipy.sparse.csr_matrix`` of shape (outputs, variables)
             with the exact symbolic pattern: rows are ``fun``'s outputs flattened in order,
             columns the variables in `symhess.hessian`'s global order.
@@ -120,7 +127,8 @@ def jacobian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = Fals
     if sparse not in (False, True):
         raise OptionValueError(f"sparse must be False or True for a Jacobian; got {sparse!r}")
     return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
-                              sparse=sparse, verbose=verbose, tier="scalar", kind="jacobian")
+                              sparse=sparse, verbose=verbose, templates=templates, tier="scalar",
+                              kind="jacobian")
 
 
 def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
@@ -188,7 +196,8 @@ class DerivativesProduct:
     (`symhess.layout.Sections`) and computed by one kernel after one CSE pass.
 
     ``sparse``: the Jacobian as a CSR matrix, or the Hessian's ``sparse=`` option;
-    ``templates`` as `symhess.hessian`'s option, for a scalar output.
+    ``templates`` as `symhess.hessian`'s option: element templates of a scalar output, row
+    templates of a vector one.
     """
 
     kind: str
@@ -207,27 +216,31 @@ class DerivativesProduct:
                 f"{kind.what} needs a function returning one scalar; {name} returns "
                 f"{_describe(trace.out_tree, out_shapes)}. Use symhess.jacobian for "
                 "vector outputs")
-        templated = self.templates is not False and kind.scalar and applicable(leaves, dtype)
-        outputs, sums, coefficients = keep_linear_sums(trace.flat_outputs, trace.sums, templated)
-        loops = []
-        if templated:
+        loopable = self.templates is not False and applicable(leaves, dtype)
+        outputs, sums, coefficients = keep_linear_sums(trace.flat_outputs, trace.sums,
+                                                       loopable and kind.scalar)
+        loops, rows = [], []             # rows: the output each instance computes (vectors)
+        minimum = 1 if self.templates else MIN_INSTANCES
+        if loopable and kind.scalar:
             with progress.stage("templates"):
                 remainder, loops = element_loops(outputs[0], sums, coefficients, leaves,
-                                                 diff_leaves,
-                                                 1 if self.templates else MIN_INSTANCES,
-                                                 first=True)
-            outputs = [remainder]
+                                                 diff_leaves, minimum, first=True)
+            outputs, rows = [remainder], [None] * len(loops)
+        elif loopable and len(outputs) >= minimum:
+            with progress.stage("templates"):
+                outputs, loops, rows = row_loops(outputs, leaves, diff_leaves, minimum)
         entries = None               # derived before the layout when a sparse pattern needs them
         if self.sparse:
             with progress.stage("differentiate"):
                 entries = derivative_entries(outputs, wrt, kind.second)
-        sections = self._sections(trace, out_shapes, entries, loops)
+        sections = self._sections(trace, out_shapes, entries, loops, rows)
         layout = sections[0][1] if len(sections) == 1 else Sections([s for _, s in sections])
         if isinstance(layout, Sections):
             sections = [(what, s, off) for (what, s), off in zip(sections, layout.offsets)]
         else:
             sections = [(what, s, 0) for what, s in sections]
-        tables = [(loop.index, _loop_positions(loop, sections)) for loop in loops]
+        tables = [(loop.index, _loop_positions(loop, out, sections))
+                  for loop, out in zip(loops, rows)]
         title = f"{kind.what} of {name}"
 
         def spec():
@@ -255,7 +268,7 @@ class DerivativesProduct:
         return Plan(leaves=leaves, layout=layout, dtype=dtype, spec=spec, make=make,
                     tables=[t for pair in tables for t in pair])
 
-    def _sections(self, trace, out_shapes, entries, loops) -> list:
+    def _sections(self, trace, out_shapes, entries, loops, rows) -> list:
         """``[(what, layout)]``: the value, first and second derivatives this kind returns."""
         kind = KINDS[self.kind]
         diff_shapes = [leaf.shape for leaf in trace.diff_leaves]
@@ -265,8 +278,14 @@ class DerivativesProduct:
             sections.append(("value", Values(out_shapes, trace.out_tree)))
         if self.sparse and not kind.second:
             keys = np.array(list(entries[0]), dtype=np.int64).reshape(-1, 2)
+            outs, variables = [keys[:, 0]], [keys[:, 1]]
+            for loop, out in zip(loops, rows):
+                k = _first_variables(loop)
+                outs.append(np.broadcast_to(out[:, None], k.shape).ravel())
+                variables.append(k.ravel())
             sections.append(("first", SparseJacobianLayout(
-                keys[:, 0], keys[:, 1], sum(int(np.prod(s)) for s in out_shapes), n)))
+                np.concatenate(outs), np.concatenate(variables),
+                sum(int(np.prod(s)) for s in out_shapes), n)))
         else:
             sections.append(("first", JacobianLayout(out_shapes, diff_shapes, trace.out_tree,
                                                      trace.diff_tree)))
@@ -292,18 +311,25 @@ def _loop_values(loop, kind) -> list:
     return values
 
 
-def _loop_positions(loop, sections) -> np.ndarray:
+def _first_variables(loop) -> np.ndarray:
+    """The (instances, first derivatives) variables a loop's first derivatives are by."""
+    slots = np.array([a for _, a in loop.first], dtype=np.int64)
+    return loop.var[:, slots]
+
+
+def _loop_positions(loop, rows, sections) -> np.ndarray:
     """The (instances, values, 2) position table of a template loop's values
-    (`_loop_values`): where each instance adds its value, first and second derivatives."""
+    (`_loop_values`): where each instance adds its value, first and second derivatives.
+    ``rows``: the output each instance computes, or None for all of a scalar output."""
     instances = loop.template.instances
+    out = np.zeros((instances, 1), dtype=np.int64) if rows is None else rows[:, None]
     columns = []
     for what, section, offset in sections:
         if what == "value":
-            first = np.full((instances, 1), offset, dtype=np.int64)
+            first = out + offset
             columns.append(np.stack([first, np.full_like(first, -1)], axis=-1))
         elif what == "first":
-            slots = np.array([a for _, a in loop.first], dtype=np.int64)
-            first = section.position_arrays(loop.var[:, slots]) + offset
+            first = section.position_arrays(_first_variables(loop), out) + offset
             columns.append(np.stack([first, np.full_like(first, -1)], axis=-1))
         else:
             positions = loop.positions(section)

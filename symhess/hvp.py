@@ -77,6 +77,15 @@ class HVPFunction(HessianFunction):
         key = self.signature(args_and_v, kwargs)
         return self._once(key, lambda: self._build(args_and_v[:-1], args_and_v[-1], kwargs))
 
+    def hessp(self, x: PyTree, p: PyTree, *args: PyTree) -> PyTree:
+        """``H(x, *args) @ p`` in SciPy's argument order, for ``minimize(..., hessp=Hv.hessp)``.
+
+        >>> import numpy as np, symhess
+        >>> symhess.hvp(lambda x, a: a * np.sum(x ** 3)).hessp(np.ones(2), np.ones(2), 2.0)
+        array([12., 12.])
+        """
+        return self(x, *args, p)
+
     def linear_operator(self, *args: PyTree, **kwargs: PyTree) -> LinearOperator:
         """A ``scipy.sparse.linalg.LinearOperator`` ``v -> H v`` at ``args`` (flat vectors).
 

@@ -186,11 +186,16 @@ class JacobianLayout(Parts):
         n = len(self.diff_sizes)
         return (self.offsets[o * n + i] + oo * self.diff_sizes[i] + kk,)
 
-    def position_arrays(self, k) -> np.ndarray:
-        """`positions` of a scalar output for an array of variables ``k``."""
-        offsets = np.asarray(self.diff_offsets, dtype=np.int64)
-        i = np.searchsorted(offsets, k, side="right") - 1
-        return np.asarray(self.offsets, dtype=np.int64)[i] + k - offsets[i]
+    def position_arrays(self, k, o=0) -> np.ndarray:
+        """`positions` for arrays of variables ``k`` and outputs ``o`` (broadcast together)."""
+        o, k = np.broadcast_arrays(np.asarray(o, dtype=np.int64), np.asarray(k, dtype=np.int64))
+        out_offsets = np.asarray(self.out_offsets, dtype=np.int64)
+        diff_offsets = np.asarray(self.diff_offsets, dtype=np.int64)
+        leaf_o = np.searchsorted(out_offsets, o, side="right") - 1
+        i = np.searchsorted(diff_offsets, k, side="right") - 1
+        block = np.asarray(self.offsets, dtype=np.int64)[leaf_o * len(self.diff_sizes) + i]
+        sizes = np.asarray(self.diff_sizes, dtype=np.int64)
+        return block + (o - out_offsets[leaf_o]) * sizes[i] + k - diff_offsets[i]
 
 
 class SparseLayout:
@@ -242,9 +247,10 @@ class SparseJacobianLayout(SparseLayout):
     def positions(self, o, k) -> tuple:
         return (int(self._slot(o, k)),)
 
-    def position_arrays(self, k) -> np.ndarray:
-        """`positions` of output 0 for an array of variables ``k``."""
-        return self._slot(np.zeros_like(k), k)
+    def position_arrays(self, k, o=0) -> np.ndarray:
+        """`positions` for arrays of variables ``k`` and outputs ``o`` (broadcast together)."""
+        o, k = np.broadcast_arrays(np.asarray(o, dtype=np.int64), np.asarray(k, dtype=np.int64))
+        return self._slot(o, k)
 
 
 TRIANGLES = ("both", "upper", "lower")

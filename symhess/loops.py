@@ -15,7 +15,7 @@ import symengine as se
 from .codegen.spec import LoopSpec
 
 from .derive import cse, derivative_entries
-from .templates import Template, split, terms
+from .templates import Template, split, templates_of_rows, terms
 
 
 def applicable(leaves, dtype) -> bool:
@@ -89,11 +89,11 @@ class TemplateLoop:
     """A template's derivation for one kernel: its Hessian entries (and, with ``first``, its
     first derivatives ``{(0, a): expression}`` by differentiated slot), variables and tables."""
 
-    def __init__(self, template, leaves, offsets, first=False):
+    def __init__(self, template, leaves, offsets, first=False, second=True):
         self.template = template
         self.diff = diff = [j for j, inp in enumerate(template.slot_input) if leaves[inp].differentiated]
         self.first, self.entries = derivative_entries([template.expr],
-                                                      [template.slots[j] for j in diff])
+                                                      [template.slots[j] for j in diff], second)
         if not first:
             self.first = None
         pairs = list(self.entries)
@@ -154,16 +154,35 @@ def template_loops(f, leaves, diff_leaves, min_instances, element_sums=None, fir
         remainder, templates = f, []
     for element_sum, coefficient in element_sums or ():
         templates.append(_sum_template(element_sum, coefficient, where))
-    offsets, start = {}, 0
-    for leaf in diff_leaves:
-        offsets[leaf.index] = start
-        start += leaf.size
+    offsets = _variable_offsets(diff_leaves)
     loops = []
     for template in templates:
         loop = TemplateLoop(template, leaves, offsets, first)
         if loop.entries or first:
             loops.append(loop)
     return remainder, loops
+
+
+def row_loops(outputs, leaves, diff_leaves, min_instances) -> tuple[list, list, list]:
+    """``(outputs, loops, rows)`` for a vector output: outputs of one form (``c[i]`` of a
+    vectorized constraint ``c(x)``) are instances of a template (`symhess.templates.rows`)
+    whose value and first derivatives (``loops``) are evaluated for each output index in
+    ``rows``; those outputs are zero in the returned ``outputs``, the rest as they were."""
+    rest, groups = templates_of_rows(outputs, _Where(leaves), min_instances)
+    offsets = _variable_offsets(diff_leaves)
+    loops = [TemplateLoop(t, leaves, offsets, first=True, second=False) for t, _ in groups]
+    keep = set(rest)
+    outputs = [e if o in keep else se.Integer(0) for o, e in enumerate(outputs)]
+    return outputs, loops, [rows for _, rows in groups]
+
+
+def _variable_offsets(diff_leaves) -> dict:
+    """``{kernel input: index of its first variable}`` over the differentiated inputs."""
+    offsets, start = {}, 0
+    for leaf in diff_leaves:
+        offsets[leaf.index] = start
+        start += leaf.size
+    return offsets
 
 
 class _Where(dict):

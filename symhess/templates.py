@@ -122,3 +122,33 @@ def split(parts, where: dict, min_instances: int = MIN_INSTANCES):
         templates.append(Template(form, slots, inputs, rows))
     remainder = se.Add(*rest) if rest else se.Integer(0)
     return remainder, templates
+
+
+def templates_of_rows(outputs, where: dict, min_instances: int = MIN_INSTANCES):
+    """``(rest, [(template, rows)])``: the outputs of a vector function grouped by form.
+
+    Output ``o`` is renamed to slots as an element of `split` is; outputs of one form with at
+    least ``min_instances`` members are instances of a template, ``rows[p]`` being the output
+    that instance ``p`` computes. ``rest`` lists the other outputs' indices.
+    """
+    groups = {}
+    rest = []
+    for o, e in enumerate(outputs):
+        placed = sorted((where[s], s) for s in e.free_symbols if s in where)
+        if not placed:
+            rest.append(o)
+            continue
+        rename = {s: _slot(inp, j) for j, ((inp, _), s) in enumerate(placed)}
+        group = groups.setdefault(e.xreplace(rename),
+                                  (tuple(inp for (inp, _), _ in placed), [], []))
+        group[1].append([flat for (_, flat), _ in placed])
+        group[2].append(o)
+    found = []
+    for form, (inputs, index, members) in groups.items():
+        if len(members) < min_instances:
+            rest.extend(members)
+            continue
+        slots = [_slot(inp, j) for j, inp in enumerate(inputs)]
+        found.append((Template(form, slots, inputs, np.asarray(index, dtype=np.int64)),
+                      np.asarray(members, dtype=np.int64)))
+    return sorted(rest), found

@@ -90,3 +90,42 @@ def test_check_hand_hessian():
     worst = report.blocks[0]
     assert not report.ok and worst.index[0] != worst.index[1]
     assert worst.value - worst.reference == pytest.approx(2 * p[worst.index[0]] * p[worst.index[1]])
+
+
+def test_poisson_mle():
+    r = load("poisson_mle").main(rows=400)
+    X, y, beta = r["X"], r["y"], r["result"].x
+    assert r["result"].success
+    # the score is zero at the optimum: X' (exp(X beta) - y) = 0, by hand
+    np.testing.assert_allclose(X.T @ (np.exp(X @ beta) - y), 0.0, atol=1e-5)
+    # standard errors from the closed-form information X' diag(exp(X beta)) X
+    information = X.T @ (np.exp(X @ beta)[:, None] * X)
+    np.testing.assert_allclose(r["standard_errors"], np.sqrt(np.diag(np.linalg.inv(information))),
+                               rtol=1e-10)
+
+
+def test_hs071_ipopt():
+    r = load("hs071_ipopt").main()
+    optimum = np.array([1.0, 4.74299963, 3.82114998, 1.37940829])   # Hock and Schittkowski
+    np.testing.assert_allclose(r["scipy"].x, optimum, atol=1e-4)
+    if r["ipopt"] is None:
+        pytest.skip("cyipopt is not installed: the SciPy solve ran, IPOPT did not")
+    x, info = r["ipopt"]
+    np.testing.assert_allclose(x, optimum, atol=1e-7)
+
+
+def test_chained_ipopt():
+    pytest.importorskip("cyipopt", reason="cyipopt is not installed (it needs the IPOPT library)")
+    module = load("chained_ipopt")
+    r = module.main(n=400)
+    assert r["info"]["status"] == 0
+    np.testing.assert_allclose(module.constraints(r["x"]), 0.0, atol=1e-8)
+    # a first-order point: the gradient of f is in the span of the constraint gradients,
+    # checked with central differences of the plain NumPy functions
+    x, h = r["x"], 1e-6
+    grad_f = np.array([(module.objective(x + h * e) - module.objective(x - h * e)) / (2 * h)
+                       for e in np.eye(len(x))])
+    J = np.array([(module.constraints(x + h * e) - module.constraints(x - h * e)) / (2 * h)
+                  for e in np.eye(len(x))]).T
+    multipliers = np.linalg.lstsq(J.T, -grad_f, rcond=None)[0]
+    np.testing.assert_allclose(grad_f + J.T @ multipliers, 0.0, atol=1e-5)
