@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from typing import Callable
 
 TOOLS = ("jax", "torch", "casadi", "casadi-mx", "casadi-codegen", "symengine", "sympy",
-         "symhess", "symhess-into")
+         "symhess", "symhess-into", "symhess-vgh")
 FLOOR = "floor"      # the memory-bandwidth reference of batched problems
 
 _MODULES = {"jax": "jax_peer", "torch": "torch_peer", "casadi": "casadi_peer",
             "casadi-mx": "casadi_mx_peer",
             "casadi-codegen": "casadi_codegen_peer", "symengine": "symengine_peer",
             "sympy": "sympy_peer", "symhess": "symhess_peer", "symhess-into": "symhess_into_peer",
+            "symhess-vgh": "symhess_vgh_peer",
             FLOOR: "floor"}
 
 
