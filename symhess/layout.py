@@ -253,8 +253,6 @@ class SparseJacobianLayout(SparseLayout):
         return self._slot(o, k)
 
 
-TRIANGLES = ("both", "upper", "lower")
-
 
 class CSRLayout(SparseLayout):
     """Where each nonzero Hessian entry lives in the data array of a CSR matrix.
@@ -266,8 +264,6 @@ class CSRLayout(SparseLayout):
     """
 
     def __init__(self, rows, cols, n: int, triangle: str = "both"):
-        if triangle not in TRIANGLES:
-            raise ValueError(f"triangle must be one of {TRIANGLES}; got {triangle!r}")
         self.n, self.triangle = n, triangle
         key = _unique(np.asarray(rows, dtype=np.int64) * n + np.asarray(cols, dtype=np.int64))
         rows, cols = np.divmod(key, n)

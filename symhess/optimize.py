@@ -17,7 +17,7 @@ import numpy as np
 
 from .api import HessianFunction, hessian
 from .derivatives import DerivativeFunction, value_and_grad
-from .errors import ArgumentValueError, OptionValueError
+from .errors import ArgumentValueError, MissingDependencyError, OptionValueError
 
 __all__ = ["lagrangian_hessian", "nonlinear_constraint", "value_and_jacobian",
            "IpoptCallbacks", "ipopt_problem"]
@@ -191,12 +191,13 @@ def ipopt_problem(f: Callable[..., Any], x0, c: Optional[Callable[..., Any]] = N
         verbose: progress reporting of the compiles, as in `symhess.hessian`.
 
     Raises:
-        ImportError: cyipopt is not installed (it needs the IPOPT library).
+        MissingDependencyError: cyipopt is not installed (it needs the IPOPT library); an
+            ``ImportError``.
     """
     try:
         import cyipopt
     except ImportError as exc:
-        raise ImportError(
+        raise MissingDependencyError(
             "ipopt_problem needs cyipopt: pip install cyipopt (it builds against the IPOPT "
             "library: on Debian or Ubuntu apt install coinor-libipopt-dev liblapack-dev "
             "libblas-dev first; with conda, conda install -c conda-forge cyipopt). "
