@@ -253,7 +253,6 @@ class SparseJacobianLayout(SparseLayout):
         return self._slot(o, k)
 
 
-
 class CSRLayout(SparseLayout):
     """Where each nonzero Hessian entry lives in the data array of a CSR matrix.
 
@@ -315,6 +314,29 @@ class Sections:
         self.on_host = any(getattr(s, "on_host", False) for s in self.sections)
         # the sparse part of the result (`Compiled.pattern`), if any
         self.sparse = next((s for s in self.sections if isinstance(s, SparseLayout)), None)
+
+    def splitter(self):
+        """A function from the kernel's flat output to the result, each section's part made
+        by the cheapest means its layout allows (a scalar, a reshaped view, a CSR matrix):
+        what a call of a small kernel from Python costs beside the kernel itself."""
+        parts = []
+        for s, a in zip(self.sections, self.offsets):
+            b = a + s.size
+            if isinstance(s, SparseLayout):
+                parts.append(lambda flat, s=s, a=a, b=b: s.matrix(flat[a:b]))
+            elif s.shapes == [()] and s.tree == pytree.LEAF:
+                parts.append(lambda flat, a=a: flat[a])
+            elif s.direct:
+                parts.append(lambda flat, a=a, b=b, shape=s.shapes[0]: flat[a:b].reshape(shape))
+            else:
+                parts.append(lambda flat, s=s, a=a, b=b: s.arrange(s.views(flat[a:b])))
+        if len(parts) == 2:
+            first, second = parts
+            return lambda flat: (first(flat), second(flat))
+        if len(parts) == 3:
+            first, second, third = parts
+            return lambda flat: (first(flat), second(flat), third(flat))
+        return lambda flat: tuple(part(flat) for part in parts)
 
     def assemble(self, flat, batched=False, block_major=False):
         parts = [flat[off:off + s.size] for s, off in zip(self.sections, self.offsets)]

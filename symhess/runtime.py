@@ -48,8 +48,12 @@ class Compiled:
         positions = tuple(a for a, _ in arg_pytrees)
         # Batched kernels always take the general path: it checks the point counts agree,
         # which the kernel (sized by the first batched input) relies on.
-        if simple and layout.direct and not has_aux and not self._batched \
-                and positions == tuple(range(len(positions))) and round_to is None:
+        # A result of several parts (`symhess.layout.Sections`) is split by a function made
+        # once, on the same direct path.
+        self._split = layout.splitter() if hasattr(layout, "splitter") else None
+        if simple and (layout.direct or self._split is not None) and not has_aux \
+                and not self._batched and positions == tuple(range(len(positions))) \
+                and round_to is None:
             self._call = self._call_direct
         else:
             self._call = self._call_general
@@ -82,20 +86,22 @@ class Compiled:
 
     def fast_callable(self):
         """The cheapest callable equivalent to this one for positional array arguments."""
-        return self._kernel if self._call == self._call_direct else self._call
+        return self._kernel if self._call == self._call_direct and self._split is None \
+            else self._call
 
     # --- calls ------------------------------------------------------------------------------
     def _call_direct(self, *args, **kwargs):
         if kwargs or len(args) != self._nargs:     # keywords, or static arguments to drop
             return self._call_general(*args, **kwargs)
         try:
-            return self._kernel(*args)
+            flat = self._kernel(*args)
         except Exception as e:
             if any(map(needs_conversion, args)):       # byte order, float16: convert first
                 return self._call_general(*args)
             if not type_error(e):
                 raise
             raise wrong_types(self._title(), self._leaves, args) from e
+        return flat if self._split is None else self._split(flat)
 
     def _title(self):
         return f"{self._what} of {self._name}"

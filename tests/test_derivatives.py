@@ -177,3 +177,22 @@ def test_errors():
         symhess.jacobian(lambda x: x, sparse="upper")
     with pytest.raises(OptionValueError, match="sparse must be"):
         symhess.hessian(lambda x: x, sparse="middle")
+
+
+def test_the_direct_and_general_calls_agree(jax, jnp):
+    """A call with plain float64 arrays takes the direct path (the kernel, then the result
+    split by a function made once); a big-endian array is converted on the general path.
+    Both give JAX's values, in the same structure."""
+    f = chain(np)
+    x = RNG.normal(size=40)
+    fj = chain(jnp)
+    expected = (fj(jnp.asarray(x)), jax.grad(fj)(jnp.asarray(x)), jax.hessian(fj)(jnp.asarray(x)))
+    for sparse in (False, "lower"):
+        c = symhess.value_grad_hessian(f, sparse=sparse).compile(x)
+        for arg in (x, x.astype(">f8")):
+            value, g, H = c(arg)
+            H = H.toarray() if sparse else H
+            want = np.tril(expected[2]) if sparse else expected[2]
+            assert_tree_close((value, g, H), (expected[0], expected[1], want))
+    with pytest.raises(TypeError, match="x"):
+        symhess.value_and_grad(f).compile(x)(np.ones(40, dtype=complex))
