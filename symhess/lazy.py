@@ -138,7 +138,9 @@ class Lazy:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "reduce" and ufunc is np.add and inputs[0] is self and len(inputs) == 1:
             return self._sum(**kwargs)
-        if method == "__call__" and not kwargs:
+        # Element-wise ufuncs act on the forms; one with a core signature (matmul: v @ X[:])
+        # contracts across rows, so it sees the materialized array.
+        if method == "__call__" and not kwargs and ufunc.signature is None:
             combined = _combine(inputs)
             if combined is not None:
                 forms, slots, rows = combined
@@ -182,7 +184,7 @@ class Lazy:
         if isinstance(first, (slice, list, np.ndarray)) and \
                 all(isinstance(i, (slice, int, np.integer)) for i in rest):
             rows = np.arange(self.rows)[first]
-            if rows.ndim == 1:
+            if rows.ndim == 1 and len(rows):
                 slots = {d: Slot(s.leaf, s.flat[rows], s.symbols) for d, s in self.slots.items()}
                 return Lazy(np.asarray(self.form[tuple(rest)], dtype=object).reshape(
                     np.shape(self.form[tuple(rest)])), slots, len(rows))

@@ -199,7 +199,10 @@ def apply_ufunc(uf, method, inputs, kwargs):
         raise errors.UnsupportedFunctionError(name)
     if uf in _REAL_ONLY:
         _check_holomorphic(name, inputs)
-    if method in ("reduce", "accumulate") and arrays[0].size == 0:
+    if method == "reduce" and arrays[0].size == 0 and uf.identity is not None \
+            and kwargs.get("initial") is None:
+        kwargs["initial"] = uf.identity           # np.sum of nothing is 0, np.prod's 1
+    elif method in ("reduce", "accumulate") and arrays[0].size == 0:
         raise errors.UnsupportedFunctionError(f"{name} of an empty array")
     if method == "reduce":
         combine = _NARY.get(uf) or (lambda terms: functools.reduce(rule, terms))
@@ -221,8 +224,9 @@ def _reduce(combine, a, axis=0, keepdims=False, initial=None):
     if not axes:
         return a.copy()
     kept = [n for i, n in enumerate(a.shape) if i not in axes]
-    rows = np.moveaxis(a, axes, range(a.ndim - len(axes), a.ndim)).reshape(-1, int(np.prod(
-        [a.shape[i] for i in axes], dtype=np.int64)))
+    rows = np.moveaxis(a, axes, range(a.ndim - len(axes), a.ndim)).reshape(
+        int(np.prod(kept, dtype=np.int64)), int(np.prod([a.shape[i] for i in axes],
+                                                         dtype=np.int64)))
     first = [] if initial is None else [constant(initial)]
     result = np.empty(len(rows), dtype=object)
     for k, row in enumerate(rows):

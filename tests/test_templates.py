@@ -531,3 +531,31 @@ def test_an_element_reading_a_shared_entry_twice(jax, jnp):
     value, g, H = symhess.value_grad_hessian(make(np))(x)
     np.testing.assert_allclose(H, expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(g, jax.grad(make(jnp))(xj), rtol=1e-12, atol=1e-12)
+
+
+MATMUL_OF_ROWS = {
+    # a contraction across the rows of a lazy array: never applied row by row
+    "v @ X[:]": (lambda xp, v: lambda x, X: xp.sum(x[:3] ** 2 * (v @ X[:]))),
+    "x[1:] @ x[:-1] ** 2": (lambda xp, v: lambda x, X: x[1:] @ x[:-1] ** 2
+                            + xp.sum(X[:, 0] * x)),
+    "sliced empty": (lambda xp, v: lambda x, X: xp.sum(x[1:][5:5] ** 2) + xp.sum(x ** 3)
+                     + xp.sum(X[:, 0] * x)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MATMUL_OF_ROWS))
+def test_lazy_rows_under_matmul_and_empty_slices(case, jax, jnp):
+    """``v @ X[:]`` once gave ``X @ v`` (the product applied to each row's form) and
+    ``x[1:] @ x[:-1]`` failed deep in NumPy; an empty slice of a lazy array crashed in the
+    code generator. All now trace as the materialized arrays they stand for."""
+    n = LAZY_MIN + 44
+    rng = np.random.default_rng(11)
+    x, X, v = rng.normal(size=n), rng.normal(size=(n, 3)), rng.normal(size=n)
+    make = MATMUL_OF_ROWS[case]
+    f, fj = make(np, v), make(jnp, jnp.asarray(v))
+    xj, Xj = jnp.asarray(x), jnp.asarray(X)
+    np.testing.assert_allclose(symhess.grad(f)(x, X), jax.grad(fj)(xj, Xj), rtol=1e-10,
+                               atol=1e-10)
+    expected = np.asarray(jax.hessian(fj)(xj, Xj))
+    np.testing.assert_allclose(symhess.hessian(f, sparse=True, tier="scalar")(x, X).toarray(),
+                               expected, rtol=1e-10, atol=1e-10)

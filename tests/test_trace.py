@@ -185,3 +185,17 @@ def test_a_running_sum_is_the_sum_of_its_terms():
         np.testing.assert_allclose(evaluate(got, [point]).real, want, rtol=1e-13)
     expected = se.Add(*[(x.a[i + 1] - x.a[i] ** 2) ** 2 - 0.5 * x.a[i] for i in range(39)])
     assert s.a[()] == expected                 # the same canonical expression as np.sum's
+
+
+def test_reductions_of_nothing_are_their_identities():
+    """np.sum of an empty array is 0 and np.prod 1, along any axes, as in NumPy; a maximum of
+    nothing has no value, and the error says so."""
+    x, point = traced("x", RNG.uniform(-1.0, 1.0, (3, 4)))
+    with trace_context(np.float64, False):
+        cases = [(np.sum(x[:0]), np.sum(point[1][:0])),
+                 (np.prod(x[:, :0], axis=1), np.prod(point[1][:, :0], axis=1)),
+                 (np.sum(x[:0], axis=0), np.sum(point[1][:0], axis=0))]
+        for got, want in cases:
+            np.testing.assert_array_equal(evaluate(got, [point]).real, want)
+        with pytest.raises(symhess.UnsupportedFunctionError, match="empty array"):
+            np.max(x[:0])
