@@ -90,8 +90,9 @@ def value_and_grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool 
         fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates: as in `grad`.
 
     >>> import numpy as np, symhess
-    >>> symhess.value_and_grad(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
-    (np.float64(9.0), array([ 3., 12.]))
+    >>> value, g = symhess.value_and_grad(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    >>> float(value), g
+    (9.0, array([ 3., 12.]))
     """
     return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
                               verbose=verbose, templates=templates, tier="scalar",
