@@ -21,6 +21,11 @@ def _size(shape) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
+def _offsets(sizes) -> list:
+    """Where each of consecutive parts of ``sizes`` starts."""
+    return np.cumsum([0] + list(sizes[:-1])).tolist()
+
+
 def _unique(a: np.ndarray) -> np.ndarray:
     """The sorted distinct values of an integer array (by sorting: several times faster than
     `np.unique`'s hashing on millions of values)."""
@@ -39,7 +44,7 @@ class Parts:
         self.shapes = [tuple(s) for s in shapes]
         self.tree = tree
         sizes = [_size(s) for s in self.shapes]
-        self.offsets = np.cumsum([0] + sizes[:-1]).tolist()
+        self.offsets = _offsets(sizes)
         self.size = sum(sizes)
         self.blocks = list(zip(self.offsets, self.shapes))      # (offset, shape) of each part
         self.out_blocks = sizes
@@ -72,7 +77,30 @@ class Parts:
         return self.arrange(self.views(flat, batched, block_major))
 
 
-class Layout(Parts):
+def _locate(offsets, k) -> tuple:
+    """``(part, index within it)`` of flat index ``k`` over parts starting at ``offsets``."""
+    i = bisect.bisect_right(offsets, k) - 1
+    return i, k - offsets[i]
+
+
+class _DerivativeBlocks(Parts):
+    """Blocks of derivatives of the outputs (``out_shapes``, in ``out_tree``) by the
+    differentiated leaves (``diff_shapes``, in ``diff_tree``), one per part of ``shapes``."""
+
+    def __init__(self, shapes, out_shapes, diff_shapes, out_tree, diff_tree):
+        self.out_shapes, self.diff_shapes = list(out_shapes), list(diff_shapes)
+        self.out_tree, self.diff_tree = out_tree, diff_tree
+        self.diff_sizes = [_size(s) for s in self.diff_shapes]
+        self.diff_offsets = _offsets(self.diff_sizes)
+        self.out_sizes = [_size(s) for s in self.out_shapes]
+        self.out_offsets = _offsets(self.out_sizes)
+        super().__init__(shapes, out_tree)
+
+    def _direct(self) -> bool:
+        return self.out_tree == pytree.LEAF and self.diff_tree == pytree.LEAF
+
+
+class Layout(_DerivativeBlocks):
     """Where each Hessian block lives in the kernel's flat output buffer.
 
     Blocks come in ``(o, i, j)`` order: output leaf ``o``, differentiated leaves ``i`` and
@@ -80,23 +108,14 @@ class Layout(Parts):
     """
 
     def __init__(self, out_shapes, diff_shapes, out_tree=pytree.LEAF, diff_tree=pytree.LEAF):
-        self.out_shapes, self.diff_shapes = list(out_shapes), list(diff_shapes)
-        self.out_tree, self.diff_tree = out_tree, diff_tree
-        self.diff_sizes = [_size(s) for s in self.diff_shapes]
-        self.diff_offsets = list(np.cumsum([0] + self.diff_sizes[:-1]).tolist())
-        self.out_sizes = [_size(s) for s in self.out_shapes]
-        self.out_offsets = list(np.cumsum([0] + self.out_sizes[:-1]).tolist())
-        shapes = [tuple(so) + tuple(si) + tuple(sj) for so in self.out_shapes
-                  for si in self.diff_shapes for sj in self.diff_shapes]
+        shapes = [tuple(so) + tuple(si) + tuple(sj) for so in out_shapes
+                  for si in diff_shapes for sj in diff_shapes]
+        super().__init__(shapes, out_shapes, diff_shapes, out_tree, diff_tree)
         n = len(self.diff_shapes)
         self.block_offset = {}
-        super().__init__(shapes, out_tree)
         for number, offset in enumerate(self.offsets):
             o, rest = divmod(number, n * n)
             self.block_offset[o, rest // n, rest % n] = offset
-
-    def _direct(self) -> bool:
-        return self.out_tree == pytree.LEAF and self.diff_tree == pytree.LEAF
 
     def arrange(self, blocks: list):
         """Blocks in ``(o, i, j)`` order as the Hessian's tree ``H[out][i][j]``."""
@@ -124,16 +143,11 @@ class Layout(Parts):
         mirror = block[j, i] + ll * sizes[i] + kk
         return first, np.where(k == l, -1, mirror)
 
-    @staticmethod
-    def _split(offsets, k):
-        i = bisect.bisect_right(offsets, k) - 1
-        return i, k - offsets[i]
-
     def positions(self, o_flat, k, l) -> tuple:
         """Flat buffer positions of entry (output o_flat, variables k <= l) and its mirror."""
-        o, oo = self._split(self.out_offsets, o_flat)
-        i, kk = self._split(self.diff_offsets, k)
-        j, ll = self._split(self.diff_offsets, l)
+        o, oo = _locate(self.out_offsets, o_flat)
+        i, kk = _locate(self.diff_offsets, k)
+        j, ll = _locate(self.diff_offsets, l)
         ni, nj = self.diff_sizes[i], self.diff_sizes[j]
         first = self.block_offset[o, i, j] + (oo * ni + kk) * nj + ll
         mirror = self.block_offset[o, j, i] + (oo * nj + ll) * ni + kk
@@ -155,21 +169,13 @@ class Values(Parts):
         return (o_flat,)
 
 
-class JacobianLayout(Parts):
+class JacobianLayout(_DerivativeBlocks):
     """Where each Jacobian block lives: ``J[out][i]`` of shape ``out.shape + x_i.shape``, the
     tree of ``jax.jacobian`` (for a scalar output, the gradient in the inputs' tree)."""
 
     def __init__(self, out_shapes, diff_shapes, out_tree=pytree.LEAF, diff_tree=pytree.LEAF):
-        self.diff_sizes = [_size(s) for s in diff_shapes]
-        self.diff_offsets = list(np.cumsum([0] + self.diff_sizes[:-1]).tolist())
-        self.out_sizes = [_size(s) for s in out_shapes]
-        self.out_offsets = list(np.cumsum([0] + self.out_sizes[:-1]).tolist())
-        self.out_tree, self.diff_tree = out_tree, diff_tree
         super().__init__([tuple(so) + tuple(si) for so in out_shapes for si in diff_shapes],
-                         out_tree)
-
-    def _direct(self) -> bool:
-        return self.out_tree == pytree.LEAF and self.diff_tree == pytree.LEAF
+                         out_shapes, diff_shapes, out_tree, diff_tree)
 
     def arrange(self, blocks: list):
         """Blocks in ``(o, i)`` order as the tree ``J[out][i]``."""
@@ -181,8 +187,8 @@ class JacobianLayout(Parts):
 
     def positions(self, o_flat, k) -> tuple:
         """Flat buffer position of entry (output ``o_flat``, variable ``k``)."""
-        o, oo = Layout._split(self.out_offsets, o_flat)
-        i, kk = Layout._split(self.diff_offsets, k)
+        o, oo = _locate(self.out_offsets, o_flat)
+        i, kk = _locate(self.diff_offsets, k)
         n = len(self.diff_sizes)
         return (self.offsets[o * n + i] + oo * self.diff_sizes[i] + kk,)
 
@@ -307,15 +313,16 @@ class Sections:
     def __init__(self, sections):
         self.sections = list(sections)
         sizes = [s.size for s in self.sections]
-        self.offsets = np.cumsum([0] + sizes[:-1]).tolist()
+        self.offsets = _offsets(sizes)
         self.size = sum(sizes)
         self.out_shape = (self.size,)
         self.out_blocks = [b for s in self.sections for b in s.out_blocks]
         self.on_host = any(getattr(s, "on_host", False) for s in self.sections)
         # the sparse part of the result (`Compiled.pattern`), if any
         self.sparse = next((s for s in self.sections if isinstance(s, SparseLayout)), None)
+        self.split = self._splitter()
 
-    def splitter(self):
+    def _splitter(self):
         """A function from the kernel's flat output to the result, each section's part made
         by the cheapest means its layout allows (a scalar, a reshaped view, a CSR matrix):
         what a call of a small kernel from Python costs beside the kernel itself."""
@@ -339,6 +346,4 @@ class Sections:
         return lambda flat: tuple(part(flat) for part in parts)
 
     def assemble(self, flat, batched=False, block_major=False):
-        parts = [flat[off:off + s.size] for s, off in zip(self.sections, self.offsets)]
-        return tuple(s.matrix(part) if isinstance(s, SparseLayout) else s.arrange(s.views(part))
-                     for s, part in zip(self.sections, parts))
+        return self.split(flat)

@@ -50,7 +50,7 @@ class Compiled:
         # which the kernel (sized by the first batched input) relies on.
         # A result of several parts (`symhess.layout.Sections`) is split by a function made
         # once, on the same direct path.
-        self._split = layout.splitter() if hasattr(layout, "splitter") else None
+        self._split = getattr(layout, "split", None)
         if simple and (layout.direct or self._split is not None) and not has_aux \
                 and not self._batched and positions == tuple(range(len(positions))) \
                 and round_to is None:
