@@ -22,8 +22,8 @@ from . import pytree
 from .api import ArgNums, HessianFunction
 from .derive import derivative_entries
 from .errors import OptionValueError, OutputShapeError
-from .layout import CSRLayout, JacobianLayout, Layout, Sections, SparseJacobianLayout, Values
-from .lower import Plan, kernel_spec, triangle
+from .layout import JacobianLayout, Layout, Sections, SparseJacobianLayout, Values
+from .lower import Plan, hessian_csr, kernel_spec
 from .loops import applicable, element_loops, keep_linear_sums, loop_spec, row_loops, uniform
 from .runtime import Compiled
 from .signature import Trace
@@ -291,12 +291,7 @@ class DerivativesProduct:
             sections.append(("first", JacobianLayout(out_shapes, diff_shapes, trace.out_tree,
                                                      trace.diff_tree)))
         if kind.second and self.sparse:
-            rows = [np.array([k for _, k, _ in entries[1]], dtype=np.int64)]
-            cols = [np.array([l for _, _, l in entries[1]], dtype=np.int64)]
-            sections.append(("second", CSRLayout(
-                np.concatenate(rows + [loop.lo.ravel() for loop in loops]),
-                np.concatenate(cols + [loop.hi.ravel() for loop in loops]), n,
-                triangle(self.sparse))))
+            sections.append(("second", hessian_csr(entries[1], loops, n, self.sparse)))
         elif kind.second:
             sections.append(("second", Layout(out_shapes, diff_shapes, trace.out_tree,
                                               trace.diff_tree)))

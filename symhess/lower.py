@@ -193,12 +193,7 @@ class HessianProduct:
         if self.sparse:
             with progress.stage("differentiate"):
                 entries = hessian_entries([remainder] if loops else flat_outputs, wrt)
-            rows = [np.array([k for _, k, _ in entries], dtype=np.int64)]
-            cols = [np.array([l for _, _, l in entries], dtype=np.int64)]
-            rows += [loop.lo.ravel() for loop in loops]
-            cols += [loop.hi.ravel() for loop in loops]
-            layout = CSRLayout(np.concatenate(rows), np.concatenate(cols), len(wrt),
-                               triangle(self.sparse))
+            layout = hessian_csr(entries, loops, len(wrt), self.sparse)
         else:
             layout = Layout([o.shape for o in trace.outputs], [l.shape for l in diff_leaves],
                             trace.out_tree, trace.diff_tree)
@@ -231,9 +226,16 @@ class HessianProduct:
                     tables=[t for loop, p in zip(loops, positions) for t in (loop.index, p)])
 
 
-def triangle(sparse) -> str:
-    """The `CSRLayout` triangle of a ``sparse=`` option (True: both)."""
-    return "both" if sparse is True else sparse
+def hessian_csr(entries, loops, n: int, sparse) -> CSRLayout:
+    """The `CSRLayout` of a sparse Hessian of ``n`` variables: the upper-triangle ``entries``
+    ``{(o, k, l): ...}`` of what is derived entry by entry and the pairs each element loop adds
+    into, in the triangle(s) of the ``sparse=`` option (True: both)."""
+    rows = [np.array([k for _, k, _ in entries], dtype=np.int64)]
+    cols = [np.array([l for _, _, l in entries], dtype=np.int64)]
+    rows += [loop.lo.ravel() for loop in loops]
+    cols += [loop.hi.ravel() for loop in loops]
+    return CSRLayout(np.concatenate(rows), np.concatenate(cols), n,
+                     "both" if sparse is True else sparse)
 
 
 def check_strict(name, diff_leaves, flat_outputs, sums=None):
