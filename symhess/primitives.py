@@ -177,15 +177,6 @@ def _check_holomorphic(name, inputs):
 
 def apply_ufunc(uf, method, inputs, kwargs):
     """Evaluate a NumPy ufunc call on traced inputs."""
-    if method == "__call__" and not kwargs:
-        # Scalars (a Python loop over entries): the rule itself, without NumPy's dispatch,
-        # which costs more than the symbolic arithmetic
-        arrays = [object_array(x) for x in inputs]
-        rule = UFUNCS.get(uf)
-        if rule is not None and uf is not np.matmul and all(a.ndim == 0 for a in arrays):
-            if uf in _REAL_ONLY:
-                _check_holomorphic(f"np.{uf.__name__}", inputs)
-            return wrap(rule(*[a[()] for a in arrays]))
     name = f"np.{uf.__name__}" + ("" if method == "__call__" else f".{method}")
     if "out" in kwargs or "where" in kwargs:
         raise errors.UnsupportedFunctionError(f"{name} with out= or where=",
@@ -199,6 +190,10 @@ def apply_ufunc(uf, method, inputs, kwargs):
         raise errors.UnsupportedFunctionError(name)
     if uf in _REAL_ONLY:
         _check_holomorphic(name, inputs)
+    if method == "__call__" and not kwargs and all(a.ndim == 0 for a in arrays):
+        # Scalars (a Python loop over entries): the rule itself, without NumPy's object-array
+        # dispatch, which costs more than the symbolic arithmetic
+        return wrap(rule(*[a[()] for a in arrays]))
     if method == "reduce" and arrays[0].size == 0 and uf.identity is not None \
             and kwargs.get("initial") is None:
         kwargs["initial"] = uf.identity           # np.sum of nothing is 0, np.prod's 1
