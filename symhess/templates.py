@@ -85,6 +85,31 @@ def terms(f) -> list:
     return out
 
 
+def _by_form(items, where: dict) -> tuple[list, dict]:
+    """``(unplaced, groups)`` of ``items`` ``(key, expression, its free symbols)``: each
+    expression with its array-input symbols renamed to slots in the order of (input, flat
+    index); ``groups`` maps a renamed form to ``(inputs of its slots, [flat indices of each
+    member], [member keys])``, ``unplaced`` lists the keys of expressions that read no array
+    input."""
+    groups, unplaced = {}, []
+    for key, expr, symbols in items:
+        placed = sorted((where[s], s) for s in symbols if s in where)
+        if not placed:
+            unplaced.append(key)
+            continue
+        rename = {s: _slot(inp, j) for j, ((inp, _), s) in enumerate(placed)}
+        group = groups.setdefault(expr.xreplace(rename),
+                                  (tuple(inp for (inp, _), _ in placed), [], []))
+        group[1].append([flat for (_, flat), _ in placed])
+        group[2].append(key)
+    return unplaced, groups
+
+
+def _template(form, inputs, index) -> Template:
+    return Template(form, [_slot(inp, j) for j, inp in enumerate(inputs)], inputs,
+                    np.asarray(index, dtype=np.int64))
+
+
 def split(parts, where: dict, min_instances: int = MIN_INSTANCES):
     """``(remainder, templates)`` with ``f == remainder + sum of all template instances``, for
     the ``parts`` of a scalar output ``f`` (`terms`).
@@ -95,31 +120,21 @@ def split(parts, where: dict, min_instances: int = MIN_INSTANCES):
     elements = {}
     for term in parts:
         elements.setdefault(frozenset(term.free_symbols), []).append(term)
-    groups, rest = {}, []
-    for symbols, parts in elements.items():
-        element = parts[0] if len(parts) == 1 else se.Add(*parts)
-        placed = sorted((where[s], s) for s in symbols if s in where)
-        if not placed:
-            rest.append(element)
-            continue
-        rename = {s: _slot(inp, j) for j, ((inp, _), s) in enumerate(placed)}
-        form = element.xreplace(rename)
-        group = groups.get(form)
-        if group is None:
-            group = groups[form] = (tuple(inp for (inp, _), _ in placed), [], [])
-        group[1].append([flat for (_, flat), _ in placed])
-        group[2].append(element)
+    items = []
+    for symbols, same in elements.items():       # the terms that read one set of symbols
+        element = same[0] if len(same) == 1 else se.Add(*same)
+        items.append((element, element, symbols))
+    rest, groups = _by_form(items, where)
     templates = []
     for form, (inputs, rows, members) in groups.items():
         if len(rows) < min_instances and (len(rows) < 2 or len(rows) * len(inputs) ** 2 < MIN_WORK):
             rest.extend(members)
             continue
-        slots = [_slot(inp, j) for j, inp in enumerate(inputs)]
+        template = _template(form, inputs, rows)
         # Instances in the order of their indices, not of the terms in the sum: a chain's
         # tables become arithmetic, so loops compute them and may run in parallel classes.
-        rows = np.asarray(rows, dtype=np.int64)
-        rows = rows[np.lexsort(rows.T[::-1])]
-        templates.append(Template(form, slots, inputs, rows))
+        template.index = template.index[np.lexsort(template.index.T[::-1])]
+        templates.append(template)
     remainder = se.Add(*rest) if rest else se.Integer(0)
     return remainder, templates
 
@@ -131,24 +146,11 @@ def templates_of_rows(outputs, where: dict, min_instances: int = MIN_INSTANCES):
     least ``min_instances`` members are instances of a template, ``rows[p]`` being the output
     that instance ``p`` computes. ``rest`` lists the other outputs' indices.
     """
-    groups = {}
-    rest = []
-    for o, e in enumerate(outputs):
-        placed = sorted((where[s], s) for s in e.free_symbols if s in where)
-        if not placed:
-            rest.append(o)
-            continue
-        rename = {s: _slot(inp, j) for j, ((inp, _), s) in enumerate(placed)}
-        group = groups.setdefault(e.xreplace(rename),
-                                  (tuple(inp for (inp, _), _ in placed), [], []))
-        group[1].append([flat for (_, flat), _ in placed])
-        group[2].append(o)
+    rest, groups = _by_form(((o, e, e.free_symbols) for o, e in enumerate(outputs)), where)
     found = []
     for form, (inputs, index, members) in groups.items():
         if len(members) < min_instances:
             rest.extend(members)
             continue
-        slots = [_slot(inp, j) for j, inp in enumerate(inputs)]
-        found.append((Template(form, slots, inputs, np.asarray(index, dtype=np.int64)),
-                      np.asarray(members, dtype=np.int64)))
+        found.append((_template(form, inputs, index), np.asarray(members, dtype=np.int64)))
     return sorted(rest), found
