@@ -1,7 +1,8 @@
 """Build cost of a constrained NLP solved by IPOPT: symhess against CasADi's ``nlpsol``.
 
-Two problems, each written twice, the natural way for each tool: in plain NumPy for symhess,
-and with CasADi SX symbols (``SX.sym('x', n)`` and its slices) for CasADi.
+Two problems, each written twice, the natural way for each tool: in plain NumPy for symhess
+(the code of `examples/hs071_ipopt.py` and `examples/chained_ipopt.py`), and with CasADi SX
+symbols (``SX.sym('x', n)`` and its slices) for CasADi.
 
 * ``hs071``: Hock and Schittkowski's problem 71, 4 variables, one inequality, one equality.
 * ``chained``: the chained Rosenbrock function with trigonometric-exponential constraints
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib.util
 import inspect
 import json
 import os
@@ -61,24 +63,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ("symhess", "casadi")
 
 
-# The problems in NumPy (symhess).
-
-def hs071_f(x):
-    return x[0] * x[3] * np.sum(x[:3]) + x[2]
-
-
-def hs071_c(x):
-    return np.stack([np.prod(x), np.sum(x * x)])
-
-
-def chained_f(x):
-    return np.sum(100.0 * (x[:-1] ** 2 - x[1:]) ** 2 + (x[:-1] - 1.0) ** 2)
+def _example(name):
+    """The module ``examples/<name>.py``: symhess's side of a problem is the example's code."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}",
+                                                  REPO_ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def chained_c(x):
-    a, b, d = x[:-2], x[1:-1], x[2:]
-    return (3.0 * b ** 3 + 2.0 * d - 5.0 + np.sin(b - d) * np.sin(b + d) + 4.0 * b
-            - a * np.exp(a - b) - 3.0)
+# The problems in NumPy (symhess): the examples'.
+HS071, CHAINED = _example("hs071_ipopt"), _example("chained_ipopt")
 
 
 # The same problems with CasADi SX symbols.
@@ -103,21 +98,19 @@ def chained_g_casadi(x):
 
 def hs071_data(n):
     """HS071's start and bounds ``(x0, lb, ub, cl, cu)``; it has 4 variables whatever ``n``."""
-    return (np.array([1.0, 5.0, 5.0, 1.0]), np.ones(4), np.full(4, 5.0),
-            np.array([25.0, 40.0]), np.array([np.inf, 40.0]))
+    return HS071.X0, HS071.LOWER, HS071.UPPER, HS071.CL, HS071.CU
 
 
 def chained_data(n):
-    """The chained problem's start (-1.2 at even indices, 1 elsewhere) and bounds."""
-    x0 = np.ones(n)
-    x0[::2] = -1.2
-    return x0, np.full(n, -np.inf), np.full(n, np.inf), np.zeros(n - 2), np.zeros(n - 2)
+    """The chained problem's start (the example's) and bounds: n - 2 equalities."""
+    return (CHAINED.start(n), np.full(n, -np.inf), np.full(n, np.inf), np.zeros(n - 2),
+            np.zeros(n - 2))
 
 
 PROBLEMS = {
-    "hs071": {"data": hs071_data, "symhess": (hs071_f, hs071_c),
+    "hs071": {"data": hs071_data, "symhess": (HS071.objective, HS071.constraints),
               "casadi": (hs071_f_casadi, hs071_c_casadi), "sized": False},
-    "chained": {"data": chained_data, "symhess": (chained_f, chained_c),
+    "chained": {"data": chained_data, "symhess": (CHAINED.objective, CHAINED.constraints),
                 "casadi": (chained_f_casadi, chained_g_casadi), "sized": True},
 }
 
