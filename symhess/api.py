@@ -73,7 +73,8 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
             (structural zeros are never derived or computed); ``"upper"`` or ``"lower"`` one
             triangle only (IPOPT takes the lower one). Needs a scalar output. Rows and columns
             follow the global variable order: the differentiated arguments in ``argnums``
-            order, each pytree's leaves in pytree order, each leaf in C order. ``H.compile(*args).pattern`` gives the pattern alone.
+            order, each pytree's leaves in pytree order, each leaf in C order.
+            ``H.compile(*args).pattern`` gives the pattern alone.
         check: cross-check each new signature's kernel once, when it is compiled, against the
             independent autodiff at the arguments of that first call (`symhess.check`); a
             disagreement raises `CheckError`. For dense, unbatched Hessians.
