@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from .numba_cpu import NumbaPython
 from .numba_cuda import NumbaCUDA
+from .native import NativeCPU
 from .numba_llvm import NumbaLLVM
 from .spec import KernelSpec
 from .target import Target
@@ -14,9 +17,12 @@ DEVICES = ("cpu", "cuda")
 def target_for(spec: KernelSpec, device: str = "cpu") -> Target:
     """The target that prints ``spec`` for ``device``.
 
-    On ``"cuda"``, `NumbaCUDA`. On ``"cpu"``, `NumbaLLVM` where it supports the spec (real
-    dtypes), since Numba compiles an LLVM IR body far faster than the same statements as Python;
-    else `NumbaPython` (complex dtypes).
+    On ``"cuda"``, `NumbaCUDA`. On ``"cpu"``, `NativeCPU` where it supports the spec (real
+    dtypes, no element loops, no batched inputs) and the interpreter's object layout is the one
+    its entry reads (`codegen.jit.abi_ok`): only the kernel's own IR is compiled, by llvmlite,
+    and a call is a C call. ``SYMHESS_NATIVE=0`` in the environment turns it off. Else `NumbaLLVM` where it supports the spec (real dtypes), since
+    Numba compiles an LLVM IR body far faster than the same statements as Python; else
+    `NumbaPython` (complex dtypes).
 
     Args:
         spec: the kernel to print.
@@ -34,5 +40,10 @@ def target_for(spec: KernelSpec, device: str = "cpu") -> Target:
         return NumbaCUDA()
     if device != "cpu":
         raise ValueError(f"device {device!r} has no target; choose one of {DEVICES}")
+    native = NativeCPU()
+    if native.supports(spec) and os.environ.get("SYMHESS_NATIVE", "1") != "0":
+        from .jit import abi_ok
+        if abi_ok():
+            return native
     llvm = NumbaLLVM()
     return llvm if llvm.supports(spec) else NumbaPython()

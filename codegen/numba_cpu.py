@@ -10,7 +10,7 @@ from __future__ import annotations
 from .spec import KernelSpec, plain_label
 from .target import PythonTarget, header, local_names
 
-__all__ = ["NumbaPython", "emit_numba", "header", "python_body"]
+__all__ = ["NumbaPython", "emit_numba", "header", "parallel", "python_body"]
 
 # Output values are stored from tuples by a loop over constant position tables: one loop
 # compiles far faster in Numba than one store statement per entry (and its mirror image).
@@ -30,6 +30,12 @@ def store_chunks(items: list) -> list:
 # number: numba.get_num_threads() would keep the function out of Numba's cache).
 PARALLEL_WORK = 1_000_000
 CHUNKS, CHUNK_WORK = 256, 10_000
+
+
+def parallel(loop) -> bool:
+    """Whether element loop ``loop`` runs on all threads (see `PARALLEL_WORK`)."""
+    statements = len(loop.assignments) + len(loop.outputs)
+    return (loop.uniform or loop.colours > 0) and loop.elements * statements >= PARALLEL_WORK
 
 
 def _table_scatter(n: int, values: str, row: str) -> list:
@@ -161,9 +167,9 @@ class NumbaPython(PythonTarget):
         n = len(loop.outputs)
         acc_dtype = "np.complex128" if "complex" in spec.dtype else "np.float64"
         statements = len(loop.assignments) + len(loop.outputs)
-        parallel = (loop.uniform or loop.colours > 0) and loop.elements * statements >= PARALLEL_WORK
+        threads = parallel(loop)
         least = max(1, CHUNK_WORK // max(1, statements))          # elements per range
-        if not parallel:
+        if not threads:
             lines = list(setup)
             if loop.uniform:
                 lines.append(f"acc = np.zeros({n}, dtype={acc_dtype})")
@@ -195,7 +201,7 @@ class NumbaPython(PythonTarget):
             lines += _indent(step, 3)
         unpack = ", ".join([f"in{i}" for i in range(len(spec.inputs))] + ["idx", "pos", "out"])
         return self.function(f"_loop{number}", ["args"], [f"{unpack}, = args"] + lines,
-                             self.njit(", parallel=True" if parallel else ""))
+                             self.njit(", parallel=True" if threads else ""))
 
     def loop_functions(self, spec: KernelSpec) -> str:
         """The element loops' functions, or nothing."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ir_function", "THREADS", "blocks", "on_device", "device_input"]
+__all__ = ["ir_function", "native_kernel", "THREADS", "blocks", "on_device", "device_input"]
 
 THREADS = 128       # threads per block of the CUDA kernels
 
@@ -46,6 +46,13 @@ def ir_function(ir_text: str, symbol: str):
         return types.void(arguments), codegen
 
     return body
+
+
+def native_kernel(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
+                  where: dict):
+    """The CPython function of a native kernel module (`codegen.jit.native_kernel`)."""
+    from .jit import native_kernel as load
+    return load(ir_text, symbol, inputs, out_shape, dtype, where)
 
 
 def blocks(n: int) -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .codegen import KernelInput, KernelSpec, target_for
+from .codegen import KernelInput, KernelSpec, is_native, target_for
 
 from . import cache, errors, gpu, special
 from .derive import cse, hessian_entries
@@ -270,7 +270,8 @@ def load_or_emit(make_spec, progress, leaves, tables=(), target="cpu"):
     The kernel is compiled here, for the argument types of the signature, so that compile time
     is reported with the other stages rather than hidden in the first call. (Compiling from
     the types, not by a call, also means no input value is ever evaluated before the user's.)
-    CUDA kernels are compiled by numba.cuda at their first launch.
+    A native module (`codegen.native`) compiles as it is imported. CUDA kernels are compiled
+    by numba.cuda at their first launch.
     """
     spec = make_spec()
     with progress.stage("emit"):
@@ -279,11 +280,13 @@ def load_or_emit(make_spec, progress, leaves, tables=(), target="cpu"):
         else:                       # the array tier's loop program prints itself
             source = spec.emit(__version__)
     key = cache.key_of(source)
+    native = is_native(source)
     with _lock_of(key):
-        with progress.stage("cache"):
+        # A native module compiles (or loads its object code) as it is imported.
+        with progress.stage("compile" if native else "cache"):
             module = cache.module(source, key)
-        if target != "cuda":
-            with progress.stage("Numba compile"):
+        if target != "cuda" and not native:
+            with progress.stage("compile"):
                 try:
                     _compile(module, leaves, tables)
                 except Exception:
@@ -295,6 +298,7 @@ def load_or_emit(make_spec, progress, leaves, tables=(), target="cpu"):
                         raise
                     module = healed
                     _compile(module, leaves, tables)
+        if target != "cuda":
             with progress.stage("cache"):
                 cache.seal(module)
     progress.done()

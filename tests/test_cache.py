@@ -388,18 +388,28 @@ def damage_file(path, how):
                       "garbage": b"\x80\x04garbage that is no pickle" * 3}[how])
 
 
+# Numba's files (.nbi, .nbc) come from kernels the Numba target compiles (SYMHESS_NATIVE=0);
+# object code (.o) from the native target's.
+NUMBA_TARGET = {"SYMHESS_NATIVE": "0"}
+
+
+def target_env(suffix):
+    return NUMBA_TARGET if suffix in (".nbi", ".nbc") else {}
+
+
 @pytest.mark.attack("damaged Numba cache files")
 @pytest.mark.parametrize("how", ["truncate", "empty", "garbage"])
-@pytest.mark.parametrize("suffix", [".nbi", ".nbc"])
+@pytest.mark.parametrize("suffix", [".nbi", ".nbc", ".o"])
 def test_damaged_numba_cache_heals(tmp_path, how, suffix):
     folder = tmp_path / "cache"
-    run_code(CONSTANT, folder, "3.0")
+    env = target_env(suffix)
+    run_code(CONSTANT, folder, "3.0", env=env)
     targets = [p for p in numba_files(folder) if p.suffix == suffix]
     assert targets
     for path in targets:
         damage_file(path, how)
     for _ in range(2):                      # the next process and the one after it
-        got, err = run_code(CONSTANT, folder, "3.0")
+        got, err = run_code(CONSTANT, folder, "3.0", env=env)
         np.testing.assert_array_equal(got, np.diag([6.0, 6.0]))
         assert "Error" not in err
     for path in targets:                    # rebuilt: readable again
@@ -407,11 +417,14 @@ def test_damaged_numba_cache_heals(tmp_path, how, suffix):
 
 
 @pytest.mark.attack("damaged Numba cache files")
-@pytest.mark.parametrize("suffix", [".nbi", ".nbc"])
-def test_damage_that_the_manifest_vouches_for_heals_too(fresh_cache, suffix):
+@pytest.mark.parametrize("suffix", [".nbi", ".nbc", ".o"])
+def test_damage_that_the_manifest_vouches_for_heals_too(fresh_cache, suffix, monkeypatch):
     """Damage recorded in the manifest (e.g. a disk error before it was written) makes the
-    compile fail; the entry's Numba files are deleted and the compile runs once more."""
+    compile fail; the entry's Numba files are deleted and the compile runs once more. Object
+    code carries its own checksum: the damaged file is compiled again and replaced."""
     import json
+    for name, value in target_env(suffix).items():
+        monkeypatch.setenv(name, value)
     x = np.array([0.7, -0.2, 1.1])
     symhess.hessian(energy)(x)
     (entry,) = kernel_files(fresh_cache)
@@ -440,11 +453,11 @@ PAYLOAD = '''
 def test_planted_numba_pickle_does_not_run(tmp_path):
     folder = tmp_path / "cache"
     marker = tmp_path / "payload-ran"
-    run_code(CONSTANT, folder, "3.0")
+    run_code(CONSTANT, folder, "3.0", env=NUMBA_TARGET)
     targets = numba_files(folder)
     subprocess.run([sys.executable, "-c", textwrap.dedent(PAYLOAD), str(marker),
                     *map(str, targets)], check=True)
-    got, _ = run_code(CONSTANT, folder, "3.0")
+    got, _ = run_code(CONSTANT, folder, "3.0", env=NUMBA_TARGET)
     np.testing.assert_array_equal(got, np.diag([6.0, 6.0]))
     assert not marker.exists()
     # The payload is gone: a later process that did not verify would find Numba's own files.
@@ -464,7 +477,7 @@ def test_planted_kernel_with_a_valid_stamp_is_not_loaded(fresh_cache):
     (path,) = kernel_files(fresh_cache)
     good = path.read_text()
     first, _, source = good.partition("\n")
-    evil = source.replace("return out", "return 2 * out")
+    evil = source + "\nkernel = lambda *args: 2 * kernel(*args)\n"
     assert evil != source
     stamp = f"# symhess-sha256: {hashlib.sha256(evil.encode()).hexdigest()} {cache.code_version()}"
     path.write_text(f"{stamp}\n{evil}")

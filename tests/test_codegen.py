@@ -7,8 +7,9 @@ import pytest
 import symengine as se
 import sympy
 
-from symhess.codegen import (C99, CodegenError, KernelInput, KernelSpec, NumbaCFunc, NumbaCUDA,
-                             NumbaLLVM, NumbaPython, NumPyPrinter, emit_numba, sanitize, target_for)
+from symhess.codegen import (C99, CodegenError, KernelInput, KernelSpec, NativeCPU, NumbaCFunc,
+                             NumbaCUDA, NumbaLLVM, NumbaPython, NumPyPrinter, emit_numba, sanitize,
+                             target_for)
 
 x, y = se.symbols("x y")
 
@@ -16,6 +17,7 @@ x, y = se.symbols("x y")
 # statement each (every temporary crosses a function boundary through scratch memory).
 TARGETS = {"python": NumbaPython(cache=False), "llvm": NumbaLLVM(cache=False),
            "llvm-split": NumbaLLVM(cache=False, chunk=1), "cuda": NumbaCUDA(),
+           "native": NativeCPU(), "native-split": NativeCPU(chunk=1),
            "cfunc": NumbaCFunc(cache=False), "c99": C99("k.h")}
 
 # (expression, x, y): each printed expression is evaluated with NumPy and compared with SymPy's
@@ -95,11 +97,20 @@ def _import(source, folder, stem, name="kernel"):
     return getattr(module, name)
 
 
+def emit_llvm_bodied(spec, kind, chunk=None):
+    """The module of ``spec`` from an LLVM-bodied target: Numba's or the native one."""
+    from symhess.codegen import emit_native, emit_numba_llvm
+    options = {} if chunk is None else {"chunk": chunk}
+    if kind == "native":
+        return emit_native(spec, **options)
+    return emit_numba_llvm(spec, cache=False, **options)
+
+
+@pytest.mark.parametrize("kind", ["numba", "native"])
 @pytest.mark.parametrize("out_dtype, in_dtype", [("float64", "float64"), ("float32", "float32"),
                                                  ("float64", "int64")])
-def test_llvm_target_matches_sympy_on_every_case(out_dtype, in_dtype):
+def test_llvm_target_matches_sympy_on_every_case(out_dtype, in_dtype, kind):
     """All printer cases as outputs of one LLVM-bodied kernel, with inputs of several dtypes."""
-    from symhess.codegen import emit_numba_llvm
     points = sorted({(xv, yv) for _, xv, yv in CASES})
     if in_dtype == "int64":
         points = [(3.0, 2.0)]
@@ -110,7 +121,7 @@ def test_llvm_target_matches_sympy_on_every_case(out_dtype, in_dtype):
             inputs=[KernelInput((2,), in_dtype)], reads={x: (0, (0,)), y: (0, (1,))},
             assignments=[], outputs=[(e, (i,)) for i, (e, _, _) in enumerate(cases)],
             out_size=len(cases), out_shape=(len(cases),), dtype=out_dtype)
-        got = _load(emit_numba_llvm(spec, cache=False))(arr)
+        got = _load(emit_llvm_bodied(spec, kind))(arr)
         assert got.dtype == np.dtype(out_dtype)
         subs = {sympy.Symbol("x"): sympy.Rational(float(arr[0])), sympy.Symbol("y"): sympy.Rational(float(arr[1]))}
         expected = [complex(sympy.sympify(e).subs(subs).evalf(30)) for e, _, _ in cases]
@@ -123,9 +134,9 @@ def test_llvm_target_matches_sympy_on_every_case(out_dtype, in_dtype):
             assert math.isclose(float(g), want.real, rel_tol=rel, abs_tol=small), (e, xv, yv, g, want)
 
 
-def test_llvm_target_scalar_inputs_and_cse_conditions():
+@pytest.mark.parametrize("kind", ["numba", "native"])
+def test_llvm_target_scalar_inputs_and_cse_conditions(kind):
     """Scalar inputs, a condition held in a temporary (as CSE produces), and mirrored stores."""
-    from symhess.codegen import emit_numba_llvm
     c = se.Symbol("c")
     spec = KernelSpec(
         inputs=[KernelInput((), "float64", scalar=True), KernelInput((1,), "float64")],
@@ -133,15 +144,15 @@ def test_llvm_target_scalar_inputs_and_cse_conditions():
         outputs=[(se.Piecewise((x * y, se.Eq(c, True)), (x + y, True)), (0, 3)),
                  (se.Piecewise((1, se.Eq(c, False)), (2, True)), (1,))],
         out_size=4, out_shape=(2, 2))
-    kernel = _load(emit_numba_llvm(spec, cache=False))
+    kernel = _load(emit_llvm_bodied(spec, kind))
     np.testing.assert_array_equal(kernel(2.0, np.array([3.0])), [[6.0, 2.0], [0.0, 6.0]])
     np.testing.assert_array_equal(kernel(4, np.array([3.0])), [[7.0, 1.0], [0.0, 7.0]])
 
 
+@pytest.mark.parametrize("kind", ["numba", "native"])
 @pytest.mark.parametrize("chunk", [1, 2, 3, 100])
-def test_split_kernels_agree_with_the_whole(chunk):
+def test_split_kernels_agree_with_the_whole(chunk, kind):
     """Temporaries that cross function boundaries go through scratch memory correctly."""
-    from symhess.codegen import emit_numba_llvm
     t = se.symbols("t0:5")
     spec = KernelSpec(
         inputs=[KernelInput((2,), "float64")], reads={x: (0, (0,)), y: (0, (1,))},
@@ -152,14 +163,14 @@ def test_split_kernels_agree_with_the_whole(chunk):
     a, b = 0.3, 0.7
     t0 = a * b; t1 = math.exp(t0); t2 = t0 + t1; t3 = t2 * a; t4 = t3 if t0 < 1 else t1
     expected = [t4 + t0, t2 * b, t1, t4 + t0]
-    got = _load(emit_numba_llvm(spec, cache=False, chunk=chunk))(np.array([a, b]))
+    got = _load(emit_llvm_bodied(spec, kind, chunk))(np.array([a, b]))
     np.testing.assert_allclose(got, expected, rtol=1e-15)
 
 
+@pytest.mark.parametrize("kind", ["numba", "native"])
 @pytest.mark.parametrize("chunk", [1, 2])
-def test_conditions_held_in_temporaries_cross_split_functions(chunk):
+def test_conditions_held_in_temporaries_cross_split_functions(chunk, kind):
     """CSE can move a condition into a temporary used by a later function of a split kernel."""
-    from symhess.codegen import emit_numba_llvm
     c, t = se.symbols("c t")
     spec = KernelSpec(
         inputs=[KernelInput((2,), "float64")], reads={x: (0, (0,)), y: (0, (1,))},
@@ -167,7 +178,7 @@ def test_conditions_held_in_temporaries_cross_split_functions(chunk):
         outputs=[(se.Piecewise((t, se.Eq(c, True)), (x - y, True)), (0,)),
                  (se.Piecewise((1, se.Eq(c, False)), (2, True)), (1,))],
         out_size=2, out_shape=(2,))
-    kernel = _load(emit_numba_llvm(spec, cache=False, chunk=chunk))
+    kernel = _load(emit_llvm_bodied(spec, kind, chunk))
     np.testing.assert_array_equal(kernel(np.array([2.0, 3.0])), [6.0, 2.0])
     np.testing.assert_array_equal(kernel(np.array([3.0, 2.0])), [1.0, 1.0])
 
@@ -179,7 +190,7 @@ def test_non_finite_constants_print_as_names():
 
 
 @pytest.mark.parametrize("uniform", [False, True])
-@pytest.mark.parametrize("target", ["python", "llvm", "cuda"])
+@pytest.mark.parametrize("target", ["python", "llvm", "cuda", "native", "native-split"])
 def test_element_loops_scatter_add_into_the_body_output(target, uniform, tmp_path):
     """An element loop (slots read through an index table, a shared scalar, mirrored and single
     positions) adds into what the straight-line body wrote; checked against NumPy. The CUDA
@@ -207,9 +218,17 @@ def test_element_loops_scatter_add_into_the_body_output(target, uniform, tmp_pat
                 if q >= 0:
                     expected[q] += value
     source = TARGETS[target].emit(spec)
-    assert "def _loop0" in source and ("_elem0" in source) == (target == "llvm")
+    if target.startswith("native"):
+        assert ".loop0(" in source and ".elem0(" in source
+    else:
+        assert "def _loop0" in source and ("_elem0" in source) == (target == "llvm")
     got = _import(source, tmp_path, target) if target == "cuda" else _load(source)
     np.testing.assert_allclose(got(v, 3.0, idx, pos), expected, rtol=1e-14)
+    if target.startswith("native"):      # the same element loop with computed rows
+        loop.__dict__.update(LoopSpec.rows(idx, pos))
+        assert loop.slot_rows == [(0, 1), (1, 1)]
+        got = _load(TARGETS[target].emit(spec))(v, 3.0, idx, pos)
+        np.testing.assert_allclose(got, expected, rtol=1e-14)
 
 
 def test_c99_target_refuses_element_loops():
@@ -514,13 +533,21 @@ def test_complex_kernels_take_the_python_target():
     np.testing.assert_allclose(kernel(v), want, rtol=1e-15)
 
 
-def test_target_for_chooses_as_the_compiler_does():
-    """cuda: NumbaCUDA; cpu: NumbaLLVM for real dtypes it loads, else NumbaPython."""
+def test_target_for_chooses_as_the_compiler_does(monkeypatch):
+    """cuda: NumbaCUDA; cpu: NativeCPU for real dtypes without batched inputs or loops on
+    threads (where the interpreter's layout is the one it reads), then NumbaLLVM for real dtypes
+    it loads, else NumbaPython. SYMHESS_NATIVE=0 turns NativeCPU off."""
+    from symhess.codegen.jit import abi_ok
     real = _hessian_spec()
+    batched = KernelSpec([KernelInput((2,), batched=True)], {}, [], [], 1, (1,))
     complex_ = KernelSpec([KernelInput((1,), "complex128")], {}, [], [], 1, (1,), dtype="complex128")
     boolean = KernelSpec([KernelInput((1,), "bool")], {}, [], [], 1, (1,))
+    assert abi_ok()             # CPython 3 on a 64-bit little-endian machine, as CI runs
+    assert type(target_for(real)) is NativeCPU
+    assert type(target_for(real, "cpu")) is NativeCPU
+    assert type(target_for(batched)) is NumbaLLVM
+    monkeypatch.setenv("SYMHESS_NATIVE", "0")
     assert type(target_for(real)) is NumbaLLVM
-    assert type(target_for(real, "cpu")) is NumbaLLVM
     assert type(target_for(complex_)) is NumbaPython
     assert type(target_for(boolean)) is NumbaPython      # LLVM loads no bool input
     assert type(target_for(real, device="cuda")) is NumbaCUDA
@@ -535,6 +562,7 @@ def test_supports_says_what_each_target_prints():
     looped.loops = [LoopSpec([(x, 0)], {}, [], [x])]
     table = {  # target: (real, complex, element loops)
         "python": (True, True, True), "llvm": (True, False, True), "cuda": (True, False, True),
+        "native": (True, False, True),
         "cfunc": (True, False, False), "c99": (True, False, False)}
     for name, want in table.items():
         target = TARGETS[name]
@@ -547,7 +575,7 @@ def test_supports_says_what_each_target_prints():
         TARGETS["cuda"].emit(complex_)
 
 
-@pytest.mark.parametrize("target", ["python", "llvm", "cuda", "cfunc"])
+@pytest.mark.parametrize("target", ["python", "llvm", "cuda", "cfunc", "native"])
 def test_generated_modules_import_only_the_runtime(target):
     """Generated Python imports NumPy, Numba, math and `symhess.codegen.runtime`, nothing else
     of symhess; the header keeps the spec's title inert."""
@@ -560,7 +588,7 @@ def test_generated_modules_import_only_the_runtime(target):
         elif isinstance(node, ast.ImportFrom):
             modules.add(node.module)
     assert modules <= {"numpy", "numba", "math", "numba.cuda", "symhess.codegen.runtime"}, modules
-    assert ("symhess.codegen.runtime" in modules) == (target in ("llvm", "cuda"))
+    assert ("symhess.codegen.runtime" in modules) == (target in ("llvm", "cuda", "native"))
     header = source.split("\n\n")[0]
     assert "'" not in header and "*/" not in header and header.count("#") == header.count("\n# ") + 1
 

@@ -1,0 +1,291 @@
+"""Compiling and loading native kernels (`codegen.native`) in this process, with llvmlite.
+
+`native_kernel` turns a module's IR into a CPython function: it compiles the IR to object code
+(or reads the object code from the kernel's disk-cache entry), loads it into one MCJIT engine
+per process, fills the entry's table of addresses (``@<entry>.ctx``) and wraps the entry in
+a ``builtin_function_or_method`` (``PyCFunction_NewEx``, ``METH_FASTCALL``).
+
+The object code is kept beside the kernel module, in ``__pycache__/k<key>.<tag>.o``, where
+``tag`` names what the code was compiled for (llvmlite, target triple, CPU and its features):
+a cache folder shared by different machines never loads code built for another CPU. The
+cache's manifest records its SHA-256 like Numba's files (`symhess.cache_numba`), so an object
+file symhess did not write is deleted before the module is imported, never loaded; and the file
+carries the SHA-256 of its code, so a damaged one (even one the manifest vouches for) is
+compiled again rather than loaded.
+
+`abi_ok` checks, once per process, that the interpreter and NumPy lay out their objects as
+`codegen.native.LAYOUT` says; where they do not (a debug or free-threaded build), the native
+target is not chosen and kernels compile with Numba.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .native import CONTEXT, DTYPES, LAYOUT
+
+__all__ = ["abi_ok", "native_kernel", "object_tag", "OPT_LEVEL"]
+
+MAGIC = b"symhess-object-1\n"   # an object file: this, the code's SHA-256, the code
+OPT_LEVEL = 2               # LLVM's speed level for every kernel (the body is split in CHUNKs)
+METH_FASTCALL = 0x0080
+
+_LOCK = threading.RLock()
+_LOADED: dict = {}          # entry symbol (a hash of its IR) -> (address, object code)
+
+
+class _MethodDef(ctypes.Structure):
+    _fields_ = [("ml_name", ctypes.c_char_p), ("ml_meth", ctypes.c_void_p),
+                ("ml_flags", ctypes.c_int), ("ml_doc", ctypes.c_char_p)]
+
+
+@functools.lru_cache(maxsize=None)
+def abi_ok() -> bool:
+    """Whether this interpreter and NumPy have the object layout the native entry reads."""
+    try:
+        if sys.implementation.name != "cpython" or ctypes.sizeof(ctypes.c_void_p) != 8 \
+                or sys.byteorder != "little" or getattr(sys, "_is_gil_enabled", lambda: True)() \
+                is not True or hasattr(sys, "gettotalrefcount"):
+            return False
+        a = np.empty((2, 3), dtype=np.float64)
+
+        def at(obj, name, ctype):
+            return ctype.from_address(id(obj) + LAYOUT[name]).value
+
+        dims = ctypes.cast(at(a, "dims", ctypes.c_void_p), ctypes.POINTER(ctypes.c_int64))
+        flags = at(a, "flags", ctypes.c_int)
+        return (at(a, "ob_type", ctypes.c_void_p) == id(np.ndarray)
+                and at(a, "data", ctypes.c_void_p) == a.ctypes.data
+                and at(a, "nd", ctypes.c_int) == 2 and (dims[0], dims[1]) == (2, 3)
+                and at(a, "descr", ctypes.c_void_p) == id(a.dtype) and flags & 0x101 == 0x101
+                and not at(a[:, ::2], "flags", ctypes.c_int) & 1
+                and at(1.5, "float_value", ctypes.c_double) == 1.5
+                and at(1.5, "ob_type", ctypes.c_void_p) == id(float)
+                and _array_api() is not None)
+    except Exception:       # any surprise means: not this target
+        return False
+
+
+def _array_api():
+    """NumPy's C-API table (``PyArray_API``) as a ctypes array of addresses, or None.
+
+    It is found as every C extension's ``import_array()`` finds it: the capsule
+    ``_ARRAY_API`` of NumPy's ``_multiarray_umath`` module (``numpy._core`` from NumPy 2)."""
+    import importlib
+    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        try:
+            capsule = getattr(importlib.import_module(name), "_ARRAY_API")
+            break
+        except (ImportError, AttributeError):
+            continue
+    else:
+        return None
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    table = ctypes.cast(get(capsule, None), ctypes.POINTER(ctypes.c_void_p))
+    return table if table[2] == id(np.ndarray) else None    # PyArray_Type is entry 2
+
+
+@functools.lru_cache(maxsize=None)
+def _context() -> tuple:
+    """The addresses of `codegen.native.CONTEXT` and of each dtype's descriptor, in order."""
+    api = ctypes.pythonapi
+
+    def function(name):
+        return ctypes.cast(getattr(api, name), ctypes.c_void_p).value
+    values = {"ndarray": id(np.ndarray), "float": id(float),
+              "PyArray_New": _array_api()[93]}        # PyArray_New is entry 93 (NumPy 1 and 2)
+    for name in CONTEXT:
+        if name not in values:
+            values[name] = function(name)
+    return tuple(values[name] for name in CONTEXT) + tuple(id(np.dtype(d)) for d in DTYPES)
+
+
+@functools.lru_cache(maxsize=None)
+def _machine():
+    """``(target machine, engine, tag)``: this process's MCJIT engine for native kernels."""
+    import llvmlite
+    from llvmlite import binding as ll
+    ll.initialize_native_target()
+    ll.initialize_native_asmprinter()
+    cpu, features = ll.get_host_cpu_name(), ll.get_host_cpu_features().flatten()
+    triple = ll.get_process_triple()
+    target = ll.Target.from_triple(triple)
+    tm = target.create_target_machine(cpu=cpu, features=features, opt=OPT_LEVEL,
+                                      codemodel="jitdefault", jit=True)
+    engine = ll.create_mcjit_compiler(ll.parse_assembly(""), tm)
+    tag = hashlib.sha256(f"{llvmlite.__version__} {triple} {cpu} {features} {OPT_LEVEL}"
+                         .encode()).hexdigest()[:16]
+    return tm, engine, tag
+
+
+def object_tag() -> str:
+    """What object code in the cache is compiled for (llvmlite, triple, CPU, features)."""
+    return _machine()[2]
+
+
+def _compile(ir_text: str) -> bytes:
+    """Object code of ``ir_text``, optimised at `OPT_LEVEL`."""
+    from llvmlite import binding as ll
+    tm = _machine()[0]
+    module = ll.parse_assembly(ir_text)
+    module.verify()
+    module.triple, module.data_layout = tm.triple, str(tm.target_data)
+    options = ll.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
+    builder = ll.create_pass_builder(tm, options)
+    builder.getModulePassManager().run(module, builder)
+    return tm.emit_object(module)
+
+
+def _object_path(where: dict):
+    """Where the object code of the module with globals ``where`` is kept, or None (no file)."""
+    file = where.get("__file__")
+    if not file:
+        return None
+    path = Path(file)
+    return path.parent / "__pycache__" / f"{path.stem}.{object_tag()}.o"
+
+
+def _read(path) -> bytes | None:
+    """The object code kept at ``path``, or None when there is none or it is not intact (the
+    file holds `MAGIC`, the code's SHA-256, then the code)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        data = f.read()
+    head, digest, code = data[:len(MAGIC)], data[len(MAGIC):len(MAGIC) + 32], \
+        data[len(MAGIC) + 32:]
+    return code if head == MAGIC and hashlib.sha256(code).digest() == digest else None
+
+
+def _write(path: Path, code: bytes) -> None:
+    """Keep ``code`` at ``path`` through a temporary file renamed into place (best effort:
+    a kernel whose code cannot be kept is compiled again by the next process)."""
+    data = MAGIC + hashlib.sha256(code).digest() + code
+    try:
+        path.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass
+
+
+def _address(ir_text: str, symbol: str, where: dict) -> int:
+    """The address of entry ``symbol``, compiled or loaded from the cache, context filled."""
+    from llvmlite import binding as ll
+    with _LOCK:
+        path = _object_path(where)
+        if symbol in _LOADED:           # loaded already, perhaps from another cache folder
+            address, code = _LOADED[symbol]
+            if path and _read(path) != code:
+                _write(path, code)
+            return address
+        code = _read(path) if path else None
+        if code is None:
+            code = _compile(ir_text)
+            if path:
+                _write(path, code)
+        engine = _machine()[1]
+        engine.add_object_file(ll.ObjectFileRef.from_data(code))
+        engine.finalize_object()
+        address = engine.get_function_address(symbol)
+        ctx = engine.get_global_value_address(symbol + ".ctx")
+        if not address or not ctx:
+            raise RuntimeError(f"native kernel {symbol}: its object code does not define it; "
+                               "run `symhess cache clear` to rebuild the cache")
+        values = _context()
+        (ctypes.c_void_p * len(values)).from_address(ctx)[:] = values
+        _LOADED[symbol] = address, code
+        return address
+
+
+class NativeKernel:
+    """Holds what a native kernel's functions need alive, and converts their arguments.
+
+    ``kernel`` is the fast function: it takes exact float64 (or the input's dtype) C-contiguous
+    arrays of the right shapes, and hands any other arguments to `convert`, which makes them so
+    (or raises the error a user should see) and calls ``strict``, the same code whose own
+    fallback is `refuse`.
+    """
+
+    def __init__(self, address: int, symbol: str, inputs: list, out_shape: tuple, dtype: str):
+        self.inputs, self.out_shape, self.dtype = inputs, out_shape, dtype
+        self._defs = []
+        self.kernel = self._function(address, symbol, self.convert)
+        self.strict = self._function(address, symbol, self.refuse)
+
+    def _function(self, address, symbol, fallback):
+        new = ctypes.pythonapi.PyCFunction_NewEx
+        new.restype = ctypes.py_object
+        new.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.py_object]
+        definition = _MethodDef(b"kernel", address, METH_FASTCALL,
+                                f"native kernel {symbol}".encode())
+        self._defs.append(definition)       # PyCFunction_NewEx keeps a pointer to it
+        return new(ctypes.addressof(definition), fallback, None)
+
+    def convert(self, *args):
+        """The arguments as the kernel takes them, then the kernel's result."""
+        if len(args) != len(self.inputs):
+            raise TypeError(f"symhess kernel takes {len(self.inputs)} arguments; got {len(args)}")
+        return self.strict(*[convert(a, k, inp) for k, (a, inp) in
+                             enumerate(zip(args, self.inputs))])
+
+    @staticmethod
+    def refuse(*args):
+        raise TypeError("symhess kernel: an argument was converted but still not accepted "
+                        f"({', '.join(type(a).__name__ for a in args)})")
+
+
+def convert(value, k: int, inp: tuple):
+    """Argument ``k`` as input ``inp`` = ``(dtype, shape, scalar, label)`` takes it."""
+    dtype, shape, scalar, label = inp
+    if scalar:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                           np.floating)):
+            if not (isinstance(value, np.ndarray) and value.shape == ()
+                    and value.dtype.kind in "iuf"):
+                raise TypeError(f"symhess kernel: input {k}{f' ({label})' if label else ''} is "
+                                f"a number; got {type(value).__name__}")
+        return float(value)
+    array = np.asarray(value)
+    want = np.dtype(dtype)
+    if array.dtype != want and not np.can_cast(array.dtype, want, "same_kind"):
+        raise TypeError(f"symhess kernel: input {k}{f' ({label})' if label else ''} is "
+                        f"{want} with shape {shape}; got {array.dtype}")
+    if len(array.shape) != len(shape) or any(n is not None and n != m
+                                             for n, m in zip(shape, array.shape)):
+        raise ValueError(f"symhess kernel: input {k}{f' ({label})' if label else ''} has the "
+                         f"wrong shape; it takes {shape}")
+    array = np.asarray(array, dtype=want, order="C")
+    if array.dtype is not want or not array.flags.aligned:
+        array = np.array(array, dtype=want)      # a fresh array has the interned descriptor
+    return array
+
+
+def native_kernel(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
+                  where: dict):
+    """The CPython function of the native kernel ``symbol`` in ``ir_text`` (`NativeCPU`).
+
+    ``where`` is the generated module's globals: its ``__file__`` places the object code, and
+    the function's holder is kept there as ``_native``.
+    """
+    holder = NativeKernel(_address(ir_text, symbol, where), symbol, inputs, out_shape, dtype)
+    where["_native"] = holder
+    return holder.kernel

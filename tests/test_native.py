@@ -1,0 +1,215 @@
+"""The native CPU target (`codegen.native`, `codegen.jit`): a kernel's own IR compiled by
+llvmlite and called as a CPython function.
+
+Every call is checked against a closed form: the fast path (exact C-contiguous arrays of the
+input's dtype) and the conversion path (lists, other dtypes, strides, byte orders, 0-d arrays),
+the errors, threads, large scratch on the heap, and the object code kept in the disk cache.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import symengine as se
+
+import symhess
+from symhess.codegen import KernelInput, KernelSpec, emit_native
+from symhess.codegen.jit import abi_ok
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(not abi_ok(), reason="the native target needs a default CPython")
+
+x, y, c = se.symbols("x y c")
+
+
+def _load(source, name="kernel"):
+    namespace = {}
+    exec(compile(source, "<kernel>", "exec"), namespace)
+    return namespace[name]
+
+
+def rosenbrock_kernel(dtype="float64", in_dtype="float64"):
+    """The Hessian of c (y - x^2)^2 + (1 - x)^2 over an input of shape (2,) and a scalar c."""
+    f = c * (y - x ** 2) ** 2 + (1 - x) ** 2
+    h = [[f.diff(a).diff(b) for b in (x, y)] for a in (x, y)]
+    spec = KernelSpec([KernelInput((2,), in_dtype, label="p['x']"), KernelInput((), scalar=True)],
+                      {x: (0, (0,)), y: (0, (1,)), c: (1, ())}, [],
+                      [(h[0][0], (0,)), (h[0][1], (1, 2)), (h[1][1], (3,))], 4, (2, 2),
+                      dtype=dtype)
+    return _load(emit_native(spec))
+
+
+def rosenbrock_hessian(p, k):
+    a, b = float(p[0]), float(p[1])
+    return np.array([[2 - 4 * k * (b - a * a) + 8 * k * a * a, -4 * k * a], [-4 * k * a, 2 * k]])
+
+
+def test_fast_path_returns_a_fresh_array():
+    kernel = rosenbrock_kernel()
+    p = np.array([0.3, -1.2])
+    first, second = kernel(p, 100.0), kernel(p, 100.0)
+    np.testing.assert_allclose(first, rosenbrock_hessian(p, 100.0), rtol=1e-15)
+    assert first is not second and first.flags.c_contiguous and first.flags.owndata
+    assert first.dtype == np.float64 and first.shape == (2, 2)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: list(p),                                      # a list
+    lambda p: tuple(p),
+    lambda p: np.array([p[0], 7.0, p[1]])[::2],             # strided
+    lambda p: p.astype(">f8"),                              # big-endian
+    lambda p: p.astype(np.float32),                         # another float dtype
+    lambda p: np.frombuffer(b"\0" + p.tobytes(), dtype=np.float64, offset=1),   # misaligned
+    lambda p: np.asarray(p).view(np.ndarray).copy(),
+])
+def test_other_array_likes_are_converted(make):
+    kernel = rosenbrock_kernel()
+    p = np.array([0.75, 0.5])
+    arg = make(p)
+    want = rosenbrock_hessian(np.asarray(arg, dtype=np.float64), 3.0)
+    np.testing.assert_allclose(kernel(arg, 3.0), want, rtol=1e-6 if "32" in str(
+        getattr(arg, "dtype", "")) else 1e-15)
+
+
+@pytest.mark.parametrize("k", [3, np.float64(3.0), np.float32(3.0), np.int64(3), np.array(3.0)])
+def test_scalar_inputs_take_any_real_number(k):
+    kernel = rosenbrock_kernel()
+    p = np.array([0.75, 0.5])
+    np.testing.assert_allclose(kernel(p, k), rosenbrock_hessian(p, 3.0), rtol=1e-15)
+
+
+def test_integer_and_float32_kernels():
+    p = np.array([2, -1], dtype=np.int64)
+    got = rosenbrock_kernel("float64", "int64")(p, 2.0)
+    np.testing.assert_allclose(got, rosenbrock_hessian(p, 2.0), rtol=1e-15)
+    got = rosenbrock_kernel("float32", "float32")(p.astype(np.float32), 2.0)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, rosenbrock_hessian(p, 2.0), rtol=1e-6)
+
+
+def test_bad_arguments_are_named():
+    kernel = rosenbrock_kernel()
+    with pytest.raises(ValueError, match=r"input 0 \(p.x\) has the wrong shape; it takes \(2,\)"):
+        kernel(np.zeros(3), 1.0)
+    with pytest.raises(TypeError, match=r"input 0 \(p.x\) is float64 .* got <U"):
+        kernel(np.array(["a", "b"]), 1.0)
+    with pytest.raises(TypeError, match="input 0 .* got complex128"):
+        kernel(np.zeros(2, dtype=complex), 1.0)
+    with pytest.raises(TypeError, match="input 1 is a number; got str"):
+        kernel(np.zeros(2), "1.0")
+    with pytest.raises(TypeError, match="takes 2 arguments; got 1"):
+        kernel(np.zeros(2))
+    with pytest.raises(TypeError):
+        kernel(np.zeros(2), 1.0, x=1)
+
+
+def test_no_reference_leaks():
+    kernel = rosenbrock_kernel()
+    p, q = np.array([0.3, -1.2]), [0.3, -1.2]
+    for _ in range(10):
+        kernel(p, 2.0), kernel(q, 2.0)
+    before = sys.getrefcount(p), sys.getrefcount(q)
+    for _ in range(10_000):
+        kernel(p, 2.0), kernel(q, 2.0)
+    gc.collect()
+    assert (sys.getrefcount(p), sys.getrefcount(q)) == before
+
+
+def chain_spec(n):
+    """t_k = sin(t_{k-1}) + x t_{k-1} y for k < n, from t_0 = x; output t_{n-1} and x y."""
+    t = se.symbols(f"t0:{n}")
+    assignments = [(t[0], x)] + [(t[k], se.sin(t[k - 1]) + x * t[k - 1] * y) for k in range(1, n)]
+    return KernelSpec([KernelInput((2,))], {x: (0, (0,)), y: (0, (1,))}, assignments,
+                      [(t[-1], (0,)), (x * y, (1,))], 2, (2,))
+
+
+def chain_value(a, b, n):
+    t = a
+    for _ in range(1, n):
+        t = np.sin(t) + a * t * b
+    return np.array([t, a * b])
+
+
+def test_large_scratch_on_the_heap_and_threads_without_the_gil():
+    """Split into functions of one statement, every temporary crosses into scratch (20,000
+    doubles: on the heap) and the body is long enough to run with the GIL released; threads
+    calling it at once each get their own scratch."""
+    from symhess.codegen import native
+    n = 20_000
+    source = emit_native(chain_spec(n), chunk=1)
+    assert "%scratch.raw" in source and "%scratch.a = alloca" not in source     # on the heap
+    assert n > native.STACK_SCRATCH and n > native.RELEASE_GIL
+    kernel = _load(source)
+    points = [np.array([0.1 * k, 0.01 * k]) for k in range(8)]
+    wants = [chain_value(p[0], p[1], n) for p in points]
+    errors = []
+
+    def work(k):
+        for _ in range(20):
+            got = kernel(points[k])
+            if not np.allclose(got, wants[k], rtol=1e-12):
+                errors.append((k, got))
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_object_code_is_kept_and_loaded_without_compiling(tmp_path):
+    """A second process loads the object code of the first from the cache; it compiles
+    nothing (its llvmlite compile is replaced by a failure), and the result is the same."""
+    code = textwrap.dedent('''
+        import sys
+        import numpy as np
+        import symhess
+        from symhess.codegen import jit
+        if sys.argv[1] == "warm":
+            def refuse(ir_text):
+                raise AssertionError("compiled again")
+            jit._compile = refuse
+        f = lambda x: np.sum(np.cos(x) * x ** 3) + x[0] * x[1]
+        np.save(sys.stdout.buffer, symhess.hessian(f)(np.array([0.3, 1.1, -0.4])))
+    ''')
+
+    def run(mode):
+        env = dict(os.environ, SYMHESS_CACHE_DIR=str(tmp_path / "cache"),
+                   PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        proc = subprocess.run([sys.executable, "-c", code, mode], cwd=str(ROOT), env=env,
+                              capture_output=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr.decode()
+        import io
+        return np.load(io.BytesIO(proc.stdout))
+
+    cold = run("cold")
+    objects = list((tmp_path / "cache" / "__pycache__").glob("k*.o"))
+    assert len(objects) == 1 and objects[0].read_bytes().startswith(b"symhess-object-1\n")
+    warm = run("warm")
+    np.testing.assert_array_equal(warm, cold)
+    x = np.array([0.3, 1.1, -0.4])
+    want = np.diag(-6 * x ** 2 * np.sin(x) + (6 * x - x ** 3) * np.cos(x))
+    want[0, 1] = want[1, 0] = 1.0
+    np.testing.assert_allclose(cold, want, rtol=1e-13)
+
+
+def test_through_the_api_the_kernel_is_native_and_agrees_with_numba(monkeypatch):
+    """The same function compiled natively and, with SYMHESS_NATIVE=0, by Numba: equal
+    Hessians, element loops included (a chain of 300 terms is an element template)."""
+    def f(x):
+        return np.sum((x[1:] - x[:-1] ** 2) ** 2) + np.sum(np.exp(0.1 * x)) + x[0] * x[-1]
+    x = np.linspace(-1, 1, 301)
+    native = symhess.hessian(f).compile(x)
+    assert "native_kernel" in native.source and native.templates
+    monkeypatch.setenv("SYMHESS_NATIVE", "0")
+    numba = symhess.hessian(f).compile(x)
+    assert "@numba.njit" in numba.source
+    np.testing.assert_allclose(native(x), numba(x), rtol=1e-14, atol=1e-14)
