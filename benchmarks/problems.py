@@ -345,7 +345,7 @@ PROBLEMS = {p.name: p for p in [
             sizes=(10**3, 10**4, 10**5, 10**6), quick_sizes=(10**3, 10**4), batched=True),
     Problem("rosenbrock", "Rosenbrock, n variables (tridiagonal Hessian)", "n",
             make=rosenbrock, inputs=_rosenbrock_inputs, n_vars=lambda n: n,
-            sizes=(10, 100, 1000, 10**4, 10**5, 10**6), quick_sizes=(10, 100), sparse=True),
+            sizes=(2, 10, 100, 1000, 10**4, 10**5, 10**6), quick_sizes=(10, 100), sparse=True),
     Problem("rosenbrock-hvp", "Rosenbrock Hessian-vector product H(x) v, n variables", "n",
             make=rosenbrock, inputs=_rosenbrock_hvp_inputs, n_vars=lambda n: n,
             sizes=(1000, 10**4, 10**5, 10**6), quick_sizes=(10, 100), hvp=True),

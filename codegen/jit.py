@@ -36,7 +36,7 @@ from .native import CONTEXT, DTYPES, LAYOUT
 __all__ = ["abi_ok", "native_kernel", "object_tag", "OPT_LEVEL"]
 
 MAGIC = b"symhess-object-1\n"   # an object file: this, the code's SHA-256, the code
-OPT_LEVEL = 2               # LLVM's speed level for every kernel (the body is split in CHUNKs)
+OPT_LEVEL = 3               # LLVM's speed level (as Numba's); its compile time is linear in the kernel
 METH_FASTCALL = 0x0080
 
 _LOCK = threading.RLock()
