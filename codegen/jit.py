@@ -33,7 +33,7 @@ import numpy as np
 
 from .native import CONTEXT, DTYPES, LAYOUT
 
-__all__ = ["abi_ok", "native_kernel", "object_tag", "OPT_LEVEL"]
+__all__ = ["abi_ok", "native_kernel", "object_tag", "prepare", "OPT_LEVEL"]
 
 MAGIC = b"symhess-object-1\n"   # an object file: this, the code's SHA-256, the code
 OPT_LEVEL = 3               # LLVM's speed level (as Numba's); its compile time is linear in the kernel
@@ -126,6 +126,13 @@ def _machine():
     tag = hashlib.sha256(f"{llvmlite.__version__} {triple} {cpu} {features} {OPT_LEVEL}"
                          .encode()).hexdigest()[:16]
     return tm, engine, tag
+
+
+def prepare() -> None:
+    """Initialise llvmlite's native target, this process's target machine and JIT engine, and
+    LLVM's code generator (its first object file costs some milliseconds more than the next)."""
+    _machine()
+    _compile("define void @symhess.prepare() {\nentry:\n  ret void\n}\n")
 
 
 def object_tag() -> str:

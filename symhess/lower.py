@@ -341,4 +341,14 @@ def initialize_numba():
         pass
 
 
+def initialize_native():
+    """Build llvmlite's target machine and JIT engine for native kernels when the compiler
+    loads (some milliseconds once per process), for the same reason; where the native target
+    is not used, nothing."""
+    from .codegen.jit import abi_ok, prepare
+    if abi_ok():
+        prepare()
+
+
 initialize_numba()
+initialize_native()
