@@ -173,12 +173,13 @@ def test_object_code_is_kept_and_loaded_without_compiling(tmp_path):
         import numpy as np
         import symhess
         from symhess.codegen import jit
+        hessian = symhess.hessian               # loads the compiler, which prepares llvmlite
         if sys.argv[1] == "warm":
             def refuse(ir_text):
                 raise AssertionError("compiled again")
             jit._compile = refuse
         f = lambda x: np.sum(np.cos(x) * x ** 3) + x[0] * x[1]
-        np.save(sys.stdout.buffer, symhess.hessian(f)(np.array([0.3, 1.1, -0.4])))
+        np.save(sys.stdout.buffer, hessian(f)(np.array([0.3, 1.1, -0.4])))
     ''')
 
     def run(mode):
