@@ -18,7 +18,7 @@ def target_for(spec: KernelSpec, device: str = "cpu") -> Target:
     """The target that prints ``spec`` for ``device``.
 
     On ``"cuda"``, `NumbaCUDA`. On ``"cpu"``, `NativeCPU` where it supports the spec (real
-    dtypes, no element loops, no batched inputs) and the interpreter's object layout is the one
+    dtypes, no element loop on threads) and the interpreter's object layout is the one
     its entry reads (`codegen.jit.abi_ok`): only the kernel's own IR is compiled, by llvmlite,
     and a call is a C call. ``SYMHESS_NATIVE=0`` in the environment turns it off. Else `NumbaLLVM` where it supports the spec (real dtypes), since
     Numba compiles an LLVM IR body far faster than the same statements as Python; else

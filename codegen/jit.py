@@ -33,7 +33,7 @@ import numpy as np
 
 from .native import CONTEXT, DTYPES, LAYOUT
 
-__all__ = ["abi_ok", "native_kernel", "object_tag", "prepare", "OPT_LEVEL"]
+__all__ = ["abi_ok", "native_kernel", "native_points", "object_tag", "prepare", "OPT_LEVEL"]
 
 MAGIC = b"symhess-object-1\n"   # an object file: this, the code's SHA-256, the code
 OPT_LEVEL = 3               # LLVM's speed level (as Numba's); its compile time is linear in the kernel
@@ -194,8 +194,9 @@ def _write(path: Path, code: bytes) -> None:
         pass
 
 
-def _address(ir_text: str, symbol: str, where: dict) -> int:
-    """The address of entry ``symbol``, compiled or loaded from the cache, context filled."""
+def _address(ir_text: str, symbol: str, where: dict, context: bool = True) -> int:
+    """The address of function ``symbol``, compiled or loaded from the cache; with
+    ``context``, an entry's, whose table of addresses is filled."""
     from llvmlite import binding as ll
     with _LOCK:
         path = _object_path(where)
@@ -213,12 +214,13 @@ def _address(ir_text: str, symbol: str, where: dict) -> int:
         engine.add_object_file(ll.ObjectFileRef.from_data(code))
         engine.finalize_object()
         address = engine.get_function_address(symbol)
-        ctx = engine.get_global_value_address(symbol + ".ctx")
-        if not address or not ctx:
+        ctx = engine.get_global_value_address(symbol + ".ctx") if context else 0
+        if not address or (context and not ctx):
             raise RuntimeError(f"native kernel {symbol}: its object code does not define it; "
                                "run `symhess cache clear` to rebuild the cache")
-        values = _context()
-        (ctypes.c_void_p * len(values)).from_address(ctx)[:] = values
+        if context:
+            values = _context()
+            (ctypes.c_void_p * len(values)).from_address(ctx)[:] = values
         _LOADED[symbol] = address, code
         return address
 
@@ -251,7 +253,7 @@ class NativeKernel:
         """The arguments as the kernel takes them, then the kernel's result."""
         if len(args) != len(self.inputs):
             raise TypeError(f"symhess kernel takes {len(self.inputs)} arguments; got {len(args)}")
-        return self.strict(*[convert(a, k, inp) for k, (a, inp) in
+        return self.strict(*[convert(a, k, inp)[0] for k, (a, inp) in
                              enumerate(zip(args, self.inputs))])
 
     @staticmethod
@@ -261,29 +263,98 @@ class NativeKernel:
 
 
 def convert(value, k: int, inp: tuple):
-    """Argument ``k`` as input ``inp`` = ``(dtype, shape, scalar, label)`` takes it."""
-    dtype, shape, scalar, label = inp
+    """``(argument k as input inp takes it, its points)``; ``inp`` is ``(dtype, shape, scalar,
+    label, per point)``. An input given per point becomes a C-contiguous array of shape
+    (points, values), and its points are counted; other inputs' points are None."""
+    dtype, shape, scalar, label, per_point = inp
+    name = f"input {k}{f' ({label})' if label else ''}"
     if scalar:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
                                                                            np.floating)):
             if not (isinstance(value, np.ndarray) and value.shape == ()
                     and value.dtype.kind in "iuf"):
-                raise TypeError(f"symhess kernel: input {k}{f' ({label})' if label else ''} is "
-                                f"a number; got {type(value).__name__}")
-        return float(value)
+                raise TypeError(f"symhess kernel: {name} is a number; got {type(value).__name__}")
+        return float(value), None
     array = np.asarray(value)
     want = np.dtype(dtype)
     if array.dtype != want and not np.can_cast(array.dtype, want, "same_kind"):
-        raise TypeError(f"symhess kernel: input {k}{f' ({label})' if label else ''} is "
-                        f"{want} with shape {shape}; got {array.dtype}")
-    if len(array.shape) != len(shape) or any(n is not None and n != m
-                                             for n, m in zip(shape, array.shape)):
-        raise ValueError(f"symhess kernel: input {k}{f' ({label})' if label else ''} has the "
-                         f"wrong shape; it takes {shape}")
+        raise TypeError(f"symhess kernel: {name} is {want} with shape {shape}"
+                        f"{' per point' if per_point else ''}; got {array.dtype}")
+    got = array.shape[1:] if per_point and array.ndim else None if per_point else array.shape
+    if got is None or len(got) != len(shape) or any(n is not None and n != m
+                                                    for n, m in zip(shape, got)):
+        raise ValueError(f"symhess kernel: {name} has the wrong shape; it takes {shape}"
+                         f"{' per point' if per_point else ''}")
     array = np.asarray(array, dtype=want, order="C")
     if array.dtype is not want or not array.flags.aligned:
         array = np.array(array, dtype=want)      # a fresh array has the interned descriptor
-    return array
+    if per_point:
+        return array.reshape(len(array), int(np.prod(shape, dtype=np.int64))), len(array)
+    return array, None
+
+
+def native_points(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
+                  scratch: int, where: dict):
+    """``(kernel, kernel_into)`` of the batched native kernel ``symbol`` (`NativeCPU`): its
+    point function ``symbol.point`` run over the points by `codegen.points.run_points`.
+
+    ``kernel(in0, ...)`` returns an array of shape ``(points,) + out_shape``;
+    ``kernel_into(in0, ..., out)`` writes into ``out`` of shape (points, values)."""
+    from .points import run_points
+    address = _address(ir_text, symbol + ".point", where, context=False)
+    size = int(np.prod(out_shape, dtype=np.int64))
+    _compile_points(run_points, inputs, dtype)
+
+    def arguments(args):
+        if len(args) != len(inputs):
+            raise TypeError(f"symhess kernel takes {len(inputs)} arguments; got {len(args)}")
+        converted, counts = zip(*[convert(a, k, inp) for k, (a, inp) in
+                                  enumerate(zip(args, inputs))]) if args else ((), ())
+        points = {n for n in counts if n is not None}
+        if len(points) != 1:
+            raise ValueError(f"symhess kernel: the inputs given per point have different "
+                             f"numbers of points ({sorted(points)})")
+        flat = tuple(a if isinstance(a, float) or a.ndim == 2 else a.reshape(-1)
+                     for a in converted)
+        return flat, points.pop()
+
+    def kernel_into(*args):
+        *args, out = args
+        flat, n = arguments(args)
+        if not (isinstance(out, np.ndarray) and out.shape == (n, size) and out.flags.c_contiguous
+                and out.dtype == np.dtype(dtype) and out.flags.writeable):
+            raise ValueError(f"symhess kernel: out must be a writeable C-contiguous {dtype} "
+                             f"array of shape {(n, size)}")
+        run_points(address, scratch, flat, out)
+        return out
+
+    def kernel(*args):
+        flat, n = arguments(args)
+        # NumPy allocates the output: it asks for huge pages for large arrays
+        out = np.empty((n, size), dtype=dtype)
+        run_points(address, scratch, flat, out)
+        return out.reshape((n,) + tuple(out_shape))
+
+    where["_native"] = run_points, kernel_into
+    return kernel, kernel_into
+
+
+def _compile_points(run_points, inputs: list, dtype: str) -> None:
+    """Compile `codegen.points.run_points` for these inputs now (or load it from Numba's
+    cache), so that its compile is the module's, not the first call's."""
+    from numba import types
+    from numba.np.numpy_support import from_dtype
+
+    def numba_type(inp):
+        element, _, scalar, _, per_point = inp
+        if scalar:
+            return types.float64
+        return types.Array(from_dtype(np.dtype(element)), 2 if per_point else 1, "C")
+    signature = (types.int64, types.int64, types.Tuple([numba_type(i) for i in inputs]),
+                 types.Array(from_dtype(np.dtype(dtype)), 2, "C"))
+    with _LOCK:
+        if signature not in run_points.overloads:
+            run_points.compile(signature)
 
 
 def native_kernel(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,

@@ -15,8 +15,9 @@ no Numba typing, no Numba dispatch. Addresses of the interpreter's objects and f
 not in the IR: the entry reads them from a table in the module, ``@<entry>.ctx``, which the
 loader fills in each process, so the object code is the same in every process.
 
-Kernels with element loops or batched inputs keep `codegen.numba_llvm.NumbaLLVM`: their loops
-run on Numba's threads.
+A batched kernel has no entry of its own: its point function is run over the points, on all
+threads, by one Numba function compiled once per machine (`codegen.points.run_points`). Kernels
+with an element loop large enough to run on all threads keep `codegen.numba_llvm.NumbaLLVM`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ __all__ = ["NativeCPU", "CONTEXT", "DTYPES", "LAYOUT", "TYPENUM", "emit_native",
 
 # The line that marks a native module: it imports `codegen.runtime` by the package's real name
 # (not importing it here, which `codegen.jit` imports).
-IMPORT = f"\nfrom {__name__.rpartition('.')[0]}.runtime import native_kernel\n"
+IMPORT = f"\nfrom {__name__.rpartition('.')[0]}.runtime import native_kernel, native_points\n"
 
 # The object layout the entry reads (CPython, 64-bit, default build; NumPy 1.x and 2.x):
 # `codegen.jit.abi_ok` checks every offset in the running interpreter before this target is
@@ -63,19 +64,27 @@ STACK_SCRATCH = 8192
 
 
 def supports(spec: KernelSpec) -> bool:
-    """Real dtypes (`codegen.llvm_ir.supports`), no batched inputs, no loop on threads."""
-    return llvm_supports(spec) and not any(i.batched for i in spec.inputs) \
-        and not any(parallel(loop) for loop in spec.loops)
+    """Real dtypes (`codegen.llvm_ir.supports`), no element loop on threads, and no element
+    loop in a batched kernel."""
+    return llvm_supports(spec) and not any(parallel(loop) for loop in spec.loops) \
+        and not (batched(spec) and spec.loops)
+
+
+def batched(spec: KernelSpec) -> bool:
+    """Whether ``spec`` runs once per point (`codegen.points.run_points`)."""
+    return any(i.batched for i in spec.inputs)
 
 
 def arguments(spec: KernelSpec) -> list:
-    """``(dtype, shape, scalar, label)`` of each argument of the kernel: its inputs, then the
-    index and position table of each element loop (``None`` in a shape: any length)."""
-    out = [(i.dtype, tuple(i.shape), i.scalar, plain_label(i.label)) for i in spec.inputs]
+    """``(dtype, shape, scalar, label, per point)`` of each argument of the kernel: its inputs,
+    then the index and position table of each element loop (``None`` in a shape: any
+    length). The shape of an input given per point is one point's."""
+    out = [(i.dtype, tuple(i.shape), i.scalar, plain_label(i.label), i.batched)
+           for i in spec.inputs]
     for n, loop in enumerate(spec.loops):
         rows = loop.elements or None
-        out += [("int64", (rows, len(loop.slots)), False, f"index table {n}"),
-                ("int64", (rows, len(loop.outputs), 2), False, f"position table {n}")]
+        out += [("int64", (rows, len(loop.slots)), False, f"index table {n}", False),
+                ("int64", (rows, len(loop.outputs), 2), False, f"position table {n}", False)]
     return out
 
 
@@ -84,8 +93,10 @@ class NativeCPU(Target):
 
     The module defines ``kernel(in0, ..., [idx0, pos0, ...])``, which returns the output array
     like the Numba targets' (`codegen.numba_cpu.NumbaPython`), and ``KERNEL_INPUTS``, the
-    arguments' dtype, shape, scalar flag and label (`arguments`), which its conversion path
-    needs. Element loops run in sequence, in the entry, after the body.
+    arguments' dtype, shape, scalar flag, label and batch flag (`arguments`), which its
+    conversion path needs. Element loops run in sequence, in the entry, after the body. A
+    batched kernel's module also defines ``kernel_into(in0, ..., out)``, writing the points
+    into ``out`` of shape (points, values).
 
     Args:
         chunk: statements per LLVM function of the body (`codegen.llvm_ir.LLVMIR`).
@@ -105,17 +116,23 @@ class NativeCPU(Target):
         ir_text = self.ir(spec)
         symbol = "symhess_" + hashlib.sha256(ir_text.encode()).hexdigest()[:24]
         ir_text = ir_text.replace("@SYMBOL@", symbol)
-        return (header(spec, version, self.description)
+        head = (header(spec, version, self.description)
                 + IMPORT + "\n"
                 + f"KERNEL_INPUTS = {arguments(spec)!r}\n"
                 + f"OUT_SHAPE = {tuple(spec.out_shape)!r}\n\n"
-                + f"_IR = r'''\n{ir_text}'''\n\n"
-                + f"{name} = native_kernel(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
-                  f"{spec.dtype!r}, globals())\n")
+                + f"_IR = r'''\n{ir_text}'''\n\n")
+        if batched(spec):
+            return head + (f"{name}, {name}_into = native_points(_IR, {symbol!r}, KERNEL_INPUTS, "
+                           f"OUT_SHAPE, {spec.dtype!r}, {scratch_size(spec, self.chunk)}, "
+                           "globals())\n")
+        return head + (f"{name} = native_kernel(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
+                       f"{spec.dtype!r}, globals())\n")
 
     def ir(self, spec: KernelSpec) -> str:
         """The module's IR, with ``@SYMBOL@`` for the entry's name."""
         parts = [LLVMIR(self.chunk).emit(spec, "@SYMBOL@.body")]
+        if batched(spec):
+            return parts[0] + "\n" + point_function(spec, scratch_size(spec, self.chunk))
         scratch = [scratch_size(spec, self.chunk)]
         for n, loop in enumerate(spec.loops):
             element = loop.element_spec(spec)
@@ -289,6 +306,18 @@ def _scatter(lines: _Lines, loop, out_elem: str, values: str, row: str, block: s
               f"br label %{head}"]
 
 
+def point_function(spec: KernelSpec, scratch: int) -> str:
+    """IR of ``@SYMBOL@.point(in0, ..., double *scratch, out *row)``: the body for one point,
+    called by `codegen.points.run_points` (which passes scratch whether the body takes any)."""
+    out_elem = OUTPUT[spec.dtype][0]
+    params = _parameters(spec) + ["double* %scratch", f"{out_elem}* %out"]
+    names = [p.rsplit(" ", 1) for p in params]
+    passed = [f"{ty} {name}" for ty, name in names
+              if name != "%scratch" or scratch]
+    return (f"define void @@SYMBOL@.point({', '.join(params)}) nounwind {{\nentry:\n"
+            f"  call void @@SYMBOL@.body({', '.join(passed)})\n  ret void\n}}\n")
+
+
 def entry(spec: KernelSpec, scratch: list) -> str:
     """IR of the CPython entry ``@SYMBOL@`` and of its context table ``@SYMBOL@.ctx``.
 
@@ -302,7 +331,7 @@ def entry(spec: KernelSpec, scratch: list) -> str:
     lines += [f"%n.ok = icmp eq i64 %nargs, {len(args)}",
               f"br i1 %n.ok, label %{'arg0' if args else 'call'}, label %fallback"]
     rows = {}           # argument -> its first dimension's operand
-    for k, (dtype, shape, scalar, _) in enumerate(args):
+    for k, (dtype, shape, scalar, _, _) in enumerate(args):
         following = f"arg{k + 1}" if k + 1 < len(args) else "call"
         lines.append(f"arg{k}:")
         obj = lines.fresh(f"load i8*, i8** {lines.at('i8*', '%args', k)}")

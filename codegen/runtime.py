@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ir_function", "native_kernel", "THREADS", "blocks", "on_device", "device_input"]
+__all__ = ["ir_function", "native_kernel", "native_points", "THREADS", "blocks", "on_device", "device_input"]
 
 THREADS = 128       # threads per block of the CUDA kernels
 
@@ -53,6 +53,13 @@ def native_kernel(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dty
     """The CPython function of a native kernel module (`codegen.jit.native_kernel`)."""
     from .jit import native_kernel as load
     return load(ir_text, symbol, inputs, out_shape, dtype, where)
+
+
+def native_points(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
+                  scratch: int, where: dict):
+    """``(kernel, kernel_into)`` of a batched native kernel (`codegen.jit.native_points`)."""
+    from .jit import native_points as load
+    return load(ir_text, symbol, inputs, out_shape, dtype, scratch, where)
 
 
 def blocks(n: int) -> int:

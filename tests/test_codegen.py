@@ -501,7 +501,8 @@ def test_every_target_computes_the_closed_form_hessian(target, tmp_path):
         np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-300)
 
 
-@pytest.mark.parametrize("target", ["python", "llvm", "llvm-split", "cuda"])
+@pytest.mark.parametrize("target", ["python", "llvm", "llvm-split", "cuda", "native",
+                                    "native-split"])
 def test_batched_kernels_compute_every_point(target, tmp_path):
     """One Hessian per point of a batched input, a shared input beside it: f = w x^2 y + exp(y)."""
     w = se.Symbol("w")
@@ -534,18 +535,22 @@ def test_complex_kernels_take_the_python_target():
 
 
 def test_target_for_chooses_as_the_compiler_does(monkeypatch):
-    """cuda: NumbaCUDA; cpu: NativeCPU for real dtypes without batched inputs or loops on
-    threads (where the interpreter's layout is the one it reads), then NumbaLLVM for real dtypes
-    it loads, else NumbaPython. SYMHESS_NATIVE=0 turns NativeCPU off."""
+    """cuda: NumbaCUDA; cpu: NativeCPU for real dtypes without element loops on threads (where
+    the interpreter's layout is the one it reads), then NumbaLLVM for real dtypes it loads,
+    else NumbaPython. SYMHESS_NATIVE=0 turns NativeCPU off."""
     from symhess.codegen.jit import abi_ok
+    from symhess.codegen.spec import LoopSpec
     real = _hessian_spec()
     batched = KernelSpec([KernelInput((2,), batched=True)], {}, [], [], 1, (1,))
+    threads = _hessian_spec()       # a sum over a million data rows runs on all threads
+    threads.loops = [LoopSpec([(x, 0)], {}, [], [x * x], uniform=True, elements=10 ** 6)]
     complex_ = KernelSpec([KernelInput((1,), "complex128")], {}, [], [], 1, (1,), dtype="complex128")
     boolean = KernelSpec([KernelInput((1,), "bool")], {}, [], [], 1, (1,))
     assert abi_ok()             # CPython 3 on a 64-bit little-endian machine, as CI runs
     assert type(target_for(real)) is NativeCPU
     assert type(target_for(real, "cpu")) is NativeCPU
-    assert type(target_for(batched)) is NumbaLLVM
+    assert type(target_for(batched)) is NativeCPU
+    assert type(target_for(threads)) is NumbaLLVM
     monkeypatch.setenv("SYMHESS_NATIVE", "0")
     assert type(target_for(real)) is NumbaLLVM
     assert type(target_for(complex_)) is NumbaPython

@@ -214,3 +214,59 @@ def test_through_the_api_the_kernel_is_native_and_agrees_with_numba(monkeypatch)
     numba = symhess.hessian(f).compile(x)
     assert "@numba.njit" in numba.source
     np.testing.assert_allclose(native(x), numba(x), rtol=1e-14, atol=1e-14)
+
+
+def neohookean(F):
+    J = np.linalg.det(F)
+    return 0.5 * (np.sum(F * F) - 3) - np.log(J) + np.log(J) ** 2
+
+
+def test_batched_kernels_run_every_point_natively(monkeypatch):
+    """One Hessian per point, on all threads, from the point function of a native kernel;
+    equal to the Numba target's (SYMHESS_NATIVE=0) and to central differences of the
+    gradient's closed form."""
+    rng = np.random.default_rng(3)
+    F = np.eye(3) + 0.1 * rng.normal(size=(1000, 3, 3))
+    H = symhess.hessian(neohookean, batch_axis=0)
+    c = H.compile(F)
+    assert "native_points" in c.source
+    got = c(F)
+    assert got.shape == (1000, 3, 3, 3, 3)
+    into = np.empty_like(got)
+    assert c.into(into, F) is into
+    np.testing.assert_array_equal(into, got)
+    monkeypatch.setenv("SYMHESS_NATIVE", "0")
+    numba = symhess.hessian(neohookean, batch_axis=0).compile(F)
+    assert "prange" in numba.source
+    np.testing.assert_allclose(got, numba(F), rtol=1e-13, atol=1e-13)
+    # one point against central differences of the gradient's closed form
+    point, h = F[7], 1e-6
+
+    def grad(A):            # F - F^-T + 2 log(det F) F^-T
+        Ai = np.linalg.inv(A)
+        return A - Ai.T + 2 * np.log(np.linalg.det(A)) * Ai.T
+    fd = np.empty((3, 3, 3, 3))
+    for i in range(3):
+        for j in range(3):
+            e = np.zeros((3, 3))
+            e[i, j] = h
+            fd[:, :, i, j] = (grad(point + e) - grad(point - e)) / (2 * h)
+    np.testing.assert_allclose(got[7], fd, rtol=1e-6, atol=1e-7)
+
+
+def test_batched_inputs_are_checked_and_converted():
+    def f(x, w):
+        return w[0] * x[0] ** 2 * x[1] + np.exp(x[1])
+    H = symhess.hessian(f, batch_axis=0, in_axes=(0, None))
+    x, w = np.array([[0.5, -1.0], [2.0, 0.25], [-3.0, 1.5]]), np.array([1.5])
+    want = np.stack([[[2 * 1.5 * b, 2 * 1.5 * a], [2 * 1.5 * a, np.exp(b)]] for a, b in x])
+    np.testing.assert_allclose(H(x, w), want, rtol=1e-14)
+    np.testing.assert_allclose(H(np.asfortranarray(x), w), want, rtol=1e-14)
+    assert H(x[:0], w).shape == (0, 2, 2)                                    # no points
+    c = H.compile(x, w)
+    np.testing.assert_allclose(c.kernel(x.tolist(), w.astype(np.float32)).reshape(3, 2, 2),
+                               want, rtol=1e-14)         # the kernel converts what it is given
+    with pytest.raises(ValueError, match="wrong shape; it takes \\(2,\\) per point"):
+        c.kernel(np.zeros((3, 3)), w)
+    with pytest.raises(ValueError, match="out must be"):
+        c.into(np.empty((3, 2, 2), dtype=np.float32), x, w)
