@@ -293,68 +293,88 @@ def convert(value, k: int, inp: tuple):
     return array, None
 
 
+# A batched call runs on several threads when points x statements is at least this (below it,
+# handing ranges to threads costs more than they save), in ranges of at least MIN_POINTS.
+PARALLEL_WORK = 1_000_000
+MIN_POINTS = 64
+_POOL: list = []            # the thread pool of batched calls, made on first use
+
+
+def _threads() -> int:
+    """Threads a batched call uses: Numba's setting (``NUMBA_NUM_THREADS``), as for every
+    other kernel that runs on threads."""
+    import numba
+    return max(1, numba.get_num_threads())
+
+
+def _pool():
+    from concurrent.futures import ThreadPoolExecutor
+    with _LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max_workers=max(1, _threads() - 1),
+                                            thread_name_prefix="symhess"))
+        return _POOL[0]
+
+
 def native_points(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
-                  scratch: int, where: dict):
-    """``(kernel, kernel_into)`` of the batched native kernel ``symbol`` (`NativeCPU`): its
-    point function ``symbol.point`` run over the points by `codegen.points.run_points`.
+                  statements: int, where: dict):
+    """``(kernel, kernel_into)`` of the batched native kernel ``symbol`` (`NativeCPU`): the
+    function ``symbol.points`` called through ctypes (which releases the GIL) for ranges of
+    points, on several threads when the batch is large (`PARALLEL_WORK`).
 
     ``kernel(in0, ...)`` returns an array of shape ``(points,) + out_shape``;
     ``kernel_into(in0, ..., out)`` writes into ``out`` of shape (points, values)."""
-    from .points import run_points
-    address = _address(ir_text, symbol + ".point", where, context=False)
+    address = _address(ir_text, symbol + ".points", where, context=False)
     size = int(np.prod(out_shape, dtype=np.int64))
-    _compile_points(run_points, inputs, dtype)
+    argtypes = [ctypes.c_double if inp[2] else ctypes.c_void_p for inp in inputs]
+    points = ctypes.CFUNCTYPE(None, *argtypes, ctypes.c_void_p, ctypes.c_int64,
+                              ctypes.c_int64)(address)
 
     def arguments(args):
         if len(args) != len(inputs):
             raise TypeError(f"symhess kernel takes {len(inputs)} arguments; got {len(args)}")
         converted, counts = zip(*[convert(a, k, inp) for k, (a, inp) in
                                   enumerate(zip(args, inputs))]) if args else ((), ())
-        points = {n for n in counts if n is not None}
-        if len(points) != 1:
+        counted = {n for n in counts if n is not None}
+        if len(counted) != 1:
             raise ValueError(f"symhess kernel: the inputs given per point have different "
-                             f"numbers of points ({sorted(points)})")
-        flat = tuple(a if isinstance(a, float) or a.ndim == 2 else a.reshape(-1)
-                     for a in converted)
-        return flat, points.pop()
+                             f"numbers of points ({sorted(counted)})")
+        return converted, counted.pop()
+
+    def run(converted, n, out):
+        # The arrays stay referenced by `converted` and `out` until every range has returned.
+        passed = [a if isinstance(a, float) else a.ctypes.data for a in converted]
+        passed.append(out.ctypes.data)
+        threads = min(_threads(), n // MIN_POINTS) if n * statements >= PARALLEL_WORK else 1
+        if threads <= 1:
+            points(*passed, 0, n)
+            return
+        bounds = [n * t // threads for t in range(threads + 1)]
+        others = [_pool().submit(points, *passed, a, b)
+                  for a, b in zip(bounds[1:-1], bounds[2:])]
+        points(*passed, bounds[0], bounds[1])
+        for done in others:
+            done.result()
 
     def kernel_into(*args):
         *args, out = args
-        flat, n = arguments(args)
+        converted, n = arguments(args)
         if not (isinstance(out, np.ndarray) and out.shape == (n, size) and out.flags.c_contiguous
                 and out.dtype == np.dtype(dtype) and out.flags.writeable):
             raise ValueError(f"symhess kernel: out must be a writeable C-contiguous {dtype} "
                              f"array of shape {(n, size)}")
-        run_points(address, scratch, flat, out)
+        run(converted, n, out)
         return out
 
     def kernel(*args):
-        flat, n = arguments(args)
+        converted, n = arguments(args)
         # NumPy allocates the output: it asks for huge pages for large arrays
         out = np.empty((n, size), dtype=dtype)
-        run_points(address, scratch, flat, out)
+        run(converted, n, out)
         return out.reshape((n,) + tuple(out_shape))
 
-    where["_native"] = run_points, kernel_into
+    where["_native"] = points, kernel_into
     return kernel, kernel_into
-
-
-def _compile_points(run_points, inputs: list, dtype: str) -> None:
-    """Compile `codegen.points.run_points` for these inputs now (or load it from Numba's
-    cache), so that its compile is the module's, not the first call's."""
-    from numba import types
-    from numba.np.numpy_support import from_dtype
-
-    def numba_type(inp):
-        element, _, scalar, _, per_point = inp
-        if scalar:
-            return types.float64
-        return types.Array(from_dtype(np.dtype(element)), 2 if per_point else 1, "C")
-    signature = (types.int64, types.int64, types.Tuple([numba_type(i) for i in inputs]),
-                 types.Array(from_dtype(np.dtype(dtype)), 2, "C"))
-    with _LOCK:
-        if signature not in run_points.overloads:
-            run_points.compile(signature)
 
 
 def native_kernel(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,

@@ -15,9 +15,10 @@ no Numba typing, no Numba dispatch. Addresses of the interpreter's objects and f
 not in the IR: the entry reads them from a table in the module, ``@<entry>.ctx``, which the
 loader fills in each process, so the object code is the same in every process.
 
-A batched kernel has no entry of its own: its point function is run over the points, on all
-threads, by one Numba function compiled once per machine (`codegen.points.run_points`). Kernels
-with an element loop large enough to run on all threads keep `codegen.numba_llvm.NumbaLLVM`.
+A batched kernel has no CPython entry: a function runs the body over a range of points, and
+its driver (`codegen.jit.native_points`) calls it through ctypes, which releases the GIL, for
+ranges of points on several threads at once. Kernels with an element loop large enough to run
+on all threads keep `codegen.numba_llvm.NumbaLLVM`.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def supports(spec: KernelSpec) -> bool:
 
 
 def batched(spec: KernelSpec) -> bool:
-    """Whether ``spec`` runs once per point (`codegen.points.run_points`)."""
+    """Whether ``spec`` runs once per point (`points_function`, `codegen.jit.native_points`)."""
     return any(i.batched for i in spec.inputs)
 
 
@@ -108,7 +109,9 @@ class NativeCPU(Target):
         self.chunk = chunk
 
     def supports(self, spec: KernelSpec) -> bool:
-        return supports(spec)
+        """`supports`, and a batched kernel's scratch fits on the stack of each thread."""
+        return supports(spec) and not (batched(spec)
+                                       and scratch_size(spec, self.chunk) > STACK_SCRATCH)
 
     def emit(self, spec: KernelSpec, name: str = "kernel", version: str = "") -> str:
         if not name.isidentifier():
@@ -123,8 +126,7 @@ class NativeCPU(Target):
                 + f"_IR = r'''\n{ir_text}'''\n\n")
         if batched(spec):
             return head + (f"{name}, {name}_into = native_points(_IR, {symbol!r}, KERNEL_INPUTS, "
-                           f"OUT_SHAPE, {spec.dtype!r}, {scratch_size(spec, self.chunk)}, "
-                           "globals())\n")
+                           f"OUT_SHAPE, {spec.dtype!r}, {len(spec.statements())}, globals())\n")
         return head + (f"{name} = native_kernel(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
                        f"{spec.dtype!r}, globals())\n")
 
@@ -132,7 +134,7 @@ class NativeCPU(Target):
         """The module's IR, with ``@SYMBOL@`` for the entry's name."""
         parts = [LLVMIR(self.chunk).emit(spec, "@SYMBOL@.body")]
         if batched(spec):
-            return parts[0] + "\n" + point_function(spec, scratch_size(spec, self.chunk))
+            return parts[0] + "\n" + points_function(spec, scratch_size(spec, self.chunk))
         scratch = [scratch_size(spec, self.chunk)]
         for n, loop in enumerate(spec.loops):
             element = loop.element_spec(spec)
@@ -306,16 +308,47 @@ def _scatter(lines: _Lines, loop, out_elem: str, values: str, row: str, block: s
               f"br label %{head}"]
 
 
-def point_function(spec: KernelSpec, scratch: int) -> str:
-    """IR of ``@SYMBOL@.point(in0, ..., double *scratch, out *row)``: the body for one point,
-    called by `codegen.points.run_points` (which passes scratch whether the body takes any)."""
+def points_function(spec: KernelSpec, scratch: int) -> str:
+    """IR of ``void @SYMBOL@.points(in0, ..., out, i64 start, i64 stop)``: the body for points
+    ``start`` to ``stop``; an input given per point, and ``out``, hold one point after the
+    other (C order). The driver (`codegen.jit.native_points`) calls it for ranges of points
+    on several threads."""
     out_elem = OUTPUT[spec.dtype][0]
-    params = _parameters(spec) + ["double* %scratch", f"{out_elem}* %out"]
-    names = [p.rsplit(" ", 1) for p in params]
-    passed = [f"{ty} {name}" for ty, name in names
-              if name != "%scratch" or scratch]
-    return (f"define void @@SYMBOL@.point({', '.join(params)}) nounwind {{\nentry:\n"
-            f"  call void @@SYMBOL@.body({', '.join(passed)})\n  ret void\n}}\n")
+    lines = _Lines()
+    if scratch:
+        lines += [f"%scratch.a = alloca [{scratch} x double], align 16",
+                  f"%scratch = getelementptr inbounds [{scratch} x double], "
+                  f"[{scratch} x double]* %scratch.a, i64 0, i64 0"]
+    lines += ["br label %head", "head:",
+              "%b = phi i64 [%start, %entry], [%b.next, %point]",
+              "%more = icmp slt i64 %b, %stop",
+              "br i1 %more, label %point, label %done", "point:"]
+    passed = []
+    for k, inp in enumerate(spec.inputs):
+        elem = ELEMENT[inp.dtype][0]
+        if inp.scalar:
+            passed.append(f"double %in{k}")
+        elif inp.batched:
+            at = lines.fresh(f"mul i64 %b, {flat_size(inp.shape)}")
+            passed.append(f"{elem}* {lines.at(elem, f'%in{k}', at)}")
+        else:
+            passed.append(f"{elem}* %in{k}")
+    row = lines.at(out_elem, "%out", lines.fresh(f"mul i64 %b, {spec.out_size}"))
+    passed += (["double* %scratch"] if scratch else []) + [f"{out_elem}* {row}"]
+    lines += [f"call void @@SYMBOL@.body({', '.join(passed)})",
+              "%b.next = add i64 %b, 1", "br label %head", "done:", "ret void"]
+    params = _parameters(spec) + [f"{out_elem}* %out", "i64 %start", "i64 %stop"]
+    body = "".join((line if line.endswith(":") else "  " + line) + "\n" for line in lines)
+    return (f"define void @@SYMBOL@.points({', '.join(params)}) nounwind {{\nentry:\n"
+            f"{body}}}\n")
+
+
+def flat_size(shape: tuple) -> int:
+    """Elements of an array of ``shape``."""
+    size = 1
+    for n in shape:
+        size *= n
+    return size
 
 
 def entry(spec: KernelSpec, scratch: list) -> str:

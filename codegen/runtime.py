@@ -56,10 +56,10 @@ def native_kernel(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dty
 
 
 def native_points(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
-                  scratch: int, where: dict):
+                  statements: int, where: dict):
     """``(kernel, kernel_into)`` of a batched native kernel (`codegen.jit.native_points`)."""
     from .jit import native_points as load
-    return load(ir_text, symbol, inputs, out_shape, dtype, scratch, where)
+    return load(ir_text, symbol, inputs, out_shape, dtype, statements, where)
 
 
 def blocks(n: int) -> int:
