@@ -13,9 +13,10 @@ file symhess did not write is deleted before the module is imported, never loade
 carries the SHA-256 of its code, so a damaged one (even one the manifest vouches for) is
 compiled again rather than loaded.
 
-`abi_ok` checks, once per process, that the interpreter and NumPy lay out their objects as
-`codegen.native.LAYOUT` says; where they do not (a debug or free-threaded build), the native
-target is not chosen and kernels compile with Numba.
+`abi_ok` checks, once per process, that this is CPython on 64-bit little-endian Linux and
+that the interpreter and NumPy lay out their objects as `codegen.native.LAYOUT` says; where
+they do not (another system, a debug or free-threaded build), the native target is not chosen
+and kernels compile with Numba.
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ class _MethodDef(ctypes.Structure):
 def abi_ok() -> bool:
     """Whether this interpreter and NumPy have the object layout the native entry reads."""
     try:
-        if sys.implementation.name != "cpython" or ctypes.sizeof(ctypes.c_void_p) != 8 \
-                or sys.byteorder != "little" or getattr(sys, "_is_gil_enabled", lambda: True)() \
-                is not True or hasattr(sys, "gettotalrefcount"):
+        # Linux only, where it is tested; elsewhere kernels compile with Numba.
+        if sys.implementation.name != "cpython" or not sys.platform.startswith("linux") \
+                or ctypes.sizeof(ctypes.c_void_p) != 8 or sys.byteorder != "little" \
+                or getattr(sys, "_is_gil_enabled", lambda: True)() is not True \
+                or hasattr(sys, "gettotalrefcount"):
             return False
         a = np.empty((2, 3), dtype=np.float64)
 
