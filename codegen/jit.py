@@ -300,7 +300,7 @@ def convert(value, k: int, inp: tuple):
 # handing ranges to threads costs more than they save), in ranges of at least MIN_POINTS.
 PARALLEL_WORK = 1_000_000
 MIN_POINTS = 64
-_POOL: list = []            # the thread pool of batched calls, made on first use
+_POOL: dict = {}            # process id -> the thread pool of batched calls, made on first use
 
 
 def _threads() -> int:
@@ -311,12 +311,16 @@ def _threads() -> int:
 
 
 def _pool():
+    """This process's pool: a process forked from one that had a pool has none of its threads,
+    and a pool whose threads are gone would wait for them forever."""
     from concurrent.futures import ThreadPoolExecutor
     with _LOCK:
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(max_workers=max(1, _threads() - 1),
-                                            thread_name_prefix="symhess"))
-        return _POOL[0]
+        pid = os.getpid()
+        if pid not in _POOL:
+            _POOL.clear()
+            _POOL[pid] = ThreadPoolExecutor(max_workers=max(1, _threads() - 1),
+                                            thread_name_prefix="symhess")
+        return _POOL[pid]
 
 
 def native_points(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,

@@ -270,3 +270,32 @@ def test_batched_inputs_are_checked_and_converted():
         c.kernel(np.zeros((3, 3)), w)
     with pytest.raises(ValueError, match="out must be"):
         c.into(np.empty((3, 2, 2), dtype=np.float32), x, w)
+
+
+def _batch_in_child(queue):
+    F = np.eye(3) + np.zeros((30_000, 3, 3))
+    queue.put(symhess.hessian(neohookean, batch_axis=0)(F)[-1])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork")
+def test_a_forked_process_runs_large_batches():
+    """A batch large enough to run on threads, in a process forked after the parent's threads
+    ran one: the child makes its own threads (the parent's are not in it) and returns."""
+    import multiprocessing
+    F = np.eye(3) + np.zeros((30_000, 3, 3))
+    H = symhess.hessian(neohookean, batch_axis=0)
+    parent = H(F)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_batch_in_child, args=(queue,))
+    child.start()
+    got = queue.get(timeout=120)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_allclose(got, parent[-1], rtol=1e-15)
+    # at F = I (log J = 0): d/dF of F - F^-T + 2 log(J) F^-T is
+    # delta_ik delta_jl + delta_il delta_jk + 2 delta_ij delta_kl
+    e = np.eye(3)
+    want = np.einsum("ik,jl->ijkl", e, e) + np.einsum("il,jk->ijkl", e, e) \
+        + 2 * np.einsum("ij,kl->ijkl", e, e)
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14)
