@@ -272,27 +272,47 @@ def test_batched_inputs_are_checked_and_converted():
         c.into(np.empty((3, 2, 2), dtype=np.float32), x, w)
 
 
-def _batch_in_child(queue):
-    F = np.eye(3) + np.zeros((30_000, 3, 3))
-    queue.put(symhess.hessian(neohookean, batch_axis=0)(F)[-1])
+FORKED = textwrap.dedent('''
+    import multiprocessing
+    import numpy as np
+    import symhess
+
+    def neohookean(F):
+        J = np.linalg.det(F)
+        return 0.5 * (np.sum(F * F) - 3) - np.log(J) + np.log(J) ** 2
+
+    def child(queue):
+        F = np.eye(3) + np.zeros((30_000, 3, 3))
+        queue.put(symhess.hessian(neohookean, batch_axis=0)(F)[-1])
+
+    if __name__ == "__main__":
+        F = np.eye(3) + np.zeros((30_000, 3, 3))
+        parent = symhess.hessian(neohookean, batch_axis=0)(F)
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        process = context.Process(target=child, args=(queue,))
+        process.start()
+        got = queue.get(timeout=120)
+        process.join(timeout=60)
+        assert process.exitcode == 0
+        np.save("out.npy", np.stack([parent[-1], got]))
+''')
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork")
-def test_a_forked_process_runs_large_batches():
+def test_a_forked_process_runs_large_batches(tmp_path):
     """A batch large enough to run on threads, in a process forked after the parent's threads
-    ran one: the child makes its own threads (the parent's are not in it) and returns."""
-    import multiprocessing
-    F = np.eye(3) + np.zeros((30_000, 3, 3))
-    H = symhess.hessian(neohookean, batch_axis=0)
-    parent = H(F)
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    child = context.Process(target=_batch_in_child, args=(queue,))
-    child.start()
-    got = queue.get(timeout=120)
-    child.join(timeout=60)
-    assert child.exitcode == 0
-    np.testing.assert_allclose(got, parent[-1], rtol=1e-15)
+    ran one: the child makes its own threads (the parent's are not in it) and returns. In a
+    fresh interpreter, whose only threads are symhess's."""
+    script = tmp_path / "forked.py"
+    script.write_text(FORKED)
+    env = dict(os.environ, SYMHESS_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, str(script)], cwd=str(tmp_path), env=env,
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    parent, got = np.load(tmp_path / "out.npy")
+    np.testing.assert_allclose(got, parent, rtol=1e-15)
     # at F = I (log J = 0): d/dF of F - F^-T + 2 log(J) F^-T is
     # delta_ik delta_jl + delta_il delta_jk + 2 delta_ij delta_kl
     e = np.eye(3)
