@@ -24,6 +24,7 @@ on all threads keep `codegen.numba_llvm.NumbaLLVM`.
 from __future__ import annotations
 
 import hashlib
+import math
 
 from .llvm_ir import ELEMENT, OUTPUT, LLVMIR, supports as llvm_supports
 from .printer import CodegenError
@@ -156,6 +157,10 @@ class _Lines(list):
         super().__init__()
         self.count = 0
 
+    def text(self) -> str:
+        """The lines as a function body: labels flush left, instructions indented."""
+        return "".join((line if line.endswith(":") else "  " + line) + "\n" for line in self)
+
     def fresh(self, text: str) -> str:
         """Append ``%t<n> = text``; return ``%t<n>``."""
         self.count += 1
@@ -201,10 +206,15 @@ def _from_double(lines: _Lines, ty: str, value: str) -> str:
     return value if ty == "double" else lines.fresh(f"fptrunc double {value} to {ty}")
 
 
+def _operand(spec: KernelSpec, k: int) -> str:
+    """Kernel input ``k`` as a typed operand ``%in<k>``: a double, or a pointer to its elements."""
+    inp = spec.inputs[k]
+    return f"double %in{k}" if inp.scalar else f"{ELEMENT[inp.dtype][0]}* %in{k}"
+
+
 def _parameters(spec: KernelSpec) -> list:
     """The typed kernel inputs ``%in<k>`` (as `LLVMIR.parameters` without scratch and out)."""
-    return [f"double %in{k}" if inp.scalar else f"{ELEMENT[inp.dtype][0]}* %in{k}"
-            for k, inp in enumerate(spec.inputs)]
+    return [_operand(spec, k) for k in range(len(spec.inputs))]
 
 
 def loop_function(spec: KernelSpec, number: int, scratch: int) -> str:
@@ -245,8 +255,7 @@ def loop_function(spec: KernelSpec, number: int, scratch: int) -> str:
         if conv:
             value = lines.fresh(f"{conv} {elem} {value} to double")
         lines.append(f"store double {value}, double* {lines.at('double', '%s', j)}")
-    shared = [f"double %in{k}" if spec.inputs[k].scalar else
-              f"{ELEMENT[spec.inputs[k].dtype][0]}* %in{k}" for k in loop.shared_inputs()]
+    shared = [_operand(spec, k) for k in loop.shared_inputs()]
     passed = ["double* %s"] + shared + (["double* %w"] if scratch else []) + [f"{out_elem}* %v"]
     lines.append(f"call void @@SYMBOL@.elem{number}({', '.join(passed)})")
     if loop.uniform:
@@ -270,9 +279,8 @@ def loop_function(spec: KernelSpec, number: int, scratch: int) -> str:
         _scatter(lines, loop, out_elem, base, "0", "sum", "exit")
         lines.append("exit:")
     lines.append("ret void")
-    body = "".join((line if line.endswith(":") else "  " + line) + "\n" for line in lines)
     return (f"define internal void @@SYMBOL@.loop{number}({', '.join(params)}) nounwind {{\n"
-            f"entry:\n{body}}}\n")
+            f"entry:\n{lines.text()}}}\n")
 
 
 def _scatter(lines: _Lines, loop, out_elem: str, values: str, row: str, block: str,
@@ -325,30 +333,19 @@ def points_function(spec: KernelSpec, scratch: int) -> str:
               "br i1 %more, label %point, label %done", "point:"]
     passed = []
     for k, inp in enumerate(spec.inputs):
-        elem = ELEMENT[inp.dtype][0]
-        if inp.scalar:
-            passed.append(f"double %in{k}")
-        elif inp.batched:
-            at = lines.fresh(f"mul i64 %b, {flat_size(inp.shape)}")
+        if inp.batched:             # its point b
+            elem = ELEMENT[inp.dtype][0]
+            at = lines.fresh(f"mul i64 %b, {math.prod(inp.shape)}")
             passed.append(f"{elem}* {lines.at(elem, f'%in{k}', at)}")
         else:
-            passed.append(f"{elem}* %in{k}")
+            passed.append(_operand(spec, k))
     row = lines.at(out_elem, "%out", lines.fresh(f"mul i64 %b, {spec.out_size}"))
     passed += (["double* %scratch"] if scratch else []) + [f"{out_elem}* {row}"]
     lines += [f"call void @@SYMBOL@.body({', '.join(passed)})",
               "%b.next = add i64 %b, 1", "br label %head", "done:", "ret void"]
     params = _parameters(spec) + [f"{out_elem}* %out", "i64 %start", "i64 %stop"]
-    body = "".join((line if line.endswith(":") else "  " + line) + "\n" for line in lines)
     return (f"define void @@SYMBOL@.points({', '.join(params)}) nounwind {{\nentry:\n"
-            f"{body}}}\n")
-
-
-def flat_size(shape: tuple) -> int:
-    """Elements of an array of ``shape``."""
-    size = 1
-    for n in shape:
-        size *= n
-    return size
+            f"{lines.text()}}}\n")
 
 
 def entry(spec: KernelSpec, scratch: list) -> str:
@@ -424,8 +421,7 @@ def entry(spec: KernelSpec, scratch: list) -> str:
     release = work >= RELEASE_GIL
     if release:
         thread = lines.fresh(f"call i8* {lines.ctx('PyEval_SaveThread', 'i8* ()*')}()")
-    operands = [f"double %in{k}" if inp.scalar else f"{ELEMENT[inp.dtype][0]}* %in{k}"
-                for k, inp in enumerate(spec.inputs)]
+    operands = _parameters(spec)
     offsets = [sum(scratch[:i]) for i in range(len(scratch))]
 
     def scratch_at(i):
@@ -455,14 +451,13 @@ def entry(spec: KernelSpec, scratch: list) -> str:
     vectorcall = lines.ctx("PyObject_Vectorcall", "i8* (i8*, i8**, i64, i8*)*")
     again = lines.fresh(f"call i8* {vectorcall}(i8* %self, i8** %args, i64 %nargs, i8* null)")
     lines.append(f"ret i8* {again}")
-    body = "".join((line if line.endswith(":") else "  " + line) + "\n" for line in lines)
     n = len(CONTEXT) + len(DTYPES)
     table = f"@@SYMBOL@.ctx = global [{n} x i8*] zeroinitializer, align 8\n"
     if shape:
         table += (f"@@SYMBOL@.shape = private unnamed_addr constant [{len(shape)} x i64] "
                   f"[{', '.join(f'i64 {d}' for d in shape)}]\n")
     return (table + "\ndefine i8* @@SYMBOL@(i8* %self, i8** %args, i64 %nargs) nounwind {\n"
-            + "entry:\n" + body + "}\n")
+            + "entry:\n" + lines.text() + "}\n")
 
 
 def is_native(source: str) -> bool:
