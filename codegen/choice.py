@@ -18,10 +18,9 @@ def target_for(spec: KernelSpec, device: str = "cpu") -> Target:
     """The target that prints ``spec`` for ``device``.
 
     On ``"cuda"``, `NumbaCUDA`. On ``"cpu"``, `NativeCPU` where it supports the spec (real
-    dtypes, no element loop on threads) and the interpreter's object layout is the one
-    its entry reads (`codegen.jit.abi_ok`): only the kernel's own IR is compiled, by llvmlite,
-    and a call is a C call. ``SYMHESS_NATIVE=0`` in the environment turns it off. Else `NumbaLLVM` where it supports the spec (real dtypes), since
-    Numba compiles an LLVM IR body far faster than the same statements as Python; else
+    dtypes) and `native_enabled`: only the kernel's own IR is compiled, by llvmlite, and a
+    call is a C call. Else `NumbaLLVM` where it supports the spec (real dtypes), since Numba
+    compiles an LLVM IR body far faster than the same statements as Python; else
     `NumbaPython` (complex dtypes).
 
     Args:
@@ -41,9 +40,16 @@ def target_for(spec: KernelSpec, device: str = "cpu") -> Target:
     if device != "cpu":
         raise ValueError(f"device {device!r} has no target; choose one of {DEVICES}")
     native = NativeCPU()
-    if native.supports(spec) and os.environ.get("SYMHESS_NATIVE", "1") != "0":
-        from .jit import abi_ok
-        if abi_ok():
-            return native
+    if native.supports(spec) and native_enabled():
+        return native
     llvm = NumbaLLVM()
     return llvm if llvm.supports(spec) else NumbaPython()
+
+
+def native_enabled() -> bool:
+    """Whether kernels may compile to the native target: ``SYMHESS_NATIVE`` is not ``"0"`` and
+    the interpreter's object layout is the one native entries read (`codegen.jit.abi_ok`)."""
+    if os.environ.get("SYMHESS_NATIVE", "1") == "0":
+        return False
+    from .jit import abi_ok
+    return abi_ok()

@@ -14,7 +14,7 @@ carries the SHA-256 of its code, so a damaged one (even one the manifest vouches
 compiled again rather than loaded.
 
 `abi_ok` checks, once per process, that this is CPython on 64-bit little-endian Linux and
-that the interpreter and NumPy lay out their objects as `codegen.native.LAYOUT` says; where
+that the interpreter and NumPy lay out their objects as `codegen.entry.LAYOUT` says; where
 they do not (another system, a debug or free-threaded build), the native target is not chosen
 and kernels compile with Numba.
 """
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .native import CONTEXT, DTYPES, LAYOUT
+from .entry import CONTEXT, DTYPES, LAYOUT
 
-__all__ = ["abi_ok", "native_kernel", "native_points", "object_tag", "prepare", "OPT_LEVEL"]
+__all__ = ["abi_ok", "convert", "function_address", "native_kernel", "object_tag", "prepare", "OPT_LEVEL"]
 
 MAGIC = b"symhess-object-1\n"   # an object file: this, the code's SHA-256, the code
 OPT_LEVEL = 3               # LLVM's speed level (as Numba's); its compile time is linear in the kernel
@@ -100,17 +100,30 @@ def _array_api():
 
 @functools.lru_cache(maxsize=None)
 def _context() -> tuple:
-    """The addresses of `codegen.native.CONTEXT` and of each dtype's descriptor, in order."""
+    """The addresses of `codegen.entry.CONTEXT` and of each dtype's descriptor, in order."""
     api = ctypes.pythonapi
 
     def function(name):
         return ctypes.cast(getattr(api, name), ctypes.c_void_p).value
-    values = {"ndarray": id(np.ndarray), "float": id(float),
+    values = {"ndarray": id(np.ndarray), "float": id(float), "IndexError": id(IndexError),
               "PyArray_New": _array_api()[93]}        # PyArray_New is entry 93 (NumPy 1 and 2)
     for name in CONTEXT:
         if name not in values:
             values[name] = function(name)
     return tuple(values[name] for name in CONTEXT) + tuple(id(np.dtype(d)) for d in DTYPES)
+
+
+@functools.lru_cache(maxsize=None)
+def _blas() -> tuple:
+    """The addresses of the Fortran BLAS ``dgemm`` and ``sgemm`` SciPy links
+    (``scipy.linalg.cython_blas``), for the array tier's matrix products."""
+    from scipy.linalg import cython_blas
+    api = ctypes.pythonapi
+    api.PyCapsule_GetName.restype, api.PyCapsule_GetName.argtypes = ctypes.c_char_p, [ctypes.py_object]
+    get = api.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    capsules = [cython_blas.__pyx_capi__[name] for name in ("dgemm", "sgemm")]
+    return tuple(get(c, api.PyCapsule_GetName(c)) for c in capsules)
 
 
 @functools.lru_cache(maxsize=None)
@@ -197,9 +210,11 @@ def _write(path: Path, code: bytes) -> None:
         pass
 
 
-def _address(ir_text: str, symbol: str, where: dict, context: bool = True) -> int:
+def function_address(ir_text: str, symbol: str, where: dict, context: bool = True,
+                     blas: bool = False) -> int:
     """The address of function ``symbol``, compiled or loaded from the cache; with
-    ``context``, an entry's, whose table of addresses is filled."""
+    ``context``, an entry's, whose table of addresses is filled; with ``blas``, its table
+    ``<symbol>.blas`` of BLAS functions too (`_blas`)."""
     from llvmlite import binding as ll
     with _LOCK:
         path = _object_path(where)
@@ -224,6 +239,9 @@ def _address(ir_text: str, symbol: str, where: dict, context: bool = True) -> in
         if context:
             values = _context()
             (ctypes.c_void_p * len(values)).from_address(ctx)[:] = values
+        if blas:
+            table = engine.get_global_value_address(symbol + ".blas")
+            (ctypes.c_void_p * 2).from_address(table)[:] = _blas()
         _LOADED[symbol] = address, code
         return address
 
@@ -296,101 +314,14 @@ def convert(value, k: int, inp: tuple):
     return array, None
 
 
-# A batched call runs on several threads when points x statements is at least this (below it,
-# handing ranges to threads costs more than they save), in ranges of at least MIN_POINTS.
-PARALLEL_WORK = 1_000_000
-MIN_POINTS = 64
-_POOL: dict = {}            # process id -> the thread pool of batched calls, made on first use
-
-
-def _threads() -> int:
-    """Threads a batched call uses: Numba's setting (``NUMBA_NUM_THREADS``), as for every
-    other kernel that runs on threads."""
-    import numba
-    return max(1, numba.get_num_threads())
-
-
-def _pool():
-    """This process's pool: a process forked from one that had a pool has none of its threads,
-    and a pool whose threads are gone would wait for them forever."""
-    from concurrent.futures import ThreadPoolExecutor
-    with _LOCK:
-        pid = os.getpid()
-        if pid not in _POOL:
-            _POOL.clear()
-            _POOL[pid] = ThreadPoolExecutor(max_workers=max(1, _threads() - 1),
-                                            thread_name_prefix="symhess")
-        return _POOL[pid]
-
-
-def native_points(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
-                  statements: int, where: dict):
-    """``(kernel, kernel_into)`` of the batched native kernel ``symbol`` (`NativeCPU`): the
-    function ``symbol.points`` called through ctypes (which releases the GIL) for ranges of
-    points, on several threads when the batch is large (`PARALLEL_WORK`).
-
-    ``kernel(in0, ...)`` returns an array of shape ``(points,) + out_shape``;
-    ``kernel_into(in0, ..., out)`` writes into ``out`` of shape (points, values)."""
-    address = _address(ir_text, symbol + ".points", where, context=False)
-    size = int(np.prod(out_shape, dtype=np.int64))
-    argtypes = [ctypes.c_double if inp[2] else ctypes.c_void_p for inp in inputs]
-    points = ctypes.CFUNCTYPE(None, *argtypes, ctypes.c_void_p, ctypes.c_int64,
-                              ctypes.c_int64)(address)
-
-    def arguments(args):
-        if len(args) != len(inputs):
-            raise TypeError(f"symhess kernel takes {len(inputs)} arguments; got {len(args)}")
-        converted, counts = zip(*[convert(a, k, inp) for k, (a, inp) in
-                                  enumerate(zip(args, inputs))]) if args else ((), ())
-        counted = {n for n in counts if n is not None}
-        if len(counted) != 1:
-            raise ValueError(f"symhess kernel: the inputs given per point have different "
-                             f"numbers of points ({sorted(counted)})")
-        return converted, counted.pop()
-
-    def run(converted, n, out):
-        # The arrays stay referenced by `converted` and `out` until every range has returned.
-        passed = [a if isinstance(a, float) else a.ctypes.data for a in converted]
-        passed.append(out.ctypes.data)
-        threads = min(_threads(), n // MIN_POINTS) if n * statements >= PARALLEL_WORK else 1
-        if threads <= 1:
-            points(*passed, 0, n)
-            return
-        bounds = [n * t // threads for t in range(threads + 1)]
-        others = [_pool().submit(points, *passed, a, b)
-                  for a, b in zip(bounds[1:-1], bounds[2:])]
-        points(*passed, bounds[0], bounds[1])
-        for done in others:
-            done.result()
-
-    def kernel_into(*args):
-        *args, out = args
-        converted, n = arguments(args)
-        if not (isinstance(out, np.ndarray) and out.shape == (n, size) and out.flags.c_contiguous
-                and out.dtype == np.dtype(dtype) and out.flags.writeable):
-            raise ValueError(f"symhess kernel: out must be a writeable C-contiguous {dtype} "
-                             f"array of shape {(n, size)}")
-        run(converted, n, out)
-        return out
-
-    def kernel(*args):
-        converted, n = arguments(args)
-        # NumPy allocates the output: it asks for huge pages for large arrays
-        out = np.empty((n, size), dtype=dtype)
-        run(converted, n, out)
-        return out.reshape((n,) + tuple(out_shape))
-
-    where["_native"] = points, kernel_into
-    return kernel, kernel_into
-
-
 def native_kernel(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
-                  where: dict):
+                  where: dict, blas: bool = False):
     """The CPython function of the native kernel ``symbol`` in ``ir_text`` (`NativeCPU`).
 
     ``where`` is the generated module's globals: its ``__file__`` places the object code, and
     the function's holder is kept there as ``_native``.
     """
-    holder = NativeKernel(_address(ir_text, symbol, where), symbol, inputs, out_shape, dtype)
+    holder = NativeKernel(function_address(ir_text, symbol, where, blas=blas), symbol, inputs, out_shape,
+                          dtype)
     where["_native"] = holder
     return holder.kernel

@@ -16,9 +16,12 @@ not in the IR: the entry reads them from a table in the module, ``@<entry>.ctx``
 loader fills in each process, so the object code is the same in every process.
 
 A batched kernel has no CPython entry: a function runs the body over a range of points, and
-its driver (`codegen.jit.native_points`) calls it through ctypes, which releases the GIL, for
-ranges of points on several threads at once. Kernels with an element loop large enough to run
-on all threads keep `codegen.numba_llvm.NumbaLLVM`.
+its driver (`codegen.drivers.native_points`) calls it through ctypes, which releases the GIL, for
+ranges of points on several threads at once. Nor has a kernel with an element loop large
+enough to run on all threads (`codegen.numba_cpu.parallel`): its driver
+(`codegen.drivers.native_loops`) calls the body, then ranges of each loop's elements on threads
+(`part_function`). The array tier's loop programs (`codegen.loop_ir`) get a CPython entry too
+(`program_module`).
 """
 
 from __future__ import annotations
@@ -26,54 +29,32 @@ from __future__ import annotations
 import hashlib
 import math
 
+from .entry import POINTEE, STACK_SCRATCH, IRLines, cpython_entry
 from .llvm_ir import ELEMENT, OUTPUT, LLVMIR, supports as llvm_supports
+from .loop_ir import LoopProgram
 from .printer import CodegenError
 from .numba_cpu import parallel
 from .spec import CHUNK, KernelSpec, plain_label, scratch_size
 from .target import Target, header
 
-__all__ = ["NativeCPU", "CONTEXT", "DTYPES", "LAYOUT", "TYPENUM", "emit_native", "is_native"]
-
-# The line that marks a native module: it imports `codegen.runtime` by the package's real name
-# (not importing it here, which `codegen.jit` imports).
-IMPORT = f"\nfrom {__name__.rpartition('.')[0]}.runtime import native_kernel, native_points\n"
-
-# The object layout the entry reads (CPython, 64-bit, default build; NumPy 1.x and 2.x):
-# `codegen.jit.abi_ok` checks every offset in the running interpreter before this target is
-# chosen.
-LAYOUT = {
-    "ob_type": 8,           # PyObject.ob_type
-    "float_value": 16,      # PyFloatObject.ob_fval
-    "data": 16,             # PyArrayObject_fields.data
-    "nd": 24,               # .nd (int)
-    "dims": 32,             # .dimensions (npy_intp *)
-    "descr": 56,            # .descr
-    "flags": 64,            # .flags (int)
-}
-C_CONTIGUOUS_ALIGNED = 0x0001 | 0x0100      # NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED
-TYPENUM = {"float64": 12, "float32": 11}   # NPY_DOUBLE, NPY_FLOAT
-
-# The entry's table of addresses, filled by the loader: objects and C functions of this process.
-CONTEXT = ("ndarray", "float", "PyArray_New", "PyObject_Vectorcall", "PyEval_SaveThread",
-           "PyEval_RestoreThread", "PyMem_RawMalloc", "PyMem_RawFree", "PyErr_NoMemory")
-DTYPES = tuple(ELEMENT)     # then the interned descriptor of each input dtype, in this order
+__all__ = ["NativeCPU", "emit_native", "is_native", "program_module"]
 
 # A body of at least this many statements runs with the GIL released (so threads calling
 # kernels run at once); below it, releasing costs more than the body.
 RELEASE_GIL = 1000
-# Scratch of more doubles than this is allocated on the heap instead of the stack.
-STACK_SCRATCH = 8192
 
+# The line that marks a native module: it imports `codegen.runtime` by the package's real name
+# (not importing it here, which `codegen.jit` imports).
+IMPORT = (f"\nfrom {__name__.rpartition('.')[0]}.runtime import native_kernel, native_loops, "
+          "native_points\n")
 
 def supports(spec: KernelSpec) -> bool:
-    """Real dtypes (`codegen.llvm_ir.supports`), no element loop on threads, and no element
-    loop in a batched kernel."""
-    return llvm_supports(spec) and not any(parallel(loop) for loop in spec.loops) \
-        and not (batched(spec) and spec.loops)
+    """Real dtypes (`codegen.llvm_ir.supports`), and no element loop in a batched kernel."""
+    return llvm_supports(spec) and not (batched(spec) and spec.loops)
 
 
 def batched(spec: KernelSpec) -> bool:
-    """Whether ``spec`` runs once per point (`points_function`, `codegen.jit.native_points`)."""
+    """Whether ``spec`` runs once per point (`points_function`, `codegen.drivers.native_points`)."""
     return any(i.batched for i in spec.inputs)
 
 
@@ -110,9 +91,13 @@ class NativeCPU(Target):
         self.chunk = chunk
 
     def supports(self, spec: KernelSpec) -> bool:
-        """`supports`, and a batched kernel's scratch fits on the stack of each thread."""
-        return supports(spec) and not (batched(spec)
-                                       and scratch_size(spec, self.chunk) > STACK_SCRATCH)
+        """`supports`, and what runs on several threads at once (a batched kernel's body, an
+        element of a loop on threads) has scratch that fits on each thread's stack."""
+        if batched(spec) and scratch_size(spec, self.chunk) > STACK_SCRATCH:
+            return False
+        return supports(spec) and all(
+            scratch_size(loop.element_spec(spec), self.chunk) <= STACK_SCRATCH
+            for loop in spec.loops if parallel(loop))
 
     def emit(self, spec: KernelSpec, name: str = "kernel", version: str = "") -> str:
         if not name.isidentifier():
@@ -128,6 +113,13 @@ class NativeCPU(Target):
         if batched(spec):
             return head + (f"{name}, {name}_into = native_points(_IR, {symbol!r}, KERNEL_INPUTS, "
                            f"OUT_SHAPE, {spec.dtype!r}, {len(spec.statements())}, globals())\n")
+        if threaded(spec):
+            loops = [(loop.uniform, loop.colours, parallel(loop),
+                      len(loop.assignments) + len(loop.outputs), len(loop.outputs))
+                     for loop in spec.loops]
+            return head + (f"LOOPS = {loops!r}\n\n"
+                           f"{name} = native_loops(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
+                           f"{spec.dtype!r}, LOOPS, {scratch_size(spec, self.chunk)}, globals())\n")
         return head + (f"{name} = native_kernel(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
                        f"{spec.dtype!r}, globals())\n")
 
@@ -142,7 +134,10 @@ class NativeCPU(Target):
             parts.append(LLVMIR(self.chunk, inline=True).emit(element, f"@SYMBOL@.elem{n}"))
             scratch.append(scratch_size(element, self.chunk))
             parts.append(loop_function(spec, n, scratch[-1]))
-        text = "\n".join(parts) + "\n" + entry(spec, scratch)
+            if loop.uniform:
+                parts.append(total_function(spec, n))
+        text = "\n".join(parts) + "\n" + (part_function(spec, scratch) if threaded(spec)
+                                           else entry(spec, scratch))
         # Each part declares what it calls; the module declares each function once.
         lines = text.split("\n")
         declares = sorted({line for line in lines if line.startswith("declare ")})
@@ -150,59 +145,11 @@ class NativeCPU(Target):
             + "\n" + "\n".join(declares) + "\n"
 
 
-class _Lines(list):
-    """IR lines with fresh temporary names."""
-
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-
-    def text(self) -> str:
-        """The lines as a function body: labels flush left, instructions indented."""
-        return "".join((line if line.endswith(":") else "  " + line) + "\n" for line in self)
-
-    def fresh(self, text: str) -> str:
-        """Append ``%t<n> = text``; return ``%t<n>``."""
-        self.count += 1
-        self.append(f"%t{self.count} = {text}")
-        return f"%t{self.count}"
-
-    def ctx(self, name: str, ty: str) -> str:
-        """Load entry ``name`` of the context table (`CONTEXT` or a dtype of `DTYPES`) as
-        ``ty``; return its operand."""
-        i = CONTEXT.index(name) if name in CONTEXT else len(CONTEXT) + DTYPES.index(name)
-        n = len(CONTEXT) + len(DTYPES)
-        raw = self.fresh(f"load i8*, i8** getelementptr inbounds ([{n} x i8*], [{n} x i8*]* "
-                         f"@@SYMBOL@.ctx, i64 0, i64 {i})")
-        return raw if ty == "i8*" else self.fresh(f"bitcast i8* {raw} to {ty}")
-
-    def field(self, obj: str, name: str, ty: str) -> str:
-        """Load the field ``name`` (`LAYOUT`) of the object ``obj`` as ``ty``."""
-        p = self.fresh(f"getelementptr inbounds i8, i8* {obj}, i64 {LAYOUT[name]}")
-        q = self.fresh(f"bitcast i8* {p} to {ty}*")
-        return self.fresh(f"load {ty}, {ty}* {q}")
-
-    def at(self, ty: str, base: str, index) -> str:
-        """The address of ``base[index]`` (elements of ``ty``)."""
-        return self.fresh(f"getelementptr inbounds {ty}, {ty}* {base}, i64 {index}")
-
-    def add_into(self, ty: str, base: str, index, value: str) -> None:
-        """``base[index] += value`` (``value`` of type ``ty``)."""
-        q = self.at(ty, base, index)
-        old = self.fresh(f"load {ty}, {ty}* {q}")
-        self.append(f"store {ty} {self.fresh(f'fadd {ty} {old}, {value}')}, {ty}* {q}")
-
-    def affine(self, start: int, step: int, row: str) -> str:
-        """``start + step * row`` as an i64 operand."""
-        scaled = self.fresh(f"mul i64 {row}, {step}")
-        return self.fresh(f"add i64 {scaled}, {start}")
-
-
-def _to_double(lines: _Lines, ty: str, value: str) -> str:
+def _to_double(lines: IRLines, ty: str, value: str) -> str:
     return value if ty == "double" else lines.fresh(f"fpext {ty} {value} to double")
 
 
-def _from_double(lines: _Lines, ty: str, value: str) -> str:
+def _from_double(lines: IRLines, ty: str, value: str) -> str:
     return value if ty == "double" else lines.fresh(f"fptrunc double {value} to {ty}")
 
 
@@ -218,14 +165,18 @@ def _parameters(spec: KernelSpec) -> list:
 
 
 def loop_function(spec: KernelSpec, number: int, scratch: int) -> str:
-    """IR of ``@SYMBOL@.loop<number>``: element loop ``number`` of ``spec`` in sequence, adding
-    each element's values (``@SYMBOL@.elem<number>``) into ``out`` (`codegen.spec.LoopSpec`)."""
+    """IR of ``@SYMBOL@.loop<number>``: the elements ``first, first + step, ...`` (below
+    ``stop``) of element loop ``number`` of ``spec`` in sequence, adding each element's values
+    (``@SYMBOL@.elem<number>``) into ``out`` (`codegen.spec.LoopSpec`). A uniform loop's sum is
+    stored in ``sums`` when it is given (a range of a loop on threads), else added into
+    ``out`` (`total_function`)."""
     loop = spec.loops[number]
     out_elem = OUTPUT[spec.dtype][0]
     n_slots, n_values = max(1, len(loop.slots)), len(loop.outputs)
-    params = _parameters(spec) + ["i64* %idx", "i64* %pos", "i64 %elements"] \
-        + (["double* %w"] if scratch else []) + [f"{out_elem}* %out"]
-    lines = _Lines()
+    params = _parameters(spec) + ["i64* %idx", "i64* %pos", "i64 %first", "i64 %stop",
+                                  "i64 %step"] \
+        + (["double* %w"] if scratch else []) + ["double* %sums", f"{out_elem}* %out"]
+    lines = IRLines()
     lines += [f"%s.a = alloca [{n_slots} x double]", f"%v.a = alloca [{max(1, n_values)} x {out_elem}]",
               f"%s = getelementptr inbounds [{n_slots} x double], [{n_slots} x double]* %s.a, i64 0, i64 0",
               f"%v = getelementptr inbounds [{max(1, n_values)} x {out_elem}], "
@@ -237,8 +188,8 @@ def loop_function(spec: KernelSpec, number: int, scratch: int) -> str:
         for e in range(n_values):
             lines.append(f"store double 0.0, double* {lines.at('double', '%acc', e)}")
     lines += ["br label %head", "head:",
-              "%p = phi i64 [0, %entry], [%p.next, %next]",
-              "%more = icmp slt i64 %p, %elements",
+              "%p = phi i64 [%first, %entry], [%p.next, %next]",
+              "%more = icmp slt i64 %p, %stop",
               "br i1 %more, label %element, label %done", "element:"]
     for j, (_, pos) in enumerate(loop.slots):
         inp = spec.inputs[pos]
@@ -265,25 +216,105 @@ def loop_function(spec: KernelSpec, number: int, scratch: int) -> str:
         lines += ["br label %next"]
     else:
         _scatter(lines, loop, out_elem, "%v", "%p", "element", "next")
-    lines += ["next:", "%p.next = add i64 %p, 1", "br label %head", "done:"]
-    if loop.uniform:            # the sum, added once at the first element's positions
-        lines += ["%some = icmp sgt i64 %elements, 0", "br i1 %some, label %sum, label %exit",
-                  "sum:"]
-        totals = lines.fresh(f"alloca [{max(1, n_values)} x {out_elem}]")
-        base = lines.fresh(f"getelementptr inbounds [{max(1, n_values)} x {out_elem}], "
-                           f"[{max(1, n_values)} x {out_elem}]* {totals}, i64 0, i64 0")
+    lines += ["next:", "%p.next = add i64 %p, %step", "br label %head", "done:"]
+    if loop.uniform:
+        lines += ["%given = icmp ne double* %sums, null",
+                  "br i1 %given, label %keep, label %own", "keep:"]
         for e in range(n_values):
             x = lines.fresh(f"load double, double* {lines.at('double', '%acc', e)}")
-            lines.append(f"store {out_elem} {_from_double(lines, out_elem, x)}, "
-                         f"{out_elem}* {lines.at(out_elem, base, e)}")
-        _scatter(lines, loop, out_elem, base, "0", "sum", "exit")
-        lines.append("exit:")
+            lines.append(f"store double {x}, double* {lines.at('double', '%sums', e)}")
+        lines += ["br label %exit", "own:",       # added once, at the first element's positions
+                  "%some = icmp slt i64 %first, %stop", "br i1 %some, label %sum, label %exit",
+                  "sum:", f"call void @@SYMBOL@.total{number}(i64* %pos, double* %acc, "
+                  f"{out_elem}* %out)", "br label %exit", "exit:"]
     lines.append("ret void")
     return (f"define internal void @@SYMBOL@.loop{number}({', '.join(params)}) nounwind {{\n"
             f"entry:\n{lines.text()}}}\n")
 
 
-def _scatter(lines: _Lines, loop, out_elem: str, values: str, row: str, block: str,
+def total_function(spec: KernelSpec, number: int) -> str:
+    """IR of ``@SYMBOL@.total<number>(pos, sums, out)``: the sum of uniform element loop
+    ``number`` added into ``out`` at the first element's positions."""
+    loop = spec.loops[number]
+    out_elem = OUTPUT[spec.dtype][0]
+    n = max(1, len(loop.outputs))
+    lines = IRLines()
+    base = lines.fresh(f"getelementptr inbounds [{n} x {out_elem}], [{n} x {out_elem}]* "
+                       f"{lines.fresh(f'alloca [{n} x {out_elem}]')}, i64 0, i64 0")
+    for e in range(len(loop.outputs)):
+        x = lines.fresh(f"load double, double* {lines.at('double', '%sums', e)}")
+        lines.append(f"store {out_elem} {_from_double(lines, out_elem, x)}, "
+                     f"{out_elem}* {lines.at(out_elem, base, e)}")
+    _scatter(lines, loop, out_elem, base, "0", "entry", "exit")
+    lines += ["exit:", "ret void"]
+    return (f"define internal void @@SYMBOL@.total{number}(i64* %pos, double* %sums, "
+            f"{out_elem}* %out) nounwind {{\nentry:\n{lines.text()}}}\n")
+
+
+def part_function(spec: KernelSpec, scratch: list) -> str:
+    """IR of ``void @SYMBOL@.part(in0, ..., idx0, pos0, ..., scratch, sums, out, which, first,
+    stop, step, chunks, count)``, what the driver of a kernel whose element loops run on threads
+    (`codegen.drivers.native_loops`) calls: ``which`` 0 runs the body (``scratch``: its
+    scratch); ``n + 1``, a part of element loop ``n`` (`loop_function`): the elements
+    ``first, first + step, ...`` below ``stop``, or, for a uniform loop, chunks ``first`` to
+    ``stop`` of ``count`` elements cut in ``chunks``, each chunk's sum in its row of ``sums``;
+    ``-(n + 1)``, the addition of uniform loop ``n``'s ``sums`` (`total_function`). Each part
+    has its own element scratch on the stack, so parts run on several threads at once."""
+    out_elem = OUTPUT[spec.dtype][0]
+    operands = _parameters(spec)
+    tables = [f"i64* %in{len(spec.inputs) + k}" for k in range(2 * len(spec.loops))]
+    lines = IRLines()
+    cases = []
+    for n, loop in enumerate(spec.loops):
+        if scratch[n + 1]:
+            lines.append(f"%w{n}.a = alloca [{scratch[n + 1]} x double], align 16")
+        cases.append(f"i64 {n + 1}, label %loop{n}")
+        if loop.uniform:
+            cases.append(f"i64 {-(n + 1)}, label %total{n}")
+    lines.append(f"switch i64 %which, label %body [{' '.join(cases)}]")
+    body_scratch = ["double* %scratch"] if scratch[0] else []
+    lines += ["body:", f"call void @@SYMBOL@.body("
+              f"{', '.join(operands + body_scratch + [f'{out_elem}* %out'])})", "ret void"]
+    for n, loop in enumerate(spec.loops):
+        idx, pos = tables[2 * n:2 * n + 2]
+        lines.append(f"loop{n}:")
+        work = []
+        if scratch[n + 1]:
+            k = scratch[n + 1]
+            work = [f"double* {lines.fresh(f'getelementptr inbounds [{k} x double], [{k} x double]* %w{n}.a, i64 0, i64 0')}"]
+
+        def call(first, stop, step, sums):
+            return (f"call void @@SYMBOL@.loop{n}({', '.join(operands + [idx, pos])}, "
+                    f"i64 {first}, i64 {stop}, i64 {step}, "
+                    f"{', '.join(work + [f'double* {sums}', f'{out_elem}* %out'])})")
+        if not loop.uniform:
+            lines += [call("%first", "%stop", "%step", "%sums"), "ret void"]
+            continue
+        c = f"%c{n}"
+        lines += [f"br label %chunk{n}", f"chunk{n}:",
+                  f"{c} = phi i64 [%first, %loop{n}], [{c}.next, %chunk{n}.run]",
+                  f"{c}.more = icmp slt i64 {c}, %stop",
+                  f"br i1 {c}.more, label %chunk{n}.run, label %chunk{n}.done", f"chunk{n}.run:"]
+        start = lines.fresh(f"sdiv i64 {lines.fresh(f'mul i64 {c}, %count')}, %chunks")
+        c_next = lines.fresh(f"add i64 {c}, 1")
+        end = lines.fresh(f"sdiv i64 {lines.fresh(f'mul i64 {c_next}, %count')}, %chunks")
+        row = lines.at("double", "%sums", lines.fresh(f"mul i64 {c}, {max(1, len(loop.outputs))}"))
+        lines += [call(start, end, 1, row), f"{c}.next = add i64 {c}, 1", f"br label %chunk{n}",
+                  f"chunk{n}.done:", "ret void",
+                  f"total{n}:", f"call void @@SYMBOL@.total{n}({pos}, double* %sums, "
+                  f"{out_elem}* %out)", "ret void"]
+    params = operands + tables + ["double* %scratch", "double* %sums", f"{out_elem}* %out"] \
+        + [f"i64 %{name}" for name in ("which", "first", "stop", "step", "chunks", "count")]
+    return (f"define void @@SYMBOL@.part({', '.join(params)}) nounwind {{\nentry:\n"
+            f"{lines.text()}}}\n")
+
+
+def threaded(spec: KernelSpec) -> bool:
+    """Whether an element loop of ``spec`` runs on threads (`codegen.numba_cpu.parallel`)."""
+    return any(parallel(loop) for loop in spec.loops)
+
+
+def _scatter(lines: IRLines, loop, out_elem: str, values: str, row: str, block: str,
              then: str) -> None:
     """Append the additions of ``values[e]`` at the positions of element ``row``, from the
     block ``block``, ending with a branch to ``then``: computed positions unrolled, a table's
@@ -319,10 +350,10 @@ def _scatter(lines: _Lines, loop, out_elem: str, values: str, row: str, block: s
 def points_function(spec: KernelSpec, scratch: int) -> str:
     """IR of ``void @SYMBOL@.points(in0, ..., out, i64 start, i64 stop)``: the body for points
     ``start`` to ``stop``; an input given per point, and ``out``, hold one point after the
-    other (C order). The driver (`codegen.jit.native_points`) calls it for ranges of points
+    other (C order). The driver (`codegen.drivers.native_points`) calls it for ranges of points
     on several threads."""
     out_elem = OUTPUT[spec.dtype][0]
-    lines = _Lines()
+    lines = IRLines()
     if scratch:
         lines += [f"%scratch.a = alloca [{scratch} x double], align 16",
                   f"%scratch = getelementptr inbounds [{scratch} x double], "
@@ -349,115 +380,74 @@ def points_function(spec: KernelSpec, scratch: int) -> str:
 
 
 def entry(spec: KernelSpec, scratch: list) -> str:
-    """IR of the CPython entry ``@SYMBOL@`` and of its context table ``@SYMBOL@.ctx``.
-
-    ``scratch``: the doubles of scratch the body and each element function take."""
-    args = arguments(spec)
-    lines = _Lines()
-    total = sum(scratch)
-    heap = total > STACK_SCRATCH
-    if total and not heap:
-        lines.append(f"%scratch.a = alloca [{total} x double], align 16")
-    lines += [f"%n.ok = icmp eq i64 %nargs, {len(args)}",
-              f"br i1 %n.ok, label %{'arg0' if args else 'call'}, label %fallback"]
-    rows = {}           # argument -> its first dimension's operand
-    for k, (dtype, shape, scalar, _, _) in enumerate(args):
-        following = f"arg{k + 1}" if k + 1 < len(args) else "call"
-        lines.append(f"arg{k}:")
-        obj = lines.fresh(f"load i8*, i8** {lines.at('i8*', '%args', k)}")
-        kind = lines.ctx("float" if scalar else "ndarray", "i8*")
-        same = lines.fresh(f"icmp eq i8* {lines.field(obj, 'ob_type', 'i8*')}, {kind}")
-        lines += [f"br i1 {same}, label %arg{k}.fields, label %fallback", f"arg{k}.fields:"]
-        if scalar:
-            at = lines.fresh(f"getelementptr inbounds i8, i8* {obj}, i64 {LAYOUT['float_value']}")
-            lines += [f"%in{k}.p = bitcast i8* {at} to double*",
-                      f"%in{k} = load double, double* %in{k}.p", f"br label %{following}"]
-            continue
-        descr = lines.field(obj, "descr", "i8*")
-        flags = lines.fresh(f"and i32 {lines.field(obj, 'flags', 'i32')}, {C_CONTIGUOUS_ALIGNED}")
-        nd = lines.field(obj, "nd", "i32")
-        ok = lines.fresh(f"icmp eq i8* {descr}, {lines.ctx(dtype, 'i8*')}")
-        ok = lines.fresh(f"and i1 {ok}, {lines.fresh(f'icmp eq i32 {flags}, {C_CONTIGUOUS_ALIGNED}')}")
-        ok = lines.fresh(f"and i1 {ok}, {lines.fresh(f'icmp eq i32 {nd}, {len(shape)}')}")
-        lines += [f"br i1 {ok}, label %arg{k}.shape, label %fallback", f"arg{k}.shape:"]
-        ok = "true"
-        if shape:
-            dims = lines.field(obj, "dims", "i64*")
-            for d, n in enumerate(shape):
-                size = lines.fresh(f"load i64, i64* {lines.at('i64', dims, d)}")
-                if d == 0:
-                    rows[k] = size
-                if n is not None:
-                    ok = lines.fresh(f"and i1 {ok}, {lines.fresh(f'icmp eq i64 {size}, {n}')}")
-        data = lines.field(obj, "data", "i8*")
-        elem = ELEMENT[dtype][0]
-        lines += [f"%in{k} = bitcast i8* {data} to {elem}*",
-                  f"br i1 {ok}, label %{following}, label %fallback"]
-
-    out_elem = OUTPUT[spec.dtype][0]
-    shape = tuple(spec.out_shape)
-    lines.append("call:")
-    if heap:                    # before the output, so that a failure has nothing to release
-        raw = lines.fresh(f"call i8* {lines.ctx('PyMem_RawMalloc', 'i8* (i64)*')}(i64 {8 * total})")
-        lines += [f"%scratch.raw = bitcast i8* {raw} to i8*",
-                  "%nomem = icmp eq i8* %scratch.raw, null",
-                  "br i1 %nomem, label %nomemory, label %allocate", "allocate:",
-                  "%scratch = bitcast i8* %scratch.raw to double*"]
-    elif total:
-        lines.append(f"%scratch = getelementptr inbounds [{total} x double], "
-                     f"[{total} x double]* %scratch.a, i64 0, i64 0")
-    new = lines.ctx("PyArray_New", "i8* (i8*, i32, i64*, i32, i64*, i8*, i32, i32, i8*)*")
-    dims = (f"getelementptr inbounds ([{len(shape)} x i64], [{len(shape)} x i64]* "
-            f"@@SYMBOL@.shape, i64 0, i64 0)") if shape else "null"
-    lines += [f"%result = call i8* {new}(i8* {lines.ctx('ndarray', 'i8*')}, i32 {len(shape)}, "
-              f"i64* {dims}, i32 {TYPENUM[spec.dtype]}, i64* null, i8* null, i32 0, i32 0, "
-              "i8* null)",
-              "%failed = icmp eq i8* %result, null",
-              "br i1 %failed, label %error, label %allocated", "allocated:"]
-    out = lines.fresh(f"bitcast i8* {lines.field('%result', 'data', 'i8*')} to {out_elem}*")
+    """IR of the CPython entry ``@SYMBOL@`` of ``spec`` and of its context table (`cpython_entry`):
+    the body, then each element loop. ``scratch``: the doubles of scratch the body and each
+    element function take."""
     work = len(spec.statements()) + sum(
         (loop.elements or RELEASE_GIL) * (len(loop.assignments) + len(loop.outputs))
         for loop in spec.loops)
-    release = work >= RELEASE_GIL
-    if release:
-        thread = lines.fresh(f"call i8* {lines.ctx('PyEval_SaveThread', 'i8* ()*')}()")
+    out_elem = OUTPUT[spec.dtype][0]
     operands = _parameters(spec)
     offsets = [sum(scratch[:i]) for i in range(len(scratch))]
 
-    def scratch_at(i):
-        if not scratch[i]:
-            return []
-        return [f"double* {lines.at('double', '%scratch', offsets[i])}"]
-    lines.append(f"call void @@SYMBOL@.body({', '.join(operands + scratch_at(0) + [f'{out_elem}* {out}'])})")
-    for n, loop in enumerate(spec.loops):
-        idx = len(spec.inputs) + 2 * n
-        tables = [f"i64* %in{idx}", f"i64* %in{idx + 1}", f"i64 {rows[idx]}"]
-        lines.append(f"call void @@SYMBOL@.loop{n}("
-                     f"{', '.join(operands + tables + scratch_at(n + 1) + [f'{out_elem}* {out}'])})")
-    if release:
-        lines.append(f"call void {lines.ctx('PyEval_RestoreThread', 'void (i8*)*')}(i8* {thread})")
-    free = "PyMem_RawFree", "void (i8*)*"
-    if heap:
-        lines.append(f"call void {lines.ctx(*free)}(i8* %scratch.raw)")
-    lines += ["ret i8* %result", "error:"]
-    if heap:
-        lines.append(f"call void {lines.ctx(*free)}(i8* %scratch.raw)")
-    lines.append("ret i8* null")
-    if heap:
-        lines.append("nomemory:")
-        lines.fresh(f"call i8* {lines.ctx('PyErr_NoMemory', 'i8* ()*')}()")
-        lines.append("ret i8* null")
-    lines.append("fallback:")
-    vectorcall = lines.ctx("PyObject_Vectorcall", "i8* (i8*, i8**, i64, i8*)*")
-    again = lines.fresh(f"call i8* {vectorcall}(i8* %self, i8** %args, i64 %nargs, i8* null)")
-    lines.append(f"ret i8* {again}")
-    n = len(CONTEXT) + len(DTYPES)
-    table = f"@@SYMBOL@.ctx = global [{n} x i8*] zeroinitializer, align 8\n"
-    if shape:
-        table += (f"@@SYMBOL@.shape = private unnamed_addr constant [{len(shape)} x i64] "
-                  f"[{', '.join(f'i64 {d}' for d in shape)}]\n")
-    return (table + "\ndefine i8* @@SYMBOL@(i8* %self, i8** %args, i64 %nargs) nounwind {\n"
-            + "entry:\n" + lines.text() + "}\n")
+    def call(lines, rows, out):
+        def scratch_at(i):
+            if not scratch[i]:
+                return []
+            return [f"double* {lines.at('double', '%scratch', offsets[i])}"]
+        lines.append(f"call void @@SYMBOL@.body("
+                     f"{', '.join(operands + scratch_at(0) + [f'{out_elem}* {out}'])})")
+        for n, loop in enumerate(spec.loops):
+            idx = len(spec.inputs) + 2 * n
+            tables = [f"i64* %in{idx}", f"i64* %in{idx + 1}", "i64 0", f"i64 {rows[idx]}", "i64 1"]
+            tail = scratch_at(n + 1) + ["double* null", f"{out_elem}* {out}"]
+            lines.append(f"call void @@SYMBOL@.loop{n}({', '.join(operands + tables + tail)})")
+        return None
+
+    return cpython_entry(arguments(spec), spec.dtype, tuple(spec.out_shape), call,
+                         sum(scratch), work >= RELEASE_GIL)
+
+
+def program_module(program: str, args: list, dtype: str, out_shape: tuple, work: int,
+                   head: str) -> str:
+    """Python source of a module defining ``kernel`` as the native entry of a loop program
+    (`codegen.loop_ir.LoopProgram`: the array tier's kernels).
+
+    ``program``: the source of ``def kernel(...)``, one parameter per argument; ``args``: the
+    arguments (as `arguments`: all arrays); ``work``: about how many loop iterations a call
+    runs (from `RELEASE_GIL` on, with the GIL released); ``head``: the module's first comments.
+    """
+    size = math.prod(out_shape)
+    body = LoopProgram(program, [a[:2] for a in args], (dtype, size), "@@SYMBOL@.body",
+                       "@@SYMBOL@.blas")
+    temporaries = -(-body.temporaries // 8)        # in doubles
+    operands = [f"{POINTEE[a[0]]}* %in{k}" for k, a in enumerate(args)]
+    out_elem = OUTPUT[dtype][0]
+
+    def call(lines, rows, out):
+        buffers = []
+        if body.buffers:
+            base = lines.fresh("bitcast double* %scratch to i8*")
+            for elem, offset in body.buffers:
+                at = lines.fresh(f"getelementptr inbounds i8, i8* {base}, i64 {offset}")
+                buffers.append(f"{elem}* {lines.fresh(f'bitcast i8* {at} to {elem}*')}")
+        return lines.fresh(f"call i32 @@SYMBOL@.body("
+                           f"{', '.join(operands + buffers + [f'{out_elem}* {out}'])})")
+    text = body.ir() + "\n" + cpython_entry(args, dtype, out_shape, call, temporaries,
+                                             work >= RELEASE_GIL, tuple(body.messages))
+    if body.uses_blas:
+        text += "@@SYMBOL@.blas = global [2 x i8*] zeroinitializer, align 8\n"
+    symbol = "symhess_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+    text = text.replace("@SYMBOL@", symbol)
+    listing = "".join(f"#     {line}\n" if line else "#\n" for line in program.splitlines())
+    return (head + IMPORT + "\n"
+            + f"KERNEL_INPUTS = {args!r}\n"
+            + f"OUT_SHAPE = {tuple(out_shape)!r}\n\n"
+            + "# The loop program the IR computes (as the Numba target would run it):\n#\n"
+            + listing + "\n"
+            + f"_IR = r'''\n{text}'''\n\n"
+            + f"kernel = native_kernel(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, {dtype!r}, "
+            + f"globals(), blas={body.uses_blas})\n")
 
 
 def is_native(source: str) -> bool:

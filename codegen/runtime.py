@@ -49,16 +49,24 @@ def ir_function(ir_text: str, symbol: str):
 
 
 def native_kernel(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
-                  where: dict):
+                  where: dict, blas: bool = False):
     """The CPython function of a native kernel module (`codegen.jit.native_kernel`)."""
     from .jit import native_kernel as load
-    return load(ir_text, symbol, inputs, out_shape, dtype, where)
+    return load(ir_text, symbol, inputs, out_shape, dtype, where, blas)
+
+
+def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
+                 loops: list, scratch: int, where: dict):
+    """The kernel of a native module whose element loops run on threads
+    (`codegen.drivers.native_loops`)."""
+    from .drivers import native_loops as load
+    return load(ir_text, symbol, inputs, out_shape, dtype, loops, scratch, where)
 
 
 def native_points(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
                   statements: int, where: dict):
-    """``(kernel, kernel_into)`` of a batched native kernel (`codegen.jit.native_points`)."""
-    from .jit import native_points as load
+    """``(kernel, kernel_into)`` of a batched native kernel (`codegen.drivers.native_points`)."""
+    from .drivers import native_points as load
     return load(ir_text, symbol, inputs, out_shape, dtype, statements, where)
 
 

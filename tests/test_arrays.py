@@ -126,6 +126,17 @@ def test_against_autodiff(name, fun, make, argnums):
 
 
 @pytest.mark.parametrize("name, fun, make, argnums", PROGRAMS, ids=IDS)
+def test_the_numba_kernel_against_autodiff(name, fun, make, argnums, monkeypatch):
+    """Where the native target is off (``SYMHESS_NATIVE=0``, or another interpreter), the same
+    loop program is compiled by Numba."""
+    monkeypatch.setenv("SYMHESS_NATIVE", "0")
+    args = make()
+    compiled = symhess.hessian(fun, argnums=argnums, tier="array").compile(*args)
+    assert "Numba CPU kernel of the array tier" in compiled.source
+    assert symhess.check(fun, *args, argnums=argnums, hessian=compiled).ok
+
+
+@pytest.mark.parametrize("name, fun, make, argnums", PROGRAMS, ids=IDS)
 def test_against_scalar_tier(name, fun, make, argnums):
     args = make()
     array = symhess.hessian(fun, argnums=argnums, tier="array")(*args)

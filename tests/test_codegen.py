@@ -535,9 +535,9 @@ def test_complex_kernels_take_the_python_target():
 
 
 def test_target_for_chooses_as_the_compiler_does(monkeypatch):
-    """cuda: NumbaCUDA; cpu: NativeCPU for real dtypes without element loops on threads (where
-    the interpreter's layout is the one it reads), then NumbaLLVM for real dtypes it loads,
-    else NumbaPython. SYMHESS_NATIVE=0 turns NativeCPU off."""
+    """cuda: NumbaCUDA; cpu: NativeCPU for real dtypes, element loops on threads included
+    (where the interpreter's layout is the one it reads), then NumbaLLVM for real dtypes it
+    loads, else NumbaPython. SYMHESS_NATIVE=0 turns NativeCPU off."""
     from symhess.codegen.jit import abi_ok
     from symhess.codegen.spec import LoopSpec
     real = _hessian_spec()
@@ -550,9 +550,10 @@ def test_target_for_chooses_as_the_compiler_does(monkeypatch):
     assert type(target_for(real)) is NativeCPU
     assert type(target_for(real, "cpu")) is NativeCPU
     assert type(target_for(batched)) is NativeCPU
-    assert type(target_for(threads)) is NumbaLLVM
+    assert type(target_for(threads)) is NativeCPU
     monkeypatch.setenv("SYMHESS_NATIVE", "0")
     assert type(target_for(real)) is NumbaLLVM
+    assert type(target_for(threads)) is NumbaLLVM
     assert type(target_for(complex_)) is NumbaPython
     assert type(target_for(boolean)) is NumbaPython      # LLVM loads no bool input
     assert type(target_for(real, device="cuda")) is NumbaCUDA

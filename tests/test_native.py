@@ -142,11 +142,11 @@ def test_large_scratch_on_the_heap_and_threads_without_the_gil():
     """Split into functions of one statement, every temporary crosses into scratch (20,000
     doubles: on the heap) and the body is long enough to run with the GIL released; threads
     calling it at once each get their own scratch."""
-    from symhess.codegen import native
+    from symhess.codegen import entry, native
     n = 20_000
     source = emit_native(chain_spec(n), chunk=1)
     assert "%scratch.raw" in source and "%scratch.a = alloca" not in source     # on the heap
-    assert n > native.STACK_SCRATCH and n > native.RELEASE_GIL
+    assert n > entry.STACK_SCRATCH and n > native.RELEASE_GIL
     kernel = _load(source)
     points = [np.array([0.1 * k, 0.01 * k]) for k in range(8)]
     wants = [chain_value(p[0], p[1], n) for p in points]

@@ -418,19 +418,25 @@ PARALLEL_CASES = {
 }
 
 
+@pytest.mark.parametrize("target", ["native", "numba"])
 @pytest.mark.parametrize("case, sparse", [(case, sparse) for case in sorted(PARALLEL_CASES)
                                           for sparse in ([False] if "hvp" in case else [False, True])])
-def test_large_element_loops_run_in_parallel(case, sparse, monkeypatch, tmp_path):
+def test_large_element_loops_run_in_parallel(case, sparse, target, monkeypatch, tmp_path):
     """Loops over classes of elements that add into disjoint entries, and sums over rows, run
-    in parallel ranges above a size; every size here is made large enough, in many ranges."""
+    in parallel ranges above a size; every size here is made large enough, in many ranges:
+    by the native target's driver (`codegen.drivers.native_loops`), or Numba's ``prange``."""
     from symhess.codegen import numba_cpu
+    from symhess.codegen.jit import abi_ok
+    if target == "native" and not abi_ok():
+        pytest.skip("the native target needs a default CPython")
     monkeypatch.setattr(numba_cpu, "PARALLEL_WORK", 0)
     monkeypatch.setattr(numba_cpu, "CHUNK_WORK", 1)
     monkeypatch.setenv("SYMHESS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("SYMHESS_NATIVE", "1" if target == "native" else "0")
     make_args, make, closed_form = PARALLEL_CASES[case]
     args = make_args()
     compiled = make({"sparse": True} if sparse else {}).compile(*args)
-    assert "numba.prange" in compiled.source
+    assert ("native_loops(" if target == "native" else "numba.prange") in compiled.source
     got = compiled(*args)
     got = got.toarray() if sparse else got
     want = closed_form(*args) if closed_form else reference(stencil, *args)

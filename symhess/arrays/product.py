@@ -117,7 +117,7 @@ class ArrayKernel:
 
     roots: list
     inputs: list
-    n_constants: int
+    constants: list                  # (shape, dtype name) of each array constant
     out_size: int
     out_shape: tuple
     dtype: str
@@ -126,7 +126,7 @@ class ArrayKernel:
     symmetric: tuple = ()            # roots that are symmetric matrices
 
     def emit(self, version: str) -> str:
-        return kernel_source(self.roots, self.inputs, self.n_constants, self.out_size,
+        return kernel_source(self.roots, self.inputs, self.constants, self.out_size,
                              self.out_shape, self.dtype, self.title, version, self.labels,
                              self.symmetric)
 
@@ -134,7 +134,8 @@ class ArrayKernel:
 def _kernel(trace, roots, layout, title, leaves=None, symmetric=()) -> ArrayKernel:
     leaves = trace.leaves if leaves is None else leaves
     return ArrayKernel(roots=roots, inputs=[(l.shape, l.dtype.name) for l in leaves],
-                       n_constants=len(trace.builder.constants), out_size=layout.size,
+                       constants=[(c.shape, c.dtype.name) for c in trace.builder.constants],
+                       out_size=layout.size,
                        out_shape=tuple(layout.out_shape), dtype=trace.dtype.name, title=title,
                        labels=tuple(l.label for l in leaves), symmetric=tuple(symmetric))
 

@@ -1,0 +1,184 @@
+"""Drivers of the native kernels that run on several threads: batched kernels
+(`native_points`) and kernels whose element loops run on threads (`native_loops`).
+
+A driver calls a function of the kernel's object code through ctypes, which releases the GIL,
+for ranges of the work (points, or elements of a loop), on this process's thread pool and the
+calling thread at once. The pool has Numba's number of threads (``NUMBA_NUM_THREADS``), as
+every kernel that runs on threads, and is made again in a forked process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+
+import numpy as np
+
+from .jit import convert, function_address
+
+__all__ = ["native_loops", "native_points"]
+
+# A batched call runs on several threads when points x statements is at least this (below it,
+# handing ranges to threads costs more than they save), in ranges of at least MIN_POINTS.
+PARALLEL_WORK = 1_000_000
+MIN_POINTS = 64
+_POOL: dict = {}            # process id -> the thread pool of batched calls, made on first use
+_POOL_LOCK = threading.Lock()
+
+
+def _threads() -> int:
+    """Threads a batched call uses: Numba's setting (``NUMBA_NUM_THREADS``), as for every
+    other kernel that runs on threads."""
+    import numba
+    return max(1, numba.get_num_threads())
+
+
+def _pool():
+    """This process's pool: a process forked from one that had a pool has none of its threads,
+    and a pool whose threads are gone would wait for them forever."""
+    from concurrent.futures import ThreadPoolExecutor
+    with _POOL_LOCK:
+        pid = os.getpid()
+        if pid not in _POOL:
+            _POOL.clear()
+            _POOL[pid] = ThreadPoolExecutor(max_workers=max(1, _threads() - 1),
+                                            thread_name_prefix="symhess")
+        return _POOL[pid]
+
+
+def _run_on_threads(call, parts: list) -> None:
+    """``call(*part)`` for each of ``parts`` at once: the first on this thread, the others on
+    the pool's."""
+    others = [_pool().submit(call, *part) for part in parts[1:]]
+    if parts:
+        call(*parts[0])
+    for done in others:
+        done.result()
+
+
+def _split(count: int, pieces: int) -> list:
+    """``pieces`` consecutive ranges ``(start, stop)`` of ``range(count)``, none empty."""
+    pieces = max(1, min(pieces, count))
+    return [(count * t // pieces, count * (t + 1) // pieces) for t in range(pieces)]
+
+
+def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
+                 loops: list, scratch: int, where: dict):
+    """The kernel of a native module whose element loops run on threads (`NativeCPU`): the
+    function ``symbol.part`` (`codegen.native.part_function`) called through ctypes (which
+    releases the GIL) for the body, then for parts of each loop, one part per thread.
+
+    ``loops``: ``(uniform, colours, on threads, statements per element, values per element)``
+    of each element loop. A uniform loop on threads sums its elements in at most
+    `codegen.numba_cpu.CHUNKS` chunks of `codegen.numba_cpu.CHUNK_WORK` statements or more,
+    as the Numba target does, and adds the chunks' sums in order: the same result on any number
+    of threads. A coloured loop runs its classes of elements one after the other, each class
+    cut in one range per thread (they add into disjoint entries).
+    """
+    from . import numba_cpu
+    address = function_address(ir_text, symbol + ".part", where, context=False)
+    argtypes = [ctypes.c_double if inp[2] else ctypes.c_void_p for inp in inputs]
+    part = ctypes.CFUNCTYPE(None, *argtypes, *[ctypes.c_void_p] * 3,
+                            *[ctypes.c_int64] * 6)(address)
+    first_table = len(inputs) - 2 * len(loops)
+
+    def kernel(*args):
+        if len(args) != len(inputs):
+            raise TypeError(f"symhess kernel takes {len(inputs)} arguments; got {len(args)}")
+        converted = [convert(a, k, inp)[0] for k, (a, inp) in enumerate(zip(args, inputs))]
+        out = np.empty(out_shape, dtype=dtype)
+        work = np.empty(max(1, scratch))
+        # The arrays stay referenced by `converted`, `out` and `work` until every call returned.
+        passed = [a if isinstance(a, float) else a.ctypes.data for a in converted]
+
+        def call(which, sums=None, first=0, stop=0, step=0, chunks=0, count=0):
+            part(*passed, work.ctypes.data, sums, out.ctypes.data, which, first, stop, step,
+                 chunks, count)
+        call(0)
+        threads = _threads()
+        for n, (uniform, colours, on_threads, statements, values) in enumerate(loops):
+            elements = len(converted[first_table + 2 * n])
+            if uniform:
+                least = max(1, numba_cpu.CHUNK_WORK // max(1, statements))
+                chunks = min(numba_cpu.CHUNKS, max(1, elements // least)) if on_threads else 1
+                sums = np.zeros((chunks, max(1, values)))
+                _run_on_threads(call, [(n + 1, sums.ctypes.data, a, b, 0, chunks, elements)
+                                       for a, b in _split(chunks, threads if on_threads else 1)])
+                total = sums[0].copy()
+                for c in range(1, chunks):
+                    total += sums[c]
+                if elements:
+                    call(-(n + 1), total.ctypes.data)
+            elif not on_threads:
+                call(n + 1, None, 0, elements, 1)
+            else:
+                for r in range(colours):
+                    count = (elements - r + colours - 1) // colours
+                    _run_on_threads(call, [(n + 1, None, r + colours * a, r + colours * b,
+                                            colours) for a, b in _split(count, threads)])
+        return out
+
+    where["_native"] = part
+    return kernel
+
+
+def native_points(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
+                  statements: int, where: dict):
+    """``(kernel, kernel_into)`` of the batched native kernel ``symbol`` (`NativeCPU`): the
+    function ``symbol.points`` called through ctypes (which releases the GIL) for ranges of
+    points, on several threads when the batch is large (`PARALLEL_WORK`).
+
+    ``kernel(in0, ...)`` returns an array of shape ``(points,) + out_shape``;
+    ``kernel_into(in0, ..., out)`` writes into ``out`` of shape (points, values)."""
+    address = function_address(ir_text, symbol + ".points", where, context=False)
+    size = int(np.prod(out_shape, dtype=np.int64))
+    argtypes = [ctypes.c_double if inp[2] else ctypes.c_void_p for inp in inputs]
+    points = ctypes.CFUNCTYPE(None, *argtypes, ctypes.c_void_p, ctypes.c_int64,
+                              ctypes.c_int64)(address)
+
+    def arguments(args):
+        if len(args) != len(inputs):
+            raise TypeError(f"symhess kernel takes {len(inputs)} arguments; got {len(args)}")
+        converted, counts = zip(*[convert(a, k, inp) for k, (a, inp) in
+                                  enumerate(zip(args, inputs))]) if args else ((), ())
+        counted = {n for n in counts if n is not None}
+        if len(counted) != 1:
+            raise ValueError(f"symhess kernel: the inputs given per point have different "
+                             f"numbers of points ({sorted(counted)})")
+        return converted, counted.pop()
+
+    def run(converted, n, out):
+        # The arrays stay referenced by `converted` and `out` until every range has returned.
+        passed = [a if isinstance(a, float) else a.ctypes.data for a in converted]
+        passed.append(out.ctypes.data)
+        threads = min(_threads(), n // MIN_POINTS) if n * statements >= PARALLEL_WORK else 1
+        if threads <= 1:
+            points(*passed, 0, n)
+            return
+        bounds = [n * t // threads for t in range(threads + 1)]
+        others = [_pool().submit(points, *passed, a, b)
+                  for a, b in zip(bounds[1:-1], bounds[2:])]
+        points(*passed, bounds[0], bounds[1])
+        for done in others:
+            done.result()
+
+    def kernel_into(*args):
+        *args, out = args
+        converted, n = arguments(args)
+        if not (isinstance(out, np.ndarray) and out.shape == (n, size) and out.flags.c_contiguous
+                and out.dtype == np.dtype(dtype) and out.flags.writeable):
+            raise ValueError(f"symhess kernel: out must be a writeable C-contiguous {dtype} "
+                             f"array of shape {(n, size)}")
+        run(converted, n, out)
+        return out
+
+    def kernel(*args):
+        converted, n = arguments(args)
+        # NumPy allocates the output: it asks for huge pages for large arrays
+        out = np.empty((n, size), dtype=dtype)
+        run(converted, n, out)
+        return out.reshape((n,) + tuple(out_shape))
+
+    where["_native"] = points, kernel_into
+    return kernel, kernel_into

@@ -1,0 +1,218 @@
+"""The CPython entry of a native kernel: ``PyObject *entry(self, args, nargs)`` in LLVM IR.
+
+`cpython_entry` prints the function Python calls directly (``METH_FASTCALL``): it checks each
+argument in a few loads and compares (an exact `numpy.ndarray` of the input's dtype, aligned and
+C-contiguous, with the input's shape; or an exact `float`), allocates the output with NumPy's
+``PyArray_New``, and calls what computes it; any other argument goes to ``self``, a Python
+function that converts the arguments or raises the labelled error. Addresses of the
+interpreter's objects and functions are read from a table in the module, ``@<entry>.ctx``,
+that the loader (`codegen.jit`) fills in each process, so the object code is the same in
+every process. `IRLines` builds the IR the entries and loops of `codegen.native` are made of.
+"""
+
+from __future__ import annotations
+
+from .llvm_ir import ELEMENT, OUTPUT
+
+__all__ = ["cpython_entry", "IRLines", "POINTEE", "CONTEXT", "DTYPES", "LAYOUT", "TYPENUM", "STACK_SCRATCH"]
+
+# The object layout the entry reads (CPython, 64-bit, default build; NumPy 1.x and 2.x):
+# `codegen.jit.abi_ok` checks every offset in the running interpreter before this target is
+# chosen.
+LAYOUT = {
+    "ob_type": 8,           # PyObject.ob_type
+    "float_value": 16,      # PyFloatObject.ob_fval
+    "data": 16,             # PyArrayObject_fields.data
+    "nd": 24,               # .nd (int)
+    "dims": 32,             # .dimensions (npy_intp *)
+    "descr": 56,            # .descr
+    "flags": 64,            # .flags (int)
+}
+C_CONTIGUOUS_ALIGNED = 0x0001 | 0x0100      # NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED
+TYPENUM = {"float64": 12, "float32": 11}   # NPY_DOUBLE, NPY_FLOAT
+
+# The entry's table of addresses, filled by the loader: objects and C functions of this process.
+CONTEXT = ("ndarray", "float", "PyArray_New", "PyObject_Vectorcall", "PyEval_SaveThread",
+           "PyEval_RestoreThread", "PyMem_RawMalloc", "PyMem_RawFree", "PyErr_NoMemory",
+           "IndexError", "PyErr_SetString", "Py_DecRef")
+# The element type of each input dtype an entry takes (the scalar tier's, and booleans for the
+# array tier's loop programs); the context table then holds each one's interned descriptor.
+POINTEE = {**{dtype: elem for dtype, (elem, _) in ELEMENT.items()}, "bool": "i8"}
+DTYPES = tuple(POINTEE)
+
+# Scratch of more doubles than this is allocated on the heap instead of the stack.
+STACK_SCRATCH = 8192
+
+
+class IRLines(list):
+    """IR lines with fresh temporary names."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def text(self) -> str:
+        """The lines as a function body: labels flush left, instructions indented."""
+        return "".join((line if line.endswith(":") else "  " + line) + "\n" for line in self)
+
+    def fresh(self, text: str) -> str:
+        """Append ``%t<n> = text``; return ``%t<n>``."""
+        self.count += 1
+        self.append(f"%t{self.count} = {text}")
+        return f"%t{self.count}"
+
+    def ctx(self, name: str, ty: str) -> str:
+        """Load entry ``name`` of the context table (`CONTEXT` or a dtype of `DTYPES`) as
+        ``ty``; return its operand."""
+        i = CONTEXT.index(name) if name in CONTEXT else len(CONTEXT) + DTYPES.index(name)
+        n = len(CONTEXT) + len(DTYPES)
+        raw = self.fresh(f"load i8*, i8** getelementptr inbounds ([{n} x i8*], [{n} x i8*]* "
+                         f"@@SYMBOL@.ctx, i64 0, i64 {i})")
+        return raw if ty == "i8*" else self.fresh(f"bitcast i8* {raw} to {ty}")
+
+    def field(self, obj: str, name: str, ty: str) -> str:
+        """Load the field ``name`` (`LAYOUT`) of the object ``obj`` as ``ty``."""
+        p = self.fresh(f"getelementptr inbounds i8, i8* {obj}, i64 {LAYOUT[name]}")
+        q = self.fresh(f"bitcast i8* {p} to {ty}*")
+        return self.fresh(f"load {ty}, {ty}* {q}")
+
+    def at(self, ty: str, base: str, index) -> str:
+        """The address of ``base[index]`` (elements of ``ty``)."""
+        return self.fresh(f"getelementptr inbounds {ty}, {ty}* {base}, i64 {index}")
+
+    def add_into(self, ty: str, base: str, index, value: str) -> None:
+        """``base[index] += value`` (``value`` of type ``ty``)."""
+        q = self.at(ty, base, index)
+        old = self.fresh(f"load {ty}, {ty}* {q}")
+        self.append(f"store {ty} {self.fresh(f'fadd {ty} {old}, {value}')}, {ty}* {q}")
+
+    def affine(self, start: int, step: int, row: str) -> str:
+        """``start + step * row`` as an i64 operand."""
+        scaled = self.fresh(f"mul i64 {row}, {step}")
+        return self.fresh(f"add i64 {scaled}, {start}")
+
+
+def cpython_entry(args: list, dtype: str, shape: tuple, call, scratch: int, release: bool,
+                  messages: tuple = ()) -> str:
+    """IR of the CPython entry ``@SYMBOL@`` and of its context table ``@SYMBOL@.ctx``.
+
+    ``args``: the arguments (`arguments`); ``dtype`` and ``shape``: the output's. ``call(lines,
+    rows, out)`` appends the calls computing the output at ``out`` (``rows``: argument ->
+    its first dimension's operand) and returns None, or an ``i32`` operand that is ``k`` when
+    the computation failed with the ``k``-th of ``messages`` (raised as an `IndexError`).
+    ``scratch``: doubles of scratch at ``%scratch`` (on the heap past `STACK_SCRATCH`);
+    ``release``: whether the calls run with the GIL released."""
+    lines = IRLines()
+    heap = scratch > STACK_SCRATCH
+    if scratch and not heap:
+        lines.append(f"%scratch.a = alloca [{scratch} x double], align 64")
+    lines += [f"%n.ok = icmp eq i64 %nargs, {len(args)}",
+              f"br i1 %n.ok, label %{'arg0' if args else 'call'}, label %fallback"]
+    rows = {}           # argument -> its first dimension's operand
+    for k, (arg_dtype, arg_shape, scalar, _, _) in enumerate(args):
+        following = f"arg{k + 1}" if k + 1 < len(args) else "call"
+        lines.append(f"arg{k}:")
+        obj = lines.fresh(f"load i8*, i8** {lines.at('i8*', '%args', k)}")
+        kind = lines.ctx("float" if scalar else "ndarray", "i8*")
+        same = lines.fresh(f"icmp eq i8* {lines.field(obj, 'ob_type', 'i8*')}, {kind}")
+        lines += [f"br i1 {same}, label %arg{k}.fields, label %fallback", f"arg{k}.fields:"]
+        if scalar:
+            at = lines.fresh(f"getelementptr inbounds i8, i8* {obj}, i64 {LAYOUT['float_value']}")
+            lines += [f"%in{k}.p = bitcast i8* {at} to double*",
+                      f"%in{k} = load double, double* %in{k}.p", f"br label %{following}"]
+            continue
+        descr = lines.field(obj, "descr", "i8*")
+        flags = lines.fresh(f"and i32 {lines.field(obj, 'flags', 'i32')}, {C_CONTIGUOUS_ALIGNED}")
+        nd = lines.field(obj, "nd", "i32")
+        ok = lines.fresh(f"icmp eq i8* {descr}, {lines.ctx(arg_dtype, 'i8*')}")
+        ok = lines.fresh(f"and i1 {ok}, {lines.fresh(f'icmp eq i32 {flags}, {C_CONTIGUOUS_ALIGNED}')}")
+        ok = lines.fresh(f"and i1 {ok}, {lines.fresh(f'icmp eq i32 {nd}, {len(arg_shape)}')}")
+        lines += [f"br i1 {ok}, label %arg{k}.shape, label %fallback", f"arg{k}.shape:"]
+        ok = "true"
+        if arg_shape:
+            dims = lines.field(obj, "dims", "i64*")
+            for d, n in enumerate(arg_shape):
+                size = lines.fresh(f"load i64, i64* {lines.at('i64', dims, d)}")
+                if d == 0:
+                    rows[k] = size
+                if n is not None:
+                    ok = lines.fresh(f"and i1 {ok}, {lines.fresh(f'icmp eq i64 {size}, {n}')}")
+        data = lines.field(obj, "data", "i8*")
+        elem = POINTEE[arg_dtype]
+        lines += [f"%in{k} = bitcast i8* {data} to {elem}*",
+                  f"br i1 {ok}, label %{following}, label %fallback"]
+
+    out_elem = OUTPUT[dtype][0]
+    lines.append("call:")
+    if heap:                    # before the output, so that a failure has nothing to release
+        raw = lines.fresh(f"call i8* {lines.ctx('PyMem_RawMalloc', 'i8* (i64)*')}(i64 {8 * scratch})")
+        lines += [f"%scratch.raw = bitcast i8* {raw} to i8*",
+                  "%nomem = icmp eq i8* %scratch.raw, null",
+                  "br i1 %nomem, label %nomemory, label %allocate", "allocate:",
+                  "%scratch = bitcast i8* %scratch.raw to double*"]
+    elif scratch:
+        lines.append(f"%scratch = getelementptr inbounds [{scratch} x double], "
+                     f"[{scratch} x double]* %scratch.a, i64 0, i64 0")
+    new = lines.ctx("PyArray_New", "i8* (i8*, i32, i64*, i32, i64*, i8*, i32, i32, i8*)*")
+    dims = (f"getelementptr inbounds ([{len(shape)} x i64], [{len(shape)} x i64]* "
+            f"@@SYMBOL@.shape, i64 0, i64 0)") if shape else "null"
+    lines += [f"%result = call i8* {new}(i8* {lines.ctx('ndarray', 'i8*')}, i32 {len(shape)}, "
+              f"i64* {dims}, i32 {TYPENUM[dtype]}, i64* null, i8* null, i32 0, i32 0, "
+              "i8* null)",
+              "%failed = icmp eq i8* %result, null",
+              "br i1 %failed, label %error, label %allocated", "allocated:"]
+    out = lines.fresh(f"bitcast i8* {lines.field('%result', 'data', 'i8*')} to {out_elem}*")
+    if release:
+        thread = lines.fresh(f"call i8* {lines.ctx('PyEval_SaveThread', 'i8* ()*')}()")
+    status = call(lines, rows, out)
+    if release:
+        lines.append(f"call void {lines.ctx('PyEval_RestoreThread', 'void (i8*)*')}(i8* {thread})")
+    free = "PyMem_RawFree", "void (i8*)*"
+    if heap:
+        lines.append(f"call void {lines.ctx(*free)}(i8* %scratch.raw)")
+    if status is not None:
+        lines += [f"%raised = icmp ne i32 {status}, 0",
+                  "br i1 %raised, label %raise, label %return", "return:"]
+    lines += ["ret i8* %result", "error:"]
+    if heap:
+        lines.append(f"call void {lines.ctx(*free)}(i8* %scratch.raw)")
+    lines.append("ret i8* null")
+    if status is not None:          # the computation's error: drop the output, raise
+        lines.append("raise:")
+        lines.append(f"call void {lines.ctx('Py_DecRef', 'void (i8*)*')}(i8* %result)")
+        lines += [f"switch i32 {status}, label %raise0 ["
+                  + " ".join(f"i32 {k + 1}, label %raise{k + 1}" for k in range(len(messages)))
+                  + "]", "raise0:", "ret i8* null"]
+        for k, message in enumerate(messages):
+            n = len(message.encode()) + 1
+            text = (f"getelementptr inbounds ([{n} x i8], [{n} x i8]* @@SYMBOL@.message{k + 1}, "
+                    "i64 0, i64 0)")
+            lines.append(f"raise{k + 1}:")
+            set_error = lines.ctx("PyErr_SetString", "void (i8*, i8*)*")
+            lines += [f"call void {set_error}(i8* {lines.ctx('IndexError', 'i8*')}, i8* {text})",
+                      "ret i8* null"]
+    if heap:
+        lines.append("nomemory:")
+        lines.fresh(f"call i8* {lines.ctx('PyErr_NoMemory', 'i8* ()*')}()")
+        lines.append("ret i8* null")
+    lines.append("fallback:")
+    vectorcall = lines.ctx("PyObject_Vectorcall", "i8* (i8*, i8**, i64, i8*)*")
+    again = lines.fresh(f"call i8* {vectorcall}(i8* %self, i8** %args, i64 %nargs, i8* null)")
+    lines.append(f"ret i8* {again}")
+    n = len(CONTEXT) + len(DTYPES)
+    table = f"@@SYMBOL@.ctx = global [{n} x i8*] zeroinitializer, align 8\n"
+    if shape:
+        table += (f"@@SYMBOL@.shape = private unnamed_addr constant [{len(shape)} x i64] "
+                  f"[{', '.join(f'i64 {d}' for d in shape)}]\n")
+    for k, message in enumerate(messages):
+        data = message.encode()
+        table += (f"@@SYMBOL@.message{k + 1} = private unnamed_addr constant "
+                  f"[{len(data) + 1} x i8] c\"{_c_string(data)}\\00\"\n")
+    return (table + "\ndefine i8* @@SYMBOL@(i8* %self, i8** %args, i64 %nargs) nounwind {\n"
+            + "entry:\n" + lines.text() + "}\n")
+
+
+def _c_string(data: bytes) -> str:
+    """``data`` as the inside of an LLVM ``c"..."`` constant: printable ASCII as itself, every
+    other byte (and ``"``, ``'`` and ``\\``) as ``\\XX``."""
+    return "".join(chr(b) if 32 <= b < 127 and b not in (34, 39, 92) else f"\\{b:02X}" for b in data)
