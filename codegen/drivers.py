@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 import threading
 
 import numpy as np
@@ -28,10 +29,18 @@ _POOL_LOCK = threading.Lock()
 
 
 def _threads() -> int:
-    """Threads a batched call uses: Numba's setting (``NUMBA_NUM_THREADS``), as for every
-    other kernel that runs on threads."""
-    import numba
-    return max(1, numba.get_num_threads())
+    """Threads a call uses: Numba's setting, as for every kernel that runs on threads:
+    ``numba.get_num_threads()`` where Numba is loaded (it follows ``numba.set_num_threads``),
+    else what Numba would start with (``NUMBA_NUM_THREADS``, else the CPUs this process may
+    run on), without loading Numba for it."""
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        return max(1, numba.get_num_threads())
+    value = os.environ.get("NUMBA_NUM_THREADS", "")
+    if value.strip().isdigit() and int(value) > 0:
+        return int(value)
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    return max(1, len(cpus))
 
 
 def _pool():

@@ -156,14 +156,14 @@ def object_tag() -> str:
     return _machine()[2]
 
 
-def _compile(ir_text: str) -> bytes:
-    """Object code of ``ir_text``, optimised at `OPT_LEVEL`."""
+def _compile(ir_text: str, level: int = OPT_LEVEL) -> bytes:
+    """Object code of ``ir_text``, optimised at speed ``level``."""
     from llvmlite import binding as ll
     tm = _machine()[0]
     module = ll.parse_assembly(ir_text)
     module.verify()
     module.triple, module.data_layout = tm.triple, str(tm.target_data)
-    options = ll.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
+    options = ll.create_pipeline_tuning_options(speed_level=level)
     builder = ll.create_pass_builder(tm, options)
     builder.getModulePassManager().run(module, builder)
     return tm.emit_object(module)
@@ -211,10 +211,10 @@ def _write(path: Path, code: bytes) -> None:
 
 
 def function_address(ir_text: str, symbol: str, where: dict, context: bool = True,
-                     blas: bool = False) -> int:
-    """The address of function ``symbol``, compiled or loaded from the cache; with
-    ``context``, an entry's, whose table of addresses is filled; with ``blas``, its table
-    ``<symbol>.blas`` of BLAS functions too (`_blas`)."""
+                     blas: bool = False, level: int = OPT_LEVEL) -> int:
+    """The address of function ``symbol``, compiled (at speed ``level``) or loaded from the
+    cache; with ``context``, an entry's, whose table of addresses is filled; with ``blas``, its
+    table ``<symbol>.blas`` of BLAS functions too (`_blas`)."""
     from llvmlite import binding as ll
     with _LOCK:
         path = _object_path(where)
@@ -225,7 +225,7 @@ def function_address(ir_text: str, symbol: str, where: dict, context: bool = Tru
             return address
         code = _read(path) if path else None
         if code is None:
-            code = _compile(ir_text)
+            code = _compile(ir_text, level)
             if path:
                 _write(path, code)
         engine = _machine()[1]
@@ -315,13 +315,13 @@ def convert(value, k: int, inp: tuple):
 
 
 def native_kernel(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
-                  where: dict, blas: bool = False):
+                  where: dict, blas: bool = False, level: int = OPT_LEVEL):
     """The CPython function of the native kernel ``symbol`` in ``ir_text`` (`NativeCPU`).
 
     ``where`` is the generated module's globals: its ``__file__`` places the object code, and
     the function's holder is kept there as ``_native``.
     """
-    holder = NativeKernel(function_address(ir_text, symbol, where, blas=blas), symbol, inputs, out_shape,
-                          dtype)
+    address = function_address(ir_text, symbol, where, blas=blas, level=level)
+    holder = NativeKernel(address, symbol, inputs, out_shape, dtype)
     where["_native"] = holder
     return holder.kernel

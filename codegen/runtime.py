@@ -49,10 +49,10 @@ def ir_function(ir_text: str, symbol: str):
 
 
 def native_kernel(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
-                  where: dict, blas: bool = False):
+                  where: dict, blas: bool = False, level: int = 3):
     """The CPython function of a native kernel module (`codegen.jit.native_kernel`)."""
     from .jit import native_kernel as load
-    return load(ir_text, symbol, inputs, out_shape, dtype, where, blas)
+    return load(ir_text, symbol, inputs, out_shape, dtype, where, blas, level)
 
 
 def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,

@@ -329,11 +329,18 @@ def _examples(leaves):
 
 
 def initialize_numba():
-    """Build Numba's CPU target when the compiler loads rather than inside the first call.
+    """Build Numba's CPU target when the compiler loads rather than inside the first call,
+    where Numba compiles the CPU kernels.
 
-    Every kernel, compiled or loaded from the disk cache, needs it (about 0.3 s once per
-    process); doing it here keeps that fixed cost out of the first call's latency.
+    Every Numba kernel, compiled or loaded from the disk cache, needs it (about 0.3 s once per
+    process, and 0.1 s more to import Numba); doing it here keeps that fixed cost out of the
+    first call's latency. Where the native target compiles them (`codegen.choice.native_enabled`),
+    Numba is not loaded at all: the complex and CUDA kernels that still need it load it when
+    they are first compiled.
     """
+    from .codegen.choice import native_enabled
+    if native_enabled():
+        return
     try:
         from numba.core.registry import cpu_target
         cpu_target.target_context.refresh()

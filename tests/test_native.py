@@ -319,3 +319,41 @@ def test_a_forked_process_runs_large_batches(tmp_path):
     want = np.einsum("ik,jl->ijkl", e, e) + np.einsum("il,jk->ijkl", e, e) \
         + 2 * np.einsum("ij,kl->ijkl", e, e)
     np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14)
+
+
+NUMBA_FREE = """
+import sys
+import numpy as np
+import symhess
+
+x = np.array([1.0, 2.0, 3.0])
+h = symhess.hessian(lambda x: np.sum(x ** 4) + x[0] * x[1])(x)
+X = np.linspace(-1, 1, 300).reshape(100, 3)
+y = np.where(np.arange(100) % 2, 1.0, -1.0)
+g = symhess.hessian(lambda w, X, y: np.sum(np.log1p(np.exp(-y * (X @ w)))), tier="array")(x / 10, X, y)
+np.save("out.npy", np.concatenate([h.ravel(), g.ravel()]))
+from symhess.codegen import drivers
+print("numba" in sys.modules, drivers._threads())
+"""
+
+
+def test_real_kernels_compile_and_run_without_loading_numba(tmp_path):
+    """A fresh interpreter compiles a scalar-tier and an array-tier Hessian natively and never
+    imports Numba; threads follow ``NUMBA_NUM_THREADS`` without it."""
+    script = tmp_path / "numba_free.py"
+    script.write_text(NUMBA_FREE)
+    env = dict(os.environ, SYMHESS_CACHE_DIR=str(tmp_path / "cache"), NUMBA_NUM_THREADS="3",
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, str(script)], cwd=str(tmp_path), env=env,
+                          capture_output=True, timeout=300, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "3"]
+    got = np.load(tmp_path / "out.npy")
+    x = np.array([1.0, 2.0, 3.0])
+    h = np.diag(12 * x ** 2)
+    h[0, 1] = h[1, 0] = 1.0
+    X = np.linspace(-1, 1, 300).reshape(100, 3)
+    y = np.where(np.arange(100) % 2, 1.0, -1.0)
+    s = 1 / (1 + np.exp(-y * (X @ (x / 10))))     # sigma(y z); the weight s (1 - s) y^2, y^2 = 1
+    g = (X.T * (s * (1 - s))) @ X
+    np.testing.assert_allclose(got, np.concatenate([h.ravel(), g.ravel()]), rtol=1e-12)
