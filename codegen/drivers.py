@@ -57,11 +57,17 @@ def _pool():
 
 
 def _run_on_threads(call, parts: list) -> None:
-    """``call(*part)`` for each of ``parts`` at once: the first on this thread, the others on
-    the pool's."""
-    others = [_pool().submit(call, *part) for part in parts[1:]]
-    if parts:
-        call(*parts[0])
+    """``call(*part)`` for each of ``parts``, on up to Numba's number of threads (this one
+    among them), each taking the next part when it is done with one: a thread slowed by other
+    work on its core takes fewer parts instead of holding the others up."""
+    threads = min(_threads(), len(parts))
+    todo = iter(parts)          # shared: each next() hands a part to one thread only
+
+    def work():
+        for part in todo:
+            call(*part)
+    others = [_pool().submit(work) for _ in range(threads - 1)]
+    work()
     for done in others:
         done.result()
 
@@ -70,6 +76,10 @@ def _split(count: int, pieces: int) -> list:
     """``pieces`` consecutive ranges ``(start, stop)`` of ``range(count)``, none empty."""
     pieces = max(1, min(pieces, count))
     return [(count * t // pieces, count * (t + 1) // pieces) for t in range(pieces)]
+
+
+# A loop on threads is cut in this many parts per thread, which threads take as they finish.
+PARTS_PER_THREAD = 4
 
 
 def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
@@ -82,8 +92,9 @@ def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtyp
     of each element loop. A uniform loop on threads sums its elements in at most
     `codegen.numba_cpu.CHUNKS` chunks of `codegen.numba_cpu.CHUNK_WORK` statements or more,
     as the Numba target does, and adds the chunks' sums in order: the same result on any number
-    of threads. A coloured loop runs its classes of elements one after the other, each class
-    cut in one range per thread (they add into disjoint entries).
+    of threads. A coloured loop runs its classes of elements one after the other, the elements
+    of a class at once (they add into disjoint entries). Either is cut in `PARTS_PER_THREAD`
+    parts per thread (`_run_on_threads`).
     """
     from . import numba_cpu
     address = function_address(ir_text, symbol + ".part", where, context=False)
@@ -105,7 +116,7 @@ def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtyp
             part(*passed, work.ctypes.data, sums, out.ctypes.data, which, first, stop, step,
                  chunks, count)
         call(0)
-        threads = _threads()
+        pieces = PARTS_PER_THREAD * _threads()
         for n, (uniform, colours, on_threads, statements, values) in enumerate(loops):
             elements = len(converted[first_table + 2 * n])
             if uniform:
@@ -113,7 +124,7 @@ def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtyp
                 chunks = min(numba_cpu.CHUNKS, max(1, elements // least)) if on_threads else 1
                 sums = np.zeros((chunks, max(1, values)))
                 _run_on_threads(call, [(n + 1, sums.ctypes.data, a, b, 0, chunks, elements)
-                                       for a, b in _split(chunks, threads if on_threads else 1)])
+                                       for a, b in _split(chunks, pieces if on_threads else 1)])
                 total = sums[0].copy()
                 for c in range(1, chunks):
                     total += sums[c]
@@ -125,7 +136,7 @@ def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtyp
                 for r in range(colours):
                     count = (elements - r + colours - 1) // colours
                     _run_on_threads(call, [(n + 1, None, r + colours * a, r + colours * b,
-                                            colours) for a, b in _split(count, threads)])
+                                            colours) for a, b in _split(count, pieces)])
         return out
 
     where["_native"] = part
@@ -161,16 +172,9 @@ def native_points(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dty
         # The arrays stay referenced by `converted` and `out` until every range has returned.
         passed = [a if isinstance(a, float) else a.ctypes.data for a in converted]
         passed.append(out.ctypes.data)
-        threads = min(_threads(), n // MIN_POINTS) if n * statements >= PARALLEL_WORK else 1
-        if threads <= 1:
-            points(*passed, 0, n)
-            return
-        bounds = [n * t // threads for t in range(threads + 1)]
-        others = [_pool().submit(points, *passed, a, b)
-                  for a, b in zip(bounds[1:-1], bounds[2:])]
-        points(*passed, bounds[0], bounds[1])
-        for done in others:
-            done.result()
+        pieces = min(PARTS_PER_THREAD * _threads(), n // MIN_POINTS) \
+            if n * statements >= PARALLEL_WORK else 1
+        _run_on_threads(lambda a, b: points(*passed, a, b), _split(n, pieces))
 
     def kernel_into(*args):
         *args, out = args

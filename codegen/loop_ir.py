@@ -46,6 +46,7 @@ STORAGE = {
 NUMPY_DTYPES = {"float64": "float64", "float32": "float32", "int64": "int64", "bool_": "bool"}
 ALIGN = 64                  # bytes: each array of the temporaries starts on a cache line
 
+
 class Array:
     """An array of the program: its element storage, kind and shape, and its address."""
 
@@ -68,7 +69,7 @@ class LoopProgram(ScalarCompiler):
             ``dgemm`` and ``sgemm`` (for ``np.dot``; the caller fills it).
     """
 
-    def __init__(self, source: str, arrays: dict, out: tuple, name: str, blas: str):
+    def __init__(self, source: str, arrays: list, out: tuple, name: str, blas: str):
         (function,) = ast.parse(source).body
         self.params = [a.arg for a in function.args.args]
         if len(arrays) != len(self.params):
@@ -83,6 +84,7 @@ class LoopProgram(ScalarCompiler):
         self.temporaries = 0                # bytes
         self.buffers: list = []             # (element type, byte offset) of each array made
         self.sums: dict = {}                # id(X[...] += v) -> (X, its register's slot)
+        self.uses_blas = False              # whether a matrix product calls BLAS
         self.returned = _returned(function.body)
         self.statements(function.body)
 
@@ -112,17 +114,25 @@ class LoopProgram(ScalarCompiler):
         value = stmt.value
         if isinstance(target, ast.Name):
             name = target.id
-            if name in self.arrays and name in self.params:
-                return          # an input's conversion: the caller passes it converted
+            if name in self.params:
+                # an input's conversion (np.ascontiguousarray(np.asarray(in0, ...)).reshape):
+                # the entry passes it converted; a parameter is never assigned otherwise
+                if not ast.unparse(value).startswith(f"np.ascontiguousarray(np.asarray({name},"):
+                    raise CodegenError(f"loop program: assigns to its parameter {name}")
+                return
             call = call_name(value)
             if call in ("np.zeros", "np.empty"):
                 shape = ast.literal_eval(value.args[0])
                 shape = (shape,) if isinstance(shape, int) else shape
-                dtype = NUMPY_DTYPES[ast.unparse(value.keywords[0].value).split(".")[-1]]
-                self.allocate(name, dtype, shape, zero=call == "np.zeros")
+                numpy_name = ast.unparse(value.keywords[0].value).split(".")[-1]
+                if numpy_name not in NUMPY_DTYPES:
+                    raise CodegenError(f"loop program: an array of dtype {numpy_name}")
+                self.allocate(name, NUMPY_DTYPES[numpy_name], shape, zero=call == "np.zeros")
             elif call == "reshape":
                 source = self.array(value.func.value)
                 shape = ast.literal_eval(value.args[0])
+                if math.prod(shape) != source.size:
+                    raise CodegenError(f"loop program: {ast.unparse(value)!r} changes the size")
                 self.arrays[name] = Array(source.address, source.dtype, shape)
             elif call == "np.dot":
                 self.matrix_product(name, *value.args)
@@ -394,7 +404,6 @@ class LoopProgram(ScalarCompiler):
             f"{p} {c.address}, i32* {ints['n']})")
         self.uses_blas = True
 
-    uses_blas = False
 
 def _bytes(elem: str) -> int:
     return {"double": 8, "float": 4, "i64": 8, "i32": 4, "i16": 2, "i8": 1}[elem]

@@ -220,6 +220,9 @@ def test_a_runtime_index_out_of_bounds_raises_the_programs_error():
     "t1[0] = undefined",
     "while True:\n        pass",
     "t1[0] -= in0[0]",
+    "in0 = t1",
+    "t2 = t1.reshape((2,))",
+    "t2 = np.zeros((3,), dtype=np.int32)",
 ])
 def test_what_the_compiler_has_no_rule_for_is_refused(statement):
     program = ("def kernel(in0):\n    t1 = np.zeros((1,), dtype=np.float64)\n"

@@ -1,4 +1,4 @@
-"""Lowering an array graph to a Numba kernel of loops over index spaces.
+"""Lowering an array graph to a loop program: loops over index spaces, written as Python.
 
 Every node is either *materialized* (computed once into an array by a loop nest) or *inlined*
 (its value at an index is an expression, printed into its consumers' loop bodies). Reductions,
@@ -10,7 +10,9 @@ or it has several consumers. So ``X.T @ diag(s) @ X`` is one loop nest
 ``H[t, j] += X[i, t] * s[i] * X[i, j]`` with ``s`` computed once per row beforehand.
 
 The kernel takes the function's inputs and then the graph's array constants, and returns the
-output buffer of the product's layout.
+output buffer of the product's layout. The program is a small subset of Python (arrays of
+fixed shapes, ``for`` loops over ``range``, scalar arithmetic) that `codegen.loop_ir` compiles
+to LLVM IR for the native target, and that Numba compiles as it is where that target is off.
 """
 
 from __future__ import annotations
