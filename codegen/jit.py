@@ -146,9 +146,12 @@ def _machine():
 
 def prepare() -> None:
     """Initialise llvmlite's native target, this process's target machine and JIT engine, and
-    LLVM's code generator (its first object file costs some milliseconds more than the next)."""
+    LLVM's code generator (its first object file costs some milliseconds more than the next),
+    and find BLAS (importing SciPy's linear algebra takes a tenth of a second): once per
+    process, when the compiler loads, rather than in the first compile."""
     _machine()
     _compile("define void @symhess.prepare() {\nentry:\n  ret void\n}\n")
+    _blas()
 
 
 def object_tag() -> str:
