@@ -53,6 +53,7 @@ LOOP_OPT_LEVEL = 2
 IMPORT = (f"\nfrom {__name__.rpartition('.')[0]}.runtime import native_kernel, native_loops, "
           "native_points\n")
 
+
 def supports(spec: KernelSpec) -> bool:
     """Real dtypes (`codegen.llvm_ir.supports`), and no element loop in a batched kernel."""
     return llvm_supports(spec) and not (batched(spec) and spec.loops)
@@ -119,8 +120,8 @@ class NativeCPU(Target):
             return head + (f"{name}, {name}_into = native_points(_IR, {symbol!r}, KERNEL_INPUTS, "
                            f"OUT_SHAPE, {spec.dtype!r}, {len(spec.statements())}, globals())\n")
         if threaded(spec):
-            loops = [(loop.uniform, loop.colours, parallel(loop),
-                      len(loop.assignments) + len(loop.outputs), len(loop.outputs))
+            loops = [(loop.uniform, loop.colours, parallel(loop), loop.statements,
+                      len(loop.outputs))
                      for loop in spec.loops]
             return head + (f"LOOPS = {loops!r}\n\n"
                            f"{name} = native_loops(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
@@ -389,7 +390,7 @@ def entry(spec: KernelSpec, scratch: list) -> str:
     the body, then each element loop. ``scratch``: the doubles of scratch the body and each
     element function take."""
     work = len(spec.statements()) + sum(
-        (loop.elements or RELEASE_GIL) * (len(loop.assignments) + len(loop.outputs))
+        (loop.elements or RELEASE_GIL) * loop.statements
         for loop in spec.loops)
     out_elem = OUTPUT[spec.dtype][0]
     operands = _parameters(spec)

@@ -34,8 +34,7 @@ CHUNKS, CHUNK_WORK = 256, 10_000
 
 def parallel(loop) -> bool:
     """Whether element loop ``loop`` runs on all threads (see `PARALLEL_WORK`)."""
-    statements = len(loop.assignments) + len(loop.outputs)
-    return (loop.uniform or loop.colours > 0) and loop.elements * statements >= PARALLEL_WORK
+    return (loop.uniform or loop.colours > 0) and loop.elements * loop.statements >= PARALLEL_WORK
 
 
 def _table_scatter(n: int, values: str, row: str) -> list:
@@ -166,7 +165,7 @@ class NumbaPython(PythonTarget):
         setup, step = self.element_step(spec, number)
         n = len(loop.outputs)
         acc_dtype = "np.complex128" if "complex" in spec.dtype else "np.float64"
-        statements = len(loop.assignments) + len(loop.outputs)
+        statements = loop.statements
         threads = parallel(loop)
         least = max(1, CHUNK_WORK // max(1, statements))          # elements per range
         if not threads:

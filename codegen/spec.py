@@ -148,6 +148,12 @@ class LoopSpec:
     elements: int = 0
     colours: int = 0
 
+    @property
+    def statements(self) -> int:
+        """Statements one element runs: its assignments and its values (the loop's work per
+        element, which decides whether it runs on threads and in what chunks)."""
+        return len(self.assignments) + len(self.outputs)
+
     def slot_index(self, j: int, row: str = "p") -> str:
         """Code for the input position of slot ``j`` of element ``row``."""
         if self.slot_rows:
