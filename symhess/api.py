@@ -359,8 +359,19 @@ class HessianFunction:
             compiled = self._array_build(args, kwargs, array_product, progress, target)
             if compiled is not None:
                 return compiled
-        with progress.stage("trace"):
-            trace = trace_call(self, args, kwargs, lazy_gathers)
+        try:
+            with progress.stage("trace"):
+                trace = trace_call(self, args, kwargs, lazy_gathers)
+        except UnsupportedFunctionError:
+            # What the scalar tier has no rule for (np.linalg.slogdet, a 10x10 solve) may be an
+            # array program, whatever the size of its data.
+            if array_product is None or self.tier != "auto":
+                raise
+            compiled = self._array_build(args, kwargs, array_product, progress, target,
+                                         decide=False)
+            if compiled is None:
+                raise
+            return compiled
         return build(trace, product, progress, target)
 
     def array_tier_applies(self, target) -> bool:
@@ -376,15 +387,16 @@ class HessianFunction:
                 "tier='auto' or 'scalar' with those options")
         return ok
 
-    def _array_build(self, args, kwargs, product, progress, target):
+    def _array_build(self, args, kwargs, product, progress, target, decide=True):
         """The array tier's build, or None when the `tier` rule leaves ``fun`` to the scalar
-        tier (with ``tier="array"``, a function it cannot trace is an error)."""
+        tier (with ``tier="array"``, a function it cannot trace is an error; ``decide=False``
+        skips the rule's size test)."""
         from .arrays.graph import Unsupported
         from .arrays.product import choose, trace_arrays
         try:
             with progress.stage("trace arrays"):
                 trace = trace_arrays(self, args, kwargs,
-                                     choose if self.tier == "auto" else None)
+                                     choose if self.tier == "auto" and decide else None)
             # (planning may find something unsupported too: a complex tangent of hvp)
             return None if trace is None else build(trace, product, progress, target)
         except Unsupported as exc:

@@ -82,7 +82,7 @@ def emit(self, node):
     # A reduction over the outermost loop adds into every output many times: unrolled by
     # UNROLL, each output value is loaded and stored once per UNROLL terms.
     unroll = UNROLL if order and order[0] not in out and len(order) >= 3 \
-        and sizes[order[0]] >= 4 * UNROLL and not any(fixed) else 1
+        and sizes[order[0]] >= 4 * UNROLL and not fixed else 1
     pad = "    " * depth
     if unroll > 1:
         r, n = order[0], sizes[order[0]]

@@ -90,7 +90,26 @@ def _value(node, args, inputs, constants):
         return out
     if op == "concat":
         return np.concatenate(args, axis=p[0])
+    if op in ("inv", "cholesky", "slogdet"):
+        return _linalg(op, args[0], node.shape)
     raise errors.InternalError(f"no NumPy evaluation of {op}")
+
+
+def _linalg(op, a, shape):
+    """NumPy's value of a linear-algebra node; NaN where NumPy raises (a singular matrix, one
+    not positive definite), as the kernel gives."""
+    out = np.empty(shape)
+    for at in np.ndindex(*a.shape[:-2]):
+        try:
+            if op == "inv":
+                out[at] = np.linalg.inv(a[at])
+            elif op == "cholesky":
+                out[at] = np.linalg.cholesky(a[at])
+            else:
+                out[at] = np.linalg.slogdet(a[at])
+        except np.linalg.LinAlgError:
+            out[at] = np.nan
+    return out
 
 
 def _numpy_key(key):

@@ -23,7 +23,7 @@ from .. import errors
 from ..codegen.choice import native_enabled
 from ..codegen.native import program_module
 from ..codegen.spec import plain_label, sanitize
-from . import contraction
+from . import contraction, factor
 from .contraction import CACHE_BYTES, flat
 from .einsum import size_of
 from .graph import topological
@@ -31,7 +31,8 @@ from .graph import topological
 #: The most memory (bytes) the intermediate arrays of one kernel may take.
 MAX_TEMPORARIES = 4 << 30
 RECOMPUTE_READS = 16      # the most array reads a shared expression recomputed per use may have
-ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape")
+ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape", "inv", "cholesky",
+          "slogdet")
 INDEX_MAPS = ("bcast", "transpose", "slice", "gather", "eye", "input", "const")
 CHEAP = {"add", "sub", "mul", "neg", "gt", "ge", "lt", "le", "eq", "ne", "and", "or", "not",
          "maximum", "minimum", "abs", "sign"}
@@ -323,6 +324,9 @@ class Lowering:
             return
         if op == "einsum":
             contraction.emit(self, node)
+            return
+        if op in ("inv", "cholesky", "slogdet"):
+            factor.emit(self, node)
             return
         if op == "scatter":
             name = self.alloc(node, "zeros")

@@ -93,11 +93,12 @@ def apply_function(func, args, kwargs):
     b = _builder(list(args) + list(kwargs.values()))
     result = rule(b, *args, **kwargs)
     if isinstance(result, (list, tuple)):
-        return type(result)(_wrap(r) for r in result)
+        wrapped = [_wrap(r) for r in result]
+        return type(result)(*wrapped) if hasattr(result, "_fields") else type(result)(wrapped)
     return _wrap(result)
 
 
-def _axes(axis, ndim):
+def reduction_axes(axis, ndim):
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, numbers.Integral):
@@ -105,7 +106,7 @@ def _axes(axis, ndim):
     return tuple(int(a) % max(ndim, 1) for a in axis)
 
 
-def _keep(b, result, x, axes, keepdims):
+def kept_dims(b, result, x, axes, keepdims):
     if not keepdims:
         return result
     return b.reshape(result, tuple(1 if k in axes else n for k, n in enumerate(x.shape)))
@@ -121,30 +122,30 @@ def _no_extras(name, **extras):
 def _sum(b, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     _no_extras("sum", out=out, initial=initial, where=where)
     x = lift(b, a)
-    axes = _axes(axis, x.ndim)
-    return _keep(b, b.sum(x, axes), x, axes, keepdims)
+    axes = reduction_axes(axis, x.ndim)
+    return kept_dims(b, b.sum(x, axes), x, axes, keepdims)
 
 
 @function(np.mean)
 def _mean(b, a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     _no_extras("mean", out=out, where=where)
     x = lift(b, a)
-    axes = _axes(axis, x.ndim)
+    axes = reduction_axes(axis, x.ndim)
     count = math.prod(x.shape[k] for k in axes)
-    return _keep(b, b.sum(x, axes) * (1.0 / count), x, axes, keepdims)
+    return kept_dims(b, b.sum(x, axes) * (1.0 / count), x, axes, keepdims)
 
 
 @function(np.var)
 def _var(b, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
     _no_extras("var", out=out, where=where)
     x = lift(b, a)
-    axes = _axes(axis, x.ndim)
+    axes = reduction_axes(axis, x.ndim)
     count = math.prod(x.shape[k] for k in axes)
     mean = b.sum(x, axes) * (1.0 / count)
     kept = tuple(k for k in range(x.ndim) if k not in axes)
     d = x - b.bcast(mean, x.shape, kept)
     var = b.sum(d * d, axes) * (1.0 / (count - ddof))
-    return _keep(b, var, x, axes, keepdims)
+    return kept_dims(b, var, x, axes, keepdims)
 
 
 @function(np.std)
@@ -156,16 +157,16 @@ def _std(b, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=No
 def _max(b, a, axis=None, out=None, keepdims=False, initial=None, where=None):
     _no_extras("max", out=out, initial=initial, where=where)
     x = lift(b, a)
-    axes = _axes(axis, x.ndim)
-    return _keep(b, b.max(x, axes), x, axes, keepdims)
+    axes = reduction_axes(axis, x.ndim)
+    return kept_dims(b, b.max(x, axes), x, axes, keepdims)
 
 
 @function(np.min, np.amin)
 def _min(b, a, axis=None, out=None, keepdims=False, initial=None, where=None):
     _no_extras("min", out=out, initial=initial, where=where)
     x = lift(b, a)
-    axes = _axes(axis, x.ndim)
-    return _keep(b, -b.max(-x, axes), x, axes, keepdims)
+    axes = reduction_axes(axis, x.ndim)
+    return kept_dims(b, -b.max(-x, axes), x, axes, keepdims)
 
 
 @function(np.dot)
@@ -217,14 +218,6 @@ def _einsum(b, subscripts, *operands, optimize=False, **kwargs):
     return b.einsum(nodes, labels, out)
 
 
-@function(np.trace)
-def _trace(b, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    x = lift(b, a)
-    if offset or x.ndim != 2:
-        raise Unsupported("np.trace beyond a square matrix's")
-    return b.einsum([x], [(0, 0)], ())
-
-
 # --- shapes ----------------------------------------------------------------------------------
 def _shape_of(shape, size):
     if isinstance(shape, numbers.Integral):
@@ -269,7 +262,8 @@ def _swapaxes(b, a, axis1, axis2):
 @function(np.squeeze)
 def _squeeze(b, a, axis=None):
     x = lift(b, a)
-    axes = [k for k, n in enumerate(x.shape) if n == 1] if axis is None else _axes(axis, x.ndim)
+    axes = [k for k, n in enumerate(x.shape) if n == 1] if axis is None \
+        else reduction_axes(axis, x.ndim)
     return b.reshape(x, tuple(n for k, n in enumerate(x.shape) if k not in axes))
 
 
@@ -277,7 +271,7 @@ def _squeeze(b, a, axis=None):
 def _expand_dims(b, a, axis):
     x = lift(b, a)
     shape = list(x.shape)
-    for ax in sorted(_axes(axis, x.ndim + (1 if isinstance(axis, int) else len(axis)))):
+    for ax in sorted(reduction_axes(axis, x.ndim + (1 if isinstance(axis, int) else len(axis)))):
         shape.insert(ax, 1)
     return b.reshape(x, tuple(shape))
 
@@ -339,15 +333,6 @@ def _clip(b, a, a_min=None, a_max=None, out=None, **kwargs):
 @function(np.zeros_like, np.ones_like)
 def _like(b, a, dtype=None, **kwargs):
     raise Unsupported("np.zeros_like of a traced array")
-
-
-@function(np.linalg.norm)
-def _norm(b, x, ord=None, axis=None, keepdims=False):
-    node = lift(b, x)
-    if ord not in (None, 2) or (axis is None and node.ndim > 1 and ord == 2):
-        raise Unsupported("np.linalg.norm other than the 2-norm")
-    axes = _axes(axis, node.ndim)
-    return _keep(b, b.unary("sqrt", b.sum(node * node, axes)), node, axes, keepdims)
 
 
 @function(np.take)

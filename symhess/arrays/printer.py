@@ -78,8 +78,19 @@ class MatrixPrinter:
             return rf"\operatorname{{{op}}}({inner}{axes})" if tex else f"{op}({inner}{axes})"
         if op == "reshape":
             return f"reshape({self.print(args[0])}, {node.shape})"
+        if op == "slice" and args[0].op == "slogdet":
+            which = ("sign", "logabsdet")[p[0][-1][1]]
+            inner = self.print(args[0].args[0])
+            if tex:
+                return (rf"\operatorname{{sign}}\det\left({inner}\right)" if which == "sign"
+                        else rf"\log\left|\det\left({inner}\right)\right|")
+            return f"{which}({inner})"
         if op == "slice":
             return f"{self._atom(args[0])}[{_key(p[0])}]"
+        if op == "inv" and tex:
+            return f"{self._atom(args[0])}^{{-1}}"
+        if op == "cholesky" and tex:
+            return rf"\operatorname{{chol}}\left({self.print(args[0])}\right)"
         if op == "gather":
             axis = p[0]
             return f"take({self.print(args[0])}, {self.print(args[1])}, axis={axis})"

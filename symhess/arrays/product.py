@@ -17,7 +17,7 @@ import numpy as np
 from .. import errors, pytree
 from ..layout import Layout, Parts
 from ..signature import kernel_dtype, leaf_values, rounded_dtype, symbolic_call, tree_of
-from . import numpy_rules, rules  # noqa: F401  (numpy_rules registers the tracer's rules)
+from . import linalg, numpy_rules, rules  # noqa: F401  (they register the tracer's rules)
 from .evaluate import evaluate
 from .graph import Builder, Unsupported
 from .kernel import kernel_source

@@ -12,6 +12,7 @@ not depend on the data's.
 from __future__ import annotations
 
 from .. import errors
+from . import linalg
 from .graph import ARITHMETIC, Builder, Node, Unsupported, topological
 
 
@@ -92,6 +93,8 @@ def jvp_rule(b: Builder, node: Node, tangents: list, batch: tuple):
     op, nb = node.op, len(batch)
     if all(t is None for t in tangents):
         return None
+    if op in linalg.OPS:
+        return linalg.jvp_rule(b, node, tangents, batch)
     if op == "unary":
         partial = _unary_partial(b, node)
         return None if partial is None else tangents[0] * lift(b, partial, batch)
@@ -179,6 +182,8 @@ def _max_parts(b, node):
 def vjp_rule(b: Builder, node: Node, g: Node, k: int):
     """The cotangent of operand ``k`` of ``node`` from the output's cotangent ``g``."""
     op, a = node.op, node.args[k]
+    if op in linalg.OPS:
+        return linalg.vjp_rule(b, node, g, k)
     if op == "unary":
         partial = _unary_partial(b, node)
         return None if partial is None else g * partial

@@ -1,0 +1,146 @@
+"""The loops of the linear-algebra nodes (`symhess.arrays.linalg`): factorisations in a kernel.
+
+Each node is materialized by a loop nest over its stack of matrices, written in the loop
+program's subset of Python (`symhess.arrays.kernel`), so both the native target and Numba
+compile it: Gauss-Jordan elimination with partial pivoting for ``inv``, LU with partial
+pivoting for ``slogdet``, and the Cholesky-Banachiewicz order for ``cholesky`` (row by row,
+each dot product along two contiguous rows). The operand's expression is read once per element:
+copied into a work matrix, or (Cholesky) read where the factor needs it.
+
+Failures give what JAX gives: a singular matrix an ``inv`` of infinities and NaNs and a
+``slogdet`` of ``(0, -inf)``; a matrix that is not positive definite a Cholesky factor of NaNs.
+"""
+
+from __future__ import annotations
+
+
+class _Writer:
+    """Statements at increasing depths, appended to a `Lowering`'s lines."""
+
+    def __init__(self, lowering, depth):
+        self.lowering, self.depth = lowering, depth
+
+    def __call__(self, depth, text):
+        self.lowering.lines.append("    " * (self.depth + depth) + text)
+
+
+def emit(low, node):
+    """The statements computing linear-algebra ``node`` (``low``: the `Lowering`)."""
+    a = node.args[0]
+    n = a.shape[-1]
+    name = low.alloc(node, "zeros" if node.op == "cholesky" else "empty")
+    work = f"w{node.id}"
+    if node.op != "cholesky":
+        low.lines.append(f"    {work} = np.empty(({n}, {n}), dtype=np.{low.dtype})")
+    heads, stack, depth = low.loops(a.shape[:-2])
+    low.lines += heads
+    put = _Writer(low, depth)
+    if node.op == "cholesky":
+        _cholesky(low, put, node, a, stack, n, name)
+        return
+    i, j = low.fresh(), low.fresh()
+    put(0, f"for {i} in range({n}):")
+    put(1, f"for {j} in range({n}):")
+    put(2, f"{work}[{i}, {j}] = {low.expr(a, stack + [i, j])}")
+    if node.op == "inv":
+        put(2, f"{low.access(name, stack + [i, j])} = 1.0 if {i} == {j} else 0.0")
+        _gauss_jordan(low, put, node.id, work, lambda r, c: low.access(name, stack + [r, c]), n)
+    else:
+        _lu_slogdet(low, put, node.id, work, n, low.access(name, stack + ["0"]),
+                    low.access(name, stack + ["1"]))
+
+
+def _pivot(low, put, tag, work, col, n):
+    """Rows ``col..n-1``: ``p{tag}`` becomes the row of the largest magnitude in column ``col``."""
+    r = low.fresh()
+    put(1, f"p{tag} = {col}")
+    put(1, f"big{tag} = abs({work}[{col}, {col}])")
+    put(1, f"for {r} in range({col} + 1, {n}):")
+    put(2, f"if abs({work}[{r}, {col}]) > big{tag}:")
+    put(3, f"big{tag} = abs({work}[{r}, {col}])")
+    put(3, f"p{tag} = {r}")
+
+
+def _swap_rows(low, put, tag, matrices, col, first, n):
+    """Rows ``col`` and ``p{tag}`` of each of ``matrices`` (element functions) exchanged, from
+    column ``first`` on."""
+    j = low.fresh()
+    put(2, f"for {j} in range({first}, {n}):")
+    for at in matrices:
+        put(3, f"v{tag} = {at(col, j)}")
+        put(3, f"{at(col, j)} = {at(f'p{tag}', j)}")
+        put(3, f"{at(f'p{tag}', j)} = v{tag}")
+
+
+def _gauss_jordan(low, put, tag, work, x, n):
+    """``x`` (an element function, holding the identity) becomes the inverse of ``work``."""
+    w = lambda r, c: f"{work}[{r}, {c}]"          # noqa: E731
+    col, j, r, j2 = low.fresh(), low.fresh(), low.fresh(), low.fresh()
+    put(0, f"for {col} in range({n}):")
+    _pivot(low, put, tag, work, col, n)
+    put(1, f"if p{tag} != {col}:")
+    _swap_rows(low, put, tag, [w, x], col, "0", n)
+    put(1, f"d{tag} = 1.0 / {w(col, col)}")
+    put(1, f"for {j} in range({n}):")
+    put(2, f"{w(col, j)} = {w(col, j)} * d{tag}")
+    put(2, f"{x(col, j)} = {x(col, j)} * d{tag}")
+    put(1, f"for {r} in range({n}):")
+    put(2, f"if {r} != {col}:")
+    put(3, f"f{tag} = {w(r, col)}")
+    put(3, f"for {j2} in range({col} + 1, {n}):")  # columns up to col are done
+    put(4, f"{w(r, j2)} = {w(r, j2)} - f{tag} * {w(col, j2)}")
+    put(3, f"for {j2} in range({n}):")
+    put(4, f"{x(r, j2)} = {x(r, j2)} - f{tag} * {x(col, j2)}")
+
+
+def _lu_slogdet(low, put, tag, work, n, sign, logabsdet):
+    w = lambda r, c: f"{work}[{r}, {c}]"          # noqa: E731
+    col, r, j = low.fresh(), low.fresh(), low.fresh()
+    put(0, f"s{tag} = 1.0")
+    put(0, f"l{tag} = 0.0")
+    put(0, f"for {col} in range({n}):")
+    _pivot(low, put, tag, work, col, n)
+    put(1, f"if p{tag} != {col}:")
+    put(2, f"s{tag} = -s{tag}")
+    _swap_rows(low, put, tag, [w], col, col, n)
+    put(1, f"d{tag} = {w(col, col)}")
+    put(1, f"if d{tag} < 0.0:")
+    put(2, f"s{tag} = -s{tag}")
+    put(1, f"if d{tag} == 0.0:")
+    put(2, f"s{tag} = 0.0")
+    put(1, f"l{tag} = l{tag} + math.log(abs(d{tag}))")
+    put(1, f"if d{tag} != 0.0:")
+    put(2, f"for {r} in range({col} + 1, {n}):")
+    put(3, f"f{tag} = {w(r, col)} / d{tag}")
+    put(3, f"for {j} in range({col} + 1, {n}):")
+    put(4, f"{w(r, j)} = {w(r, j)} - f{tag} * {w(col, j)}")
+    put(0, f"{sign} = s{tag}")
+    put(0, f"{logabsdet} = l{tag}")
+
+
+def _cholesky(low, put, node, a, stack, n, name):
+    tag = node.id
+    at = lambda r, c: low.access(name, stack + [r, c])   # noqa: E731
+    j, m, i, m2 = low.fresh(), low.fresh(), low.fresh(), low.fresh()
+    put(0, f"for {j} in range({n}):")
+    put(1, f"s{tag} = {low.expr(a, stack + [j, j])}")
+    put(1, f"for {m} in range({j}):")
+    put(2, f"s{tag} = s{tag} - {at(j, m)} * {at(j, m)}")
+    put(1, f"d{tag} = math.sqrt(s{tag})")
+    put(1, f"{at(j, j)} = d{tag}")
+    put(1, f"for {i} in range({j} + 1, {n}):")
+    put(2, f"s{tag} = {low.expr(a, stack + [i, j])}")
+    put(2, f"for {m2} in range({j}):")
+    put(3, f"s{tag} = s{tag} - {at(i, m2)} * {at(j, m2)}")
+    put(2, f"{at(i, j)} = s{tag} / d{tag}")
+    put(0, f"if d{tag} != d{tag}:")                # not positive definite: all NaN, as JAX
+    put(1, f"for {i} in range({n}):")
+    put(2, f"for {m} in range({n}):")
+    put(3, f"{at(i, m)} = np.nan")
+
+
+def iterations(node) -> int:
+    """How many multiply-adds the node's loops take."""
+    n = node.args[0].shape[-1]
+    stack = node.args[0].size // max(n * n, 1)
+    return stack * (2 * n ** 3 if node.op == "inv" else n ** 3 // 3 + n * n)
