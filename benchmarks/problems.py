@@ -34,6 +34,7 @@ class Problem:
     batched: bool = False     # size is the number of points; inputs()[0] has a leading axis
     sparse: bool = False      # the Hessian is sparse: a tool may return it in sparse form
     hvp: bool = False         # tools compute H(x) @ v, never H; inputs()[-1] is v
+    tools: tuple = None       # the only tools whose array namespace can express it (None: all)
 
     def output_bytes(self, size) -> int:
         """Bytes of the float64 result the tools return for this size (H, a batch, or H v)."""
@@ -336,6 +337,58 @@ def _chain(n_atoms):
     return (X + 0.05 * rng.standard_normal((n_atoms, 3)),)
 
 
+# --- Gaussian likelihoods: linear algebra inside the Hessian ---------------------------------
+
+GAUSS_ROWS, GP_NOISE = 100, 1e-2
+LINALG_TOOLS = ("jax", "symhess")      # (the other namespaces have no np.linalg)
+
+
+def _tril_positions(m):
+    """For ``m = k (k + 1) / 2`` parameters: ``(k, k)`` positions into ``[0, theta...]`` that
+    put ``theta`` in the lower triangle (row by row) and zeros above it."""
+    k = int(round((np.sqrt(8 * m + 1) - 1) / 2))
+    positions = np.zeros((k, k), dtype=np.int64)
+    positions[np.tril_indices(k)] = np.arange(1, m + 1)
+    return positions
+
+
+def gaussian_nll(xp):
+    """The negative log-likelihood of rows Y under N(0, L L^T + 0.1 I), with respect to the
+    lower-triangular L's k (k + 1) / 2 entries; Y is runtime data."""
+    def nll(theta, Y):
+        L = xp.concatenate([theta[:1] * 0.0, theta])[_tril_positions(theta.shape[0])]
+        S = L @ L.T + 0.1 * np.eye(L.shape[0])
+        _, logdet = xp.linalg.slogdet(S)
+        return 0.5 * Y.shape[0] * logdet + 0.5 * xp.sum(Y * xp.linalg.solve(S, Y.T).T)
+    return nll
+
+
+def _gaussian_data(k):
+    rng = np.random.default_rng(8)
+    L = np.tril(rng.standard_normal((k, k))) / np.sqrt(k) + np.eye(k)
+    return L[np.tril_indices(k)], rng.standard_normal((GAUSS_ROWS, k)) @ L.T
+
+
+def gp_marginal(xp):
+    """A Gaussian process's negative log marginal likelihood with a squared-exponential kernel
+    (length scale, signal and noise amplitudes, as logarithms); the points X and targets y are
+    runtime data."""
+    def nll(theta, X, y):
+        d2 = xp.sum((X[:, None, :] - X[None, :, :]) ** 2, axis=-1)
+        K = xp.exp(2 * theta[1] - 0.5 * d2 * xp.exp(-2 * theta[0])) \
+            + (xp.exp(2 * theta[2]) + GP_NOISE) * np.eye(X.shape[0])
+        _, logdet = xp.linalg.slogdet(K)
+        return 0.5 * y @ xp.linalg.solve(K, y) + 0.5 * logdet
+    return nll
+
+
+def _gp_data(points):
+    rng = np.random.default_rng(9)
+    X = rng.uniform(-3, 3, size=(points, 2))
+    y = np.sin(X[:, 0]) * np.cos(X[:, 1]) + 0.1 * rng.standard_normal(points)
+    return np.array([0.0, 0.0, np.log(0.1)]), X, y
+
+
 PROBLEMS = {p.name: p for p in [
     Problem("neohookean", "neo-Hookean energy, one 3x3 F", "points",
             make=neohookean, inputs=lambda size: _deformations(None), n_vars=lambda size: 9,
@@ -384,4 +437,11 @@ PROBLEMS = {p.name: p for p in [
     Problem("tv-hvp", "smoothed total variation of an N x N image, H(u) v", "N",
             make=total_variation, inputs=_image_data, n_vars=lambda n: n * n,
             sizes=(64, 256), quick_sizes=(64,), hvp=True),
+    Problem("gauss-nll", f"Gaussian NLL, covariance L L' + 0.1 I, w.r.t. the k x k lower "
+            f"triangle L; {GAUSS_ROWS} rows at runtime", "k",
+            make=gaussian_nll, inputs=_gaussian_data, n_vars=lambda k: k * (k + 1) // 2,
+            sizes=(5, 10, 20, 30), quick_sizes=(5,), tools=LINALG_TOOLS),
+    Problem("gp", "Gaussian-process marginal likelihood, 3 kernel hyperparameters, N points",
+            "N", make=gp_marginal, inputs=_gp_data, n_vars=lambda n: 3,
+            sizes=(200, 1000), quick_sizes=(50,), tools=LINALG_TOOLS),
 ]}

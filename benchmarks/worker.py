@@ -57,6 +57,8 @@ def run(spec: dict) -> dict:
     problem = PROBLEMS[spec["problem"]]
     size, tool = spec["size"], spec["tool"]
     peer = peers.load(tool)
+    if problem.tools is not None and tool.split("-")[0] not in problem.tools:
+        raise peers.NotApplicable(f"{problem.name} is written for {', '.join(problem.tools)}")
     args = problem.inputs(size)
     # Compile figures start after the tool is imported (its version() imports it), as a user's
     # first call comes after their imports; the import is recorded on its own.

@@ -24,7 +24,7 @@ def numpy_xp():
     return SimpleNamespace(
         name="numpy", sum=np.sum, max=np.max, log=np.log, exp=np.exp, sqrt=np.sqrt,
         tanh=np.tanh, cos=np.cos, arccos=np.arccos, arctan2=np.arctan2, det=np.linalg.det,
-        stack=np.stack, reshape=np.reshape)
+        stack=np.stack, reshape=np.reshape, linalg=np.linalg, concatenate=np.concatenate)
 
 
 def jax_xp():
@@ -33,7 +33,8 @@ def jax_xp():
     return SimpleNamespace(
         name="jax", sum=jnp.sum, max=jnp.max, log=jnp.log, exp=jnp.exp, sqrt=jnp.sqrt,
         tanh=jnp.tanh, cos=jnp.cos, arccos=jnp.arccos, arctan2=jnp.arctan2,
-        det=jnp.linalg.det, stack=jnp.stack, reshape=jnp.reshape)
+        det=jnp.linalg.det, stack=jnp.stack, reshape=jnp.reshape, linalg=jnp.linalg,
+        concatenate=jnp.concatenate)
 
 
 def torch_xp():

@@ -115,14 +115,17 @@ def _context() -> tuple:
 
 @functools.lru_cache(maxsize=None)
 def _blas() -> tuple:
-    """The addresses of the Fortran BLAS ``dgemm`` and ``sgemm`` SciPy links
-    (``scipy.linalg.cython_blas``), for the array tier's matrix products."""
-    from scipy.linalg import cython_blas
+    """The addresses of the Fortran BLAS and LAPACK functions SciPy links
+    (``scipy.linalg.cython_blas``, ``cython_lapack``) that loop programs call
+    (`codegen.loop_calls.LINEAR_ALGEBRA`): the array tier's matrix products and inverses."""
+    from scipy.linalg import cython_blas, cython_lapack
+    from .loop_calls import LINEAR_ALGEBRA
     api = ctypes.pythonapi
     api.PyCapsule_GetName.restype, api.PyCapsule_GetName.argtypes = ctypes.c_char_p, [ctypes.py_object]
     get = api.PyCapsule_GetPointer
     get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    capsules = [cython_blas.__pyx_capi__[name] for name in ("dgemm", "sgemm")]
+    capsules = [getattr(cython_blas, "__pyx_capi__").get(name)
+                or getattr(cython_lapack, "__pyx_capi__")[name] for name in LINEAR_ALGEBRA]
     return tuple(get(c, api.PyCapsule_GetName(c)) for c in capsules)
 
 
@@ -244,7 +247,8 @@ def function_address(ir_text: str, symbol: str, where: dict, context: bool = Tru
             (ctypes.c_void_p * len(values)).from_address(ctx)[:] = values
         if blas:
             table = engine.get_global_value_address(symbol + ".blas")
-            (ctypes.c_void_p * 2).from_address(table)[:] = _blas()
+            addresses = _blas()
+            (ctypes.c_void_p * len(addresses)).from_address(table)[:] = addresses
         _LOADED[symbol] = address, code
         return address
 

@@ -4,7 +4,9 @@ The array tier (`symhess.arrays.kernel`) writes its kernel as a loop program in 
 of Python: fixed-shape arrays allocated with ``np.zeros``/``np.empty`` or viewed with
 ``.reshape``, ``for`` loops over ``range``, element reads and writes (``X[i, j]``,
 ``X.flat[i]``, ``X[i] += v``), scalar arithmetic with ``math`` and a few NumPy functions,
-conditional expressions, ``np.dot(A.T, B)`` of two matrices, and ``raise IndexError`` for a
+conditional expressions, ``np.dot(A, B)`` of two matrices (either transposed),
+``np.linalg.inv(A)`` of one
+(BLAS and LAPACK), and ``raise IndexError`` for a
 runtime index out of bounds. `LoopProgram` compiles that subset, and nothing else, to one LLVM
 function
 
@@ -30,7 +32,7 @@ from __future__ import annotations
 import ast
 import math
 
-from .llvm_ir import double
+from .loop_calls import LinearAlgebraCalls
 from .loop_values import ScalarCompiler, call_name
 from .printer import CodegenError
 
@@ -56,7 +58,7 @@ class Array:
         self.size = math.prod(self.shape)
 
 
-class LoopProgram(ScalarCompiler):
+class LoopProgram(LinearAlgebraCalls, ScalarCompiler):
     """Compiles one loop program (the body of ``def kernel(...)``) to an LLVM function.
 
     Args:
@@ -65,8 +67,9 @@ class LoopProgram(ScalarCompiler):
             program reads one of shape ``()`` as shape ``(1,)``).
         out: ``(dtype name, size)`` of the output buffer.
         name: the LLVM function's name (with its ``@``).
-        blas: the name of a table ``[2 x i8*]`` holding the addresses of BLAS's Fortran
-            ``dgemm`` and ``sgemm`` (for ``np.dot``; the caller fills it).
+        blas: the name of the table of the addresses of the Fortran functions of
+            `codegen.loop_calls.LINEAR_ALGEBRA` (for ``np.dot``, ``np.linalg.inv`` and
+            ``np.linalg.slogdet``; the caller fills it).
     """
 
     def __init__(self, source: str, arrays: list, out: tuple, name: str, blas: str):
@@ -112,6 +115,10 @@ class LoopProgram(ScalarCompiler):
     def _Assign(self, stmt) -> None:
         (target,) = stmt.targets
         value = stmt.value
+        if isinstance(target, ast.Tuple) and call_name(value) == "np.linalg.slogdet" and \
+                len(target.elts) == 2 and all(isinstance(t, ast.Name) for t in target.elts):
+            self.log_determinant([t.id for t in target.elts], *value.args)
+            return
         if isinstance(target, ast.Name):
             name = target.id
             if name in self.params:
@@ -136,6 +143,8 @@ class LoopProgram(ScalarCompiler):
                 self.arrays[name] = Array(source.address, source.dtype, shape)
             elif call == "np.dot":
                 self.matrix_product(name, *value.args)
+            elif call == "np.linalg.inv":
+                self.inverse(name, *value.args)
             else:
                 self.assign_scalar(name, self.expr(value))
             return
@@ -362,47 +371,6 @@ class LoopProgram(ScalarCompiler):
         self.lines += [f"br label %{inside}.end", f"{inside}.end:",
                        f"{step} = add nsw i64 {i}, 1", f"br label %{head}"]
         self.enter(done)
-
-    def matrix_product(self, name: str, left, right) -> None:
-        """``name = np.dot(A.T, B)`` by BLAS: ``A`` (r, a) and ``B`` (r, b), both C-ordered, give
-        (a, b); column-major, that is ``C' = B' A'^T``, ``gemm('N', 'T', b, a, r)``."""
-        if not (isinstance(left, ast.Attribute) and left.attr == "T"):
-            raise CodegenError(f"loop program: np.dot of {ast.unparse(left)!r}")
-        a, b = self.array(left.value), self.array(right)
-        (r, m), (r2, n) = a.shape, b.shape
-        if r != r2 or a.dtype != b.dtype or a.dtype not in ("float64", "float32"):
-            raise CodegenError("loop program: np.dot(A.T, B) of two float matrices of as many rows")
-        c = self.allocate(name, a.dtype, (m, n), zero=False)
-        elem, letter = a.elem, "d" if a.dtype == "float64" else "s"
-        ints = {}
-        for key, value in (("n", n), ("m", m), ("r", r)):
-            ints[key] = f"%gemm.{key}{self.count}"
-            self.allocas.append(f"{ints[key]} = alloca i32")
-            self.lines.append(f"store i32 {value}, i32* {ints[key]}")
-        scalars = {}
-        for key, value in (("one", 1.0), ("zero", 0.0)):
-            scalars[key] = f"%gemm.{key}{self.count}"
-            self.allocas.append(f"{scalars[key]} = alloca {elem}")
-            literal = double(value) if elem == "double" else \
-                self.fresh(f"fptrunc double {double(value)} to float")
-            self.lines.append(f"store {elem} {literal}, {elem}* {scalars[key]}")
-        chars = {}
-        for key, value in (("N", ord("N")), ("T", ord("T"))):
-            chars[key] = f"%gemm.{key}{self.count}"
-            self.allocas.append(f"{chars[key]} = alloca i8")
-            self.lines.append(f"store i8 {value}, i8* {chars[key]}")
-        self.count += 1
-        p = f"{elem}*"
-        fn = self.fresh(f"load i8*, i8** getelementptr inbounds ([2 x i8*], [2 x i8*]* "
-                        f"{self.blas}, i64 0, i64 {0 if letter == 'd' else 1})")
-        signature = f"void (i8*, i8*, i32*, i32*, i32*, {p}, {p}, i32*, {p}, i32*, {p}, {p}, i32*)*"
-        gemm = self.fresh(f"bitcast i8* {fn} to {signature}")
-        self.lines.append(
-            f"call void {gemm}(i8* {chars['N']}, i8* {chars['T']}, i32* {ints['n']}, "
-            f"i32* {ints['m']}, i32* {ints['r']}, {p} {scalars['one']}, {p} {b.address}, "
-            f"i32* {ints['n']}, {p} {a.address}, i32* {ints['m']}, {p} {scalars['zero']}, "
-            f"{p} {c.address}, i32* {ints['n']})")
-        self.uses_blas = True
 
 
 def _bytes(elem: str) -> int:

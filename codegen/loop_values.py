@@ -277,7 +277,8 @@ class ScalarCompiler:
 
 
 def call_name(node) -> str | None:
-    """``'np.zeros'``, ``'math.exp'``, ``'range'``, ``'reshape'`` (a method) of a call node."""
+    """``'np.zeros'``, ``'math.exp'``, ``'np.linalg.inv'``, ``'range'``, ``'reshape'`` (a
+    method) of a call node."""
     if not isinstance(node, ast.Call):
         return None
     func = node.func
@@ -286,5 +287,7 @@ def call_name(node) -> str | None:
     if isinstance(func, ast.Attribute):
         if isinstance(func.value, ast.Name) and func.value.id in ("np", "math"):
             return f"{func.value.id}.{func.attr}"
+        if ast.unparse(func.value) == "np.linalg":
+            return f"np.linalg.{func.attr}"
         return func.attr
     return None

@@ -31,6 +31,7 @@ import math
 
 from .entry import POINTEE, STACK_SCRATCH, IRLines, cpython_entry
 from .llvm_ir import ELEMENT, OUTPUT, LLVMIR, supports as llvm_supports
+from .loop_calls import LINEAR_ALGEBRA
 from .loop_ir import LoopProgram
 from .printer import CodegenError
 from .numba_cpu import parallel
@@ -442,7 +443,7 @@ def program_module(program: str, args: list, dtype: str, out_shape: tuple, work:
     text = body.ir() + "\n" + cpython_entry(args, dtype, out_shape, call, temporaries,
                                              work >= RELEASE_GIL, tuple(body.messages))
     if body.uses_blas:
-        text += "@@SYMBOL@.blas = global [2 x i8*] zeroinitializer, align 8\n"
+        text += f"@@SYMBOL@.blas = global [{len(LINEAR_ALGEBRA)} x i8*] zeroinitializer, align 8\n"
     symbol = "symhess_" + hashlib.sha256(text.encode()).hexdigest()[:24]
     text = text.replace("@SYMBOL@", symbol)
     listing = "".join(f"#     {line}\n" if line else "#\n" for line in program.splitlines())

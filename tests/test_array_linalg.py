@@ -132,10 +132,11 @@ def test_the_numpy_interpreter_agrees_with_numpy():
 
 
 def test_without_the_native_target(monkeypatch, jax, jnp):
-    """Numba compiles the same loop program where the native target is off."""
+    """Numba compiles the same loop program where the native target is off (with NumPy's
+    LAPACK for the 20x20 inverse and determinant)."""
     monkeypatch.setenv("SYMHESS_NATIVE", "0")
-    L = np.tril(rng.normal(size=(4, 4))) + np.eye(4)
-    Y = rng.normal(size=(20, 4))
+    L = np.tril(rng.normal(size=(20, 20))) + np.eye(20)
+    Y = rng.normal(size=(4, 20))
     got = symhess.hessian(_gaussian, tier="array")(L, Y)
     want = np.asarray(jax.hessian(lambda L: _gaussian(L, Y, jnp))(L))
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())

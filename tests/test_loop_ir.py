@@ -152,6 +152,29 @@ CASES = {
             t1 = np.dot(m1.T, in0)
             return t1.reshape((3, 3))
         """, [X, RNG.standard_normal(5)]),
+    "matrix products of transposed operands by BLAS": ("""
+        def kernel(in0, in1):
+            t1 = np.dot(in0, in1)
+            t2 = np.dot(in0.T, in0)
+            t3 = np.dot(in1, in0.T)
+            t4 = np.dot(in1.T, in1.T)
+            out = np.empty(48, dtype=np.float64)
+            out[0:15] = t1.reshape(-1)
+            out[15:24] = t2.reshape(-1)
+            out[24:39] = t3.reshape(-1)
+            out[39:48] = t4.reshape(-1)
+            return out.reshape((48,))
+        """, [X, RNG.standard_normal((3, 3))]),
+    "an inverse and a log-determinant by LAPACK": ("""
+        def kernel(in0):
+            t1 = np.linalg.inv(in0)
+            s, l = np.linalg.slogdet(in0)
+            out = np.empty(18, dtype=np.float64)
+            out[0:16] = t1.reshape(-1)
+            out[16] = s
+            out[17] = l
+            return out.reshape((18,))
+        """, [RNG.standard_normal((4, 4))]),
 }
 
 
@@ -190,6 +213,23 @@ def test_a_float32_program_rounds_what_it_stores():
     assert got.dtype == np.float32
     gram = x.astype(np.float64).T @ x.astype(np.float64)
     np.testing.assert_allclose(got, np.stack([gram, 2 * gram]), rtol=1e-6)
+
+
+def test_lapack_on_a_singular_matrix_gives_nans_and_a_zero_sign():
+    program = textwrap.dedent("""
+        def kernel(in0):
+            t1 = np.linalg.inv(in0)
+            s, l = np.linalg.slogdet(in0)
+            out = np.empty(11, dtype=np.float64)
+            out[0:9] = t1.reshape(-1)
+            out[9] = s
+            out[10] = l
+            return out.reshape((11,))
+        """)
+    singular = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])
+    got = _compile(program, [singular], out_shape=(11,))(singular)
+    assert np.all(np.isnan(got[:9]))
+    assert tuple(got[9:]) == tuple(np.linalg.slogdet(singular)) == (0.0, -np.inf)
 
 
 def test_a_runtime_index_out_of_bounds_raises_the_programs_error():

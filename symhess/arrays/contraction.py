@@ -103,41 +103,82 @@ def emit(self, node):
                        f"            {name}[p, q] = {name}[q, p]"]
 
 def matrix_product(self, node) -> bool:
-    """Print a large contraction ``out[a, b] = sum_r A(r, a) w(r) B(r, b)`` as a BLAS
-    product ``np.dot(A'.T, B)`` (``A' = A w``, materialized); False when it is not one."""
+    """Print a large contraction of two arrays as one BLAS product: with ``A`` the output
+    labels of one operand, ``B`` those of the other and ``R`` the labels they share and sum
+    over, ``C[A, B] = sum_R X[A, R] w[R] Y[R, B]`` is ``np.dot`` of the operands as matrices,
+    each read in place where it is an array laid out as ``(A, R)`` or ``(R, A)`` (a transpose
+    is BLAS's flag, not a copy), else first computed into one (weights on ``R`` are multiplied
+    into ``X``). ``C`` is the output when its labels are ``A + B`` (or ``B + A``: the operands
+    swap sides), else it is copied into the output's order. False when the contraction is not
+    one of this form."""
     labels, out = node.params
     sizes = size_of(labels, node.args)
-    reduced = [l for l in sizes if l not in out]
-    if len(out) != 2 or len(reduced) != 1 or math.prod(sizes.values()) < BLAS_WORK \
+    if len(out) < 2 or math.prod(sizes.values()) < BLAS_WORK \
             or self.dtype not in ("float64", "float32") \
             or any(x.op == "eye" or len(set(ls)) != len(ls) for x, ls in zip(node.args, labels)):
         return False
-    (r,), (a, b) = reduced, out
-    left = [(x, ls) for x, ls in zip(node.args, labels) if a in ls]
-    right = [(x, ls) for x, ls in zip(node.args, labels) if b in ls]
-    weights = [(x, ls) for x, ls in zip(node.args, labels) if set(ls) <= {r}]
-    if any(a in ls and b in ls for ls in labels) or not left or not right \
-            or len(left) + len(right) + len(weights) != len(node.args):
+    reduced = tuple(l for l in sizes if l not in out)
+    weights = [(x, ls) for x, ls in zip(node.args, labels) if set(ls) <= set(reduced)]
+    sides = [(x, ls) for x, ls in zip(node.args, labels) if not set(ls) <= set(reduced)]
+    if len(sides) != 2 or not reduced:
         return False
-    sides = []
-    for side, label, extra in ((left, a, weights), (right, b, [])):
-        x, ls = side[0]
-        if len(side) == 1 and not extra and ls == (r, label) and x.dtype == "f" and \
-                (x.op == "input" or x.id in self.materialized) and x.op != "reshape":
-            sides.append(self.var(x))         # already a contiguous (r, label) array
-            continue
-        tmp = f"m{node.id}_{label}"
-        dtype = f"np.{self.dtype}"
-        self.lines.append(f"    {tmp} = np.empty(({sizes[r]}, {sizes[label]}), dtype={dtype})")
-        heads, (i, j), depth = self.loops((sizes[r], sizes[label]))
-        at = {r: i, label: j}
-        value = " * ".join(self.expr(y, [at[l] for l in ls]) for y, ls in side + extra)
-        self.lines += heads + ["    " * depth + f"{tmp}[{i}, {j}] = {value}"]
-        sides.append(tmp)
-    name = f"t{node.id}"
+    groups = [tuple(l for l in out if l in ls) for _, ls in sides]
+    if set(groups[0]) & set(groups[1]) or len(groups[0]) + len(groups[1]) != len(out) \
+            or any(l not in ls for l in reduced for _, ls in sides):
+        return False
+    if groups[1] + groups[0] == tuple(out):          # C[B, A]: the operands swap sides
+        sides, groups = sides[::-1], groups[::-1]
+    extras = ([w for w in weights], [])
+    operands = [_matrix(self, node, k, side, group, sizes, reduced, extra)
+                for k, (side, group, extra) in enumerate(zip(sides, groups, extras))]
+    name, product = f"t{node.id}", f"g{node.id}"
     self.names[node.id] = name
-    self.lines.append(f"    {name} = np.dot({sides[0]}.T, {sides[1]})")
+    self.lines.append(f"    {product} = np.dot({operands[0]}, {operands[1]})")
+    left, right = groups
+    if left + right == tuple(out):
+        self.lines.append(f"    {name} = {product}.reshape({node.shape!r})")
+        return True
+    self.lines.append(f"    {name} = np.empty({node.shape!r}, dtype=np.{self.dtype})")
+    heads, idx, depth = self.loops(node.shape)
+    at = dict(zip(out, idx))
+    row = flat([at[l] for l in left], [sizes[l] for l in left])
+    column = flat([at[l] for l in right], [sizes[l] for l in right])
+    self.lines += heads + ["    " * depth + f"{name}[{', '.join(idx)}] = {product}[{row}, {column}]"]
     return True
+
+
+def _matrix(self, node, k, side, group, sizes, reduced, extra) -> str:
+    """Operand ``k`` (0: left, 1: right) of a BLAS product as a matrix expression: ``(group,
+    reduced)`` for the left one, ``(reduced, group)`` for the right one, possibly transposed
+    (``.T``). An array already laid out so is viewed in place; anything else is computed into
+    a matrix in the order of its own labels (its loops then read and write along memory)."""
+    z, lz = side
+    blocks = [(group, reduced), (reduced, group)]
+    for first, second in blocks:
+        if not extra and lz == first + second and z.dtype == "f" and z.op != "reshape" \
+                and (z.op == "input" or z.id in self.materialized):
+            view = f"v{node.id}_{k}"
+            self.lines.append(f"    {view} = {self.var(z)}.reshape(({_size(sizes, first)}, "
+                              f"{_size(sizes, second)}))")
+            wanted = (group, reduced) if k == 0 else (reduced, group)
+            return view if (first, second) == wanted else f"{view}.T"
+    # Computed: in the order its labels come in (group first if its first label is one).
+    first, second = blocks[0] if lz[0] in group else blocks[1]
+    tmp = f"m{node.id}_{k}"
+    self.lines.append(f"    {tmp} = np.empty(({_size(sizes, first)}, {_size(sizes, second)}), "
+                      f"dtype=np.{self.dtype})")
+    heads, idx, depth = self.loops([sizes[l] for l in first + second])
+    at = dict(zip(first + second, idx))
+    value = " * ".join(self.expr(v, [at[l] for l in ls]) for v, ls in [side] + extra)
+    row = flat(idx[:len(first)], [sizes[l] for l in first])
+    column = flat(idx[len(first):], [sizes[l] for l in second])
+    self.lines += heads + ["    " * depth + f"{tmp}[{row}, {column}] = {value}"]
+    wanted = (group, reduced) if k == 0 else (reduced, group)
+    return tmp if (first, second) == wanted else f"{tmp}.T"
+
+
+def _size(sizes, group) -> int:
+    return math.prod(sizes[l] for l in group)
 
 
 def flat(idx, shape) -> str:

@@ -50,6 +50,14 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple):
                 del operands[k], labels[k]
                 changed = True
                 break
+            if x.op == "einsum" and set(x.params[1]) == {l for ls in x.params[0] for l in ls}:
+                # A product without a sum (an outer product): its factors become operands.
+                rename = dict(zip(x.params[1], ls))
+                operands[k:k + 1] = list(x.args)
+                labels[k:k + 1] = [tuple(rename[label] for label in inner)
+                                   for inner in x.params[0]]
+                changed = True
+                break
             if x.op == "transpose":
                 perm = x.params[0]
                 inner = [None] * x.ndim
@@ -94,6 +102,19 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple):
         kept = [label for label in ls if label in out]
         result = b.transpose(summed, [kept.index(label) for label in out])
         return result * scale if scale != 1.0 else result
+    # Factors indexed by no summed label multiply the contraction of the others: the sum
+    # of a rank-one matrix against another is then a product with a matrix-vector product.
+    reduced = used - set(out)
+    outside = [k for k, (x, ls) in enumerate(zip(operands, labels))
+               if not set(ls) & reduced and x.op != "eye"]
+    if reduced and outside and len(outside) < len(operands):
+        inner = [k for k in range(len(operands)) if k not in outside]
+        inner_out = tuple(label for label in out if any(label in labels[k] for k in inner))
+        core = canonical_einsum(b, [operands[k] for k in inner], [labels[k] for k in inner],
+                                inner_out)
+        product = canonical_einsum(b, [operands[k] for k in outside] + [core],
+                                   [labels[k] for k in outside] + [inner_out], out)
+        return product * scale if scale != 1.0 else product
     # One order of operands and one numbering of labels, so equal contractions are one node.
     order = sorted(range(len(operands)), key=lambda k: operands[k].id)
     operands = [operands[k] for k in order]

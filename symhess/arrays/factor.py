@@ -2,8 +2,9 @@
 
 Each node is materialized by a loop nest over its stack of matrices, written in the loop
 program's subset of Python (`symhess.arrays.kernel`), so both the native target and Numba
-compile it: Gauss-Jordan elimination with partial pivoting for ``inv``, LU with partial
-pivoting for ``slogdet``, and the Cholesky-Banachiewicz order for ``cholesky`` (row by row,
+compile it: Gauss-Jordan elimination with partial pivoting for ``inv`` (LAPACK's LU inverse
+from `LAPACK_FROM` rows on, for one matrix), LU with partial
+pivoting for ``slogdet`` (LAPACK's likewise), and the Cholesky-Banachiewicz order for ``cholesky`` (row by row,
 each dot product along two contiguous rows). The operand's expression is read once per element:
 copied into a work matrix, or (Cholesky) read where the factor needs it.
 
@@ -12,6 +13,12 @@ Failures give what JAX gives: a singular matrix an ``inv`` of infinities and NaN
 """
 
 from __future__ import annotations
+
+
+#: The order from which a matrix (not a stack of them) is inverted and its determinant found
+#: by LAPACK (``np.linalg.inv`` and ``np.linalg.slogdet`` in the loop program: ``getrf`` and
+#: ``getri``) rather than by loops.
+LAPACK_FROM = 16
 
 
 class _Writer:
@@ -28,7 +35,10 @@ def emit(low, node):
     """The statements computing linear-algebra ``node`` (``low``: the `Lowering`)."""
     a = node.args[0]
     n = a.shape[-1]
-    name = low.alloc(node, "zeros" if node.op == "cholesky" else "empty")
+    if node.op == "inv" and node.ndim == 2 and n >= LAPACK_FROM:
+        name = low.names[node.id] = f"t{node.id}"       # LAPACK's result
+    else:
+        name = low.alloc(node, "zeros" if node.op == "cholesky" else "empty")
     work = f"w{node.id}"
     if node.op != "cholesky":
         low.lines.append(f"    {work} = np.empty(({n}, {n}), dtype=np.{low.dtype})")
@@ -42,9 +52,15 @@ def emit(low, node):
     put(0, f"for {i} in range({n}):")
     put(1, f"for {j} in range({n}):")
     put(2, f"{work}[{i}, {j}] = {low.expr(a, stack + [i, j])}")
-    if node.op == "inv":
+    if node.op == "inv" and not stack and n >= LAPACK_FROM:
+        low.lines.append(f"    {name} = np.linalg.inv({work})")
+    elif node.op == "inv":
         put(2, f"{low.access(name, stack + [i, j])} = 1.0 if {i} == {j} else 0.0")
         _gauss_jordan(low, put, node.id, work, lambda r, c: low.access(name, stack + [r, c]), n)
+    elif not stack and n >= LAPACK_FROM:
+        tag = node.id
+        low.lines += [f"    s{tag}, l{tag} = np.linalg.slogdet({work})",
+                      f"    {name}[0] = s{tag}", f"    {name}[1] = l{tag}"]
     else:
         _lu_slogdet(low, put, node.id, work, n, low.access(name, stack + ["0"]),
                     low.access(name, stack + ["1"]))
