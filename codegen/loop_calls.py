@@ -3,9 +3,10 @@
 `LinearAlgebraCalls` is the part of `codegen.loop_ir.LoopProgram` that compiles the statements
 
     ``C = np.dot(A, B)`` (either operand may be transposed: ``A.T``),
-    ``X = np.linalg.inv(A)``, ``sign, logabsdet = np.linalg.slogdet(A)``
+    ``X = np.linalg.inv(A)``, ``sign, logabsdet = np.linalg.slogdet(A)``,
+    ``w, V = np.linalg.eigh(A)`` (of a symmetric ``A``)
 
-into calls of SciPy's Fortran BLAS and LAPACK (``gemm``, ``getrf``, ``getri``), whose
+into calls of SciPy's Fortran BLAS and LAPACK (``gemm``, ``getrf``, ``getri``, ``syev``), whose
 addresses the caller puts in a table (`LINEAR_ALGEBRA`, in its order) when it loads the code.
 A C-ordered matrix is, in Fortran's column-major order, its transpose: each call is written
 for that view.
@@ -23,7 +24,7 @@ __all__ = ["LINEAR_ALGEBRA", "LinearAlgebraCalls"]
 
 #: The BLAS and LAPACK functions (SciPy's Fortran ones) a program may call, in the order of
 #: the table of their addresses the caller fills.
-LINEAR_ALGEBRA = ("dgemm", "sgemm", "dgetrf", "sgetrf", "dgetri", "sgetri")
+LINEAR_ALGEBRA = ("dgemm", "sgemm", "dgetrf", "sgetrf", "dgetri", "sgetri", "dsyev", "ssyev")
 
 
 class LinearAlgebraCalls:
@@ -168,3 +169,67 @@ class LinearAlgebraCalls:
         self.loop(n, step)
         self.assign_scalar(names[0], (self.fresh(f"load double, double* {sign}"), "f"))
         self.assign_scalar(names[1], (self.fresh(f"load double, double* {log}"), "f"))
+
+    def eigen(self, names: list, matrix) -> None:
+        """``w, V = np.linalg.eigh(A)`` for a symmetric ``A`` by LAPACK's ``syev`` on a copy
+        (symmetric: the same matrix in either order), whose eigenvectors, the columns of its
+        Fortran-ordered result, are transposed into ``V``. A matrix with a NaN or an infinity
+        (which LAPACK need not survive), or on which ``syev`` fails, gives NaNs."""
+        a = self.array(matrix)
+        n = a.shape[0]
+        if len(a.shape) != 2 or a.shape[1] != n or a.dtype not in ("float64", "float32"):
+            raise CodegenError("loop program: np.linalg.eigh of a square float matrix")
+        w = self.allocate(names[0], a.dtype, (n,), zero=False)
+        v = self.allocate(names[1], a.dtype, (n, n), zero=False)
+        q = self.allocate(f"{names[1]}.lapack", a.dtype, (n, n), zero=False)
+        lwork = max(64 * n, 1)
+        work = self.allocate(f"{names[1]}.work", a.dtype, (lwork,), zero=False)
+        self.copy(a, q, 0)
+        slots = self.integers(n=n, lwork=lwork, info=0)
+        check = f"%eigh.check{self.count}"
+        self.count += 1
+        self.allocas.append(f"{check} = alloca double")
+        self.lines.append(f"store double 0.0, double* {check}")
+
+        def scan(i):                 # 0 * x is NaN for a NaN or an infinity
+            term = self.fresh(f"fmul double {self.load(q, i)[0]}, 0.0")
+            total = self.fresh(f"load double, double* {check}")
+            self.lines.append(f"store double {self.fresh(f'fadd double {total}, {term}')}, "
+                              f"double* {check}")
+        self.loop(n * n, scan)
+        bad, good, done = self.label("eigh.bad"), self.label("eigh.good"), self.label("eigh.done")
+        total = self.fresh(f"load double, double* {check}")
+        finite = self.fresh(f"fcmp oeq double {total}, 0.0")
+        self.lines.append(f"br i1 {finite}, label %{good}, label %{bad}")
+        self.enter(good)
+        chars = {}
+        for key, value in (("jobz", "V"), ("uplo", "L")):
+            chars[key] = f"%syev.{key}{self.count}"
+            self.allocas.append(f"{chars[key]} = alloca i8")
+            self.lines.append(f"store i8 {ord(value)}, i8* {chars[key]}")
+        self.count += 1
+        p = f"{a.elem}*"
+        syev = self.routine(f"{'d' if a.dtype == 'float64' else 's'}syev",
+                            f"void (i8*, i8*, i32*, {p}, i32*, {p}, {p}, i32*, i32*)*")
+        self.lines.append(f"call void {syev}(i8* {chars['jobz']}, i8* {chars['uplo']}, i32* "
+                          f"{slots['n']}, {p} {q.address}, i32* {slots['n']}, {p} {w.address}, "
+                          f"{p} {work.address}, i32* {slots['lwork']}, i32* {slots['info']})")
+        info = self.fresh(f"load i32, i32* {slots['info']}")
+        solved = self.label("eigh.solved")
+        self.lines.append(f"br i1 {self.fresh(f'icmp eq i32 {info}, 0')}, label %{solved}, "
+                          f"label %{bad}")
+        self.enter(solved)
+
+        def transpose(i):
+            row = self.fresh(f"sdiv i64 {i}, {n}")
+            column = self.fresh(f"srem i64 {i}, {n}")
+            at = self.fresh(f"add nsw i64 {self.fresh(f'mul nsw i64 {column}, {n}')}, {row}")
+            self.store(v, i, self.load(q, at))
+        self.loop(n * n, transpose)
+        self.lines.append(f"br label %{done}")
+        self.enter(bad)
+        nan = (double(math.nan), "f")
+        self.loop(n, lambda i: self.store(w, i, nan))
+        self.loop(n * n, lambda i: self.store(v, i, nan))
+        self.lines.append(f"br label %{done}")
+        self.enter(done)

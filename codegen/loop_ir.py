@@ -115,9 +115,15 @@ class LoopProgram(LinearAlgebraCalls, ScalarCompiler):
     def _Assign(self, stmt) -> None:
         (target,) = stmt.targets
         value = stmt.value
-        if isinstance(target, ast.Tuple) and call_name(value) == "np.linalg.slogdet" and \
-                len(target.elts) == 2 and all(isinstance(t, ast.Name) for t in target.elts):
-            self.log_determinant([t.id for t in target.elts], *value.args)
+        pair = call_name(value) in ("np.linalg.slogdet", "np.linalg.eigh") and \
+            isinstance(target, ast.Tuple) and len(target.elts) == 2 and \
+            all(isinstance(t, ast.Name) for t in target.elts)
+        if pair:
+            names = [t.id for t in target.elts]
+            if call_name(value) == "np.linalg.eigh":
+                self.eigen(names, *value.args)
+            else:
+                self.log_determinant(names, *value.args)
             return
         if isinstance(target, ast.Name):
             name = target.id

@@ -449,9 +449,13 @@ def _linalg_norm(func, x, ord=None, axis=None, keepdims=False):
 
 
 def supported_functions() -> list[str]:
-    """Names of the NumPy functions and ufuncs that symhess can trace."""
+    """Names of the NumPy functions and ufuncs that symhess can trace (in either tier: the
+    array tier's linear algebra, ``np.linalg.slogdet`` and ``cholesky``, is included)."""
+    from .arrays import linalg, numpy_rules  # noqa: F401  (linalg registers its rules)
     names = {f"np.{u.__name__}" for u in UFUNCS} | {"np.matmul"}
     names |= {numpy_name(f) for f in FUNCTIONS}
+    names |= {numpy_name(f) for f in numpy_rules.FUNCTIONS}
+    names |= {f"np.{u.__name__}" for u in (*numpy_rules.UNARY_UFUNCS, *numpy_rules.BINARY_UFUNCS)}
     return sorted(names)
 
 

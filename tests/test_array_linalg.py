@@ -166,3 +166,41 @@ def test_the_closed_form_reads_with_an_inverse():
     text = c.matrix()
     assert "inv(" in text and "det" not in text
     assert "^{-1}" in c.matrix(latex=True)
+
+
+def _spectral(A, xp=np):
+    S = xp.tril(A) + xp.swapaxes(xp.tril(A, -1), -1, -2)       # JAX's convention agrees
+    w, V = xp.linalg.eigh(S)
+    n = A.shape[-1]
+    return xp.sum(w ** 3) + xp.sum(V[..., -1] ** 2 * xp.arange(n)) \
+        + xp.sum(xp.sin(xp.linalg.eigvalsh(S)))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 3), (6, 6), (20, 20), (2, 4, 4)])
+def test_eigenvalues_and_eigenvectors_against_jax(shape, jax, jnp):
+    A = rng.normal(size=shape)
+    got = symhess.hessian(_spectral, tier="array")(A)
+    want = np.asarray(jax.hessian(lambda A: _spectral(A, jnp))(A))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
+
+
+def test_repeated_eigenvalues_give_nans_not_wrong_numbers(jax, jnp):
+    """At exactly repeated eigenvalues the eigenvectors have no derivative: the Hessian is NaN
+    there (as JAX's), never a finite number that is wrong; nearby it matches JAX's."""
+    def f(A):
+        return np.sum(np.linalg.eigvalsh(A) ** 3)
+
+    H = symhess.hessian(f, tier="array")
+    assert np.isnan(H(np.diag([1.0, 1.0, 2.0, 3.0]))).any()
+    near = np.diag([1.0, 1.0 + 1e-6, 2.0, 3.0])
+    lower = lambda A: jnp.tril(A) + jnp.tril(A, -1).T        # noqa: E731  (what NumPy reads)
+    want = np.asarray(jax.hessian(lambda A: jnp.sum(jnp.linalg.eigvalsh(lower(A)) ** 3))(near))
+    np.testing.assert_allclose(H(near), want, rtol=1e-6, atol=1e-6)
+
+
+def test_eigh_without_the_native_target(monkeypatch, jax, jnp):
+    monkeypatch.setenv("SYMHESS_NATIVE", "0")
+    A = rng.normal(size=(5, 5))
+    got = symhess.hessian(_spectral, tier="array")(A)
+    want = np.asarray(jax.hessian(lambda A: _spectral(A, jnp))(A))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())

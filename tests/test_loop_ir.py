@@ -232,6 +232,27 @@ def test_lapack_on_a_singular_matrix_gives_nans_and_a_zero_sign():
     assert tuple(got[9:]) == tuple(np.linalg.slogdet(singular)) == (0.0, -np.inf)
 
 
+def test_a_symmetric_eigensolver_by_lapack():
+    program = textwrap.dedent("""
+        def kernel(in0):
+            w, v = np.linalg.eigh(in0)
+            out = np.empty(20, dtype=np.float64)
+            out[0:4] = w.reshape(-1)
+            out[4:20] = v.reshape(-1)
+            return out.reshape((20,))
+        """)
+    B = RNG.standard_normal((4, 4))
+    A = B + B.T
+    kernel = _compile(program, [A], out_shape=(20,))
+    got = kernel(A)
+    w, V = got[:4], got[4:].reshape(4, 4)
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(A), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(A @ V, V * w, atol=1e-12)
+    np.testing.assert_allclose(V.T @ V, np.eye(4), atol=1e-13)
+    A[1, 2] = A[2, 1] = np.nan
+    assert np.all(np.isnan(kernel(A)))
+
+
 def test_a_runtime_index_out_of_bounds_raises_the_programs_error():
     program = textwrap.dedent("""
         def kernel(in0, in1):

@@ -90,7 +90,7 @@ def _value(node, args, inputs, constants):
         return out
     if op == "concat":
         return np.concatenate(args, axis=p[0])
-    if op in ("inv", "cholesky", "slogdet"):
+    if op in ("inv", "cholesky", "slogdet", "eigh"):
         return _linalg(op, args[0], node.shape)
     raise errors.InternalError(f"no NumPy evaluation of {op}")
 
@@ -105,6 +105,9 @@ def _linalg(op, a, shape):
                 out[at] = np.linalg.inv(a[at])
             elif op == "cholesky":
                 out[at] = np.linalg.cholesky(a[at])
+            elif op == "eigh":
+                w, v = np.linalg.eigh(a[at])
+                out[at] = np.concatenate([w[None], v])
             else:
                 out[at] = np.linalg.slogdet(a[at])
         except np.linalg.LinAlgError:

@@ -4,8 +4,9 @@ Each node is materialized by a loop nest over its stack of matrices, written in 
 program's subset of Python (`symhess.arrays.kernel`), so both the native target and Numba
 compile it: Gauss-Jordan elimination with partial pivoting for ``inv`` (LAPACK's LU inverse
 from `LAPACK_FROM` rows on, for one matrix), LU with partial
-pivoting for ``slogdet`` (LAPACK's likewise), and the Cholesky-Banachiewicz order for ``cholesky`` (row by row,
-each dot product along two contiguous rows). The operand's expression is read once per element:
+pivoting for ``slogdet`` (LAPACK's likewise), the Cholesky-Banachiewicz order for ``cholesky``
+(row by row, each dot product along two contiguous rows), and LAPACK's symmetric eigensolver
+for ``eigh``. The operand's expression is read once per element:
 copied into a work matrix, or (Cholesky) read where the factor needs it.
 
 Failures give what JAX gives: a singular matrix an ``inv`` of infinities and NaNs and a
@@ -19,6 +20,10 @@ from __future__ import annotations
 #: by LAPACK (``np.linalg.inv`` and ``np.linalg.slogdet`` in the loop program: ``getrf`` and
 #: ``getri``) rather than by loops.
 LAPACK_FROM = 16
+
+
+#: The primitives this module computes.
+OPS = ("inv", "cholesky", "slogdet", "eigh")
 
 
 class _Writer:
@@ -47,6 +52,9 @@ def emit(low, node):
     put = _Writer(low, depth)
     if node.op == "cholesky":
         _cholesky(low, put, node, a, stack, n, name)
+        return
+    if node.op == "eigh":
+        _eigh(low, put, node, a, stack, n, name, work)
         return
     i, j = low.fresh(), low.fresh()
     put(0, f"for {i} in range({n}):")
@@ -155,8 +163,26 @@ def _cholesky(low, put, node, a, stack, n, name):
     put(3, f"{at(i, m)} = np.nan")
 
 
+def _eigh(low, put, node, a, stack, n, name, work):
+    """LAPACK's symmetric eigensolver (``syev``) on the symmetric matrix of ``a``'s lower
+    triangle; eigenvalues into row 0 of the output, eigenvectors below."""
+    tag = node.id
+    i, j = low.fresh(), low.fresh()
+    put(0, f"for {i} in range({n}):")
+    put(1, f"for {j} in range({i} + 1):")
+    put(2, f"v{tag} = {low.expr(a, stack + [i, j])}")
+    put(2, f"{work}[{i}, {j}] = v{tag}")
+    put(2, f"{work}[{j}, {i}] = v{tag}")
+    put(0, f"e{tag}, q{tag} = np.linalg.eigh({work})")
+    put(0, f"for {i} in range({n}):")
+    put(1, f"{low.access(name, stack + ['0', i])} = e{tag}[{i}]")
+    put(1, f"for {j} in range({n}):")
+    put(2, f"{low.access(name, stack + [f'1 + {i}', j])} = q{tag}[{i}, {j}]")
+
+
 def iterations(node) -> int:
     """How many multiply-adds the node's loops take."""
     n = node.args[0].shape[-1]
     stack = node.args[0].size // max(n * n, 1)
-    return stack * (2 * n ** 3 if node.op == "inv" else n ** 3 // 3 + n * n)
+    work = {"inv": 2 * n ** 3, "eigh": 9 * n ** 3}.get(node.op, n ** 3 // 3 + n * n)
+    return stack * work

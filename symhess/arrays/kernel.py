@@ -31,8 +31,7 @@ from .graph import topological
 #: The most memory (bytes) the intermediate arrays of one kernel may take.
 MAX_TEMPORARIES = 4 << 30
 RECOMPUTE_READS = 16      # the most array reads a shared expression recomputed per use may have
-ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape", "inv", "cholesky",
-          "slogdet")
+ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape") + factor.OPS
 INDEX_MAPS = ("bcast", "transpose", "slice", "gather", "eye", "input", "const")
 CHEAP = {"add", "sub", "mul", "neg", "gt", "ge", "lt", "le", "eq", "ne", "and", "or", "not",
          "maximum", "minimum", "abs", "sign"}
@@ -325,7 +324,7 @@ class Lowering:
         if op == "einsum":
             contraction.emit(self, node)
             return
-        if op in ("inv", "cholesky", "slogdet"):
+        if op in factor.OPS:
             factor.emit(self, node)
             return
         if op == "scatter":

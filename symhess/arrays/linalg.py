@@ -40,9 +40,10 @@ from .graph import Unsupported
 from .numpy_rules import function, kept_dims, reduction_axes
 from .tracer import lift
 
-OPS = ("inv", "cholesky", "slogdet")
+OPS = ("inv", "cholesky", "slogdet", "eigh")
 
 SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
+EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 
 # --- the primitives ------------------------------------------------------------------------
@@ -69,6 +70,17 @@ def slogdet(b, a):
     both = b.node("slogdet", (a,), (), a.shape[:-2] + (2,))
     stack = _full(a.shape[:-2])
     return (b.slice(both, stack + (("i", 0),)), b.slice(both, stack + (("i", 1),)))
+
+
+def eigh(b, a):
+    """The eigenvalues (ascending) and eigenvectors (columns) of each symmetric matrix whose
+    lower triangle is ``a``'s: two nodes reading one ``eigh`` node, shape ``stack + (n + 1,
+    n)``: the eigenvalues in row 0, the eigenvectors' matrix below."""
+    a = _square("np.linalg.eigh", a)
+    n, stack = a.shape[-1], _full(a.shape[:-2])
+    both = b.node("eigh", (a,), (), a.shape[:-2] + (n + 1, n))
+    return (b.slice(both, stack + (("i", 0), ("s", 0, 1, n))),
+            b.slice(both, stack + (("s", 1, 1, n), ("s", 0, 1, n))))
 
 
 def _full(shape):
@@ -107,10 +119,19 @@ def jvp_rule(b, node, tangents, batch):
         shape = batch + node.shape
         trace = b.reshape(trace, shape[:-1] + (1,))
         return b.embed(trace, shape, _full(shape[:-1]) + (("s", 1, 1, 1),))
+    if node.op == "eigh":                    # dw = diag(P), dV = V (F * P), P = V' dS V
+        n = a.shape[-1]
+        w, v = eigh(b, a)
+        p = b.einsum([v, _lower_symmetric(b, t)], [sl + (0, 1), bl + sl + (0, 2)],
+                     bl + sl + (1, 2))
+        p = b.einsum([p, v], [bl + sl + (1, 2), sl + (2, 3)], bl + sl + (1, 3))
+        dw = b.sum(p * _mask(b, np.eye(n), p.shape), [p.ndim - 1])
+        dv = b.einsum([v, p * _gaps(b, w, batch)], [sl + (0, 1), bl + sl + (1, 2)],
+                      bl + sl + (0, 2))
+        return b.concat([b.reshape(dw, dw.shape[:-1] + (1, n)), dv], p.ndim - 2)
     if node.op == "cholesky":                # L Phi(L^-1 dS L^-T)
         k = a.shape[-1]
-        ds = t * _mask(b, np.tril(np.ones((k, k))), t.shape)
-        ds = ds + _swap(b, t * _mask(b, np.tril(np.ones((k, k)), -1), t.shape))
+        ds = _lower_symmetric(b, t)
         li = inv(b, node)
         y = b.einsum([li, ds], [sl + (0, 1), bl + sl + (1, 2)], bl + sl + (0, 2))
         y = b.einsum([y, li], [bl + sl + (0, 2), sl + (3, 2)], bl + sl + (0, 3))
@@ -141,9 +162,51 @@ def vjp_rule(b, node, g, k):
         p = p * _mask(b, _phi(n), p.shape)
         z = b.einsum([li, p], [sl + (0, 1), sl + (0, 2)], sl + (1, 2))
         s = b.einsum([z, li], [sl + (1, 2), sl + (2, 3)], sl + (1, 3))
-        strict = _mask(b, np.tril(np.ones((n, n)), -1), s.shape)
-        return strict * (s + _swap(b, s)) + _mask(b, np.eye(n), s.shape) * s
+        return _onto_lower(b, s)
+    if node.op == "eigh":                    # V (diag(gw) + F * V' gV) V'
+        n = a.shape[-1]
+        w, v = eigh(b, a)
+        stack = _full(a.shape[:-2])
+        gw = b.slice(g, stack + (("i", 0), ("s", 0, 1, n)))
+        gv = b.slice(g, stack + (("s", 1, 1, n), ("s", 0, 1, n)))
+        inner = b.einsum([v, gv], [sl + (0, 1), sl + (0, 2)], sl + (1, 2)) * _gaps(b, w, ())
+        inner = inner + b.bcast(gw, a.shape, tuple(range(a.ndim - 2)) + (a.ndim - 1,)) \
+            * _mask(b, np.eye(n), a.shape)
+        s = b.einsum([v, inner], [sl + (0, 1), sl + (1, 2)], sl + (0, 2))
+        s = b.einsum([s, v], [sl + (0, 2), sl + (3, 2)], sl + (0, 3))
+        return _onto_lower(b, s)
     raise errors.InternalError(f"no reverse rule for {node.op}")
+
+
+def _lower_symmetric(b, t):
+    """The symmetric matrices of the lower triangles of ``t``'s (what NumPy's ``cholesky`` and
+    ``eigh`` read): the tangent of the matrix they factor."""
+    n = t.shape[-1]
+    lower = t * _mask(b, np.tril(np.ones((n, n))), t.shape)
+    return lower + _swap(b, t * _mask(b, np.tril(np.ones((n, n)), -1), t.shape))
+
+
+def _onto_lower(b, s):
+    """The cotangent of a matrix read through its lower triangle (`_lower_symmetric`) from
+    the cotangent ``s`` of the symmetric matrix read."""
+    n = s.shape[-1]
+    strict = _mask(b, np.tril(np.ones((n, n)), -1), s.shape)
+    return strict * (s + _swap(b, s)) + _mask(b, np.eye(n), s.shape) * s
+
+
+def _gaps(b, w, batch):
+    """``F[i, j] = 1 / (w[j] - w[i])`` for eigenvalues ``w`` (lifted along ``batch``); 0 on
+    the diagonal, and NaN for two equal eigenvalues, whose eigenvectors have no derivative
+    (as JAX gives: never a finite number that is wrong)."""
+    ns = w.ndim - 1
+    n = w.shape[-1]
+    shape = w.shape + (n,)
+    stack = tuple(range(ns))
+    gap = b.bcast(w, shape, stack + (ns + 1,)) - b.bcast(w, shape, stack + (ns,))
+    undefined = _mask(b, np.where(np.eye(n) > 0, 0.0, np.nan), shape)
+    f = b.where(b.binary("ne", gap, 0.0), 1.0 / gap, undefined)
+    nb = len(batch)
+    return b.bcast(f, batch + shape, tuple(range(nb, nb + len(shape))))
 
 
 def _phi(n):
@@ -203,6 +266,17 @@ def _det(b, a):
 @function(np.linalg.slogdet)
 def _slogdet(b, a):
     return SlogdetResult(*slogdet(b, lift(b, a)))
+
+
+@function(np.linalg.eigh)
+def _eigh(b, a, UPLO="L"):
+    a = lift(b, a)
+    return EighResult(*eigh(b, a if UPLO == "L" else _swap(b, a)))
+
+
+@function(np.linalg.eigvalsh)
+def _eigvalsh(b, a, UPLO="L"):
+    return _eigh(b, a, UPLO)[0]
 
 
 @function(np.linalg.cholesky)
