@@ -115,7 +115,8 @@ class LinearAlgebraCalls:
                           f"{c.address}, i32* {slots['n']}, i32* {pivots.address}, "
                           f"i32* {slots['info']})")
         info = self.fresh(f"load i32, i32* {slots['info']}")
-        singular, regular, done = self.label("singular"), self.label("regular"), self.label("inverted")
+        singular, regular = self.label("singular"), self.label("regular")
+        done = self.label("inverted")
         self.lines.append(f"br i1 {self.fresh(f'icmp ne i32 {info}, 0')}, label %{singular}, "
                           f"label %{regular}")
         self.enter(singular)
@@ -162,7 +163,8 @@ class LinearAlgebraCalls:
             s = self.fresh(f"fmul double {self.fresh(f'load double, double* {sign}')}, "
                            f"{self.sign(d)[0]}")
             flipped = self.fresh(f"fneg double {s}")
-            self.lines.append(f"store double {self.fresh(f'select i1 {moved}, double {flipped}, double {s}')}, double* {sign}")
+            chosen = self.fresh(f"select i1 {moved}, double {flipped}, double {s}")
+            self.lines.append(f"store double {chosen}, double* {sign}")
             term = self.fresh(f"call double @llvm.log.f64(double {self.absolute(d)[0]})")
             total = self.fresh(f"fadd double {self.fresh(f'load double, double* {log}')}, {term}")
             self.lines.append(f"store double {total}, double* {log}")

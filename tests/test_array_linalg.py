@@ -204,3 +204,23 @@ def test_eigh_without_the_native_target(monkeypatch, jax, jnp):
     got = symhess.hessian(_spectral, tier="array")(A)
     want = np.asarray(jax.hessian(lambda A: _spectral(A, jnp))(A))
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
+
+
+def test_the_cross_check_covers_slogdet_solve_and_cholesky(jax, jnp):
+    """``check=True`` runs the independent autodiff, which has its own second-order rules for
+    slogdet and cholesky (checked here against JAX too)."""
+    from symhess import autodiff
+
+    B = rng.normal(size=(2, 4, 4))
+
+    def f(B, xp=np):
+        S = B @ xp.swapaxes(B, -1, -2) + xp.eye(4)
+        C = xp.linalg.cholesky(S)
+        return xp.sum(xp.linalg.slogdet(S)[1]) + xp.sum(C ** 3) \
+            + xp.sum(xp.linalg.solve(S, xp.ones(4)) ** 2)
+
+    want = np.asarray(jax.hessian(lambda B: f(B, jnp))(B))
+    own = np.asarray(autodiff.hessian(f)(B))
+    np.testing.assert_allclose(own, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+    got = symhess.hessian(f, check=True)(B)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())

@@ -354,6 +354,67 @@ def _inv(func, a):
     return make(a.seed, y, g, h, (scale * q, scale[..., None] * gb, scale[..., None, None] * hb))
 
 
+@function(np.linalg.slogdet)
+def _slogdet(func, a):
+    """``(sign(det), log|det|)``, through the determinant's own rule."""
+    if not isinstance(_square("np.linalg.slogdet", a), Jet):
+        return np.linalg.slogdet(a)
+    det = _det(np.linalg.det, a)
+    return np.sign(det), np.log(np.abs(det))
+
+
+def _lower(x, at):
+    """The symmetric matrices of the lower triangles of ``x``'s matrices on axes ``at, at+1``
+    (what ``np.linalg.cholesky`` reads)."""
+    x = np.moveaxis(x, (at, at + 1), (-2, -1))
+    n = x.shape[-1]
+    out = x * np.tril(np.ones((n, n))) + np.swapaxes(x * np.tril(np.ones((n, n)), -1), -1, -2)
+    return np.moveaxis(out, (-2, -1), (at, at + 1))
+
+
+def _phi(x, at):
+    """The lower triangle with half the diagonal, on axes ``at, at+1``."""
+    x = np.moveaxis(x, (at, at + 1), (-2, -1))
+    n = x.shape[-1]
+    return np.moveaxis(x * (np.tril(np.ones((n, n))) - 0.5 * np.eye(n)), (-2, -1), (at, at + 1))
+
+
+@function(np.linalg.cholesky)
+def _cholesky(func, a, upper=False):
+    """``dL = L Y`` with ``Y = Phi(X)``, ``X = L^-1 dS L^-T``; the second derivative is
+    ``L (Y_n Y_c + Phi(L^-1 S_cn L^-T - Y_n X_c - X_c Y_n^T))``."""
+    if not isinstance(_square("np.linalg.cholesky", a), Jet):
+        return np.linalg.cholesky(a, upper=upper) if upper else np.linalg.cholesky(a)
+    r, k = slice(a.seed.r0, a.seed.r1), a.ndim
+    with np.errstate(invalid="ignore"):
+        try:
+            chol = np.linalg.cholesky(a.v)
+        except np.linalg.LinAlgError:
+            chol = np.full(a.shape, np.nan)
+    li = np.linalg.inv(chol)
+    sg, sh = _lower(a.g, k - 2), _lower(a.h, k - 2)
+    x = np.einsum("...ij,...jkn,...lk->...iln", li, sg, li)
+    y = _phi(x, k - 2)
+    g = np.einsum("...ij,...jkn->...ikn", chol, y)
+    inner = (np.einsum("...ij,...jkcn,...lk->...ilcn", li, sh, li)
+             - np.einsum("...ijn,...jkc->...ikcn", y, x[..., r])
+             - np.einsum("...ijc,...kjn->...ikcn", x[..., r], y))
+    h = np.einsum("...ij,...jkcn->...ikcn", chol,
+                  np.einsum("...ijn,...jkc->...ikcn", y, y[..., r]) + _phi(inner, k - 2))
+    # Rounding bound: the same formulas in absolute values, times n and Skeel's condition number.
+    q, lm = np.abs(li), np.abs(chol)
+    xm = np.einsum("...ij,...jkn,...lk->...iln", q, _lower(np.abs(a.g) + a.mg, k - 2), q)
+    hm = np.einsum("...ij,...jkcn,...lk->...ilcn", q, _lower(np.abs(a.h) + a.mh, k - 2), q)
+    hm = hm + 2 * np.einsum("...ijn,...jkc->...ikcn", xm, xm[..., r])
+    gb = np.einsum("...ij,...jkn->...ikn", lm, xm)
+    hb = np.einsum("...ij,...jkcn->...ikcn", lm,
+                   np.einsum("...ijn,...jkc->...ikcn", xm, xm[..., r]) + hm)
+    scale = _lu_scale(a)[..., None, None]
+    result = make(a.seed, chol, g, h,
+                  (scale * lm, scale[..., None] * gb, scale[..., None, None] * hb))
+    return np.swapaxes(result, -1, -2) if upper else result
+
+
 def _lu_scale(a):
     """Per matrix, ``n || |A^-1| |A| ||_inf`` (how much an LU solve may amplify rounding) plus
     ``sum |A^-1|^T * m_A`` (how much the entries' own errors move the result, relatively)."""
