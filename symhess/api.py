@@ -107,7 +107,8 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
             on the CPU when ``fun`` reads a runtime data argument (an argument not
             differentiated) of at least 64 elements and the array tier has a rule for every
             NumPy call ``fun`` makes; the scalar tier otherwise (which then traces ``fun``
-            once more).
+            once more), unless it has no rule for a call the array tier knows
+            (``np.linalg.slogdet``, ``cholesky``, ``eigh``, a solve beyond 5x5).
 
     Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values
     give new answers without recompiling. Python numbers and NumPy arrays inside ``fun`` or

@@ -214,6 +214,18 @@ def test_unsupported_function_falls_back_or_names_it():
         symhess.hessian(g, tier="array")(x, big)
 
 
+def test_what_the_scalar_tier_refuses_the_array_tier_may_compile(jax, jnp):
+    """``np.floor`` (piecewise constant: a zero derivative, as JAX's) and a 6x6 determinant
+    have no scalar-tier rule; the auto tier compiles them with the array tier."""
+    def f(x, xp=np):
+        M = xp.outer(xp.concatenate([x, x]), xp.concatenate([x, x ** 2])) + xp.eye(6)
+        return xp.linalg.det(M) + xp.sum(xp.floor(x) * x ** 3)
+
+    x = np.array([0.3, 1.7, -0.4])
+    want = np.asarray(jax.hessian(lambda x: f(x, jnp))(x))
+    np.testing.assert_allclose(symhess.hessian(f)(x), want, rtol=1e-10, atol=1e-10)
+
+
 def test_options_the_array_tier_refuses():
     with pytest.raises(OptionValueError, match="tier must be one of"):
         symhess.hessian(_logreg, tier="tensor")

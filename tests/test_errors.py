@@ -96,15 +96,13 @@ def test_traced_value_as_index_or_size(fun):
 @pytest.mark.parametrize("fun, name", [
     (lambda x: np.sum(np.fft.fft(x).real), "np.fft.fft"),
     (lambda x: np.sum(np.sort(x) * X), "np.sort"),
-    (lambda x: np.sum(np.linalg.eigh(np.outer(x, x))[0]), "np.linalg.eigh"),
+    (lambda x: np.sum(np.linalg.eig(np.outer(x, x))[0].real), "np.linalg.eig"),
     (lambda x: np.sum(np.linalg.svd(np.outer(x, x))[1]), "np.linalg.svd"),
     (lambda x: x[np.argmax(x)], "np.argmax"),
-    (lambda x: np.sum(np.floor(x) * x), "np.floor"),
     (lambda x: np.sum(x // 2.0), "floor division"),
     (lambda x: np.sum(np.add(x, 1.0, out=np.empty(3))), "out="),
     (lambda x: np.sum(np.where(x > 0)), "np.where with one argument"),
-    (lambda x: np.linalg.det(np.outer(np.concatenate([x, x]), np.concatenate([x, x]))),
-     "np.linalg.det of a 6x6 matrix"),
+    (lambda x: np.sum(np.linalg.pinv(np.outer(x, x))), "np.linalg.pinv"),
 ])
 def test_unsupported_function_is_named(fun, name):
     with pytest.raises(symhess.UnsupportedFunctionError) as info:
