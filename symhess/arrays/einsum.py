@@ -50,8 +50,9 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple):
                 del operands[k], labels[k]
                 changed = True
                 break
-            if x.op == "einsum" and set(x.params[1]) == {l for ls in x.params[0] for l in ls}:
-                # A product without a sum (an outer product): its factors become operands.
+            if x.op == "einsum" and _splits(x, k, labels, out):
+                # A product without a sum (an outer product) some of whose factors are summed
+                # and some not: its factors become operands (the latter then multiply the sum).
                 rename = dict(zip(x.params[1], ls))
                 operands[k:k + 1] = list(x.args)
                 labels[k:k + 1] = [tuple(rename[label] for label in inner)
@@ -104,10 +105,8 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple):
         return result * scale if scale != 1.0 else result
     # Factors indexed by no summed label multiply the contraction of the others: the sum
     # of a rank-one matrix against another is then a product with a matrix-vector product.
-    reduced = used - set(out)
-    outside = [k for k, (x, ls) in enumerate(zip(operands, labels))
-               if not set(ls) & reduced and x.op != "eye"]
-    if reduced and outside and len(outside) < len(operands):
+    outside = [k for k in _separable(labels, out) if operands[k].op != "eye"]
+    if outside and len(outside) < len(operands):
         inner = [k for k in range(len(operands)) if k not in outside]
         inner_out = tuple(label for label in out if any(label in labels[k] for k in inner))
         core = canonical_einsum(b, [operands[k] for k in inner], [labels[k] for k in inner],
@@ -128,6 +127,32 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple):
                   "f" if any(x.dtype == "f" for x in operands) else operands[0].dtype)
     return node * scale if scale != 1.0 else node
 
+
+
+def _separable(labels, out) -> list:
+    """Positions of the operands of a contraction (``labels -> out``) that can multiply the
+    contraction of the others, making it smaller: operands that carry no summed label and
+    carry a label no other operand does (so the others' loops do not run over it)."""
+    summed = {label for ls in labels for label in ls} - set(out)
+    found = []
+    for k, ls in enumerate(labels):
+        others = {label for j, l in enumerate(labels) if j != k for label in l}
+        if summed and not set(ls) & summed and set(ls) - others:
+            found.append(k)
+    return found
+
+
+def _splits(x, k, labels, out) -> bool:
+    """Whether einsum ``x``, operand ``k`` of a contraction (``labels -> out``),
+    is a product without a sum with a factor that, made an operand, would be `_separable`
+    (an outer product of a summed vector and one that is not)."""
+    inner, inner_out = x.params
+    if set(inner_out) != {label for l in inner for label in l}:
+        return False
+    rename = dict(zip(inner_out, labels[k]))
+    factors = [tuple(rename[label] for label in l) for l in inner]
+    whole = labels[:k] + factors + labels[k + 1:]
+    return any(k <= j < k + len(factors) for j in _separable(whole, out))
 
 
 def parse(subscripts: str, shapes: list) -> tuple[list, tuple]:
