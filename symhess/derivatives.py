@@ -4,7 +4,9 @@
 `value_grad_hessian` gives what one Newton step needs, ``(f, g, H)``, from one kernel whose
 value, first and second derivatives share one CSE pass. Each is a product (`DerivativesProduct`)
 built by `symhess.lower.build` like the Hessian: the same trace, element templates, disk cache
-and runtime. They are compiled by the scalar tier.
+and runtime. Those of a scalar function are compiled by the array tier under the rule
+`symhess.hessian` follows (`symhess.arrays.product.DerivativesProduct`); Jacobians by the
+scalar tier.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ KINDS = {
 
 def grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
          holomorphic: bool = False, *, static_argnums: ArgNums = (),
-         verbose: Optional[bool] = None, templates: Optional[bool] = None) -> DerivativeFunction:
+         verbose: Optional[bool] = None, templates: Optional[bool] = None,
+         tier: Literal["auto", "array", "scalar"] = "auto") -> DerivativeFunction:
     """The gradient of a scalar ``fun`` as a compiled function, with ``jax.grad``'s contract.
 
     The result has the structure of the differentiated argument (a tuple of them for a tuple
@@ -63,8 +66,9 @@ def grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
 
     Args:
         fun: a function of NumPy arrays returning one scalar.
-        argnums, has_aux, holomorphic, static_argnums, verbose, templates: as in
-            `symhess.hessian`.
+        argnums, has_aux, holomorphic, static_argnums, verbose, templates, tier: as in
+            `symhess.hessian` (the array tier derives the gradient of an array program as
+            one reverse pass).
 
     Returns:
         A `DerivativeFunction`: call it like ``fun``.
@@ -74,20 +78,22 @@ def grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
     array([ 3., 12.])
     """
     return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
-                              verbose=verbose, templates=templates, tier="scalar", kind="grad")
+                              verbose=verbose, templates=templates, tier=tier, kind="grad")
 
 
 def value_and_grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
                    holomorphic: bool = False, *, static_argnums: ArgNums = (),
                    verbose: Optional[bool] = None,
-                   templates: Optional[bool] = None) -> DerivativeFunction:
+                   templates: Optional[bool] = None,
+                   tier: Literal["auto", "array", "scalar"] = "auto") -> DerivativeFunction:
     """``fun`` and its gradient from one kernel, with ``jax.value_and_grad``'s contract.
 
     The call returns ``(value, gradient)`` (``((value, aux), gradient)`` with ``has_aux``),
     the value a NumPy scalar: what ``scipy.optimize.minimize(..., jac=True)`` takes.
 
     Args:
-        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates: as in `grad`.
+        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates, tier: as in
+            `grad`.
 
     >>> import numpy as np, symhess
     >>> value, g = symhess.value_and_grad(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
@@ -95,7 +101,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool 
     (9.0, array([ 3., 12.]))
     """
     return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
-                              verbose=verbose, templates=templates, tier="scalar",
+                              verbose=verbose, templates=templates, tier=tier,
                               kind="value_and_grad")
 
 
@@ -136,7 +142,8 @@ def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: b
                        holomorphic: bool = False, *, static_argnums: ArgNums = (),
                        sparse: Union[bool, Literal["upper", "lower"]] = False,
                        verbose: Optional[bool] = None,
-                       templates: Optional[bool] = None) -> DerivativeFunction:
+                       templates: Optional[bool] = None,
+                       tier: Literal["auto", "array", "scalar"] = "auto") -> DerivativeFunction:
     """``(value, gradient, Hessian)`` of a scalar ``fun`` from one kernel: a Newton step's needs.
 
     The value, first and second derivatives are derived together (each first derivative once)
@@ -146,8 +153,8 @@ def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: b
     returns ``((value, aux), gradient, Hessian)``.
 
     Args:
-        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates, sparse: as in
-            `symhess.hessian`.
+        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates, sparse, tier:
+            as in `symhess.hessian`.
 
     >>> import numpy as np, symhess
     >>> f, g, H = symhess.value_grad_hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
@@ -156,7 +163,7 @@ def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: b
            [ 0., 12.]]))
     """
     return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
-                              sparse=sparse, verbose=verbose, templates=templates, tier="scalar",
+                              sparse=sparse, verbose=verbose, templates=templates, tier=tier,
                               kind="value_grad_hessian")
 
 
@@ -169,10 +176,18 @@ class DerivativeFunction(HessianFunction):
     kind: str = "grad"
 
     def _checked_build(self, args, kwargs) -> Compiled:
+        kind = KINDS[self.kind]
         product = DerivativesProduct(self.kind, sparse=self.sparse, templates=self.templates,
                                      has_aux=self.has_aux, fun=self.fun)
-        return self.trace_and_build(args, kwargs, product, f"{KINDS[self.kind].what} of "
-                                    f"{self.name}", target=self.target)
+        array_product = None
+        if kind.scalar and self.array_tier_applies(self.target):
+            from .arrays import product as arrays
+            array_product = arrays.DerivativesProduct(
+                kind.value, kind.first, kind.second, kind.what,
+                functools.partial(CompiledDerivatives, what=kind.what, has_aux=self.has_aux,
+                                  fun=self.fun, value_first=kind.value))
+        return self.trace_and_build(args, kwargs, product, f"{kind.what} of {self.name}",
+                                    target=self.target, array_product=array_product)
 
 
 class CompiledDerivatives(Compiled):

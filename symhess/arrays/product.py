@@ -1,7 +1,8 @@
 """The array tier's products: tracing a call to an array graph, and the Hessian and hvp plans.
 
 `trace_arrays` runs the function once on `SymArray` leaves (one node per argument leaf);
-`HessianProduct` and `HVPProduct` plan the kernel of the Hessian blocks or of ``H v`` for
+`HessianProduct`, `DerivativesProduct` and `HVPProduct` plan the kernel of the Hessian
+blocks, of a value with its gradient (and Hessian), or of ``H v`` for
 `symhess.lower.build`, which emits, caches and compiles it as it does the scalar tier's.
 `choose` is the rule deciding which tier compiles a function.
 """
@@ -216,6 +217,48 @@ class HessianProduct:
                                  fun=self.fun, round_to=trace.round_to)
         return Plan(leaves=trace.leaves, layout=layout, dtype=trace.dtype, spec=lambda: spec,
                     make=make, tables=list(trace.builder.constants))
+
+
+@dataclass(frozen=True)
+class DerivativesProduct:
+    """The value, gradient and Hessian of a scalar function, those of them asked for, stored
+    one after the other as `symhess.derivatives.DerivativesProduct` stores them, from one
+    kernel: the gradient graph (reverse mode) is the Hessian's first half, so the three share
+    every node.
+
+    ``make``: the compiled object's class with its options (the caller's, which knows its
+    contract); ``what``: the product's name for titles.
+    """
+
+    value: bool
+    first: bool
+    second: bool
+    what: str
+    make: object
+
+    def plan(self, trace: ArrayTrace, progress):
+        from ..layout import JacobianLayout, Sections, Values
+        from ..lower import Plan
+        b, diff = trace.builder, trace.diff_leaves
+        shapes = [leaf.shape for leaf in diff]
+        roots, sections, symmetric = [], [], []
+        with progress.stage("differentiate"):
+            if self.value:
+                roots.append(trace.output)
+                sections.append(Values([()], pytree.LEAF))
+            if self.first:
+                roots += rules.grad(b, trace.output, trace.diff_inputs)
+                sections.append(JacobianLayout([()], shapes, pytree.LEAF, trace.diff_tree))
+            if self.second:
+                blocks = rules.hessian(b, trace.output, trace.diff_inputs)
+                roots += [h for row in blocks for h in row]
+                symmetric = [blocks[i][i] for i, shape in enumerate(shapes) if len(shape) == 1]
+                sections.append(Layout([()], shapes, pytree.LEAF, trace.diff_tree))
+        layout = sections[0] if len(sections) == 1 else Sections(sections)
+        spec = _kernel(trace, roots, layout, f"{self.what} of {trace.name}", symmetric=symmetric)
+        return Plan(leaves=trace.leaves, layout=layout, dtype=trace.dtype, spec=lambda: spec,
+                    make=functools.partial(self.make, round_to=trace.round_to),
+                    tables=list(b.constants))
 
 
 @dataclass(frozen=True)
