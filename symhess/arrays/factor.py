@@ -2,12 +2,13 @@
 
 Each node is materialized by a loop nest over its stack of matrices, written in the loop
 program's subset of Python (`symhess.arrays.kernel`), so both the native target and Numba
-compile it: Gauss-Jordan elimination with partial pivoting for ``inv`` (LAPACK's LU inverse
-from `LAPACK_FROM` rows on, for one matrix), LU with partial
-pivoting for ``slogdet`` (LAPACK's likewise), the Cholesky-Banachiewicz order for ``cholesky``
-(row by row, each dot product along two contiguous rows), and LAPACK's symmetric eigensolver
-for ``eigh``. The operand's expression is read once per element:
-copied into a work matrix, or (Cholesky) read where the factor needs it.
+compile it. One matrix of `LAPACK_FROM` rows or more is inverted and its determinant found by
+LAPACK (``np.linalg.inv`` and ``np.linalg.slogdet`` in the program: ``getrf``, ``getri``);
+smaller ones and stacks by Gauss-Jordan elimination and LU with partial pivoting in loops. The
+Cholesky factor is computed row by row (Cholesky-Banachiewicz: each dot product along two
+contiguous rows), the symmetric eigenproblem by LAPACK's ``syev`` (``np.linalg.eigh``). The
+operand's expression is read once per element: copied into a work matrix, or (Cholesky) read
+where the factor needs it.
 
 Failures give what JAX gives: a singular matrix an ``inv`` of infinities and NaNs and a
 ``slogdet`` of ``(0, -inf)``; a matrix that is not positive definite a Cholesky factor of NaNs.

@@ -1,15 +1,17 @@
 """Linear algebra in the array tier: matrix functions as array nodes with matrix-calculus rules.
 
-Three primitives are computed numerically in the kernel (`symhess.arrays.factor` prints their
-loops); each acts on the square matrices in its operand's last two axes, stacked along the
-leading ones as NumPy's ``np.linalg`` does:
+Four primitives are computed numerically in the kernel (`symhess.arrays.factor` prints their
+loops and LAPACK calls); each acts on the square matrices in its operand's last two axes,
+stacked along the leading ones as NumPy's ``np.linalg`` does:
 
 ========== =================================================================================
-inv        the inverse (Gauss-Jordan elimination with partial pivoting)
+inv        the inverse (LAPACK's LU, or Gauss-Jordan elimination with partial pivoting)
 cholesky   the lower Cholesky factor of the symmetric matrix whose lower triangle is the
            operand's (NumPy's ``np.linalg.cholesky`` reads only that triangle too)
 slogdet    shape ``stack + (2,)``: the sign and the logarithm of the absolute value of the
            determinant (LU with partial pivoting)
+eigh       shape ``stack + (n + 1, n)``: the eigenvalues (row 0, ascending) and eigenvectors
+           (below, as columns) of the symmetric matrix of the lower triangle (LAPACK's syev)
 ========== =================================================================================
 
 Everything else is built from them: ``solve(A, b) = inv(A) @ b``, ``det`` (a closed form up to
@@ -24,9 +26,13 @@ from the same rules applied again:
 - ``d logabsdet(A) = tr(inv(A) dA)`` (the sign is piecewise constant);
 - ``d chol(A) = L Phi(L^-1 dS L^-T)`` with ``dS`` the symmetric matrix of ``dA``'s lower
   triangle and ``Phi`` the lower triangle with half the diagonal (Murray 2016); its reverse
-  rule is ``S = L^-T Phi(L^T Lbar) L^-1`` folded back onto the lower triangle. The derivative
-  is that of the values computed (of the lower triangle); JAX instead symmetrizes ``dA``,
-  which agrees for symmetric perturbations of a symmetric matrix.
+  rule is ``S = L^-T Phi(L^T Lbar) L^-1`` folded back onto the lower triangle;
+- ``eigh``: ``dw = diag(V' dS V)``, ``dV = V (F * V' dS V)`` with ``F[i, j] = 1 / (w[j] -
+  w[i])`` (NaN for equal eigenvalues, whose eigenvectors have no derivative).
+
+Cholesky's and ``eigh``'s derivatives are those of the values computed (from the lower
+triangle); JAX instead symmetrizes ``dA``, which agrees whenever the matrix is a symmetric
+function of the variables.
 """
 
 from __future__ import annotations
