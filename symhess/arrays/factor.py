@@ -19,7 +19,9 @@ from __future__ import annotations
 
 #: The order from which a matrix (not a stack of them) is inverted and its determinant found
 #: by LAPACK (``np.linalg.inv`` and ``np.linalg.slogdet`` in the loop program: ``getrf`` and
-#: ``getri``) rather than by loops.
+#: ``getri``) rather than by loops. Measured on an hvp reading one inverse and one determinant
+#: (2 cores): loops are faster below it (1.6 against 1.9 us at 4 rows, 2.3 against 2.7 at 12),
+#: the two equal at 16, LAPACK faster above (5.9 against 7.1 us at 24, 9.2 against 13.8 at 32).
 LAPACK_FROM = 16
 
 
