@@ -124,8 +124,8 @@ def _blas() -> tuple:
     api.PyCapsule_GetName.restype, api.PyCapsule_GetName.argtypes = ctypes.c_char_p, [ctypes.py_object]
     get = api.PyCapsule_GetPointer
     get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    capsules = [getattr(cython_blas, "__pyx_capi__").get(name)
-                or getattr(cython_lapack, "__pyx_capi__")[name] for name in LINEAR_ALGEBRA]
+    exported = {**cython_blas.__pyx_capi__, **cython_lapack.__pyx_capi__}
+    capsules = [exported[name] for name in LINEAR_ALGEBRA]
     return tuple(get(c, api.PyCapsule_GetName(c)) for c in capsules)
 
 

@@ -45,7 +45,7 @@ class LinearAlgebraCalls:
             raise CodegenError(f"loop program: np.dot of {ast.unparse(left)!r} and "
                                f"{ast.unparse(right)!r}: two float matrices of matching sizes")
         c = self.allocate(name, a.dtype, (m, n), zero=False)
-        elem, letter = a.elem, "d" if a.dtype == "float64" else "s"
+        elem, letter = a.elem, _letter(a)
         ints = self.integers(n=n, m=m, k=k, lda=a.shape[1], ldb=b.shape[1])
         scalars = {}
         for key, value in (("one", 1.0), ("zero", 0.0)):
@@ -54,12 +54,7 @@ class LinearAlgebraCalls:
             literal = double(value) if elem == "double" else \
                 self.fresh(f"fptrunc double {double(value)} to float")
             self.lines.append(f"store {elem} {literal}, {elem}* {scalars[key]}")
-        chars = {}
-        for key, flag in (("a", ta), ("b", tb)):
-            chars[key] = f"%gemm.{key}{self.count}"
-            self.allocas.append(f"{chars[key]} = alloca i8")
-            self.lines.append(f"store i8 {ord('T' if flag else 'N')}, i8* {chars[key]}")
-        self.count += 1
+        chars = self.characters(a="T" if ta else "N", b="T" if tb else "N")
         p = f"{elem}*"
         signature = f"void (i8*, i8*, i32*, i32*, i32*, {p}, {p}, i32*, {p}, i32*, {p}, {p}, i32*)*"
         gemm = self.routine(f"{letter}gemm", signature)
@@ -95,61 +90,78 @@ class LinearAlgebraCalls:
         self.count += 1
         return slots
 
+    def characters(self, **values) -> dict:
+        """Stack slots holding one character each (BLAS's and LAPACK's option flags)."""
+        slots = {}
+        for key, value in values.items():
+            slots[key] = f"%flag.{key}{self.count}"
+            self.allocas.append(f"{slots[key]} = alloca i8")
+            self.lines.append(f"store i8 {ord(value)}, i8* {slots[key]}")
+        self.count += 1
+        return slots
+
+    def square(self, matrix, what: str):
+        """The array of ``matrix``, a square float matrix operand of ``what``."""
+        a = self.array(matrix)
+        if len(a.shape) != 2 or a.shape[0] != a.shape[1] or \
+                a.dtype not in ("float64", "float32"):
+            raise CodegenError(f"loop program: {what} of a square float matrix")
+        return a
+
+    def factorize(self, lu, tag: str):
+        """LAPACK's LU factorization (``getrf``) of square matrix ``lu`` in place: its pivots'
+        array and the integer slots ``n`` and ``info``."""
+        n, p = lu.shape[0], f"{lu.elem}*"
+        pivots = self.allocate(f"{tag}.pivots", "int32", (n,), zero=False)
+        slots = self.integers(n=n, info=0)
+        getrf = self.routine(f"{_letter(lu)}getrf", f"void (i32*, i32*, {p}, i32*, i32*, i32*)*")
+        self.lines.append(f"call void {getrf}(i32* {slots['n']}, i32* {slots['n']}, {p} "
+                          f"{lu.address}, i32* {slots['n']}, i32* {pivots.address}, "
+                          f"i32* {slots['info']})")
+        return pivots, slots
+
+    def fill_nan(self, *arrays) -> None:
+        """Every element of ``arrays`` set to NaN (a failed factorization's result)."""
+        nan = (double(math.nan), "f")
+        for array in arrays:
+            self.loop(array.size, lambda i, array=array: self.store(array, i, nan))
+
     def inverse(self, name: str, matrix) -> None:
         """``name = np.linalg.inv(A)`` by LAPACK's LU factorization and inversion in place of a
         copy (a C-ordered matrix is its transpose in Fortran's order, whose inverse is the
         inverse's transpose). A singular matrix gives NaNs, as JAX does."""
-        a = self.array(matrix)
-        n = a.shape[0]
-        if len(a.shape) != 2 or a.shape[1] != n or a.dtype not in ("float64", "float32"):
-            raise CodegenError("loop program: np.linalg.inv of a square float matrix")
+        a = self.square(matrix, "np.linalg.inv")
+        n, p = a.shape[0], f"{a.elem}*"
         c = self.allocate(name, a.dtype, (n, n), zero=False)
         self.copy(a, c, 0)
-        pivots = self.allocate(f"{name}.pivots", "int32", (n,), zero=False)
-        lwork = 64 * n
-        work = self.allocate(f"{name}.work", a.dtype, (lwork,), zero=False)
-        slots = self.integers(n=n, lwork=lwork, info=0)
-        letter, p = ("d" if a.dtype == "float64" else "s"), f"{a.elem}*"
-        getrf = self.routine(f"{letter}getrf", f"void (i32*, i32*, {p}, i32*, i32*, i32*)*")
-        self.lines.append(f"call void {getrf}(i32* {slots['n']}, i32* {slots['n']}, {p} "
-                          f"{c.address}, i32* {slots['n']}, i32* {pivots.address}, "
-                          f"i32* {slots['info']})")
+        pivots, slots = self.factorize(c, name)
+        lwork = self.integers(lwork=64 * n)["lwork"]
+        work = self.allocate(f"{name}.work", a.dtype, (64 * n,), zero=False)
         info = self.fresh(f"load i32, i32* {slots['info']}")
         singular, regular = self.label("singular"), self.label("regular")
         done = self.label("inverted")
         self.lines.append(f"br i1 {self.fresh(f'icmp ne i32 {info}, 0')}, label %{singular}, "
                           f"label %{regular}")
         self.enter(singular)
-        nan = (double(math.nan), "f")
-        self.loop(n * n, lambda i: self.store(c, i, nan))
+        self.fill_nan(c)
         self.lines.append(f"br label %{done}")
         self.enter(regular)
-        getri = self.routine(f"{letter}getri", f"void (i32*, {p}, i32*, i32*, {p}, i32*, i32*)*")
+        getri = self.routine(f"{_letter(a)}getri", f"void (i32*, {p}, i32*, i32*, {p}, i32*, i32*)*")
         self.lines.append(f"call void {getri}(i32* {slots['n']}, {p} {c.address}, i32* "
                           f"{slots['n']}, i32* {pivots.address}, {p} {work.address}, i32* "
-                          f"{slots['lwork']}, i32* {slots['info']})")
+                          f"{lwork}, i32* {slots['info']})")
         self.lines.append(f"br label %{done}")
         self.enter(done)
-
 
     def log_determinant(self, names: list, matrix) -> None:
         """``sign, logabsdet = np.linalg.slogdet(A)`` from LAPACK's LU factorization of a copy:
         the product of the pivots' signs and of the row exchanges', the sum of the logarithms
         of their magnitudes (an exactly singular matrix gives ``(0, -inf)``, as NumPy)."""
-        a = self.array(matrix)
+        a = self.square(matrix, "np.linalg.slogdet")
         n = a.shape[0]
-        if len(a.shape) != 2 or a.shape[1] != n or a.dtype not in ("float64", "float32"):
-            raise CodegenError("loop program: np.linalg.slogdet of a square float matrix")
         lu = self.allocate(f"{names[0]}.lu", a.dtype, (n, n), zero=False)
         self.copy(a, lu, 0)
-        pivots = self.allocate(f"{names[0]}.pivots", "int32", (n,), zero=False)
-        slots = self.integers(n=n, info=0)
-        p = f"{a.elem}*"
-        getrf = self.routine(f"{'d' if a.dtype == 'float64' else 's'}getrf",
-                             f"void (i32*, i32*, {p}, i32*, i32*, i32*)*")
-        self.lines.append(f"call void {getrf}(i32* {slots['n']}, i32* {slots['n']}, {p} "
-                          f"{lu.address}, i32* {slots['n']}, i32* {pivots.address}, "
-                          f"i32* {slots['info']})")
+        pivots, _ = self.factorize(lu, names[0])
         sign, log = f"%slogdet.sign{self.count}", f"%slogdet.log{self.count}"
         self.count += 1
         self.allocas += [f"{sign} = alloca double", f"{log} = alloca double"]
@@ -177,10 +189,8 @@ class LinearAlgebraCalls:
         (symmetric: the same matrix in either order), whose eigenvectors, the columns of its
         Fortran-ordered result, are transposed into ``V``. A matrix with a NaN or an infinity
         (which LAPACK need not survive), or on which ``syev`` fails, gives NaNs."""
-        a = self.array(matrix)
+        a = self.square(matrix, "np.linalg.eigh")
         n = a.shape[0]
-        if len(a.shape) != 2 or a.shape[1] != n or a.dtype not in ("float64", "float32"):
-            raise CodegenError("loop program: np.linalg.eigh of a square float matrix")
         w = self.allocate(names[0], a.dtype, (n,), zero=False)
         v = self.allocate(names[1], a.dtype, (n, n), zero=False)
         q = self.allocate(f"{names[1]}.lapack", a.dtype, (n, n), zero=False)
@@ -204,14 +214,9 @@ class LinearAlgebraCalls:
         finite = self.fresh(f"fcmp oeq double {total}, 0.0")
         self.lines.append(f"br i1 {finite}, label %{good}, label %{bad}")
         self.enter(good)
-        chars = {}
-        for key, value in (("jobz", "V"), ("uplo", "L")):
-            chars[key] = f"%syev.{key}{self.count}"
-            self.allocas.append(f"{chars[key]} = alloca i8")
-            self.lines.append(f"store i8 {ord(value)}, i8* {chars[key]}")
-        self.count += 1
+        chars = self.characters(jobz="V", uplo="L")
         p = f"{a.elem}*"
-        syev = self.routine(f"{'d' if a.dtype == 'float64' else 's'}syev",
+        syev = self.routine(f"{_letter(a)}syev",
                             f"void (i8*, i8*, i32*, {p}, i32*, {p}, {p}, i32*, i32*)*")
         self.lines.append(f"call void {syev}(i8* {chars['jobz']}, i8* {chars['uplo']}, i32* "
                           f"{slots['n']}, {p} {q.address}, i32* {slots['n']}, {p} {w.address}, "
@@ -230,8 +235,11 @@ class LinearAlgebraCalls:
         self.loop(n * n, transpose)
         self.lines.append(f"br label %{done}")
         self.enter(bad)
-        nan = (double(math.nan), "f")
-        self.loop(n, lambda i: self.store(w, i, nan))
-        self.loop(n * n, lambda i: self.store(v, i, nan))
+        self.fill_nan(w, v)
         self.lines.append(f"br label %{done}")
         self.enter(done)
+
+
+def _letter(array) -> str:
+    """BLAS's and LAPACK's prefix for the array's type: ``d`` (double) or ``s`` (float)."""
+    return "d" if array.dtype == "float64" else "s"

@@ -356,8 +356,9 @@ class HessianFunction:
         (`symhess.lower.build`), reporting the stages under ``title``. With ``array_product``,
         the array tier builds that instead when the `tier` rule chooses it."""
         progress = Progress(title, self.verbose)
+        traced = False              # whether the array tier traced fun (and could not build it)
         if array_product is not None:
-            compiled = self._array_build(args, kwargs, array_product, progress, target)
+            compiled, traced = self._array_build(args, kwargs, array_product, progress, target)
             if compiled is not None:
                 return compiled
         try:
@@ -366,10 +367,10 @@ class HessianFunction:
         except UnsupportedFunctionError:
             # What the scalar tier has no rule for (np.linalg.slogdet, a 10x10 solve) may be an
             # array program, whatever the size of its data.
-            if array_product is None or self.tier != "auto":
+            if array_product is None or self.tier != "auto" or traced:
                 raise
-            compiled = self._array_build(args, kwargs, array_product, progress, target,
-                                         decide=False)
+            compiled, _ = self._array_build(args, kwargs, array_product, progress, target,
+                                            decide=False)
             if compiled is None:
                 raise
             return compiled
@@ -389,9 +390,10 @@ class HessianFunction:
         return ok
 
     def _array_build(self, args, kwargs, product, progress, target, decide=True):
-        """The array tier's build, or None when the `tier` rule leaves ``fun`` to the scalar
-        tier (with ``tier="array"``, a function it cannot trace is an error; ``decide=False``
-        skips the rule's size test)."""
+        """``(build, traced)``: the array tier's build, or None when the `tier` rule leaves
+        ``fun`` to the scalar tier (``traced``: False) or the array tier cannot compile it
+        (True; with ``tier="array"`` that is an error). ``decide=False`` skips the rule's size
+        test."""
         from .arrays.graph import Unsupported
         from .arrays.product import choose, trace_arrays
         try:
@@ -399,13 +401,15 @@ class HessianFunction:
                 trace = trace_arrays(self, args, kwargs,
                                      choose if self.tier == "auto" and decide else None)
             # (planning may find something unsupported too: a complex tangent of hvp)
-            return None if trace is None else build(trace, product, progress, target)
+            if trace is None:
+                return None, False
+            return build(trace, product, progress, target), True
         except Unsupported as exc:
             if self.tier == "array":
                 raise UnsupportedFunctionError(
                     f"tier='array' cannot compile {self.name}: the array tier has no rule for "
                     f"{exc}. Use tier='auto' (the scalar tier then compiles it)") from None
-            return None
+            return None, True
 
     def scalar_derivation(self, args, kwargs):
         """A function returning the scalar tier's `symhess.lower.Derivation` for the signature

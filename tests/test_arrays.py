@@ -214,6 +214,18 @@ def test_unsupported_function_falls_back_or_names_it():
         symhess.hessian(g, tier="array")(x, big)
 
 
+def test_a_function_neither_tier_compiles_is_traced_once_by_each():
+    calls = []
+
+    def f(x, B):
+        calls.append(1)
+        return np.sum(np.sort(B @ x))
+
+    with pytest.raises(UnsupportedFunctionError, match="np.sort"):
+        symhess.hessian(f)(np.ones(3), np.ones((40, 3)))
+    assert len(calls) == 2
+
+
 def test_what_the_scalar_tier_refuses_the_array_tier_may_compile(jax, jnp):
     """``np.floor`` (piecewise constant: a zero derivative, as JAX's) and a 6x6 determinant
     have no scalar-tier rule; the auto tier compiles them with the array tier."""

@@ -45,6 +45,21 @@ INDEX = np.array([2, 0, 1, 2, 2], dtype=np.int64)
 MASK = np.array([True, False, True, True, False])
 SPECIAL = np.array([1.5, -2.0, 0.0, -0.0, np.nan, np.inf, -np.inf])
 
+def _inverse_and_determinant(n: int) -> str:
+    """A program returning ``inv(A)`` and ``slogdet(A)`` of its n x n input, one after the other."""
+    size = n * n
+    return f"""
+        def kernel(in0):
+            t1 = np.linalg.inv(in0)
+            s, l = np.linalg.slogdet(in0)
+            out = np.empty({size + 2}, dtype=np.float64)
+            out[0:{size}] = t1.reshape(-1)
+            out[{size}] = s
+            out[{size + 1}] = l
+            return out.reshape(({size + 2},))
+        """
+
+
 CASES = {
     "elementwise functions": ("""
         def kernel(in0):
@@ -165,16 +180,8 @@ CASES = {
             out[39:48] = t4.reshape(-1)
             return out.reshape((48,))
         """, [X, RNG.standard_normal((3, 3))]),
-    "an inverse and a log-determinant by LAPACK": ("""
-        def kernel(in0):
-            t1 = np.linalg.inv(in0)
-            s, l = np.linalg.slogdet(in0)
-            out = np.empty(18, dtype=np.float64)
-            out[0:16] = t1.reshape(-1)
-            out[16] = s
-            out[17] = l
-            return out.reshape((18,))
-        """, [RNG.standard_normal((4, 4))]),
+    "an inverse and a log-determinant by LAPACK": (_inverse_and_determinant(4),
+                                                    [RNG.standard_normal((4, 4))]),
 }
 
 
@@ -216,16 +223,7 @@ def test_a_float32_program_rounds_what_it_stores():
 
 
 def test_lapack_on_a_singular_matrix_gives_nans_and_a_zero_sign():
-    program = textwrap.dedent("""
-        def kernel(in0):
-            t1 = np.linalg.inv(in0)
-            s, l = np.linalg.slogdet(in0)
-            out = np.empty(11, dtype=np.float64)
-            out[0:9] = t1.reshape(-1)
-            out[9] = s
-            out[10] = l
-            return out.reshape((11,))
-        """)
+    program = textwrap.dedent(_inverse_and_determinant(3))
     singular = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])
     got = _compile(program, [singular], out_shape=(11,))(singular)
     assert np.all(np.isnan(got[:9]))

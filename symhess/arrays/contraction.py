@@ -128,7 +128,7 @@ def matrix_product(self, node) -> bool:
         return False
     if groups[1] + groups[0] == tuple(out):          # C[B, A]: the operands swap sides
         sides, groups = sides[::-1], groups[::-1]
-    extras = ([w for w in weights], [])
+    extras = (weights, [])
     operands = [_matrix(self, node, k, side, group, sizes, reduced, extra)
                 for k, (side, group, extra) in enumerate(zip(sides, groups, extras))]
     name, product = f"t{node.id}", f"g{node.id}"
@@ -154,13 +154,13 @@ def _matrix(self, node, k, side, group, sizes, reduced, extra) -> str:
     a matrix in the order of its own labels (its loops then read and write along memory)."""
     z, lz = side
     blocks = [(group, reduced), (reduced, group)]
+    wanted = blocks[k]
     for first, second in blocks:
         if not extra and lz == first + second and z.dtype == "f" and z.op != "reshape" \
                 and (z.op == "input" or z.id in self.materialized):
             view = f"v{node.id}_{k}"
             self.lines.append(f"    {view} = {self.var(z)}.reshape(({_size(sizes, first)}, "
                               f"{_size(sizes, second)}))")
-            wanted = (group, reduced) if k == 0 else (reduced, group)
             return view if (first, second) == wanted else f"{view}.T"
     # Computed: in the order its labels come in (group first if its first label is one).
     first, second = blocks[0] if lz[0] in group else blocks[1]
@@ -173,7 +173,6 @@ def _matrix(self, node, k, side, group, sizes, reduced, extra) -> str:
     row = flat(idx[:len(first)], [sizes[l] for l in first])
     column = flat(idx[len(first):], [sizes[l] for l in second])
     self.lines += heads + ["    " * depth + f"{tmp}[{row}, {column}] = {value}"]
-    wanted = (group, reduced) if k == 0 else (reduced, group)
     return tmp if (first, second) == wanted else f"{tmp}.T"
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import errors
 from .graph import topological
+from .linalg import OPS as LINEAR_ALGEBRA
 
 _UNARY = {"neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p,
           "expm1": np.expm1, "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
@@ -90,7 +91,7 @@ def _value(node, args, inputs, constants):
         return out
     if op == "concat":
         return np.concatenate(args, axis=p[0])
-    if op in ("inv", "cholesky", "slogdet", "eigh"):
+    if op in LINEAR_ALGEBRA:
         return _linalg(op, args[0], node.shape)
     raise errors.InternalError(f"no NumPy evaluation of {op}")
 

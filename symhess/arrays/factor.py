@@ -16,6 +16,7 @@ Failures give what JAX gives: a singular matrix an ``inv`` of infinities and NaN
 
 from __future__ import annotations
 
+from .linalg import OPS  # noqa: F401  (the primitives this module computes)
 
 #: The order from which a matrix (not a stack of them) is inverted and its determinant found
 #: by LAPACK (``np.linalg.inv`` and ``np.linalg.slogdet`` in the loop program: ``getrf`` and
@@ -23,10 +24,6 @@ from __future__ import annotations
 #: (2 cores): loops are faster below it (1.6 against 1.9 us at 4 rows, 2.3 against 2.7 at 12),
 #: the two equal at 16, LAPACK faster above (5.9 against 7.1 us at 24, 9.2 against 13.8 at 32).
 LAPACK_FROM = 16
-
-
-#: The primitives this module computes.
-OPS = ("inv", "cholesky", "slogdet", "eigh")
 
 
 class _Writer:
@@ -43,7 +40,8 @@ def emit(low, node):
     """The statements computing linear-algebra ``node`` (``low``: the `Lowering`)."""
     a = node.args[0]
     n = a.shape[-1]
-    if node.op == "inv" and node.ndim == 2 and n >= LAPACK_FROM:
+    lapack = a.ndim == 2 and n >= LAPACK_FROM          # one matrix, large: inv, slogdet
+    if node.op == "inv" and lapack:
         name = low.names[node.id] = f"t{node.id}"       # LAPACK's result
     else:
         name = low.alloc(node, "zeros" if node.op == "cholesky" else "empty")
@@ -63,12 +61,12 @@ def emit(low, node):
     put(0, f"for {i} in range({n}):")
     put(1, f"for {j} in range({n}):")
     put(2, f"{work}[{i}, {j}] = {low.expr(a, stack + [i, j])}")
-    if node.op == "inv" and not stack and n >= LAPACK_FROM:
+    if node.op == "inv" and lapack:
         low.lines.append(f"    {name} = np.linalg.inv({work})")
     elif node.op == "inv":
         put(2, f"{low.access(name, stack + [i, j])} = 1.0 if {i} == {j} else 0.0")
         _gauss_jordan(low, put, node.id, work, lambda r, c: low.access(name, stack + [r, c]), n)
-    elif not stack and n >= LAPACK_FROM:
+    elif lapack:
         tag = node.id
         low.lines += [f"    s{tag}, l{tag} = np.linalg.slogdet({work})",
                       f"    {name}[0] = s{tag}", f"    {name}[1] = l{tag}"]
