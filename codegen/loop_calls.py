@@ -46,15 +46,12 @@ class LinearAlgebraCalls:
                                f"{ast.unparse(right)!r}: two float matrices of matching sizes")
         c = self.allocate(name, a.dtype, (m, n), zero=False)
         elem, letter = a.elem, _letter(a)
-        ints = self.integers(n=n, m=m, k=k, lda=a.shape[1], ldb=b.shape[1])
-        scalars = {}
-        for key, value in (("one", 1.0), ("zero", 0.0)):
-            scalars[key] = f"%gemm.{key}{self.count}"
-            self.allocas.append(f"{scalars[key]} = alloca {elem}")
-            literal = double(value) if elem == "double" else \
-                self.fresh(f"fptrunc double {double(value)} to float")
-            self.lines.append(f"store {elem} {literal}, {elem}* {scalars[key]}")
-        chars = self.characters(a="T" if ta else "N", b="T" if tb else "N")
+        ints = self.arguments("i32", n=n, m=m, k=k, lda=a.shape[1], ldb=b.shape[1])
+        literals = {key: double(value) if elem == "double" else
+                    self.fresh(f"fptrunc double {double(value)} to float")
+                    for key, value in (("one", 1.0), ("zero", 0.0))}
+        scalars = self.arguments(elem, **literals)
+        chars = self.arguments("i8", a=ord("T" if ta else "N"), b=ord("T" if tb else "N"))
         p = f"{elem}*"
         signature = f"void (i8*, i8*, i32*, i32*, i32*, {p}, {p}, i32*, {p}, i32*, {p}, {p}, i32*)*"
         gemm = self.routine(f"{letter}gemm", signature)
@@ -80,23 +77,14 @@ class LinearAlgebraCalls:
         self.uses_blas = True
         return self.fresh(f"bitcast i8* {fn} to {signature}")
 
-    def integers(self, **values) -> dict:
-        """Stack slots holding 32-bit integers (LAPACK's arguments are pointers)."""
+    def arguments(self, kind: str, **values) -> dict:
+        """Stack slots of LLVM type ``kind`` holding ``values`` (operands of that type): BLAS's
+        and LAPACK's arguments are pointers, to integers, option characters and scalars."""
         slots = {}
         for key, value in values.items():
             slots[key] = f"%lapack.{key}{self.count}"
-            self.allocas.append(f"{slots[key]} = alloca i32")
-            self.lines.append(f"store i32 {value}, i32* {slots[key]}")
-        self.count += 1
-        return slots
-
-    def characters(self, **values) -> dict:
-        """Stack slots holding one character each (BLAS's and LAPACK's option flags)."""
-        slots = {}
-        for key, value in values.items():
-            slots[key] = f"%flag.{key}{self.count}"
-            self.allocas.append(f"{slots[key]} = alloca i8")
-            self.lines.append(f"store i8 {ord(value)}, i8* {slots[key]}")
+            self.allocas.append(f"{slots[key]} = alloca {kind}")
+            self.lines.append(f"store {kind} {value}, {kind}* {slots[key]}")
         self.count += 1
         return slots
 
@@ -113,7 +101,7 @@ class LinearAlgebraCalls:
         array and the integer slots ``n`` and ``info``."""
         n, p = lu.shape[0], f"{lu.elem}*"
         pivots = self.allocate(f"{tag}.pivots", "int32", (n,), zero=False)
-        slots = self.integers(n=n, info=0)
+        slots = self.arguments("i32", n=n, info=0)
         getrf = self.routine(f"{_letter(lu)}getrf", f"void (i32*, i32*, {p}, i32*, i32*, i32*)*")
         self.lines.append(f"call void {getrf}(i32* {slots['n']}, i32* {slots['n']}, {p} "
                           f"{lu.address}, i32* {slots['n']}, i32* {pivots.address}, "
@@ -135,7 +123,7 @@ class LinearAlgebraCalls:
         c = self.allocate(name, a.dtype, (n, n), zero=False)
         self.copy(a, c, 0)
         pivots, slots = self.factorize(c, name)
-        lwork = self.integers(lwork=64 * n)["lwork"]
+        lwork = self.arguments("i32", lwork=64 * n)["lwork"]
         work = self.allocate(f"{name}.work", a.dtype, (64 * n,), zero=False)
         info = self.fresh(f"load i32, i32* {slots['info']}")
         singular, regular = self.label("singular"), self.label("regular")
@@ -197,7 +185,7 @@ class LinearAlgebraCalls:
         lwork = max(64 * n, 1)
         work = self.allocate(f"{names[1]}.work", a.dtype, (lwork,), zero=False)
         self.copy(a, q, 0)
-        slots = self.integers(n=n, lwork=lwork, info=0)
+        slots = self.arguments("i32", n=n, lwork=lwork, info=0)
         check = f"%eigh.check{self.count}"
         self.count += 1
         self.allocas.append(f"{check} = alloca double")
@@ -214,7 +202,7 @@ class LinearAlgebraCalls:
         finite = self.fresh(f"fcmp oeq double {total}, 0.0")
         self.lines.append(f"br i1 {finite}, label %{good}, label %{bad}")
         self.enter(good)
-        chars = self.characters(jobz="V", uplo="L")
+        chars = self.arguments("i8", jobz=ord("V"), uplo=ord("L"))
         p = f"{a.elem}*"
         syev = self.routine(f"{_letter(a)}syev",
                             f"void (i8*, i8*, i32*, {p}, i32*, {p}, {p}, i32*, i32*)*")
