@@ -224,3 +224,22 @@ def test_the_cross_check_covers_slogdet_solve_and_cholesky(jax, jnp):
     np.testing.assert_allclose(own, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
     got = symhess.hessian(f, check=True)(B)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
+
+
+def test_float32_kernels_call_the_single_precision_lapack():
+    """A float32 kernel inverts, factors and diagonalizes in single precision (sgetrf, sgetri,
+    ssyev): within float32's rounding of the float64 kernel's Hessian."""
+    k = 20
+    L = np.tril(rng.normal(size=(k, k))) / np.sqrt(k) + np.eye(k)
+    Y = rng.normal(size=(30, k))
+
+    def f(L, Y):
+        S = L @ L.T + 0.5 * np.eye(k)
+        return np.linalg.slogdet(S)[1] + 0.5 * np.sum(Y * np.linalg.solve(S, Y.T).T) \
+            + 0.01 * np.sum(np.linalg.eigvalsh(S) ** 2)
+
+    H = symhess.hessian(f, tier="array")
+    want = H(L, Y)
+    got = H(L.astype(np.float32), Y.astype(np.float32))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())
