@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import symengine as se
 
+from .foreign import register_traced
 from .trace import Rules, Traced, current_context, object_array, register_array
 
 # Gathers of fewer rows are traced entry by entry: below this, unrolling is cheap.
@@ -102,6 +103,7 @@ def gather(array: Traced, index):
     return Lazy(form, slots, len(rows))
 
 
+@register_traced
 class Lazy:
     """An array of shape ``(rows,) + form.shape`` whose row p is ``form`` with each slot symbol
     replaced by the input entry its `Slot` reads in row p."""

@@ -17,7 +17,7 @@ import numpy as np
 import symengine as se
 from symengine.lib.symengine_wrapper import BooleanAtom
 
-from . import errors, special
+from . import errors, foreign, special
 from .registry import registrar
 from .trace import Rules, Traced, constant, current_context, object_array, wrap
 
@@ -449,13 +449,15 @@ def _linalg_norm(func, x, ord=None, axis=None, keepdims=False):
 
 
 def supported_functions() -> list[str]:
-    """Names of the NumPy functions and ufuncs that symhess can trace (in either tier: the
-    array tier's linear algebra, ``np.linalg.slogdet`` and ``cholesky``, is included)."""
+    """Names of the NumPy and SciPy functions and ufuncs that symhess can trace (in either
+    tier: the array tier's linear algebra, ``np.linalg.slogdet`` and ``cholesky``, is included;
+    SciPy's functions as `symhess.foreign` defines them)."""
     from .arrays import linalg, numpy_rules  # noqa: F401  (linalg registers its rules)
     names = {f"np.{u.__name__}" for u in UFUNCS} | {"np.matmul"}
     names |= {numpy_name(f) for f in FUNCTIONS}
     names |= {numpy_name(f) for f in numpy_rules.FUNCTIONS}
     names |= {f"np.{u.__name__}" for u in (*numpy_rules.UNARY_UFUNCS, *numpy_rules.BINARY_UFUNCS)}
+    names |= set(foreign.scipy_names())
     return sorted(names)
 
 

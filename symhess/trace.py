@@ -18,7 +18,7 @@ import numpy as np
 import symengine as se
 from symengine.lib.symengine_wrapper import BooleanAtom
 
-from . import errors
+from . import errors, foreign
 
 _MAX_SHOWN = 80
 
@@ -165,6 +165,7 @@ def _reflected(ufunc):
     return lambda self, other: ufunc(other, self)
 
 
+@foreign.register_traced
 class Traced:
     """A symbolic NumPy array: an object array of SymEngine expressions.
 
@@ -264,6 +265,7 @@ class Traced:
     __index__ = __int__
 
     def __array__(self, dtype=None, copy=None):
+        foreign.refuse_scipy_conversion()
         raise errors.TracerConversionError(describe(self.a.tolist()),
                                            "np.array/np.asarray (or a math.* function)")
 
@@ -425,5 +427,5 @@ def trace(fun, args: tuple, kwargs: dict, dtype, holomorphic: bool, sums=None):
     With a dict ``sums``, gathers of many rows from inputs stay lazy (`symhess.lazy`) and the
     element sums they end in are recorded there, keyed by their placeholder symbols.
     """
-    with trace_context(dtype, holomorphic, sums):
+    with trace_context(dtype, holomorphic, sums), foreign.interposed(fun):
         return fun(*args, **kwargs)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..registry import registrar
 from .einsum import matmul_labels, parse, tensordot_labels
-from .graph import Builder, Unsupported
+from .graph import Builder, Node, Unsupported
 from .tracer import Rules, SymArray, lift
 
 # --- ufuncs ----------------------------------------------------------------------------------
@@ -47,7 +47,7 @@ def _builder(values) -> Builder:
 
 
 def _wrap(node):
-    return SymArray(node)
+    return SymArray(node) if isinstance(node, Node) else node
 
 
 def apply_ufunc(ufunc, method, inputs, kwargs):
@@ -116,6 +116,22 @@ def _no_extras(name, **extras):
     for key, value in extras.items():
         if value is not None:
             raise Unsupported(f"np.{name} with {key}=")
+
+
+@function(np.shape)
+def _shape(b, a):
+    return lift(b, a).shape
+
+
+@function(np.ndim)
+def _ndim(b, a):
+    return lift(b, a).ndim
+
+
+@function(np.size)
+def _size(b, a, axis=None):
+    x = lift(b, a)
+    return x.size if axis is None else x.shape[axis]
 
 
 @function(np.sum)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import errors, pytree
+from .. import errors, foreign, pytree
 from ..layout import Layout, Parts
 from ..signature import kernel_dtype, leaf_values, rounded_dtype, symbolic_call, tree_of
 from . import linalg, numpy_rules, rules  # noqa: F401  (they register the tracer's rules)
@@ -77,7 +77,8 @@ def trace_arrays(transform, args, kwargs, decide=None):
     if dtype not in (np.float64, np.float32):
         raise Unsupported(f"dtype {dtype}")
     try:
-        out = transform.fun(*call.args, **call.kwargs)
+        with foreign.interposed(transform.fun):
+            out = transform.fun(*call.args, **call.kwargs)
     except Unsupported:
         raise
     except (errors.SymhessError, TypeError, ValueError, IndexError, AttributeError) as exc:

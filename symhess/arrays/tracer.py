@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from .. import errors
+from .. import errors, foreign
 from .graph import Builder, Node, Unsupported
 
 
@@ -26,6 +26,7 @@ class Rules:
     getitem = None        # (array, key) -> result
 
 
+@foreign.register_traced
 class SymArray:
     """An array value of a traced function: a node of the array graph."""
 
@@ -69,6 +70,7 @@ class SymArray:
         return Rules.function(func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
+        foreign.refuse_scipy_conversion()
         raise Unsupported("a traced array was converted to a NumPy array")
 
     # --- operators ---------------------------------------------------------------------------

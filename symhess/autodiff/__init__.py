@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import HasAuxError, InputTypeError, OptionValueError
-from . import elementwise, functions, reductions  # noqa: F401  (they register their rules)
+from ..foreign import interposed
+from . import elementwise, functions, linalg, reductions  # noqa: F401  (they register rules)
 from .jet import Jet, Seed, seeded
 
 __all__ = ["Jet", "Variables", "Derivatives", "derivatives", "hessian", "tree_flatten",
@@ -251,7 +252,7 @@ def derivatives(fun, args, argnums=0, has_aux=False, holomorphic=False, static_a
     result = None
     for r0, r1 in passes or [(0, 0)]:
         seed = Seed(n, r0, r1)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"), interposed(fun):
             out = fun(*var.substitute(args, seed=seed))
         aux = None
         if has_aux:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OperandError, OperandTypeError, UnsupportedFunctionError
+from ..foreign import refuse_scipy_conversion, register_traced
 from ..registry import registrar
 
 REASON = "the autodiff cross-check has no rule for it"
@@ -40,6 +41,7 @@ class Seed:
         self.K = 1 + n + self.c * n
 
 
+@register_traced
 class Jet:
     """An array of second-order jets: values, gradients and Hessian rows, packed on a last axis.
 
@@ -137,7 +139,9 @@ class Jet:
     __float__ = lambda self: self._no("float()")
     __complex__ = lambda self: self._no("complex()")
     __int__ = __index__ = lambda self: self._no("int() or indexing")
-    __array__ = lambda self, dtype=None, copy=None: self._no("np.asarray()")
+    def __array__(self, dtype=None, copy=None):
+        refuse_scipy_conversion()
+        self._no("np.asarray()")
 
     def sum(self, *a, **k): return np.sum(self, *a, **k)
     def prod(self, *a, **k): return np.prod(self, *a, **k)
