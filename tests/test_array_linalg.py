@@ -179,8 +179,30 @@ def _spectral(A, xp=np):
 @pytest.mark.parametrize("shape", [(1, 1), (3, 3), (6, 6), (20, 20), (2, 4, 4)])
 def test_eigenvalues_and_eigenvectors_against_jax(shape, jax, jnp):
     A = rng.normal(size=shape)
-    got = symhess.hessian(_spectral, tier="array")(A)
+    # the cross-check too, up to 6x6 (at 20x20 its jets of 400 variables take a minute)
+    got = symhess.hessian(_spectral, tier="array", check=shape[-1] <= 6)(A)
     want = np.asarray(jax.hessian(lambda A: _spectral(A, jnp))(A))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
+
+
+def test_the_cross_checks_eigh_reads_the_triangle_numpy_reads(jax, jnp):
+    """The autodiff's own ``eigh`` rule (values, first and second derivatives of eigenvalues and
+    eigenvectors) against JAX's, on the upper triangle of a matrix that is not symmetric."""
+    from symhess import autodiff
+
+    def f(A, xp=np):
+        w, V = xp.linalg.eigh(A, UPLO="U")
+        return xp.sum(w ** 3) + xp.sum(V[..., 0] ** 2 * w) \
+            + xp.sum(xp.cos(xp.linalg.eigvalsh(A, UPLO="U")))
+
+    def upper(A):
+        return jnp.triu(A) + jnp.swapaxes(jnp.triu(A, 1), -1, -2)
+
+    A = rng.normal(size=(2, 5, 5))
+    want = np.asarray(jax.hessian(lambda A: f(upper(A), jnp))(A))
+    own = np.asarray(autodiff.hessian(f)(A))
+    np.testing.assert_allclose(own, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
+    got = symhess.hessian(f, check=True)(A)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
 
 

@@ -2,8 +2,8 @@
 
 Reductions and cumulative sums act on the leading axes of the packed arrays; structural functions
 (reshape, transpose, concatenate, indexing, ...) run on arrays of row numbers and gather the
-packed rows; multilinear functions (dot, matmul, einsum, ...) use the product rule; det and inv
-use their matrix-calculus identities, so they need nonsingular matrices.
+packed rows; multilinear functions (dot, matmul, einsum, ...) use the product rule. Matrix
+functions (det, inv, cholesky, eigh, ...) are in `symhess.autodiff.linalg`.
 """
 
 from __future__ import annotations
@@ -301,132 +301,6 @@ def _cross(func, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
         return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
     i, j = [1, 2, 0], [2, 0, 1]
     return np.moveaxis(a[..., i] * b[..., j] - a[..., j] * b[..., i], -1, axis or axisc)
-
-
-# --- small dense linear algebra, by matrix calculus ---------------------------------------------
-def _square(name, a):
-    if np.ndim(a) < 2 or np.shape(a)[-1] != np.shape(a)[-2]:
-        raise OperandError(f"{name} needs square matrices in the last two axes; got {np.shape(a)}")
-    return a
-
-
-@function(np.linalg.det)
-def _det(func, a):
-    """d det = det tr(A^-1 dA); the second derivative adds tr X_k tr X_l - tr(X_k X_l)."""
-    if not isinstance(_square("np.linalg.det", a), Jet):
-        return np.linalg.det(a)
-    s, r = a.seed, slice(a.seed.r0, a.seed.r1)
-    det, inv = np.linalg.det(a.v), np.linalg.inv(a.v)
-    x = np.einsum("...ij,...jkn->...ikn", inv, a.g)
-    tr = np.einsum("...iin->...n", x)
-    h = (np.einsum("...ij,...jicn->...cn", inv, a.h) + tr[..., r, None] * tr[..., None, :]
-         - np.einsum("...ijc,...jin->...cn", x[..., r], x))
-    # Rounding bound: the same formulas in absolute values, times n and Skeel's condition number.
-    p, gm, hm = np.abs(inv), np.abs(a.g) + a.mg, np.abs(a.h) + a.mh
-    xm = np.einsum("...ij,...jkn->...ikn", p, gm)
-    trm = np.einsum("...iin->...n", xm)
-    hb = (np.einsum("...ij,...jicn->...cn", p, hm) + trm[..., r, None] * trm[..., None, :]
-          + np.einsum("...ijc,...jin->...cn", xm[..., r], xm))
-    scale = _lu_scale(a) * np.abs(det)
-    return make(s, det, det[..., None] * tr, det[..., None, None] * h,
-                (scale, scale[..., None] * trm, scale[..., None, None] * hb))
-
-
-@function(np.linalg.inv)
-def _inv(func, a):
-    """d inv = -Y dA Y; the second derivative is Y A_k Y A_l Y + Y A_l Y A_k Y - Y A_kl Y."""
-    if not isinstance(_square("np.linalg.inv", a), Jet):
-        return np.linalg.inv(a)
-    r = slice(a.seed.r0, a.seed.r1)
-    y = np.linalg.inv(a.v)
-    p = np.einsum("...ij,...jkn->...ikn", y, a.g)
-    g = -np.einsum("...ijn,...jk->...ikn", p, y)
-    h = (np.einsum("...ijc,...jkn,...kl->...ilcn", p[..., r], p, y)
-         + np.einsum("...ijn,...jkc,...kl->...ilcn", p, p[..., r], y)
-         - np.einsum("...ij,...jkcn,...kl->...ilcn", y, a.h, y))
-    # Rounding bound: the same formulas in absolute values, times n and Skeel's condition number.
-    q, gm, hm = np.abs(y), np.abs(a.g) + a.mg, np.abs(a.h) + a.mh
-    pm = np.einsum("...ij,...jkn->...ikn", q, gm)
-    gb = np.einsum("...ijn,...jk->...ikn", pm, q)
-    hb = (2 * np.einsum("...ijc,...jkn,...kl->...ilcn", pm[..., r], pm, q)
-          + np.einsum("...ij,...jkcn,...kl->...ilcn", q, hm, q))
-    scale = _lu_scale(a)[..., None, None]
-    return make(a.seed, y, g, h, (scale * q, scale[..., None] * gb, scale[..., None, None] * hb))
-
-
-@function(np.linalg.slogdet)
-def _slogdet(func, a):
-    """``(sign(det), log|det|)``, through the determinant's own rule."""
-    if not isinstance(_square("np.linalg.slogdet", a), Jet):
-        return np.linalg.slogdet(a)
-    det = _det(np.linalg.det, a)
-    return np.sign(det), np.log(np.abs(det))
-
-
-def _lower(x, at):
-    """The symmetric matrices of the lower triangles of ``x``'s matrices on axes ``at, at+1``
-    (what ``np.linalg.cholesky`` reads)."""
-    x = np.moveaxis(x, (at, at + 1), (-2, -1))
-    n = x.shape[-1]
-    out = x * np.tril(np.ones((n, n))) + np.swapaxes(x * np.tril(np.ones((n, n)), -1), -1, -2)
-    return np.moveaxis(out, (-2, -1), (at, at + 1))
-
-
-def _phi(x, at):
-    """The lower triangle with half the diagonal, on axes ``at, at+1``."""
-    x = np.moveaxis(x, (at, at + 1), (-2, -1))
-    n = x.shape[-1]
-    return np.moveaxis(x * (np.tril(np.ones((n, n))) - 0.5 * np.eye(n)), (-2, -1), (at, at + 1))
-
-
-@function(np.linalg.cholesky)
-def _cholesky(func, a, upper=False):
-    """``dL = L Y`` with ``Y = Phi(X)``, ``X = L^-1 dS L^-T``; the second derivative is
-    ``L (Y_n Y_c + Phi(L^-1 S_cn L^-T - Y_n X_c - X_c Y_n^T))``."""
-    if not isinstance(_square("np.linalg.cholesky", a), Jet):
-        return np.linalg.cholesky(a, upper=upper) if upper else np.linalg.cholesky(a)
-    r, k = slice(a.seed.r0, a.seed.r1), a.ndim
-    with np.errstate(invalid="ignore"):
-        try:
-            chol = np.linalg.cholesky(a.v)
-        except np.linalg.LinAlgError:
-            chol = np.full(a.shape, np.nan)
-    li = np.linalg.inv(chol)
-    sg, sh = _lower(a.g, k - 2), _lower(a.h, k - 2)
-    x = np.einsum("...ij,...jkn,...lk->...iln", li, sg, li)
-    y = _phi(x, k - 2)
-    g = np.einsum("...ij,...jkn->...ikn", chol, y)
-    inner = (np.einsum("...ij,...jkcn,...lk->...ilcn", li, sh, li)
-             - np.einsum("...ijn,...jkc->...ikcn", y, x[..., r])
-             - np.einsum("...ijc,...kjn->...ikcn", x[..., r], y))
-    h = np.einsum("...ij,...jkcn->...ikcn", chol,
-                  np.einsum("...ijn,...jkc->...ikcn", y, y[..., r]) + _phi(inner, k - 2))
-    # Rounding bound: the same formulas in absolute values, times n and Skeel's condition number.
-    q, lm = np.abs(li), np.abs(chol)
-    xm = np.einsum("...ij,...jkn,...lk->...iln", q, _lower(np.abs(a.g) + a.mg, k - 2), q)
-    hm = np.einsum("...ij,...jkcn,...lk->...ilcn", q, _lower(np.abs(a.h) + a.mh, k - 2), q)
-    hm = hm + 2 * np.einsum("...ijn,...jkc->...ikcn", xm, xm[..., r])
-    gb = np.einsum("...ij,...jkn->...ikn", lm, xm)
-    hb = np.einsum("...ij,...jkcn->...ikcn", lm,
-                   np.einsum("...ijn,...jkc->...ikcn", xm, xm[..., r]) + hm)
-    scale = _lu_scale(a)[..., None, None]
-    result = make(a.seed, chol, g, h,
-                  (scale * lm, scale[..., None] * gb, scale[..., None, None] * hb))
-    return np.swapaxes(result, -1, -2) if upper else result
-
-
-def _lu_scale(a):
-    """Per matrix, ``n || |A^-1| |A| ||_inf`` (how much an LU solve may amplify rounding) plus
-    ``sum |A^-1|^T * m_A`` (how much the entries' own errors move the result, relatively)."""
-    n = a.shape[-1]
-    p = np.abs(np.linalg.inv(a.v))
-    skeel = np.sum(p @ np.abs(a.v), axis=-1).max(axis=-1)
-    return n * skeel + np.einsum("...ij,...ji->...", p, a.mv)
-
-
-@function(np.linalg.solve)
-def _solve(func, a, b):
-    return np.matmul(np.linalg.inv(a), b)
 
 
 @function(np.linalg.norm)
