@@ -437,3 +437,22 @@ def test_max_of_integer_data():
     for c in (np.arange(70), -np.arange(1, 71) * 10 ** 15):
         expected = 2 * (np.max(c) + np.sum(c > 3)) * np.eye(3)
         np.testing.assert_allclose(symhess.hessian(f, tier="array")(x, c), expected, rtol=1e-12)
+
+
+def test_logaddexp_at_ties_against_jax(jax, jnp):
+    """``np.logaddexp(x, y)`` at ``x == y`` (a logistic loss written ``logaddexp(0, -y z)`` at
+    ``w = 0``): gradient (1/2, 1/2) and the Hessian of softplus, in both tiers."""
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(100, 3)), np.sign(rng.normal(size=100))
+
+    def loss(w, X, y, xp=np):
+        return xp.sum(xp.logaddexp(0.0, -y * (X @ w))) + xp.logaddexp(w[0], w[1])
+
+    for w in (np.zeros(3), np.array([0.5, 0.5, -1.0])):
+        want_g = np.asarray(jax.grad(lambda w: loss(w, X, y, jnp))(w))
+        want_h = np.asarray(jax.hessian(lambda w: loss(w, X, y, jnp))(w))
+        for tier in ("array", "scalar"):
+            np.testing.assert_allclose(symhess.grad(loss, tier=tier)(w, X, y), want_g,
+                                       rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(symhess.hessian(loss, tier=tier)(w, X, y), want_h,
+                                       rtol=1e-12, atol=1e-12)

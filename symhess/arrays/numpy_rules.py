@@ -68,9 +68,13 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
     if ufunc is np.hypot:
         return _wrap(b.unary("sqrt", nodes[0] * nodes[0] + nodes[1] * nodes[1]))
     if ufunc is np.logaddexp:
+        # The larger operand plus softplus of the other minus it, with one selection for
+        # both: each branch is the whole smooth function, so its derivatives hold at ties
+        # too (max and |x - y| differentiated apart would give (1, 0), not (1/2, 1/2)).
         x, y = nodes
-        m = b.binary("maximum", x, y)
-        return _wrap(m + b.unary("log1p", b.unary("exp", -b.unary("abs", x - y))))
+        first = b.binary("ge", x, y)
+        big, small = b.where(first, x, y), b.where(first, y, x)
+        return _wrap(big + b.unary("log1p", b.unary("exp", small - big)))
     raise Unsupported(f"np.{ufunc.__name__}")
 
 
