@@ -177,7 +177,7 @@ def _check_holomorphic(name, inputs):
 
 def apply_ufunc(uf, method, inputs, kwargs):
     """Evaluate a NumPy ufunc call on traced inputs."""
-    name = f"np.{uf.__name__}" + ("" if method == "__call__" else f".{method}")
+    name = foreign.ufunc_name(uf) + ("" if method == "__call__" else f".{method}")
     if "out" in kwargs or "where" in kwargs:
         raise errors.UnsupportedFunctionError(f"{name} with out= or where=",
                                               "traced arrays are never written in place")
@@ -254,6 +254,8 @@ def apply_function(func, args, kwargs):
 def _unwrap(x):
     if isinstance(x, Traced):
         return x.a
+    if isinstance(x, np.ndarray) and x.dtype == object:     # built by `Traced.__array__`
+        return object_array(x)
     if isinstance(x, (list, tuple)):
         return type(x)(_unwrap(v) for v in x)
     return x
@@ -458,8 +460,23 @@ def supported_functions() -> list[str]:
     names |= {numpy_name(f) for f in numpy_rules.FUNCTIONS}
     names |= {f"np.{u.__name__}" for u in (*numpy_rules.UNARY_UFUNCS, *numpy_rules.BINARY_UFUNCS)}
     names |= set(foreign.scipy_names())
+    names |= {numpy_name(f) for f in foreign.numpy_names.FUNCTIONS}
     return sorted(names)
 
 
 Rules.ufunc = apply_ufunc
 Rules.function = apply_function
+
+
+def _object_loop_method(uf):
+    """The method NumPy's object loops call on each element for ``uf`` (``x.exp()``)."""
+    if uf.nin == 1:
+        return lambda self: uf(self)
+    return lambda self, other: uf(self, other)
+
+
+# An object array of traced elements (`Traced.__array__`) computes ``np.exp(a)`` element by
+# element, calling each element's ``exp`` method.
+for _uf in UFUNCS:
+    if not hasattr(Traced, _uf.__name__):
+        setattr(Traced, _uf.__name__, _object_loop_method(_uf))

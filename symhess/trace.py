@@ -33,6 +33,9 @@ def constant(value):
     """A NumPy or Python number as a SymEngine number (integral floats become integers)."""
     if isinstance(value, se.Basic):
         return value
+    if isinstance(value, (Traced, np.ndarray)) and np.ndim(value) == 0:
+        return constant(value.a[()] if isinstance(value, Traced) else value[()])  # an element
+        # of `Traced.__array__`, or of a list of traced values that NumPy nested
     if isinstance(value, (bool, np.bool_)):
         return se.true if value else se.false
     if isinstance(value, numbers.Integral):
@@ -185,11 +188,17 @@ class Traced:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if any(type(x) in Rules.arrays for x in inputs):
             return NotImplemented                  # a registered array type's rules go first
+        definition = foreign.ufunc_definition(ufunc, method, kwargs)
+        if definition is not None:
+            return definition(*inputs)             # scipy.special's and NumPy 2's, in NumPy
         return Rules.ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         if any(t in Rules.arrays for t in types):
             return NotImplemented
+        definition = foreign.function_definition(func)
+        if definition is not None:
+            return definition(*args, **kwargs)     # NumPy 2's names, in NumPy
         return Rules.function(func, args, kwargs)
 
     # --- array attributes -------------------------------------------------------------------
@@ -198,6 +207,7 @@ class Traced:
     size = property(lambda self: self.a.size)
     dtype = property(lambda self: current_context().dtype)
     T = property(lambda self: np.transpose(self))
+    mT = property(lambda self: np.swapaxes(self, -1, -2))
     real = property(lambda self: np.real(self))
     imag = property(lambda self: np.imag(self))
 
@@ -265,9 +275,20 @@ class Traced:
     __index__ = __int__
 
     def __array__(self, dtype=None, copy=None):
+        """An object array of this array's elements, each a 0-d `Traced`: what NumPy builds
+        ``np.array([x[0], x[1] ** 2])``, ``np.mean([a, b])`` or ``np.r_[a, b]`` from. Their
+        arithmetic runs element by element through the elements' operators (and NumPy's object
+        loops call the ufunc methods `symhess.primitives` gives `Traced`); the rules take such
+        arrays back as traced values. A numeric dtype cannot be had while tracing."""
         foreign.refuse_scipy_conversion()
-        raise errors.TracerConversionError(describe(self.a.tolist()),
-                                           "np.array/np.asarray (or a math.* function)")
+        if dtype is not None and np.dtype(dtype) != object:
+            raise errors.TracerConversionError(
+                describe(self.a.tolist()), f"np.asarray(..., dtype={np.dtype(dtype)}) (which "
+                "np.mean, np.var and np.std of a list do: write np.mean(np.stack([a, b])))")
+        out = np.empty(self.a.shape, dtype=object)
+        for index, value in np.ndenumerate(self.a):
+            out[index] = Traced(np.array(value, dtype=object))
+        return out
 
     # --- operators as ufuncs --------------------------------------------------------------------
     def __add__(self, other):

@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from ..foreign import ufunc_name
 from ..registry import registrar
 from .einsum import matmul_labels, parse, tensordot_labels
 from .graph import Builder, Node, Unsupported
@@ -52,7 +53,7 @@ def _wrap(node):
 
 def apply_ufunc(ufunc, method, inputs, kwargs):
     if method != "__call__" or kwargs.get("out") is not None or kwargs.get("where") is not None:
-        raise Unsupported(f"np.{ufunc.__name__}.{method}")
+        raise Unsupported(f"{ufunc_name(ufunc)}.{method}")
     b = _builder(inputs)
     nodes = [lift(b, x) for x in inputs]
     if ufunc in UNARY_UFUNCS:
@@ -75,7 +76,7 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
         first = b.binary("ge", x, y)
         big, small = b.where(first, x, y), b.where(first, y, x)
         return _wrap(big + b.unary("log1p", b.unary("exp", small - big)))
-    raise Unsupported(f"np.{ufunc.__name__}")
+    raise Unsupported(ufunc_name(ufunc))
 
 
 def _matmul(b, x, y):
@@ -270,6 +271,17 @@ def _transpose(b, a, axes=None):
     return b.transpose(x, perm)
 
 
+@function(np.moveaxis)
+def _moveaxis(b, a, source, destination):
+    x = lift(b, a)
+    src = [int(s) % x.ndim for s in np.atleast_1d(source)]
+    dst = [int(d) % x.ndim for d in np.atleast_1d(destination)]
+    order = [n for n in range(x.ndim) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return b.transpose(x, tuple(order))
+
+
 @function(np.swapaxes)
 def _swapaxes(b, a, axis1, axis2):
     x = lift(b, a)
@@ -301,6 +313,13 @@ def _broadcast_to(b, a, shape, subok=False):
     return b.broadcast_to(lift(b, a), _shape_of(shape, 0))
 
 
+@function(np.broadcast_arrays)
+def _broadcast_arrays(b, *arrays, subok=False):
+    nodes = [lift(b, x) for x in arrays]
+    shape = np.broadcast_shapes(*(x.shape for x in nodes))
+    return tuple(b.broadcast_to(x, shape) for x in nodes)
+
+
 @function(np.concatenate)
 def _concatenate(b, arrays, axis=0, out=None, **kwargs):
     _no_extras("concatenate", out=out)
@@ -308,6 +327,11 @@ def _concatenate(b, arrays, axis=0, out=None, **kwargs):
     if axis is None:
         nodes, axis = [b.reshape(x, (x.size,)) for x in nodes], 0
     return b.concat(nodes, int(axis) % nodes[0].ndim)
+
+
+@function(np.copy)
+def _copy(b, a, order="K", subok=False):
+    return lift(b, a)          # nodes are values: a new array object is the copy
 
 
 @function(np.stack)

@@ -64,9 +64,15 @@ class SymArray:
 
     # --- NumPy's protocols ------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        definition = foreign.ufunc_definition(ufunc, method, kwargs)
+        if definition is not None:
+            return definition(*inputs)             # scipy.special's and NumPy 2's, in NumPy
         return Rules.ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        definition = foreign.function_definition(func)
+        if definition is not None:
+            return definition(*args, **kwargs)     # NumPy 2's names, in NumPy
         return Rules.function(func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
@@ -114,6 +120,10 @@ class SymArray:
     @property
     def T(self):
         return np.transpose(self)
+
+    @property
+    def mT(self):
+        return np.swapaxes(self, -1, -2)
 
     def reshape(self, *shape, order="C"):
         if order != "C":

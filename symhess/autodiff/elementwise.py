@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedFunctionError
+from ..foreign import ufunc_name
 from ..registry import registrar
 from .jet import FUNCTIONS, REASON, Jet, make, seed_of, select, ufunc_method, value
 
@@ -232,7 +233,7 @@ def _call(uf, inputs, kwargs):
         return select(_SELECT[uf](value(a), value(b)), a, b)
     if uf in BINARY:
         return _binary(a, b, *BINARY[uf](np.asarray(value(a)), np.asarray(value(b))))
-    raise UnsupportedFunctionError(f"np.{uf.__name__}", REASON)
+    raise UnsupportedFunctionError(ufunc_name(uf), REASON)
 
 
 @ufunc_method("outer")
@@ -240,3 +241,17 @@ def _outer(uf, inputs, kwargs):
     """``uf.outer(a, b)``: ``a`` with ``b``'s axes added, broadcast against ``b``."""
     a, b = inputs
     return uf(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b)
+
+
+def _object_loop_method(uf):
+    """The method NumPy's object loops call on each element for ``uf`` (``x.exp()``)."""
+    if uf.nin == 1:
+        return lambda self: uf(self)
+    return lambda self, other: uf(self, other)
+
+
+# An object array of jets (`Jet.__array__`) computes ``np.exp(a)`` element by element, calling
+# each element's ``exp`` method.
+for _uf in (*UNARY, *BINARY):
+    if isinstance(_uf, np.ufunc) and not hasattr(Jet, _uf.__name__):
+        setattr(Jet, _uf.__name__, _object_loop_method(_uf))

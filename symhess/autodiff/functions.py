@@ -133,6 +133,9 @@ def _structural(data):
     """
     def rule(func, *args, **kwargs):
         seed = seed_of(*args, *kwargs.values())
+        if data != "seq":           # a list holding jets where an array goes: one jet
+            args = tuple(pack(np.array(a, dtype=object), seed)
+                         if isinstance(a, (list, tuple)) and seed_of(a) else a for a in args)
         rows, offset, bounds = [np.zeros((1, seed.K))], [1], [np.zeros((1, seed.K))]
 
         def index(x):

@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OperandError, OperandTypeError, UnsupportedFunctionError
-from ..foreign import refuse_scipy_conversion, register_traced
+from ..foreign import (function_definition, refuse_scipy_conversion, register_traced,
+                       ufunc_definition, ufunc_name)
 from ..registry import registrar
 
 REASON = "the autodiff cross-check has no rule for it"
@@ -81,6 +82,7 @@ class Jet:
     size = property(lambda s: int(np.prod(s.d.shape[:-1], dtype=np.int64)))
     dtype = property(lambda s: s.d.dtype)
     T = property(lambda s: np.transpose(s))
+    mT = property(lambda s: np.swapaxes(s, -1, -2))
     real = property(lambda s: np.real(s))
     imag = property(lambda s: np.imag(s))
 
@@ -90,15 +92,22 @@ class Jet:
             raise UnsupportedFunctionError(f"np.{uf.__name__} with out= or where=", REASON)
         rule = UFUNC_METHODS.get(method)
         if rule is None:
-            raise UnsupportedFunctionError(f"np.{uf.__name__}.{method}", REASON)
+            raise UnsupportedFunctionError(f"{ufunc_name(uf)}.{method}", REASON)
+        inputs = _assembled(inputs, self.seed)
+        definition = ufunc_definition(uf, method, kwargs)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if definition is not None:
+                return definition(*inputs)         # scipy.special's and NumPy 2's, in NumPy
             return rule(uf, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        definition = function_definition(func)
+        if definition is not None:
+            return definition(*args, **kwargs)     # NumPy 2's names, in NumPy
         rule = FUNCTIONS.get(func)
         if rule is None:
             raise UnsupportedFunctionError(_numpy_name(func), REASON)
-        return rule(func, *args, **kwargs)
+        return rule(func, *_assembled(args, self.seed), **kwargs)
 
     def __len__(self):
         if self.ndim == 0:
@@ -140,8 +149,15 @@ class Jet:
     __complex__ = lambda self: self._no("complex()")
     __int__ = __index__ = lambda self: self._no("int() or indexing")
     def __array__(self, dtype=None, copy=None):
+        """An object array of 0-d jets (what NumPy builds ``np.array([x[0], x[1] ** 2])``
+        from; the rules take it back as one jet); never numbers."""
         refuse_scipy_conversion()
-        self._no("np.asarray()")
+        if dtype is not None and np.dtype(dtype) != object:
+            self._no(f"np.asarray(..., dtype={np.dtype(dtype)})")
+        out = np.empty(self.shape, dtype=object)
+        for index in np.ndindex(*self.shape):
+            out[index] = self[index]
+        return out
 
     def sum(self, *a, **k): return np.sum(self, *a, **k)
     def prod(self, *a, **k): return np.prod(self, *a, **k)
@@ -242,7 +258,26 @@ def pack(x, seed):
             raise OperandError("jets from two different passes met; do not keep differentiated "
                                "values between calls of the function")
         return x
+    if isinstance(x, np.ndarray) and x.dtype == object:      # `Jet.__array__`'s elements
+        parts = [pack(e, seed) for e in x.reshape(-1)]
+        if not parts:
+            return make(seed, np.zeros(x.shape))
+        d = np.stack([np.broadcast_to(p.d, (seed.K,)) for p in parts])
+        m = np.stack([np.broadcast_to(p.m, (seed.K,)) for p in parts])
+        return Jet(d.reshape(x.shape + (seed.K,)), seed, m.reshape(x.shape + (seed.K,)))
     return make(seed, np.asarray(x))
+
+
+def _assembled(xs, seed):
+    """``xs`` with each object array (of jets and numbers: `Jet.__array__`'s) made one jet,
+    searched into lists and tuples."""
+    def one(x):
+        if isinstance(x, np.ndarray) and x.dtype == object:
+            return pack(x, seed)
+        if isinstance(x, (list, tuple)):
+            return type(x)(one(y) for y in x)
+        return x
+    return tuple(one(x) for x in xs)
 
 
 def seed_of(*xs):

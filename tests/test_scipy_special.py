@@ -1,0 +1,174 @@
+"""``scipy.special`` in traced functions (`symhess.foreign.scipy_special`): values against SciPy
+and mpmath (extreme arguments included), Hessians against JAX in both tiers with the
+cross-check, and errors that name SciPy's functions as users call them."""
+
+import functools
+
+import mpmath
+import numpy as np
+import pytest
+import scipy.special as sp
+from scipy.special import log_softmax, logsumexp
+
+LOGSUMEXP = sp.logsumexp            # SciPy's own, before any trace
+
+import symhess
+from symhess.errors import UnsupportedFunctionError
+from symhess.foreign import scipy_special
+
+X_EDGES = np.array([-800.0, -40.0, -1.0, -1e-12, 0.0, 1e-12, 0.5, 3.0, 40.0, 800.0])
+
+
+# --- values --------------------------------------------------------------------------------
+def test_unary_definitions_against_scipy_at_extreme_arguments():
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for name in ("expit", "log_expit", "exp10"):
+            got, want = scipy_special.UFUNCS[name](X_EDGES / 10 if name == "exp10" else X_EDGES), \
+                getattr(sp, name)(X_EDGES / 10 if name == "exp10" else X_EDGES)
+            np.testing.assert_allclose(got, want, rtol=4e-14, atol=0, err_msg=name)
+        p = np.array([0.0, 1e-300, 1e-9, 0.25, 0.5, 0.999, 1 - 1e-12, 1.0])
+        np.testing.assert_allclose(scipy_special.logit(p), sp.logit(p), rtol=1e-12)
+        e = np.array([-1.0, 0.0, 1e-300, 1e-8, 0.5, 1.0, 7.0])
+        np.testing.assert_allclose(scipy_special.entr(e), sp.entr(e), rtol=1e-14)
+
+
+def test_binary_definitions_against_scipy_on_their_edges():
+    v = np.array([-2.0, -1.0, 0.0, 1e-300, 0.3, 1.0, 5.0])
+    a, b = np.meshgrid(v, v)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for name in ("xlogy", "xlog1py", "rel_entr", "kl_div", "huber"):
+            got = scipy_special.UFUNCS[name](a, b)
+            np.testing.assert_allclose(got, getattr(sp, name)(a, b), rtol=1e-13, atol=1e-300,
+                                       err_msg=name)
+        # pseudo_huber against mpmath: SciPy's is NaN at delta = 1e-300, r = 2 (0 * inf), where
+        # the function is 2e-300
+        mpmath.mp.dps = 50
+        want = [[np.inf if d < 0 else 0.0 if d == 0 else
+                 float(mpmath.mpf(d) ** 2 * (mpmath.sqrt(1 + (mpmath.mpf(r) / d) ** 2) - 1))
+                 for d, r in zip(row_a, row_b)] for row_a, row_b in zip(a, b)]
+        np.testing.assert_allclose(scipy_special.pseudo_huber(a, b), want, rtol=1e-13,
+                                   atol=1e-300)
+
+
+def test_careful_forms_against_mpmath():
+    """expit and log_expit at both tails, pseudo_huber for tiny residuals: to the last few
+    digits, where the naive formulas lose them all."""
+    mpmath.mp.dps = 50
+    for x in (-700.0, -40.0, -1e-8, 1e-8, 40.0, 700.0):
+        want = mpmath.mpf(1) / (1 + mpmath.exp(-x))
+        assert abs(scipy_special.expit(x) - float(want)) <= 1e-15 * float(want) * max(1, abs(x))
+        want = -mpmath.log1p(mpmath.exp(-x))
+        assert abs(scipy_special.log_expit(x) - float(want)) <= 2e-16 * abs(float(want))
+    for r in (1e-12, 1e-6, 1e3):
+        want = mpmath.mpf(2.0) ** 2 * (mpmath.sqrt(1 + (mpmath.mpf(r) / 2) ** 2) - 1)
+        assert abs(scipy_special.pseudo_huber(2.0, r) - float(want)) <= 4e-16 * float(want)
+
+
+def test_logsumexp_softmax_and_log_softmax_against_scipy():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(3, 4)) * 300, rng.normal(size=(3, 4))
+    for axis in (None, 0, 1, (0, 1)):
+        for keepdims in (False, True):
+            np.testing.assert_allclose(scipy_special.logsumexp(a, axis, keepdims=keepdims),
+                                       sp.logsumexp(a, axis, keepdims=keepdims), rtol=1e-14)
+            got = scipy_special.logsumexp(a, axis, b, keepdims, return_sign=True)
+            want = sp.logsumexp(a, axis, b, keepdims, return_sign=True)
+            np.testing.assert_allclose(got[0], want[0], rtol=1e-13)
+            np.testing.assert_array_equal(got[1], want[1])
+        np.testing.assert_allclose(scipy_special.softmax(a, axis), sp.softmax(a, axis),
+                                   rtol=1e-13, atol=1e-300)
+        np.testing.assert_allclose(scipy_special.log_softmax(a, axis), sp.log_softmax(a, axis),
+                                   rtol=1e-13)
+
+
+# --- derivatives ---------------------------------------------------------------------------
+def _statistics(x, X, special, nn, xp):
+    """A little of everything a statistician writes with scipy.special."""
+    z = X @ x
+    return (xp.sum(special.expit(x) ** 2) + xp.sum(nn.log_sigmoid(z))
+            + xp.sum(special.logit(special.expit(x) * 0.5 + 0.2))
+            + xp.sum(special.xlogy(x ** 2, x ** 2 + 1)) + xp.sum(special.xlog1py(x, x ** 2))
+            + xp.sum(special.entr(x ** 2 + 0.1))
+            + xp.sum(special.rel_entr(x ** 2 + 0.5, xp.exp(x)))
+            + xp.sum(special.kl_div(x ** 2 + 0.5, xp.exp(x)))
+            + special.logsumexp(x * 2) + xp.sum(nn.softmax(x) * x)
+            + xp.sum(nn.log_softmax(x ** 2)) + xp.sum(special.logsumexp(X * x, axis=1))
+            + xp.sum(special.logsumexp(X, axis=0, b=xp.exp(x))))
+
+
+class _SciPyNN:          # scipy.special spelled like jax.nn for the test's one function
+    log_sigmoid = staticmethod(lambda z: sp.log_expit(z))
+    softmax = staticmethod(lambda x: sp.softmax(x))
+    log_softmax = staticmethod(lambda x: sp.log_softmax(x))
+
+
+@pytest.mark.parametrize("tier", ["scalar", "array"])
+@pytest.mark.parametrize("x", [np.array([0.3, -1.2, 2.0]), np.array([0.0, 35.0, -35.0])])
+def test_hessians_against_jax(tier, x, jax, jnp):
+    import jax.scipy.special as jsp
+
+    # (the scalar tier differentiates the maximum logsumexp subtracts entry by entry: few rows)
+    X = np.random.default_rng(1).normal(size=(80 if tier == "array" else 4, 3))
+    f = functools.partial(_statistics, special=sp, nn=_SciPyNN, xp=np)
+    got = symhess.hessian(f, tier=tier, check=True)(x, X)
+    want = np.asarray(jax.hessian(_statistics)(x, X, jsp, jax.nn, jnp))
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+
+
+def test_huber_and_pseudo_huber_against_their_closed_form_derivatives():
+    """``huber(d, r)'' = 1`` inside ``|r| <= d``, 0 beyond; ``pseudo_huber(d, r)'' =
+    (1 + (r/d)^2)^(-3/2)``."""
+    r = np.array([-3.0, -0.5, 0.0, 0.7, 2.5])
+
+    def f(r):
+        return np.sum(sp.huber(1.0, r)) + np.sum(sp.pseudo_huber(2.0, r))
+
+    H = symhess.hessian(f, check=True)(r)
+    want = np.where(np.abs(r) <= 1.0, 1.0, 0.0) + (1 + (r / 2.0) ** 2) ** -1.5
+    np.testing.assert_allclose(H, np.diag(want), rtol=1e-13, atol=1e-15)
+    g = symhess.grad(f)(r)
+    np.testing.assert_allclose(g, np.clip(r, -1, 1) + r / np.sqrt(1 + (r / 2.0) ** 2),
+                               rtol=1e-13, atol=1e-15)
+
+
+def test_log_expit_stays_finite_and_exact_far_in_the_tails():
+    """The log-likelihood of a logistic model at margins of +-800: value, gradient and
+    Hessian finite and exact (softplus's, not 1 / (1 + exp(800)) turned into NaN)."""
+    def f(z):
+        return np.sum(sp.log_expit(z))
+
+    z = np.array([-800.0, 800.0, 0.0])
+    value, grad, hess = symhess.value_grad_hessian(f)(z)
+    assert value == -800.0 + -np.log(2.0)
+    np.testing.assert_allclose(grad, [1.0, 0.0, 0.5], rtol=0, atol=0)
+    np.testing.assert_allclose(np.diag(hess), [0.0, 0.0, -0.25], rtol=0, atol=1e-300)
+
+
+def test_functions_imported_by_name_trace(jax, jnp):
+    """``from scipy.special import logsumexp`` in the traced function's module."""
+    import jax.scipy.special as jsp
+
+    def f(x):
+        return logsumexp(x, b=np.arange(1.0, 4.0)) + np.sum(log_softmax(x) ** 2)
+
+    def g(x):
+        return jsp.logsumexp(x, b=jnp.arange(1.0, 4.0)) + jnp.sum(jax.nn.log_softmax(x) ** 2)
+
+    x = np.array([0.5, -2.0, 1.0])
+    np.testing.assert_allclose(symhess.hessian(f, check=True)(x), jax.hessian(g)(x),
+                               rtol=1e-12, atol=1e-13)
+    assert logsumexp is sp.logsumexp is LOGSUMEXP       # SciPy's own again after the trace
+
+
+# --- errors ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("tier", ["auto", "array", "scalar"])
+def test_a_special_function_without_a_definition_is_named_as_scipys(tier):
+    with pytest.raises(UnsupportedFunctionError, match=r"scipy\.special\.gammaln") as info:
+        symhess.hessian(lambda x: np.sum(sp.gammaln(x)), tier=tier)(np.ones(3))
+    assert "np.gammaln" not in str(info.value)
+
+
+def test_supported_functions_lists_scipy_special():
+    names = set(symhess.supported_functions())
+    for name in ("expit", "log_expit", "xlogy", "logsumexp", "softmax", "log_softmax"):
+        assert f"scipy.special.{name}" in names and callable(getattr(sp, name))
