@@ -206,7 +206,8 @@ def _eigh(func, a, UPLO="L"):
     if not isinstance(_square("np.linalg.eigh", a), Jet):
         return np.linalg.eigh(a, UPLO=UPLO)
     w, v = _eigen(a, UPLO)
-    return type(np.linalg.eigh(np.eye(1)))(w, v)
+    kind = type(np.linalg.eigh(np.eye(1)))          # NumPy 2's EighResult; NumPy 1's tuple
+    return kind(w, v) if hasattr(kind, "_fields") else (w, v)
 
 
 @function(np.linalg.eigvalsh)
