@@ -9,10 +9,12 @@ values (either tier's tracer, or the cross-check's jets), the functions of `DEFI
 *interposed*: the names that hold them in their modules, and in the globals and closure of the
 function being traced, are bound to a dispatcher. In the thread that traces, the dispatcher
 calls the function's definition in NumPy (`symhess.foreign.scipy_linalg`,
-`symhess.foreign.numpy_constructors`) when an argument is traced; otherwise, and in every other
-thread, the original function, so other code sees SciPy and NumPy unchanged. The definitions
-are ordinary NumPy programs that every tracer runs with its own rules; their values are tested
-against SciPy's.
+`symhess.foreign.scipy_special`, `symhess.foreign.numpy_constructors`) when an argument is
+traced; otherwise, and in every other thread, the original function, so other code sees SciPy
+and NumPy unchanged. SciPy's special functions are ufuncs and NumPy 2's new names dispatch, so
+those need no interposing: the tracers ask `ufunc_definition` and `function_definition` for
+their definitions. The definitions are ordinary NumPy programs that every tracer runs with its
+own rules; their values are tested against SciPy's and NumPy's.
 
 A SciPy function reached some other way (bound to a name in another module before the trace)
 still meets ``np.asarray``; `scipy_caller` finds it on the stack so that the error names it.

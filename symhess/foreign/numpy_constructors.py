@@ -25,7 +25,7 @@ def takes(args, kwargs) -> bool:
     or a list or tuple holding one, with no dtype or a floating one)."""
     obj = args[0] if args else kwargs.get("object", kwargs.get("a"))
     dtype = args[1] if len(args) > 1 else kwargs.get("dtype")
-    return holds_traced(obj) and (dtype is None or np.dtype(dtype).kind in "fc")
+    return (dtype is None or np.dtype(dtype).kind in "fc") and holds_traced(obj)
 
 
 def _stacked(obj):

@@ -89,9 +89,75 @@ def exp10(x):
     return np.exp(x * np.log(10.0))
 
 
+# --- the gamma function's family, for x > 0 -----------------------------------------------------
+# Below 10 the recurrence Gamma(x + 10) = x (x + 1) ... (x + 9) Gamma(x) moves the argument to
+# y >= 10, where the asymptotic series below are accurate to a few units in the last place (their
+# first omitted terms are under 1e-16 there); the ten factors' product takes one logarithm. The
+# series are ordinary expressions, so every tracer differentiates them: gammaln's derivatives are
+# those of the series, digamma's and trigamma's to the same accuracy. x <= 0 gives NaN.
+_SHIFT = 10
+_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156)
+_DIGAMMA = (-1 / 12, 1 / 120, -1 / 252, 1 / 240, -1 / 132, 691 / 32760, -1 / 12)
+
+
+def _shifted(x):
+    """``(y, log(x (x + 1) ... (x + 9)) or 0, 1 / x + ... + 1 / (x + 9) or 0, small)``: the
+    argument moved to ``y >= 10``, what the move costs, and where it was made."""
+    small = x < _SHIFT
+    xs = np.where(np.logical_and(small, x > 0), x, 1.0)   # (x <= 0 is NaN in `_positive`)
+    product, harmonic = xs, 1.0 / xs
+    for k in range(1, _SHIFT):
+        product = product * (xs + k)
+        harmonic = harmonic + 1.0 / (xs + k)
+    y = np.where(small, x + _SHIFT, x)
+    return (y, np.where(small, np.log(product), 0.0), np.where(small, harmonic, 0.0))
+
+
+def _positive(x, value):
+    return np.where(x > 0, value, np.nan)
+
+
+def gammaln(x):
+    """``log(Gamma(x))`` for ``x > 0`` (Stirling's series above 10)."""
+    y, log_product, _ = _shifted(x)
+    w = 1.0 / (y * y)
+    series = _STIRLING[-1]
+    for c in reversed(_STIRLING[:-1]):
+        series = c + w * series
+    value = (y - 0.5) * np.log(y) - y + 0.5 * np.log(2 * np.pi) + series / y - log_product
+    return _positive(x, value)
+
+
+def digamma(x):
+    """``d log(Gamma(x)) / dx`` for ``x > 0``."""
+    y, _, harmonic = _shifted(x)
+    w = 1.0 / (y * y)
+    series = _DIGAMMA[-1]
+    for c in reversed(_DIGAMMA[:-1]):
+        series = c + w * series
+    return _positive(x, np.log(y) - 0.5 / y + w * series - harmonic)
+
+
+def betaln(a, b):
+    """``log(B(a, b))`` for ``a, b > 0``."""
+    return gammaln(a) + gammaln(b) - gammaln(a + b)
+
+
+def gamma(x):
+    """``Gamma(x)`` for ``x > 0``."""
+    return np.exp(gammaln(x))
+
+
+def beta(a, b):
+    """``B(a, b)`` for ``a, b > 0``."""
+    return np.exp(betaln(a, b))
+
+
 # scipy.special's ufuncs -> their definitions (the ones NumPy has are NumPy's)
 UFUNCS = {f.__name__: f for f in (expit, log_expit, logit, xlogy, xlog1py, entr, rel_entr,
-                                  kl_div, huber, pseudo_huber, exp10)}
+                                  kl_div, huber, pseudo_huber, exp10, gammaln, digamma, betaln,
+                                  gamma, beta)}
+UFUNCS["psi"] = digamma
 UFUNCS.update(expm1=np.expm1, log1p=np.log1p, cbrt=np.cbrt, exp2=np.exp2)
 
 
