@@ -17,7 +17,7 @@ from .lower import HessianProduct, build, dense_derivation
 from .progress import Progress
 from .crosscheck import CheckReport
 from .runtime import CompiledHessian
-from .signature import call_signature, needs_conversion, trace_call
+from .signature import arrays_in, call_signature, needs_conversion, trace_call
 
 if TYPE_CHECKING:
     from .blocks import BlockFunction
@@ -292,8 +292,7 @@ class HessianFunction:
 
     def __call__(self, *args: PyTree, **kwargs: PyTree) -> PyTree:
         # Fast path for positional arrays: a key of shapes and dtypes straight to the callable
-        # (the kernel itself when nothing needs flattening). A call then costs little more than
-        # the kernel.
+        # (the kernel itself when nothing needs flattening): little more than the kernel's cost.
         fast = None
         if not kwargs and self._plain:
             try:
@@ -304,15 +303,20 @@ class HessianFunction:
                 call = self._fast.get(fast)
                 if call is not None:
                     return call(*args)
+        given, (args, kwargs) = args, self.arrays(args, kwargs)
         try:
             compiled = self._compiled.get(self.signature(args, kwargs))
         except TypeError:            # an unhashable static argument: compile explains it
             compiled = None
         if compiled is None:
             compiled = self.compile(*args, **kwargs)
-        if fast is not None and not any(map(needs_conversion, args)):
+        if fast is not None and args is given and not any(map(needs_conversion, args)):
             self._fast[fast] = compiled.fast_callable()
         return compiled(*args, **kwargs)
+
+    def arrays(self, args, kwargs) -> tuple[tuple, dict]:
+        """The arguments with other libraries' arrays as NumPy's (`signature.arrays_in`)."""
+        return arrays_in(args, kwargs, self.static_argnums, self.fun, self.name)
 
     def into(self, out: np.ndarray, *args: PyTree, **kwargs: PyTree) -> np.ndarray:
         """Write the batched Hessian at ``args`` into ``out`` and return it.
@@ -342,6 +346,7 @@ class HessianFunction:
         Returns the `CompiledHessian` for that signature (cached, so later calls with the same
         signature reuse it).
         """
+        args, kwargs = self.arrays(args, kwargs)
         key = self.signature(args, kwargs)
         try:
             hash(key)
@@ -365,8 +370,7 @@ class HessianFunction:
             with progress.stage("trace"):
                 trace = trace_call(self, args, kwargs, lazy_gathers)
         except UnsupportedFunctionError:
-            # What the scalar tier has no rule for (np.linalg.slogdet, a 10x10 solve) may be an
-            # array program, whatever the size of its data.
+            # No scalar rule (slogdet, a 10x10 solve): an array program, whatever its data's size?
             if array_product is None or self.tier != "auto" or traced:
                 raise
             compiled, _ = self._array_build(args, kwargs, array_product, progress, target,

@@ -35,6 +35,7 @@ class BlockFunction:
         self._compiled = {}
 
     def __call__(self, *args, **kwargs):
+        args, kwargs = self.hessian.arrays(args, kwargs)
         key = self.hessian.signature(args, kwargs)
         compiled = self._compiled.get(key)
         if compiled is None:
@@ -43,6 +44,7 @@ class BlockFunction:
 
     def compile(self, *args, **kwargs) -> Compiled:
         """Trace and compile the block for the signature of these arguments."""
+        args, kwargs = self.hessian.arrays(args, kwargs)
         product = self.product
         return self.hessian.trace_and_build(
             args, kwargs, product, f"block ({product.i}, {product.j}) of {self.hessian.name}",

@@ -67,6 +67,7 @@ class HVPFunction(HessianFunction):
     """The callable returned by `hvp`: compiles one kernel per signature of ``(*args, v)``."""
 
     def __call__(self, *args_and_v: PyTree, **kwargs: PyTree) -> PyTree:
+        args_and_v, kwargs = self.arrays(args_and_v, kwargs)
         return self.compile(*args_and_v, **kwargs)(*args_and_v, **kwargs)
 
     def compile(self, *args_and_v: PyTree, **kwargs: PyTree) -> Compiled:
@@ -74,6 +75,7 @@ class HVPFunction(HessianFunction):
         if not args_and_v:
             raise ArgumentCountError(
                 f"hvp of {self.name} is called as (*args, v): the tangent v is missing")
+        args_and_v, kwargs = self.arrays(args_and_v, kwargs)
         key = self.signature(args_and_v, kwargs)
         return self._once(key, lambda: self._build(args_and_v[:-1], args_and_v[-1], kwargs))
 

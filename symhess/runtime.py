@@ -15,7 +15,7 @@ import numpy as np
 
 from . import errors, gpu, pytree
 from .distributed import RemoteKernel, batched_call, is_dask
-from .signature import needs_conversion
+from .signature import array_like, needs_conversion
 
 if TYPE_CHECKING:
     import scipy.sparse
@@ -96,7 +96,7 @@ class Compiled:
         try:
             flat = self._kernel(*args)
         except Exception as e:
-            if any(map(needs_conversion, args)):       # byte order, float16: convert first
+            if any(map(needs_conversion, args)):   # byte order, float16, JAX...: convert first
                 return self._call_general(*args)
             if not type_error(e):
                 raise
@@ -122,6 +122,15 @@ class Compiled:
                 leaves.extend(values)
         return leaves
 
+    def _kernel_leaves(self, args, kwargs) -> list:
+        """`flat_arguments` as the kernel takes them: other libraries' arrays read by NumPy,
+        byte order and float16 converted to the kernel's dtype."""
+        leaves = self.flat_arguments(args, kwargs)
+        if any(map(needs_conversion, leaves)):
+            leaves = [v if not needs_conversion(v) else np.asarray(v) if array_like(v)
+                      else v.astype(leaf.dtype) for v, leaf in zip(leaves, self._leaves)]
+        return leaves
+
     def _check_arguments(self, args, kwargs):
         """Raise `ArgumentCountError` unless the call passes the arguments compiled for."""
         names, keywords = self._arguments
@@ -139,10 +148,7 @@ class Compiled:
     def _call_general(self, *args, **kwargs):
         if self._arguments is not None:
             self._check_arguments(args, kwargs)
-        leaves = self.flat_arguments(args, kwargs)
-        if any(map(needs_conversion, leaves)):
-            leaves = [v.astype(leaf.dtype) if needs_conversion(v) else v
-                      for v, leaf in zip(leaves, self._leaves)]
+        leaves = self._kernel_leaves(args, kwargs)
         if self._batched:
             leaves = self._points_first(leaves)
         if self._batched and any(is_dask(leaves[leaf.index]) for leaf in self._batched):
@@ -170,7 +176,7 @@ class Compiled:
             raise errors.ArgumentValueError(
                 f"into() writes batched {self._what}s that are one array, computed "
                 f"on the CPU; {self._name}'s is not: call it instead")
-        leaves = self._points_first(self.flat_arguments(args, kwargs))
+        leaves = self._points_first(self._kernel_leaves(args, kwargs))
         if any(is_dask(leaf) for leaf in leaves):
             raise errors.ArgumentValueError(
                 "into() writes NumPy arrays; call the Hessian itself on Dask arrays")

@@ -159,10 +159,10 @@ def kernel_input_dtype(dtype, label, fname) -> np.dtype:
 
 def needs_conversion(value) -> bool:
     """Whether an array argument must be converted before a kernel takes it (byte order,
-    float16, a longdouble that is double)."""
+    float16, a longdouble that is double, another library's array)."""
     dtype = getattr(value, "dtype", None)
     if not isinstance(value, (np.ndarray, np.generic)) or dtype is None:
-        return False
+        return array_like(value)
     return not dtype.isnative or dtype.char in "eg" or (dtype.char == "G" and dtype.itemsize == 16)
 
 
@@ -346,14 +346,68 @@ def traced_by_shape(x) -> bool:
     return gpu.on_device(x) or is_dask(x)
 
 
+def array_like(x) -> bool:
+    """Whether ``x`` is another library's array that NumPy reads (a JAX array, a PyTorch tensor
+    on the CPU, a pandas or xarray object, ``array.array``): converted once, at the call."""
+    if isinstance(x, (np.ndarray, np.generic, numbers.Number, str, bytes, bytearray)) \
+            or traced_by_shape(x):
+        return False
+    if hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
+        return True
+    try:
+        memoryview(x)
+    except TypeError:
+        return False
+    return True
+
+
+def arrays_in(args, kwargs, static, fun, fname) -> tuple[tuple, dict]:
+    """``args`` and ``kwargs`` with their array-like leaves (`array_like`) as NumPy arrays, the
+    static positions untouched; the same objects when there are none."""
+    nargs = len(args)
+    static = {s % nargs for s in static if -nargs <= s < nargs} if nargs else set()
+
+    def convert(value, position):
+        if isinstance(value, np.ndarray):
+            return value
+        leaves, tree = pytree.flatten(value)
+        if not any(map(array_like, leaves)):
+            return value
+        label = position if isinstance(position, str) else argument_names(fun, nargs)[position]
+        return tree.unflatten([_as_numpy(l, f"argument {label}", fname) if array_like(l) else l
+                               for l in leaves])
+
+    new_args = tuple(a if i in static else convert(a, i) for i, a in enumerate(args))
+    new_kwargs = {k: convert(v, k) for k, v in kwargs.items()}
+    if all(a is b for a, b in zip(new_args, args)) and \
+            all(new_kwargs[k] is kwargs[k] for k in kwargs):
+        return args, kwargs
+    return new_args, new_kwargs
+
+
+def _as_numpy(x, label, fname) -> np.ndarray:
+    try:
+        arr = np.asarray(x)
+    except Exception as e:       # a tensor that needs grad, one on a GPU, ...
+        raise errors.InputTypeError(
+            f"{label} of {fname} is a {type(x).__module__}.{type(x).__name__} that NumPy cannot "
+            f"read ({type(e).__name__}: {e}); pass a NumPy array of its values") from None
+    if arr.dtype.kind not in "biufc":
+        raise errors.InputTypeError(
+            f"{label} of {fname} is a {type(x).__name__} of dtype {arr.dtype}; pass numbers")
+    return arr
+
+
 def numeric(leaf, label, fname) -> np.ndarray:
     """An argument's leaf as a numeric array (a stand-in for GPU and Dask arrays)."""
     if traced_by_shape(leaf):
         return gpu.stand_in(leaf)
     if isinstance(leaf, (bool, np.bool_)) or not isinstance(leaf, (numbers.Number, np.ndarray, np.generic)):
         raise errors.InputTypeError(
-            f"argument {label} of {fname} is a {type(leaf).__name__}, which is not a numeric "
-            "array; pass it as a static argument (static_argnums) or capture it by closure")
+            f"argument {label} of {fname} is a {type(leaf).__module__}.{type(leaf).__name__}, "
+            "which is not an array of numbers: pass a NumPy array (or an array NumPy can read: "
+            "JAX, PyTorch, pandas), or, if it is configuration rather than data, mark it "
+            "static (static_argnums) or capture it by closure")
     arr = np.asarray(leaf)
     if arr.dtype.kind not in "biufc":
         raise errors.InputTypeError(f"argument {label} of {fname} has dtype {arr.dtype}; "
