@@ -19,7 +19,7 @@ from symengine.lib.symengine_wrapper import BooleanAtom
 
 from . import errors, foreign, special
 from .registry import registrar
-from .trace import Rules, Traced, constant, current_context, object_array, wrap
+from .trace import Rules, Traced, constant, current_context, is_traced, object_array, wrap
 
 UFUNCS: dict = {}
 FUNCTIONS: dict = {}
@@ -372,9 +372,9 @@ def _square_matrices(name, a):
             f"{name} needs square matrices in the last two axes; got shape {a.shape}")
     if a.shape[-1] > _MAX_LINALG:
         raise errors.UnsupportedFunctionError(
-            f"{name} of a {a.shape[-1]}x{a.shape[-1]} matrix",
-            f"closed forms are limited to {_MAX_LINALG}x{_MAX_LINALG}; write the factorisation "
-            "with supported operations, or pass the matrix as a non-differentiated argument")
+            f"{name} of a traced {a.shape[-1]}x{a.shape[-1]} matrix",
+            f"the scalar tier's closed forms stop at {_MAX_LINALG}x{_MAX_LINALG}; the array tier "
+            "takes any size (tier='auto' or 'array', for dense unbatched Hessians on the CPU)")
     return a
 
 
@@ -424,10 +424,11 @@ def _linalg_inv(func, a):
 
 @function(np.linalg.solve)
 def _linalg_solve(func, a, b):
-    inv = _linalg_inv(np.linalg.inv, a)
-    if np.ndim(b) == 1:
-        return np.matmul(inv, b)
-    return np.matmul(inv, b)
+    if not is_traced(a):            # a constant matrix of any size: its inverse is a constant
+        a = np.asarray(a)
+        if a.dtype.kind in "biuf":
+            return np.matmul(np.linalg.inv(a), b)
+    return np.matmul(_linalg_inv(np.linalg.inv, a), b)
 
 
 @function(np.linalg.norm)

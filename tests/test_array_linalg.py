@@ -265,3 +265,17 @@ def test_float32_kernels_call_the_single_precision_lapack():
     got = H(L.astype(np.float32), Y.astype(np.float32))
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())
+
+
+def test_a_constant_matrix_of_any_size_solves_in_the_scalar_tier():
+    """``np.linalg.solve(A, b)`` with a constant 8x8 ``A`` needs no closed form: in the scalar
+    tier (here through ``sparse=True``) its inverse is a constant, the Hessian exact; a traced
+    matrix beyond 5x5 is refused with the way to the array tier."""
+    A = rng.normal(size=(8, 8)) + 8 * np.eye(8)
+    b = rng.normal(size=8)
+    H = symhess.hessian(lambda b: np.sum(np.linalg.solve(A, b) ** 3), sparse=True)(b)
+    Ai = np.linalg.inv(A)
+    np.testing.assert_allclose(H.toarray(), Ai.T @ np.diag(6 * (Ai @ b)) @ Ai, rtol=1e-12,
+                               atol=1e-15)
+    with pytest.raises(symhess.UnsupportedFunctionError, match="array tier takes any size"):
+        symhess.hessian(lambda M: np.sum(np.linalg.solve(M, b)), tier="scalar")(A)
