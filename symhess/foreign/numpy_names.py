@@ -1,10 +1,13 @@
-"""NumPy 2's array-API names, written with the NumPy functions every tracer has rules for.
+"""NumPy functions written with the NumPy functions every tracer has rules for.
 
-``np.vecdot``, ``np.matvec``, ``np.vecmat``, ``np.matrix_transpose`` (and ``.mT``),
-``np.astype``, ``np.concat``, ``np.permute_dims``, ``np.cumulative_sum``, ``np.unstack``,
-``np.linalg.vector_norm`` and ``np.linalg.matrix_norm`` dispatch on a traced value like any
-NumPy function; each tracer runs the definition here (`function_definition`) when it has no
-rule of its own. Names a NumPy release lacks are left out.
+NumPy 2's array-API names (``np.vecdot``, ``np.matvec``, ``np.vecmat``,
+``np.matrix_transpose`` and ``.mT``, ``np.astype``, ``np.concat``, ``np.permute_dims``,
+``np.cumulative_sum``, ``np.unstack``, ``np.linalg.vector_norm``, ``np.linalg.matrix_norm``)
+and the rest users reach for (``np.polyval``, ``np.interp`` with constant knots,
+``np.linspace`` with traced end points, ``np.gradient``, ``np.nan_to_num``, ``np.angle`` of
+real values) dispatch on a traced value like any NumPy function; each tracer runs the
+definition here (`function_definition`) when it has no rule of its own. Names a NumPy release
+lacks are left out. ``np.apply_along_axis`` is refused by name.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from ..errors import OptionValueError, TracerConversionError
+from ..errors import OptionValueError, TracerConversionError, UnsupportedFunctionError
 
 __all__ = ["FUNCTIONS", "function_definition"]
 
@@ -112,9 +115,93 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
                            "are traced (the others need singular values)")
 
 
+# --- the rest users reach for -----------------------------------------------------------------
+def polyval(p, x):
+    """``p[0] x^(n-1) + ... + p[n-1]`` by Horner's rule (``p`` traced or constant)."""
+    y = p[0]
+    for i in range(1, len(p)):
+        y = y * x + p[i]
+    return np.broadcast_to(y, np.broadcast_shapes(np.shape(x), np.shape(y)))
+
+
+def interp(x, xp, fp, left=None, right=None, period=None):
+    """Piecewise-linear interpolation through constant knots ``xp`` (increasing), values
+    ``fp`` traced or constant: ``fp[0]`` plus each segment's slope times the part of
+    ``x - xp[k]`` inside it, so ``fp[0]`` left of the knots and ``fp[-1]`` right of them."""
+    if period is not None or left is not None or right is not None:
+        raise OptionValueError("np.interp of traced values takes x, xp, fp only (no left=, "
+                               "right=, period=)")
+    xp = np.asarray(xp, dtype=float)
+    if not np.all(np.diff(xp) > 0):
+        raise OptionValueError("np.interp of traced values needs constant, increasing knots xp")
+    width = np.diff(xp)
+    y = fp[0]
+    for k in range(len(xp) - 1):
+        slope = (fp[k + 1] - fp[k]) / width[k]
+        y = y + slope * np.minimum(np.maximum(x - xp[k], 0.0), width[k])
+    return np.broadcast_to(y, np.broadcast_shapes(np.shape(x), np.shape(y)))
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, **kwargs):
+    """``num`` points from ``start`` to ``stop``, which may be traced (stacked along ``axis``)."""
+    t = np.linspace(0.0, 1.0, int(num), endpoint=bool(endpoint))
+    shape = (len(t),) + (1,) * max(np.ndim(start), np.ndim(stop))
+    out = start + (stop - start) * np.reshape(t, shape)
+    out = np.moveaxis(out, 0, axis) if axis != 0 else out
+    step = (stop - start) / max(int(num) - bool(endpoint), 1)
+    return (out, step) if retstep else out
+
+
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """Central differences inside, one-sided ones of order ``edge_order`` at the ends, for
+    uniform spacings (a number per axis, or one for all)."""
+    if any(np.ndim(v) for v in varargs):
+        raise OptionValueError("np.gradient of traced values takes uniform spacings (numbers), "
+                               "not coordinate arrays")
+    axes = range(np.ndim(f)) if axis is None else np.atleast_1d(axis)
+    axes = [int(a) % np.ndim(f) for a in axes]
+    spacing = list(varargs) * len(axes) if len(varargs) == 1 else list(varargs) or [1.0] * len(axes)
+    out = []
+    for a, h in zip(axes, spacing):
+        g = np.moveaxis(f, a, 0)
+        inner = (g[2:] - g[:-2]) / (2.0 * h)
+        if edge_order == 1:
+            first, last = (g[1] - g[0]) / h, (g[-1] - g[-2]) / h
+        else:
+            first = (-3.0 * g[0] + 4.0 * g[1] - g[2]) / (2.0 * h)
+            last = (3.0 * g[-1] - 4.0 * g[-2] + g[-3]) / (2.0 * h)
+        full = np.concatenate([np.expand_dims(first, 0), inner, np.expand_dims(last, 0)])
+        out.append(np.moveaxis(full, 0, a))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """NaN, +inf and -inf replaced (by 0 and the largest finite numbers, or as given)."""
+    big = np.finfo(np.float64).max
+    x = np.where(x != x, nan, x)
+    x = np.where(x == np.inf, big if posinf is None else posinf, x)
+    return np.where(x == -np.inf, -big if neginf is None else neginf, x)
+
+
+def angle(z, deg=False):
+    """The angle of a real value: 0 at and above 0, pi below (piecewise constant)."""
+    if (getattr(z, "dtype", None) or np.asarray(z).dtype).kind == "c":
+        raise OptionValueError("np.angle of a complex traced value is not supported; "
+                               "use np.arctan2(np.imag(z), np.real(z))")
+    out = np.where(z < 0, np.pi, 0.0)
+    return out * (180.0 / np.pi) if deg else out
+
+
+def apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    """Refused: it calls a Python function on one slice at a time."""
+    raise UnsupportedFunctionError(
+        "np.apply_along_axis", "it calls a Python function on each slice in turn; write the "
+        "function on the whole array with axis= arguments (np.sum(x ** 2, axis=1))")
+
+
 _DEFINITIONS = {
     np: (vecdot, matvec, vecmat, matrix_transpose, astype, concat, permute_dims,
-         cumulative_sum, unstack),
+         cumulative_sum, unstack, polyval, interp, linspace, gradient, nan_to_num, angle),
     np.linalg: (vector_norm, matrix_norm),
 }
 _ALIASES = {"concat": np.concatenate, "permute_dims": np.transpose}   # the same object in
@@ -126,6 +213,10 @@ FUNCTIONS = {getattr(module, f.__name__): f for module, definitions in _DEFINITI
              and getattr(module, f.__name__) is not _ALIASES.get(f.__name__)}
 
 
+_REFUSED = {np.apply_along_axis: apply_along_axis}     # refused by name, and not listed
+
+
 def function_definition(func):
-    """The definition of the NumPy function ``func`` if it is one of `FUNCTIONS`, else None."""
-    return FUNCTIONS.get(func)
+    """The definition of the NumPy function ``func`` if it is one of `FUNCTIONS` (or a refusal
+    that names it), else None."""
+    return FUNCTIONS.get(func) or _REFUSED.get(func)

@@ -1,0 +1,74 @@
+"""NumPy functions users reach for, written with the ones the tracers know
+(`symhess.foreign.numpy_names`): ``polyval``, ``interp`` with constant knots, ``linspace`` with
+traced end points, ``gradient``, ``nan_to_num``, ``angle`` of real values; in both tiers with the
+cross-check, against JAX's functions of the same names; and ``apply_along_axis`` refused."""
+
+import numpy as np
+import pytest
+
+import symhess
+from symhess.errors import OptionValueError, UnsupportedFunctionError
+
+KNOTS, VALUES = [-2.0, -0.5, 0.0, 3.0], [1.0, 2.0, -0.5, 1.5]
+
+
+def _model(p, xp):
+    """Each function once, on 6 parameters; knots between the parameters' values."""
+    coef = xp.stack([p[0], 1.0 + 0 * p[0], p[1]])
+    grid = xp.linspace(p[2], p[3], 7)
+    field = xp.sin(xp.outer(p, p))
+    return (xp.sum(xp.polyval(coef, p) ** 2) + xp.sum(xp.polyval(xp.array([1.0, -2.0, 0.5]), p))
+            + xp.sum(xp.interp(p * 2, xp.array(KNOTS), p[:4] * xp.array(VALUES)) ** 2)
+            + xp.sum(xp.interp(p, xp.array(KNOTS), xp.array(VALUES)) * p)
+            + xp.sum(grid ** 3) + xp.sum(xp.linspace(p[:2], p[2:4], 4, endpoint=False) ** 2)
+            + xp.sum(xp.gradient(p * p) ** 2) + xp.sum(xp.gradient(field, 0.5)[1] ** 2)
+            + xp.sum(xp.gradient(p ** 3, 2.0) ** 2)
+            + xp.sum(xp.nan_to_num(xp.log(p ** 2)) * p) + xp.sum(xp.angle(p) * p ** 2))
+
+
+@pytest.mark.parametrize("tier", ["scalar", "array"])
+def test_against_jax(tier, jax, jnp):
+    p = np.array([0.4, -1.1, 0.9, 2.3, -0.2, 1.7])
+    if tier == "array":            # (data of 64 elements or more: the auto rule's array tier)
+        def f(p, d):
+            return _model(p, np) + np.sum(d * 0.0)
+        got = symhess.hessian(f, tier=tier, check=True)(p, np.zeros(64))
+    else:
+        got = symhess.hessian(lambda p: _model(p, np), tier=tier, check=True)(p)
+    want = np.asarray(jax.hessian(lambda p: _model(p, jnp))(p))
+    np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11 * np.abs(want).max())
+
+
+def test_values_against_numpy():
+    """The definitions' values where NumPy's are piecewise: outside the knots, at NaN and inf."""
+    from symhess.foreign import numpy_names as d
+
+    x = np.array([-5.0, -2.0, -1.0, 0.0, 0.1, 3.0, 9.0])
+    np.testing.assert_allclose(d.interp(x, KNOTS, VALUES), np.interp(x, KNOTS, VALUES),
+                               rtol=1e-15)
+    v = np.array([np.nan, np.inf, -np.inf, 1.5])
+    np.testing.assert_array_equal(d.nan_to_num(v), np.nan_to_num(v))
+    np.testing.assert_array_equal(d.nan_to_num(v, nan=2.0, posinf=9.0, neginf=-9.0),
+                                  np.nan_to_num(v, nan=2.0, posinf=9.0, neginf=-9.0))
+    np.testing.assert_array_equal(d.angle(x, deg=True), np.angle(x, deg=True))
+    f = np.random.default_rng(0).normal(size=(5, 6))
+    for args, kw in (((), {}), ((0.5,), {}), ((0.5, 2.0), {}), ((), {"axis": 1}),
+                     ((), {"edge_order": 2})):
+        for g, w in zip(np.atleast_1d(d.gradient(f, *args, **kw)),
+                        np.atleast_1d(np.gradient(f, *args, **kw))):
+            np.testing.assert_allclose(g, w, rtol=1e-14)
+    out, step = d.linspace(1.0, np.array([2.0, 4.0]), 5, retstep=True, axis=1)
+    want, want_step = np.linspace(1.0, np.array([2.0, 4.0]), 5, retstep=True, axis=1)
+    np.testing.assert_allclose(out, want, rtol=1e-15)
+    np.testing.assert_allclose(step, want_step, rtol=1e-15)
+
+
+@pytest.mark.parametrize("fun, error, match", [
+    (lambda x: np.sum(np.apply_along_axis(np.sum, 0, x)), UnsupportedFunctionError,
+     "apply_along_axis.*axis="),
+    (lambda x: np.sum(np.interp(x, [1.0, 0.0], [1.0, 2.0])), OptionValueError, "increasing"),
+    (lambda x: np.sum(np.gradient(x, np.arange(4.0))), OptionValueError, "uniform spacings"),
+])
+def test_refusals_name_the_function_and_the_way(fun, error, match):
+    with pytest.raises(error, match=match):
+        symhess.hessian(fun)(np.arange(1.0, 5.0))
