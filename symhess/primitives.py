@@ -15,7 +15,7 @@ import itertools
 
 import numpy as np
 import symengine as se
-from symengine.lib.symengine_wrapper import BooleanAtom
+from symengine.lib.symengine_wrapper import Boolean, BooleanAtom
 
 from . import errors, foreign, special
 from .registry import registrar
@@ -45,9 +45,23 @@ def _is_zero(x) -> bool:
 
 
 def select(cond, a, b):
-    """``a`` where ``cond`` holds, else ``b``: a Piecewise unless the condition is known."""
+    """``a`` where ``cond`` holds, else ``b``: a Piecewise unless the condition is known.
+
+    ``And``, ``Or`` and ``Not`` become nested selections of their operands: SymEngine crashes
+    rebuilding a function node kept whole (`symhess.special`) around a Piecewise whose
+    condition is an ``And`` with an equation it simplifies (``log1p`` of
+    ``np.where(np.logical_and(x == 0, y <= -1), 0, y)`` substituted in an element template).
+    """
     if isinstance(cond, BooleanAtom):
         return a if cond == se.true else b
+    if isinstance(cond, se.And):
+        first, *rest = cond.args
+        return select(first, select(se.And(*rest) if len(rest) > 1 else rest[0], a, b), b)
+    if isinstance(cond, se.Or):
+        first, *rest = cond.args
+        return select(first, a, select(se.Or(*rest) if len(rest) > 1 else rest[0], a, b))
+    if isinstance(cond, se.Not):
+        return select(cond.args[0], b, a)
     return se.Piecewise((a, cond), (b, True))
 
 
@@ -182,7 +196,7 @@ def apply_ufunc(uf, method, inputs, kwargs):
         raise errors.UnsupportedFunctionError(f"{name} with out= or where=",
                                               "traced arrays are never written in place")
     kwargs = {k: v for k, v in kwargs.items() if k not in ("dtype", "casting", "order")}
-    arrays = [object_array(x) for x in inputs]
+    arrays = [(_as_condition if uf in _LOGICAL else _as_number)(object_array(x)) for x in inputs]
     if uf is np.matmul and method == "__call__":
         return wrap(np.matmul(*arrays, **kwargs))
     rule = UFUNCS.get(uf)
@@ -203,6 +217,27 @@ def apply_ufunc(uf, method, inputs, kwargs):
         combine = _NARY.get(uf) or (lambda terms: functools.reduce(rule, terms))
         return wrap(_reduce(combine, *arrays, **kwargs))
     return wrap(getattr(_elementwise(rule, uf.nin), method)(*arrays, **kwargs))
+
+
+_LOGICAL = (np.logical_and, np.logical_or, np.logical_xor, np.logical_not)
+_to_number = np.frompyfunc(lambda v: select(v, se.Integer(1), se.Integer(0))
+                           if isinstance(v, Boolean) else v, 1, 1)
+_to_condition = np.frompyfunc(lambda v: v if isinstance(v, Boolean) else se.Ne(v, 0), 1, 1)
+
+
+def _as_number(a: np.ndarray) -> np.ndarray:
+    """``a`` with its conditions (``x > 2``, True) as the numbers 1 and 0, as NumPy computes
+    with booleans: arithmetic and comparisons then see numbers only."""
+    if not any(isinstance(v, Boolean) for v in a.flat):
+        return a
+    return np.asarray(_to_number(a), dtype=object).reshape(a.shape)
+
+
+def _as_condition(a: np.ndarray) -> np.ndarray:
+    """``a`` with its numbers as conditions (``x != 0``), for the logical functions."""
+    if all(isinstance(v, Boolean) for v in a.flat):
+        return a
+    return np.asarray(_to_condition(a), dtype=object).reshape(a.shape)
 
 
 # Sums and products of many terms are built in one call: folding them one term at a time, as
@@ -336,7 +371,7 @@ def _where(func, cond, *values):
     if any(isinstance(v, Traced) for v in (cond, *values)):
         _check_holomorphic("np.where", (cond,))
     c, a, b = (object_array(v) for v in (cond, *values))
-    return wrap(_elementwise(select, 3)(c, a, b))
+    return wrap(_elementwise(select, 3)(_as_condition(c), _as_number(a), _as_number(b)))
 
 
 @function(np.clip)
@@ -414,6 +449,15 @@ def _per_matrix(rule, a, trailing):
 def _linalg_det(func, a):
     a = _square_matrices("np.linalg.det", a)
     return _per_matrix(_det, a, ())
+
+
+@function(np.linalg.slogdet)
+def _linalg_slogdet(func, a):
+    """``(sign, log|det|)`` of the closed-form determinant (NumPy 2's named pair)."""
+    det = _linalg_det(np.linalg.det, a)
+    kind = type(np.linalg.slogdet(np.eye(1)))
+    sign, logabsdet = np.sign(det), np.log(np.abs(det))
+    return kind(sign, logabsdet) if hasattr(kind, "_fields") else (sign, logabsdet)
 
 
 @function(np.linalg.inv)

@@ -717,3 +717,23 @@ def test_power_of_a_negative_constant_keeps_the_value_and_has_no_derivative():
     assert np.isnan(h[0, 0]) and np.isnan(h[0, 1]) and np.isnan(h[1, 0]) and h[1, 1] == 2.0
     assert symhess.hessian(lambda v: np.power(-2.0, v[1]) * v[0] ** 2)(np.array([1.0, 3.0]))[0, 0] \
         == 2 * (-8.0)
+
+
+def test_conditions_used_as_numbers_and_numbers_as_conditions(jax, jnp):
+    """``(k > 2) == 0``, ``1 - (k > 2)``, ``np.where(k, a, b)`` with numeric ``k`` and
+    ``np.logical_and`` of data comparisons inside ``log1p`` summed over data (element
+    templates): NumPy's semantics of booleans, and the Hessian JAX gives."""
+    def f(t, k, xp=np):
+        on = k > 2
+        return (xp.sum(xp.where(on == 0, 1.0, 2.0) * t[0] ** 2) + xp.sum((1 - on) * t[1] ** 3)
+                + xp.sum(xp.where(k, t[0], t[1]) ** 2)
+                + xp.sum(k * xp.log1p(xp.where(xp.logical_and(k == 0, t[1] <= -1), 0.0,
+                                                t[0] ** 2)))
+                + xp.sum(xp.where(xp.logical_or(k < 1, xp.logical_not(on)), t[0], 0.0) ** 4))
+
+    k = np.array([0.0, 1.0, 3.0, 4.0, 0.0, 2.0, 5.0, 1.0, 3.0, 0.0])
+    t = np.array([0.7, -0.4])
+    want = np.asarray(jax.hessian(lambda t: f(t, k, jnp))(t))
+    for templates in (None, False):
+        got = symhess.hessian(f, tier="scalar", templates=templates, check=True)(t, k)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
