@@ -27,7 +27,7 @@ import functools
 import sys
 import threading
 
-from . import numpy_constructors, numpy_names, scipy_linalg, scipy_special
+from . import numpy_constructors, numpy_names, scipy_linalg, scipy_special, scipy_stats
 from .callers import refuse_scipy_conversion, scipy_caller
 from .numpy_names import function_definition
 from .scipy_special import ufunc_name
@@ -50,6 +50,8 @@ DEFINITIONS = {
     "scipy.linalg": (scipy_linalg.DEFINITIONS, _traced_argument),
     "scipy.special": (scipy_special.DEFINITIONS, _traced_argument),
 }
+# (module, class) -> {method: its definition}: scipy.stats' distributions
+METHODS = scipy_stats.METHODS
 
 _lock = threading.Lock()
 _tracing = threading.local()          # .depth: how many interposed traces this thread is in
@@ -78,7 +80,8 @@ def scipy_names() -> list[str]:
     ``scipy.special.expit``)."""
     names = {f"{module}.{name}" for module, (table, _) in DEFINITIONS.items()
              if module.startswith("scipy") for name in table}
-    return sorted(names | {f"scipy.special.{name}" for name in scipy_special.UFUNCS})
+    names |= {f"scipy.special.{name}" for name in scipy_special.UFUNCS}
+    return sorted(names | set(scipy_stats.families()))
 
 
 def _dispatcher(original, definition, takes):
@@ -127,6 +130,13 @@ def _targets(fun):
             if original is not None:
                 known[id(original)] = dispatch = _dispatcher(original, definition, takes)
                 yield module.__dict__, name, dispatch
+    for (module_name, class_name), table in METHODS.items():
+        kind = getattr(sys.modules.get(module_name), class_name, None)
+        for name, definition in (table.items() if kind is not None else ()):
+            value = vars(kind).get(name)
+            original = _originals.get(id(value), value)
+            if original is not None:
+                yield kind, name, _dispatcher(original, definition, _traced_argument)
     for holder in _namespaces(fun):
         bindings = holder.items() if isinstance(holder, dict) else [(None, _content(holder))]
         for name, value in list(bindings):
@@ -143,12 +153,16 @@ def _content(cell):
 
 
 def _get(holder, name):
-    return holder.cell_contents if name is None else holder.get(name)
+    if name is None:
+        return holder.cell_contents
+    return vars(holder).get(name) if isinstance(holder, type) else holder.get(name)
 
 
 def _set(holder, name, value):
     if name is None:
         holder.cell_contents = value
+    elif isinstance(holder, type):      # a method of a class (scipy.stats' distributions)
+        setattr(holder, name, value)
     else:
         holder[name] = value
 

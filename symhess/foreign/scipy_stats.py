@@ -1,0 +1,165 @@
+"""``scipy.stats`` log-densities written in NumPy, for traced values.
+
+The methods users write models with (``norm.logpdf(x, loc, scale)``, ``poisson.logpmf(k, mu)``,
+``multivariate_normal.logpdf(x, mean, cov)``, frozen distributions too) are interposed on their
+classes while a function is traced (`symhess.foreign`); called with a traced argument they run
+the family's density here, built from `symhess.foreign.scipy_special`'s careful functions
+(``gammaln``, ``xlogy``, ...) and NumPy's linear algebra. A family or method without a density
+here (``norm.logcdf``, which needs ``log_ndtr``) raises `UnsupportedFunctionError` naming it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import OptionValueError, UnsupportedFunctionError
+from . import scipy_special as sp
+
+__all__ = ["METHODS", "families"]
+
+_LOG_2PI = float(np.log(2 * np.pi))
+
+
+def _inside(condition, value):
+    """``value`` where ``condition`` holds, else ``-inf`` (outside the support)."""
+    return np.where(condition, value, -np.inf)
+
+
+# standardized log-densities of the continuous families: (z, *shapes) -> log f(z)
+_CONTINUOUS = {
+    "norm": lambda z: -0.5 * z * z - 0.5 * _LOG_2PI,
+    "t": lambda z, df: (sp.gammaln(0.5 * (df + 1)) - sp.gammaln(0.5 * df)
+                        - 0.5 * np.log(df * np.pi) - 0.5 * (df + 1) * np.log1p(z * z / df)),
+    "cauchy": lambda z: -np.log(np.pi) - np.log1p(z * z),
+    "laplace": lambda z: -np.abs(z) - np.log(2.0),
+    "logistic": lambda z: -z - 2.0 * np.logaddexp(0.0, -z),
+    "expon": lambda z: _inside(z >= 0, -z),
+    "chi2": lambda z, df: _inside(z >= 0, sp.xlogy(0.5 * df - 1, z) - 0.5 * z
+                                  - sp.gammaln(0.5 * df) - 0.5 * df * np.log(2.0)),
+    "gamma": lambda z, a: _inside(z >= 0, sp.xlogy(a - 1, z) - z - sp.gammaln(a)),
+    "beta": lambda z, a, b: _inside(np.logical_and(z >= 0, z <= 1),
+                                    sp.xlogy(a - 1, z) + sp.xlog1py(b - 1, -z) - sp.betaln(a, b)),
+    "lognorm": lambda z, s: _inside(z > 0, -np.log(s * z) - 0.5 * _LOG_2PI
+                                    - 0.5 * (np.log(np.where(z > 0, z, 1.0)) / s) ** 2),
+}
+
+# log-pmfs of the discrete families: (k, *shapes) -> log p(k)
+_DISCRETE = {
+    "poisson": lambda k, mu: sp.xlogy(k, mu) - mu - sp.gammaln(k + 1),
+    "nbinom": lambda k, n, p: (sp.gammaln(k + n) - sp.gammaln(n) - sp.gammaln(k + 1)
+                               + n * np.log(p) + sp.xlog1py(k, -p)),
+    "binom": lambda k, n, p: (sp.gammaln(n + 1) - sp.gammaln(k + 1) - sp.gammaln(n - k + 1)
+                              + sp.xlogy(k, p) + sp.xlog1py(n - k, -p)),
+    "bernoulli": lambda k, p: sp.xlogy(k, p) + sp.xlog1py(1 - k, -p),
+    "geom": lambda k, p: sp.xlog1py(k - 1, -p) + np.log(p),
+}
+
+
+def families() -> list[str]:
+    """``scipy.stats.<family>.<method>`` for every density here."""
+    return sorted([f"scipy.stats.{f}.logpdf" for f in _CONTINUOUS]
+                  + [f"scipy.stats.{f}.pdf" for f in _CONTINUOUS]
+                  + [f"scipy.stats.{f}.logpmf" for f in _DISCRETE]
+                  + [f"scipy.stats.{f}.pmf" for f in _DISCRETE]
+                  + [f"scipy.stats.{f}.{m}" for f in ("multivariate_normal", "dirichlet")
+                     for m in ("logpdf", "pdf")])
+
+
+def _family(dist, table, method):
+    name = type(dist).__name__.removesuffix("_gen")
+    if name not in table:
+        raise UnsupportedFunctionError(
+            f"scipy.stats.{name}.{method}", "symhess has no density for this family; the "
+            "families it traces are listed by symhess.supported_functions()")
+    return name, table[name]
+
+
+def _arguments(dist, name, method, args, kwds, keywords):
+    """SciPy's shape parameters and location/scale from ``args``/``kwds``, by SciPy's names."""
+    shapes = [s.strip() for s in (dist.shapes or "").split(",") if s.strip()]
+    names = shapes + list(keywords)
+    values = dict(zip(names, args))
+    if len(args) > len(names):
+        raise OptionValueError(f"scipy.stats.{name}.{method} takes {len(names)} parameters "
+                               f"({', '.join(names)}); got {len(args)}")
+    for key, value in kwds.items():
+        if key not in names or key in values:
+            raise OptionValueError(f"scipy.stats.{name}.{method}: unexpected or repeated "
+                                   f"parameter {key}=")
+        values[key] = value
+    missing = [s for s in shapes if s not in values]
+    if missing:
+        raise OptionValueError(f"scipy.stats.{name}.{method} needs {', '.join(missing)}")
+    return [values[s] for s in shapes], [values.get(k, d) for k, d in keywords.items()]
+
+
+def continuous_logpdf(dist, x, *args, **kwds):
+    """``rv_continuous.logpdf``: the standardized density at ``(x - loc) / scale``, less
+    ``log(scale)``."""
+    name, density = _family(dist, _CONTINUOUS, "logpdf")
+    shapes, (loc, scale) = _arguments(dist, name, "logpdf", args, kwds,
+                                      {"loc": 0.0, "scale": 1.0})
+    return density((x - loc) / scale, *shapes) - np.log(scale)
+
+
+def continuous_pdf(dist, x, *args, **kwds):
+    """``rv_continuous.pdf``."""
+    return np.exp(continuous_logpdf(dist, x, *args, **kwds))
+
+
+def discrete_logpmf(dist, k, *args, **kwds):
+    """``rv_discrete.logpmf`` at ``k - loc``."""
+    name, mass = _family(dist, _DISCRETE, "logpmf")
+    shapes, (loc,) = _arguments(dist, name, "logpmf", args, kwds, {"loc": 0})
+    return mass(k - loc, *shapes)
+
+
+def discrete_pmf(dist, k, *args, **kwds):
+    """``rv_discrete.pmf``."""
+    return np.exp(discrete_logpmf(dist, k, *args, **kwds))
+
+
+def multivariate_normal_logpdf(dist, x, mean=None, cov=1, allow_singular=False):
+    """``multivariate_normal.logpdf``: ``x`` of shape ``(..., d)``; ``cov`` a matrix, a vector
+    (its diagonal) or a number (times the identity)."""
+    d = np.shape(x)[-1]
+    r = x if mean is None else x - mean
+    if np.ndim(cov) == 2:
+        _, logdet = np.linalg.slogdet(cov)
+        quad = np.sum(r * np.moveaxis(np.linalg.solve(cov, np.moveaxis(r, -1, 0)), 0, -1),
+                      axis=-1)
+    else:
+        var = cov * np.ones(d) if np.ndim(cov) == 0 else cov
+        logdet = np.sum(np.log(var))
+        quad = np.sum(r * r / var, axis=-1)
+    return -0.5 * (d * _LOG_2PI + logdet + quad)
+
+
+def multivariate_normal_pdf(dist, x, mean=None, cov=1, allow_singular=False):
+    """``multivariate_normal.pdf``."""
+    return np.exp(multivariate_normal_logpdf(dist, x, mean, cov, allow_singular))
+
+
+def dirichlet_logpdf(dist, x, alpha):
+    """``dirichlet.logpdf``: ``x`` on the simplex along its first axis, as SciPy takes it."""
+    alpha = np.reshape(alpha, np.shape(alpha) + (1,) * (np.ndim(x) - 1))
+    return (sp.gammaln(np.sum(alpha, axis=0)) - np.sum(sp.gammaln(alpha), axis=0)
+            + np.sum(sp.xlogy(alpha - 1, x), axis=0))
+
+
+def dirichlet_pdf(dist, x, alpha):
+    """``dirichlet.pdf``."""
+    return np.exp(dirichlet_logpdf(dist, x, alpha))
+
+
+# (module, class) -> {method: definition(self, *args, **kwargs)}
+METHODS = {
+    ("scipy.stats._distn_infrastructure", "rv_continuous"):
+        {"logpdf": continuous_logpdf, "pdf": continuous_pdf},
+    ("scipy.stats._distn_infrastructure", "rv_discrete"):
+        {"logpmf": discrete_logpmf, "pmf": discrete_pmf},
+    ("scipy.stats._multivariate", "multivariate_normal_gen"):
+        {"logpdf": multivariate_normal_logpdf, "pdf": multivariate_normal_pdf},
+    ("scipy.stats._multivariate", "dirichlet_gen"):
+        {"logpdf": dirichlet_logpdf, "pdf": dirichlet_pdf},
+}
