@@ -72,3 +72,20 @@ def test_values_against_numpy():
 def test_refusals_name_the_function_and_the_way(fun, error, match):
     with pytest.raises(error, match=match):
         symhess.hessian(fun)(np.arange(1.0, 5.0))
+
+
+@pytest.mark.parametrize("tier", ["scalar", "array"])
+def test_einsum_with_an_ellipsis_against_jax(tier, jax, jnp):
+    """Explicit and implicit outputs, operands with different numbers of ellipsis axes."""
+    A = np.random.default_rng(9).normal(size=(2, 3, 4))
+
+    def f(w, A, xp=np):
+        W = xp.reshape(w, (4, 3))
+        return (xp.sum(xp.einsum("...i,...i->...", A, A * w[:4]) ** 2)
+                + xp.sum(xp.einsum("...ij,jk", A, W) ** 2)
+                + xp.sum(xp.einsum("ij...,j->i...", xp.transpose(A, (1, 2, 0)), w[:4]) ** 3))
+
+    w = np.linspace(-1.0, 1.0, 12)
+    got = symhess.hessian(f, tier=tier, check=True)(w, A)
+    want = np.asarray(jax.hessian(lambda w: f(w, A, jnp))(w))
+    np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11 * np.abs(want).max())

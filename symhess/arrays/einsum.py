@@ -6,6 +6,8 @@ functions turn NumPy's ways of writing one into its labels.
 
 from __future__ import annotations
 
+import string
+
 from ..errors import ArrayTierUnsupported as Unsupported
 
 
@@ -155,11 +157,34 @@ def _splits(x, k, labels, out) -> bool:
     return any(k <= j < k + len(factors) for j in _separable(whole, out))
 
 
+def _without_ellipsis(text: str, shapes: list) -> str:
+    """Explicit subscripts for ones with ``...``: letters of their own for the axes it stands
+    for, right-aligned across the operands as NumPy broadcasts them."""
+    inputs, arrow, output = text.partition("->")
+    parts = inputs.split(",")
+    if len(parts) != len(shapes):
+        raise Unsupported(f"einsum subscripts {text!r} for {len(shapes)} operands")
+    used = set(text)
+    free = [c for c in string.ascii_letters if c not in used]
+    counts = [len(shape) - (len(p) - 3) if "..." in p else 0 for p, shape in zip(parts, shapes)]
+    if min(counts, default=0) < 0:
+        raise Unsupported(f"einsum subscripts {text!r} for operands of shapes {shapes}")
+    ellipsis = "".join(free[:max(counts, default=0)])
+    parts = [p.replace("...", ellipsis[len(ellipsis) - c:]) for p, c in zip(parts, counts)]
+    if arrow:
+        output = output.replace("...", ellipsis)
+    else:
+        letters = "".join(parts)
+        output = ellipsis + "".join(sorted(c for c in set(letters) - set(ellipsis)
+                                           if letters.count(c) == 1))
+    return ",".join(parts) + "->" + output
+
+
 def parse(subscripts: str, shapes: list) -> tuple[list, tuple]:
-    """NumPy's ``einsum`` subscripts (no ellipsis) as integer labels per operand and output."""
-    if "." in subscripts:
-        raise Unsupported("einsum with an ellipsis")
+    """NumPy's ``einsum`` subscripts as integer labels per operand and output."""
     text = subscripts.replace(" ", "")
+    if "." in text:
+        text = _without_ellipsis(text, shapes)
     if "->" in text:
         inputs, output = text.split("->")
     else:
