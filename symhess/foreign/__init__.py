@@ -99,8 +99,8 @@ def _dispatcher(original, definition, takes):
 
 
 def _namespaces(fun):
-    """What ``fun`` may reach a SciPy function through: its globals (dicts) and its closure's
-    cells, seen through `functools.partial`, bound methods and ``__wrapped__``."""
+    """What ``fun`` may reach an interposed function through: its globals (dicts) and its
+    closure's cells, seen through `functools.partial`, bound methods and ``__wrapped__``."""
     seen = set()
     while fun is not None and id(fun) not in seen:
         seen.add(id(fun))
@@ -116,9 +116,10 @@ def _namespaces(fun):
 
 
 def _targets(fun):
-    """(holder, name, dispatcher) for every binding of a known SciPy function to interpose for
-    ``fun``; ``name`` is None for a closure cell. A binding may already hold the dispatcher
-    (another trace interposed it)."""
+    """(holder, name, dispatcher) for every binding of a function of `DEFINITIONS` or
+    `METHODS` to interpose for ``fun``: in its module or class, and in ``fun``'s globals and
+    closure (``name`` None for a cell). A binding may already hold the dispatcher (another
+    trace interposed it)."""
     known = {}
     for module_name, (table, takes) in DEFINITIONS.items():
         module = sys.modules.get(module_name)
@@ -169,8 +170,9 @@ def _set(holder, name, value):
 
 @contextlib.contextmanager
 def interposed(fun):
-    """Interpose the known SciPy functions while ``fun`` runs on traced values (re-entrant
-    and thread-safe: a binding is restored when the last trace that needs it ends)."""
+    """Interpose the functions of `DEFINITIONS` and `METHODS` while ``fun`` runs on traced
+    values (re-entrant and thread-safe: a binding is restored when the last trace that needs
+    it ends; other threads' calls go to the originals)."""
     keys = []
     with _lock:
         for holder, name, dispatch in list(_targets(fun)):
