@@ -23,7 +23,8 @@ def _model(p, xp):
             + xp.sum(grid ** 3) + xp.sum(xp.linspace(p[:2], p[2:4], 4, endpoint=False) ** 2)
             + xp.sum(xp.gradient(p * p) ** 2) + xp.sum(xp.gradient(field, 0.5)[1] ** 2)
             + xp.sum(xp.gradient(p ** 3, 2.0) ** 2)
-            + xp.sum(xp.nan_to_num(xp.log(p ** 2)) * p) + xp.sum(xp.angle(p) * p ** 2))
+            + xp.sum(xp.nan_to_num(xp.log(p ** 2)) * p) + xp.sum(xp.angle(p) * p ** 2)
+            + xp.sum(xp.sinc(p * 1.5)) + xp.sinc(p[0] - 0.4) * p[1])
 
 
 @pytest.mark.parametrize("tier", ["scalar", "array"])
@@ -51,6 +52,8 @@ def test_values_against_numpy():
     np.testing.assert_array_equal(d.nan_to_num(v, nan=2.0, posinf=9.0, neginf=-9.0),
                                   np.nan_to_num(v, nan=2.0, posinf=9.0, neginf=-9.0))
     np.testing.assert_array_equal(d.angle(x, deg=True), np.angle(x, deg=True))
+    s = np.array([0.0, 1e-12, 9e-5, 1e-4, 0.3, -2.5, 3.0])
+    np.testing.assert_allclose(d.sinc(s), np.sinc(s), rtol=1e-15, atol=1e-17)
     f = np.random.default_rng(0).normal(size=(5, 6))
     for args, kw in (((), {}), ((0.5,), {}), ((0.5, 2.0), {}), ((), {"axis": 1}),
                      ((), {"edge_order": 2})):
@@ -89,3 +92,10 @@ def test_einsum_with_an_ellipsis_against_jax(tier, jax, jnp):
     got = symhess.hessian(f, tier=tier, check=True)(w, A)
     want = np.asarray(jax.hessian(lambda w: f(w, A, jnp))(w))
     np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11 * np.abs(want).max())
+
+
+def test_sinc_at_zero_has_its_derivatives():
+    """``np.sinc`` at 0: value 1, gradient 0, second derivative -pi^2/3 (not a guard's 0)."""
+    value, grad, hess = symhess.value_grad_hessian(lambda x: np.sum(np.sinc(x)))(np.zeros(1))
+    assert value == 1.0 and grad[0] == 0.0
+    np.testing.assert_allclose(hess, [[-np.pi ** 2 / 3]], rtol=1e-14)

@@ -5,9 +5,9 @@ NumPy 2's array-API names (``np.vecdot``, ``np.matvec``, ``np.vecmat``,
 ``np.cumulative_sum``, ``np.unstack``, ``np.linalg.vector_norm``, ``np.linalg.matrix_norm``)
 and the rest users reach for (``np.polyval``, ``np.interp`` with constant knots,
 ``np.linspace`` with traced end points, ``np.gradient``, ``np.nan_to_num``, ``np.angle`` of
-real values) dispatch on a traced value like any NumPy function; each tracer runs the
-definition here (`function_definition`) when it has no rule of its own. Names a NumPy release
-lacks are left out. ``np.apply_along_axis`` is refused by name.
+real values, ``np.sinc``) dispatch on a traced value like any NumPy function; each tracer runs
+the definition here (`function_definition`) when it has no rule of its own. Names a NumPy
+release lacks are left out. ``np.apply_along_axis`` is refused by name.
 """
 
 from __future__ import annotations
@@ -192,6 +192,15 @@ def angle(z, deg=False):
     return out * (180.0 / np.pi) if deg else out
 
 
+def sinc(x):
+    """``sin(pi x) / (pi x)``; within 1e-4 of 0 its Taylor polynomial to the fourth power
+    (exact there to rounding), so that the value and both derivatives hold at 0 too."""
+    small = np.abs(x) < 1e-4
+    u = np.pi * np.where(small, 1.0, x)
+    v = np.pi * np.where(small, x, 0.0)
+    return np.where(small, 1.0 - v * v / 6.0 + v ** 4 / 120.0, np.sin(u) / u)
+
+
 def apply_along_axis(func1d, axis, arr, *args, **kwargs):
     """Refused: it calls a Python function on one slice at a time."""
     raise UnsupportedFunctionError(
@@ -201,7 +210,8 @@ def apply_along_axis(func1d, axis, arr, *args, **kwargs):
 
 _DEFINITIONS = {
     np: (vecdot, matvec, vecmat, matrix_transpose, astype, concat, permute_dims,
-         cumulative_sum, unstack, polyval, interp, linspace, gradient, nan_to_num, angle),
+         cumulative_sum, unstack, polyval, interp, linspace, gradient, nan_to_num, angle,
+         sinc),
     np.linalg: (vector_norm, matrix_norm),
 }
 _ALIASES = {"concat": np.concatenate, "permute_dims": np.transpose}   # the same object in
