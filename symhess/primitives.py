@@ -182,7 +182,7 @@ def _elementwise(rule, nin):
     return np.frompyfunc(rule, nin, 1)
 
 
-def _check_holomorphic(name, inputs):
+def check_holomorphic(name, inputs):
     if current_context().holomorphic and any(isinstance(x, Traced) for x in inputs):
         raise errors.UnsupportedFunctionError(
             name, "it is not holomorphic, so it has no complex derivative; it cannot be used "
@@ -203,7 +203,7 @@ def apply_ufunc(uf, method, inputs, kwargs):
     if rule is None or method not in ("__call__", "reduce", "accumulate", "outer"):
         raise errors.UnsupportedFunctionError(name)
     if uf in _REAL_ONLY:
-        _check_holomorphic(name, inputs)
+        check_holomorphic(name, inputs)
     if method == "__call__" and not kwargs and all(a.ndim == 0 for a in arrays):
         # Scalars (a Python loop over entries): the rule itself, without NumPy's object-array
         # dispatch, which costs more than the symbolic arithmetic
@@ -369,7 +369,7 @@ def _where(func, cond, *values):
         raise errors.UnsupportedFunctionError("np.where with one argument",
                                               "it returns indices; use np.where(cond, a, b)")
     if any(isinstance(v, Traced) for v in (cond, *values)):
-        _check_holomorphic("np.where", (cond,))
+        check_holomorphic("np.where", (cond,))
     c, a, b = (object_array(v) for v in (cond, *values))
     return wrap(_elementwise(select, 3)(_as_condition(c), _as_number(a), _as_number(b)))
 
@@ -386,113 +386,14 @@ def _clip(func, a, a_min=None, a_max=None, **kwargs):
 
 @function(np.real)
 def _real(func, a):
-    _check_holomorphic("np.real", (a,))
+    check_holomorphic("np.real", (a,))
     return a
 
 
 @function(np.imag)
 def _imag(func, a):
-    _check_holomorphic("np.imag", (a,))
+    check_holomorphic("np.imag", (a,))
     return np.zeros_like(a)
-
-
-# --- small dense linear algebra, in closed form ----------------------------------------------
-_MAX_LINALG = 5
-
-
-def _square_matrices(name, a):
-    a = object_array(a)
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise errors.OperandError(
-            f"{name} needs square matrices in the last two axes; got shape {a.shape}")
-    if a.shape[-1] > _MAX_LINALG:
-        raise errors.UnsupportedFunctionError(
-            f"{name} of a traced {a.shape[-1]}x{a.shape[-1]} matrix",
-            f"the scalar tier's closed forms stop at {_MAX_LINALG}x{_MAX_LINALG}; the array tier "
-            "takes any size (tier='auto' or 'array', for dense unbatched Hessians on the CPU)")
-    return a
-
-
-def _det(m):
-    """Determinant of a small object matrix by cofactor expansion along the first row."""
-    n = m.shape[0]
-    if n == 1:
-        return m[0, 0]
-    if n == 2:
-        return m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]
-    total = se.Integer(0)
-    for j in range(n):
-        if m[0, j] != 0:
-            minor = np.delete(m[1:], j, axis=1)
-            total += (-1) ** j * m[0, j] * _det(minor)
-    return total
-
-
-def _inv(m):
-    n = m.shape[0]
-    det = _det(m)
-    out = np.empty((n, n), dtype=object)
-    for i, j in itertools.product(range(n), range(n)):
-        minor = np.delete(np.delete(m, j, axis=0), i, axis=1)
-        out[i, j] = (-1) ** (i + j) * (_det(minor) if n > 1 else se.Integer(1)) / det
-    return out
-
-
-def _per_matrix(rule, a, trailing):
-    out = np.empty(a.shape[:-2] + trailing, dtype=object)
-    for idx in np.ndindex(*a.shape[:-2]):
-        out[idx] = rule(a[idx])
-    return Traced(out)
-
-
-@function(np.linalg.det)
-def _linalg_det(func, a):
-    a = _square_matrices("np.linalg.det", a)
-    return _per_matrix(_det, a, ())
-
-
-@function(np.linalg.slogdet)
-def _linalg_slogdet(func, a):
-    """``(sign, log|det|)`` of the closed-form determinant (NumPy 2's named pair)."""
-    det = _linalg_det(np.linalg.det, a)
-    kind = type(np.linalg.slogdet(np.eye(1)))
-    sign, logabsdet = np.sign(det), np.log(np.abs(det))
-    return kind(sign, logabsdet) if hasattr(kind, "_fields") else (sign, logabsdet)
-
-
-@function(np.linalg.inv)
-def _linalg_inv(func, a):
-    a = _square_matrices("np.linalg.inv", a)
-    return _per_matrix(_inv, a, a.shape[-2:])
-
-
-@function(np.linalg.solve)
-def _linalg_solve(func, a, b):
-    if not is_traced(a):            # a constant matrix of any size: its inverse is a constant
-        a = np.asarray(a)
-        if a.dtype.kind in "biuf":
-            return np.matmul(np.linalg.inv(a), b)
-    return np.matmul(_linalg_inv(np.linalg.inv, a), b)
-
-
-@function(np.linalg.norm)
-def _linalg_norm(func, x, ord=None, axis=None, keepdims=False):
-    _check_holomorphic("np.linalg.norm", (x,))
-    matrix = (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple) and len(axis) == 2)
-    if axis is None:
-        axis = tuple(range(np.ndim(x))) if ord in (None, "fro") else None
-    if ord in (None, 2, "fro") and not (matrix and ord == 2):
-        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
-    if matrix:
-        raise errors.UnsupportedFunctionError(f"np.linalg.norm with ord={ord!r} of a matrix",
-                                              "only the Frobenius norm has a closed form here")
-    if ord == 1:
-        return np.sum(np.abs(x), axis=axis, keepdims=keepdims)
-    if ord == np.inf:
-        return np.max(np.abs(x), axis=axis, keepdims=keepdims)
-    if isinstance(ord, (int, float)) and ord > 0:
-        return np.sum(np.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
-    raise errors.UnsupportedFunctionError(f"np.linalg.norm with ord={ord!r}")
 
 
 def supported_functions() -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import errors, gpu, pytree
-from . import lazy, primitives  # noqa: F401  (they register the tracer's rules)
+from . import closed_forms, lazy, primitives  # noqa: F401  (they register the tracer's rules)
 from .distributed import is_dask
 from .trace import Traced, is_traced, object_array, symbols, trace
 
