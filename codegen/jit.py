@@ -45,8 +45,29 @@ _LOADED: dict = {}          # entry symbol (a hash of its IR) -> (address, objec
 
 
 class _MethodDef(ctypes.Structure):
-    _fields_ = [("ml_name", ctypes.c_char_p), ("ml_meth", ctypes.c_void_p),
-                ("ml_flags", ctypes.c_int), ("ml_doc", ctypes.c_char_p)]
+    _fields_ = [("ml_name", ctypes.c_void_p), ("ml_meth", ctypes.c_void_p),
+                ("ml_flags", ctypes.c_int), ("ml_doc", ctypes.c_void_p)]
+
+
+def _kept(data: bytes) -> int:
+    """The address of a copy of ``data`` in memory that is never freed."""
+    allocate = ctypes.pythonapi.PyMem_RawMalloc
+    allocate.restype, allocate.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    address = allocate(len(data))
+    if not address:
+        raise MemoryError("no memory for a native kernel's method definition")
+    ctypes.memmove(address, data, len(data))
+    return address
+
+
+def _method_definition(address: int, doc: str) -> int:
+    """A ``PyMethodDef`` for the function at ``address``, in memory that is never freed: a
+    function object reads its definition until the object itself is gone, which at
+    interpreter shutdown may be after everything Python owns (a ctypes structure freed first
+    was read as freed memory: a segmentation fault at exit)."""
+    definition = _MethodDef(_kept(b"kernel\0"), address, METH_FASTCALL,
+                            _kept(doc.encode() + b"\0"))
+    return _kept(bytes(definition))
 
 
 @functools.lru_cache(maxsize=None)
@@ -264,18 +285,16 @@ class NativeKernel:
 
     def __init__(self, address: int, symbol: str, inputs: list, out_shape: tuple, dtype: str):
         self.inputs, self.out_shape, self.dtype = inputs, out_shape, dtype
-        self._defs = []
-        self.kernel = self._function(address, symbol, self.convert)
-        self.strict = self._function(address, symbol, self.refuse)
+        definition = _method_definition(address, f"native kernel {symbol}")
+        self.kernel = self._function(definition, self.convert)
+        self.strict = self._function(definition, self.refuse)
 
-    def _function(self, address, symbol, fallback):
+    @staticmethod
+    def _function(definition, fallback):
         new = ctypes.pythonapi.PyCFunction_NewEx
         new.restype = ctypes.py_object
         new.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.py_object]
-        definition = _MethodDef(b"kernel", address, METH_FASTCALL,
-                                f"native kernel {symbol}".encode())
-        self._defs.append(definition)       # PyCFunction_NewEx keeps a pointer to it
-        return new(ctypes.addressof(definition), fallback, None)
+        return new(definition, fallback, None)
 
     def convert(self, *args):
         """The arguments as the kernel takes them, then the kernel's result."""
