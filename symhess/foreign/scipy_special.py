@@ -96,13 +96,14 @@ def exp10(x):
 # series are ordinary expressions, so every tracer differentiates them: gammaln's derivatives are
 # those of the series, digamma's and trigamma's to the same accuracy. x <= 0 gives NaN.
 _SHIFT = 10
+# the series' coefficients of 1, 1/y^2, 1/y^4, ... (np.polyval takes them highest first)
 _STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156)
 _DIGAMMA = (-1 / 12, 1 / 120, -1 / 252, 1 / 240, -1 / 132, 691 / 32760, -1 / 12)
 
 
 def _shifted(x):
-    """``(y, log(x (x + 1) ... (x + 9)) or 0, 1 / x + ... + 1 / (x + 9) or 0, small)``: the
-    argument moved to ``y >= 10``, what the move costs, and where it was made."""
+    """``(y, log(x (x + 1) ... (x + 9)) or 0, 1 / x + ... + 1 / (x + 9) or 0)``: the argument
+    moved to ``y >= 10`` where it is below 10, and what the move costs in each series."""
     small = x < _SHIFT
     xs = np.where(np.logical_and(small, x > 0), x, 1.0)   # (x <= 0 is NaN in `_positive`)
     product, harmonic = xs, 1.0 / xs
@@ -120,10 +121,7 @@ def _positive(x, value):
 def gammaln(x):
     """``log(Gamma(x))`` for ``x > 0`` (Stirling's series above 10)."""
     y, log_product, _ = _shifted(x)
-    w = 1.0 / (y * y)
-    series = _STIRLING[-1]
-    for c in reversed(_STIRLING[:-1]):
-        series = c + w * series
+    series = np.polyval(_STIRLING[::-1], 1.0 / (y * y))
     value = (y - 0.5) * np.log(y) - y + 0.5 * np.log(2 * np.pi) + series / y - log_product
     return _positive(x, value)
 
@@ -132,9 +130,7 @@ def digamma(x):
     """``d log(Gamma(x)) / dx`` for ``x > 0``."""
     y, _, harmonic = _shifted(x)
     w = 1.0 / (y * y)
-    series = _DIGAMMA[-1]
-    for c in reversed(_DIGAMMA[:-1]):
-        series = c + w * series
+    series = np.polyval(_DIGAMMA[::-1], w)
     return _positive(x, np.log(y) - 0.5 / y + w * series - harmonic)
 
 
