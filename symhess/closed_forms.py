@@ -14,7 +14,8 @@ import symengine as se
 
 from . import errors
 from .primitives import check_holomorphic, function
-from .trace import Traced, constant, is_traced, object_array
+from .foreign import SlogdetResult
+from .trace import Traced, is_traced, object_array
 
 _MAX_LINALG = 5
 
@@ -74,9 +75,7 @@ def _linalg_det(func, a):
 def _linalg_slogdet(func, a):
     """``(sign, log|det|)`` of the closed-form determinant (NumPy 2's named pair)."""
     det = _linalg_det(np.linalg.det, a)
-    kind = type(np.linalg.slogdet(np.eye(1)))
-    sign, logabsdet = np.sign(det), np.log(np.abs(det))
-    return kind(sign, logabsdet) if hasattr(kind, "_fields") else (sign, logabsdet)
+    return SlogdetResult(np.sign(det), np.log(np.abs(det)))
 
 
 @function(np.linalg.inv)

@@ -11,7 +11,6 @@ taken from the resulting expressions by `symhess.derive`.
 from __future__ import annotations
 
 import functools
-import itertools
 
 import numpy as np
 import symengine as se
@@ -19,7 +18,7 @@ from symengine.lib.symengine_wrapper import Boolean, BooleanAtom
 
 from . import errors, foreign, special
 from .registry import registrar
-from .trace import Rules, Traced, constant, current_context, is_traced, object_array, wrap
+from .trace import Rules, Traced, constant, current_context, object_array, wrap
 
 UFUNCS: dict = {}
 FUNCTIONS: dict = {}
@@ -413,16 +412,4 @@ def supported_functions() -> list[str]:
 Rules.ufunc = apply_ufunc
 Rules.function = apply_function
 
-
-def _object_loop_method(uf):
-    """The method NumPy's object loops call on each element for ``uf`` (``x.exp()``)."""
-    if uf.nin == 1:
-        return lambda self: uf(self)
-    return lambda self, other: uf(self, other)
-
-
-# An object array of traced elements (`Traced.__array__`) computes ``np.exp(a)`` element by
-# element, calling each element's ``exp`` method.
-for _uf in UFUNCS:
-    if not hasattr(Traced, _uf.__name__):
-        setattr(Traced, _uf.__name__, _object_loop_method(_uf))
+foreign.give_ufunc_methods(Traced, UFUNCS)     # for object arrays of traced elements

@@ -276,10 +276,11 @@ class Traced:
 
     def __array__(self, dtype=None, copy=None):
         """An object array of this array's elements, each a 0-d `Traced`: what NumPy builds
-        ``np.array([x[0], x[1] ** 2])``, ``np.mean([a, b])`` or ``np.r_[a, b]`` from. Their
-        arithmetic runs element by element through the elements' operators (and NumPy's object
-        loops call the ufunc methods `symhess.primitives` gives `Traced`); the rules take such
-        arrays back as traced values. A numeric dtype cannot be had while tracing."""
+        ``np.r_[a, b]`` or ``np.append(x, [x[0] * x[1]])`` from (``np.array`` and ``np.asarray``
+        of traced values are `symhess.foreign`'s). Their arithmetic runs element by element
+        through the elements' operators (and NumPy's object loops call the ufunc methods
+        `symhess.primitives` gives `Traced`); the rules take such arrays back as traced values.
+        A numeric dtype cannot be had while tracing."""
         foreign.refuse_scipy_conversion()
         if dtype is not None and np.dtype(dtype) != object:
             raise errors.TracerConversionError(

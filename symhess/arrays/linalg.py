@@ -37,19 +37,17 @@ function of the variables.
 
 from __future__ import annotations
 
-import collections
 
 import numpy as np
 
 from .. import errors
+from ..foreign import EighResult, SlogdetResult
 from .graph import Unsupported
 from .numpy_rules import function, kept_dims, reduction_axes
 from .tracer import lift
 
 OPS = ("inv", "cholesky", "slogdet", "eigh")
 
-SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
-EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 
 # --- the primitives ------------------------------------------------------------------------

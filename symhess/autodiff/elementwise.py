@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedFunctionError
-from ..foreign import ufunc_name
+from ..foreign import give_ufunc_methods, ufunc_name
 from ..registry import registrar
 from .jet import FUNCTIONS, REASON, Jet, make, seed_of, select, ufunc_method, value
 
@@ -242,16 +242,4 @@ def _outer(uf, inputs, kwargs):
     a, b = inputs
     return uf(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b)
 
-
-def _object_loop_method(uf):
-    """The method NumPy's object loops call on each element for ``uf`` (``x.exp()``)."""
-    if uf.nin == 1:
-        return lambda self: uf(self)
-    return lambda self, other: uf(self, other)
-
-
-# An object array of jets (`Jet.__array__`) computes ``np.exp(a)`` element by element, calling
-# each element's ``exp`` method.
-for _uf in (*UNARY, *BINARY):
-    if isinstance(_uf, np.ufunc) and not hasattr(Jet, _uf.__name__):
-        setattr(Jet, _uf.__name__, _object_loop_method(_uf))
+give_ufunc_methods(Jet, (*UNARY, *BINARY))     # for object arrays of jets (`Jet.__array__`)

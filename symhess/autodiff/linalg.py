@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OperandError
+from ..foreign import EighResult
 from .jet import Jet, function, make
 
 def _square(name, a):
@@ -206,8 +207,7 @@ def _eigh(func, a, UPLO="L"):
     if not isinstance(_square("np.linalg.eigh", a), Jet):
         return np.linalg.eigh(a, UPLO=UPLO)
     w, v = _eigen(a, UPLO)
-    kind = type(np.linalg.eigh(np.eye(1)))          # NumPy 2's EighResult; NumPy 1's tuple
-    return kind(w, v) if hasattr(kind, "_fields") else (w, v)
+    return EighResult(w, v)
 
 
 @function(np.linalg.eigvalsh)

@@ -12,13 +12,18 @@ release lacks are left out. ``np.apply_along_axis`` is refused by name.
 
 from __future__ import annotations
 
+import collections
 import numbers
 
 import numpy as np
 
 from ..errors import OptionValueError, TracerConversionError, UnsupportedFunctionError
 
-__all__ = ["FUNCTIONS", "function_definition"]
+__all__ = ["FUNCTIONS", "function_definition", "SlogdetResult", "EighResult"]
+
+# NumPy 2's named results of slogdet and eigh, which the tracers return in every NumPy
+SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
+EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 
 def _conj(x):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["register_traced", "is_traced", "holds_traced"]
+import numpy as np
+
+__all__ = ["register_traced", "is_traced", "holds_traced", "give_ufunc_methods"]
 
 _TRACED: list = []
 
@@ -27,3 +29,18 @@ def holds_traced(x, depth: int = -1) -> bool:
     if depth != 0 and isinstance(x, (list, tuple)):
         return any(holds_traced(y, depth - 1) for y in x)
     return False
+
+
+def give_ufunc_methods(kind: type, ufuncs) -> None:
+    """Give ``kind`` a method per ufunc (``x.exp()``) that `kind` has no attribute of that name
+    for: NumPy's object loops call them on each element of an object array of traced values
+    (what ``Traced.__array__`` and ``Jet.__array__`` build)."""
+    for uf in ufuncs:
+        if isinstance(uf, np.ufunc) and not hasattr(kind, uf.__name__):
+            setattr(kind, uf.__name__, _ufunc_method(uf))
+
+
+def _ufunc_method(uf):
+    if uf.nin == 1:
+        return lambda self: uf(self)
+    return lambda self, other: uf(self, other)
