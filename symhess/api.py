@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 import numpy as np
 
 from . import crosscheck, pytree
-from .errors import (InputTypeError, OptionTypeError, OptionValueError,
-                     UnsupportedFunctionError)
+from .errors import InputTypeError, OptionValueError, UnsupportedFunctionError
+from .options import ArgNums, SparseFormat, normalize_options
 from .lower import HessianProduct, build, dense_derivation
 from .progress import Progress
 from .crosscheck import CheckReport
@@ -22,11 +21,6 @@ from .signature import arrays_in, call_signature, needs_conversion, trace_call
 if TYPE_CHECKING:
     from .blocks import BlockFunction
 
-TARGETS = ("cpu", "cuda")
-TIERS = ("auto", "array", "scalar")
-
-#: The positional arguments to differentiate: one index, or several (nested blocks ``H[i][j]``).
-ArgNums = Union[int, Sequence[int]]
 #: A pytree of arrays: an array or number, or dicts, lists, tuples and namedtuples of them.
 PyTree = Any
 
@@ -36,8 +30,8 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
             batch_axis: Optional[int] = None, in_axes: Optional[Sequence[Optional[int]]] = None,
             sparse: Union[bool, Literal["upper", "lower"]] = False, check: bool = False,
             verbose: Optional[bool] = None, target: Literal["cpu", "cuda"] = "cpu",
-            templates: Optional[bool] = None,
-            tier: Literal["auto", "array", "scalar"] = "auto") -> HessianFunction:
+            templates: Optional[bool] = None, tier: Literal["auto", "array", "scalar"] = "auto",
+            sparse_format: SparseFormat = "csr_array") -> HessianFunction:
     """The Hessian of ``fun`` as a compiled function, with ``jax.hessian``'s contract.
 
     ``fun`` is traced once per input signature (shapes, dtypes, tree structure and static
@@ -69,12 +63,17 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
         in_axes: with ``batch_axis``, the batch axis of each positional argument (an int, or
             None for an argument shared by all points), as in ``jax.vmap``. By default the
             differentiated arguments are batched along ``batch_axis`` and the others shared.
-        sparse: ``True`` returns a ``scipy.sparse.csr_matrix`` with the exact symbolic pattern
-            (structural zeros are never derived or computed); ``"upper"`` or ``"lower"`` one
-            triangle only (IPOPT takes the lower one). Needs a scalar output. Rows and columns
-            follow the global variable order: the differentiated arguments in ``argnums``
-            order, each pytree's leaves in pytree order, each leaf in C order.
+        sparse: ``True`` returns a sparse matrix with the exact symbolic pattern (structural
+            zeros are never derived or computed); ``"upper"`` or ``"lower"`` one triangle only
+            (IPOPT takes the lower one). Needs a scalar output. Rows and columns follow the
+            global variable order: the differentiated arguments in ``argnums`` order, each
+            pytree's leaves in pytree order, each leaf in C order.
             ``H.compile(*args).pattern`` gives the pattern alone.
+        sparse_format: what a ``sparse=`` result is: ``"csr_array"`` (the default,
+            ``scipy.sparse.csr_array``), ``"csr_matrix"``, ``"coo_array"``, or
+            ``"triplets"``: ``(rows, cols, values)``, entries in CSR order, ``rows`` and
+            ``cols`` the same read-only int64 arrays at every call (for solvers that take
+            triplets; the cheapest call).
         check: cross-check each new signature's kernel once, when it is compiled, against the
             independent autodiff at the arguments of that first call (`symhess.check`); a
             disagreement raises `CheckError`. For dense, unbatched Hessians.
@@ -124,7 +123,8 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
            [ 0., 12.]])
     """
     return HessianFunction(fun, argnums, has_aux, holomorphic, static_argnums, strict, target,
-                           batch_axis, in_axes, sparse, verbose, check, templates, tier)
+                           batch_axis, in_axes, sparse, verbose, check, templates, tier,
+                           sparse_format)
 
 
 def check(fun: Callable[..., Any], *args: Any, argnums: ArgNums = 0, has_aux: bool = False,
@@ -194,15 +194,6 @@ def stand_ins(args) -> list:
     return out
 
 
-def _as_argnums(value, name):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (tuple, list)) and all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
-        return tuple(int(v) for v in value)
-    raise OptionTypeError(f"{name} must be an int or a tuple of ints; got {value!r}")
-
-
 @dataclass
 class HessianFunction:
     """The callable returned by `hessian`: compiles a kernel per input signature and calls it."""
@@ -221,60 +212,16 @@ class HessianFunction:
     check: bool = False
     templates: object = None
     tier: str = "auto"
+    sparse_format: str = "csr_array"
 
     def __post_init__(self):
-        if not callable(self.fun):
-            raise OptionTypeError(f"hessian needs a callable; got {self.fun!r}")
-        self.argnums = _as_argnums(self.argnums, "argnums")
-        if self.argnums == ():
-            raise OptionValueError(
-                "argnums is an empty tuple: name at least one argument to differentiate")
-        static = _as_argnums(self.static_argnums, "static_argnums")
-        self.static_argnums = (static,) if isinstance(static, int) else static
-        if self.target not in TARGETS:
-            raise OptionValueError(
-                f"target={self.target!r} is not available; choose one of {TARGETS}")
-        if self.target == "cuda" and self.holomorphic:
-            raise OptionValueError("target='cuda' computes real Hessians (float32, float64); use "
-                                   "target='cpu' for holomorphic=True")
-        if self.tier not in TIERS:
-            raise OptionValueError(f"tier must be one of {TIERS}; got {self.tier!r}")
-        if self.templates not in (None, True, False):
-            raise OptionValueError(f"templates must be None, True or False; got {self.templates!r}")
+        normalize_options(self)
         self._compiled = {}
         self._fast = {}
         self._locks = {}                  # signature -> the lock its first compile holds
         self._locks_lock = threading.Lock()
         self.name = getattr(self.fun, "__name__", type(self.fun).__name__)
         self._plain = not self.static_argnums and self.batch_axis is None
-        if self.batch_axis is not None:
-            if not isinstance(self.batch_axis, numbers.Integral) or isinstance(self.batch_axis, bool):
-                raise OptionTypeError(f"batch_axis must be an int (the axis of the points in every "
-                                      f"batched argument) or None; got {self.batch_axis!r}. For a "
-                                      "different axis per argument, pass in_axes= as well")
-            self.batch_axis = int(self.batch_axis)
-            if self.has_aux:
-                raise OptionValueError(
-                    "has_aux=True cannot be combined with batch_axis: aux would be "
-                    "one value per point; compute it separately")
-        if self.sparse not in (False, True, "upper", "lower"):
-            raise OptionValueError(
-                f"sparse must be False, True, 'upper' or 'lower'; got {self.sparse!r}")
-        if self.check and (self.sparse or self.batch_axis is not None):
-            raise OptionValueError("check=True is for dense, unbatched Hessians; check one point "
-                                   "with symhess.check(fun, *point) instead")
-        if self.sparse and self.batch_axis is not None:
-            raise OptionValueError("sparse output cannot be combined with batch_axis")
-        if self.in_axes is not None:
-            if self.batch_axis is None:
-                raise OptionValueError(
-                    "in_axes needs batch_axis: pass batch_axis=0 (or another axis)")
-            if not isinstance(self.in_axes, (tuple, list)) or not all(
-                    a is None or (isinstance(a, int) and not isinstance(a, bool)) for a in self.in_axes):
-                raise OptionTypeError(
-                    f"in_axes must be a tuple of ints or None, one per positional "
-                    f"argument; got {self.in_axes!r}")
-            self.in_axes = tuple(self.in_axes)
 
     def axes(self, nargs) -> tuple:
         """The batch axis of each positional argument (None: not batched)."""
@@ -423,7 +370,8 @@ class HessianFunction:
 
     def _checked_build(self, args, kwargs) -> CompiledHessian:
         product = HessianProduct(sparse=self.sparse, templates=self.templates, strict=self.strict,
-                                 has_aux=self.has_aux, fun=self.fun)
+                                 has_aux=self.has_aux, fun=self.fun,
+                                 sparse_format=self.sparse_format)
         array_product = None
         if self.array_tier_applies(self.target):
             from .arrays import product as arrays

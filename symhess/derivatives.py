@@ -21,7 +21,8 @@ import numpy as np
 from .codegen.spec import LoopSpec
 
 from . import pytree
-from .api import ArgNums, HessianFunction
+from .api import HessianFunction
+from .options import ArgNums, SparseFormat
 from .derive import derivative_entries
 from .errors import OptionValueError, OutputShapeError
 from .layout import JacobianLayout, Layout, Sections, SparseJacobianLayout, Values
@@ -108,7 +109,8 @@ def value_and_grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool 
 def jacobian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
              holomorphic: bool = False, *, static_argnums: ArgNums = (),
              sparse: bool = False, verbose: Optional[bool] = None,
-             templates: Optional[bool] = None) -> DerivativeFunction:
+             templates: Optional[bool] = None,
+             sparse_format: SparseFormat = "csr_array") -> DerivativeFunction:
     """The Jacobian of ``fun`` as a compiled function, with ``jax.jacobian``'s contract.
 
     A leaf of the result has shape ``out.shape + x.shape``, arranged as the tree product of
@@ -121,10 +123,11 @@ def jacobian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = Fals
         fun, argnums, has_aux, holomorphic, static_argnums, verbose: as in `symhess.hessian`.
         templates: None (the default): row templates for forms of at least 16 outputs; True:
             for every form; False: never (every entry derived and printed on its own).
-        sparse: ``True`` returns a ``scipy.sparse.csr_matrix`` of shape (outputs, variables)
-            with the exact symbolic pattern: rows are ``fun``'s outputs flattened in order,
-            columns the variables in `symhess.hessian`'s global order.
-            ``J.compile(*args).pattern`` gives the pattern without evaluating anything.
+        sparse: ``True`` returns a sparse matrix of shape (outputs, variables) with the exact
+            symbolic pattern: rows are ``fun``'s outputs flattened in order, columns the
+            variables in `symhess.hessian`'s global order. ``J.compile(*args).pattern`` gives
+            the pattern without evaluating anything.
+        sparse_format: as in `symhess.hessian` (a ``scipy.sparse.csr_array`` by default).
 
     >>> import numpy as np, symhess
     >>> symhess.jacobian(lambda x: x[1:] * x[:-1])(np.array([1.0, 2.0, 3.0]))
@@ -135,7 +138,7 @@ def jacobian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = Fals
         raise OptionValueError(f"sparse must be False or True for a Jacobian; got {sparse!r}")
     return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
                               sparse=sparse, verbose=verbose, templates=templates, tier="scalar",
-                              kind="jacobian")
+                              sparse_format=sparse_format, kind="jacobian")
 
 
 def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
@@ -143,7 +146,8 @@ def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: b
                        sparse: Union[bool, Literal["upper", "lower"]] = False,
                        verbose: Optional[bool] = None,
                        templates: Optional[bool] = None,
-                       tier: Literal["auto", "array", "scalar"] = "auto") -> DerivativeFunction:
+                       tier: Literal["auto", "array", "scalar"] = "auto",
+                       sparse_format: SparseFormat = "csr_array") -> DerivativeFunction:
     """``(value, gradient, Hessian)`` of a scalar ``fun`` from one kernel: a Newton step's needs.
 
     The value, first and second derivatives are derived together (each first derivative once)
@@ -153,8 +157,8 @@ def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: b
     returns ``((value, aux), gradient, Hessian)``.
 
     Args:
-        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates, sparse, tier:
-            as in `symhess.hessian`.
+        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates, sparse, tier,
+            sparse_format: as in `symhess.hessian`.
 
     >>> import numpy as np, symhess
     >>> f, g, H = symhess.value_grad_hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
@@ -164,7 +168,7 @@ def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: b
     """
     return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
                               sparse=sparse, verbose=verbose, templates=templates, tier=tier,
-                              kind="value_grad_hessian")
+                              sparse_format=sparse_format, kind="value_grad_hessian")
 
 
 @dataclass
@@ -178,7 +182,8 @@ class DerivativeFunction(HessianFunction):
     def _checked_build(self, args, kwargs) -> Compiled:
         kind = KINDS[self.kind]
         product = DerivativesProduct(self.kind, sparse=self.sparse, templates=self.templates,
-                                     has_aux=self.has_aux, fun=self.fun)
+                                     has_aux=self.has_aux, fun=self.fun,
+                                     sparse_format=self.sparse_format)
         array_product = None
         if kind.scalar and self.array_tier_applies(self.target):
             from .arrays import product as arrays
@@ -221,6 +226,7 @@ class DerivativesProduct:
     templates: object = None
     has_aux: bool = False
     fun: object = None
+    sparse_format: str = "csr_array"
 
     def plan(self, trace: Trace, progress) -> Plan:
         kind = KINDS[self.kind]
@@ -301,12 +307,13 @@ class DerivativesProduct:
                 variables.append(k.ravel())
             sections.append(("first", SparseJacobianLayout(
                 np.concatenate(outs), np.concatenate(variables),
-                sum(int(np.prod(s)) for s in out_shapes), n)))
+                sum(int(np.prod(s)) for s in out_shapes), n, self.sparse_format)))
         else:
             sections.append(("first", JacobianLayout(out_shapes, diff_shapes, trace.out_tree,
                                                      trace.diff_tree)))
         if kind.second and self.sparse:
-            sections.append(("second", hessian_csr(entries[1], loops, n, self.sparse)))
+            sections.append(("second", hessian_csr(entries[1], loops, n, self.sparse,
+                                                   self.sparse_format)))
         elif kind.second:
             sections.append(("second", Layout(out_shapes, diff_shapes, trace.out_tree,
                                               trace.diff_tree)))

@@ -150,7 +150,7 @@ def _docstring(c, spec) -> str:
     dtype = spec.dtype
     if _sparse(c):
         returns = (f"    {dtype} array of shape ({spec.out_size},): the values of the CSR Hessian;\n"
-                   "    scipy.sparse.csr_matrix((out, INDICES, INDPTR), shape=SHAPE) is the matrix.")
+                   "    scipy.sparse.csr_array((out, INDICES, INDPTR), shape=SHAPE) is the matrix.")
     elif c.single:
         shape = ("(points,) + " if batched else "") + repr(tuple(c.layout.blocks[0][1]))
         returns = f"    {dtype} array of shape {shape}: H[out..., x..., x...]."

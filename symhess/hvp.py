@@ -12,7 +12,8 @@ import symengine as se
 from .codegen.spec import LoopSpec
 
 from . import pytree
-from .api import ArgNums, HessianFunction, PyTree
+from .api import HessianFunction, PyTree
+from .options import ArgNums
 from .derive import hessian_entries
 from .errors import ArgumentCountError, ArgumentValueError, OptionValueError, OutputShapeError
 from .layout import Parts

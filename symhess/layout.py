@@ -204,21 +204,31 @@ class JacobianLayout(_DerivativeBlocks):
         return block + (o - out_offsets[leaf_o]) * sizes[i] + k - diff_offsets[i]
 
 
+#: What a sparse result is returned as (the ``sparse_format=`` option): SciPy's sparse array or
+#: matrix in CSR form, a COO array, or the triplets ``(rows, cols, values)`` a solver such as
+#: IPOPT takes (``rows`` and ``cols`` are the same read-only arrays at every call).
+SPARSE_FORMATS = ("csr_array", "csr_matrix", "coo_array", "triplets")
+
+
 class SparseLayout:
-    """The values of a CSR matrix of ``shape`` whose nonzeros are ``keys`` (``row * columns +
-    column``, sorted, distinct), in CSR order: the result is a ``scipy.sparse.csr_matrix``."""
+    """The values of a sparse matrix of ``shape`` whose nonzeros are ``keys`` (``row * columns +
+    column``, sorted, distinct), in CSR order (row by row, columns increasing): the result is
+    the matrix in ``format`` (one of `SPARSE_FORMATS`)."""
 
     direct = False
     on_host = True          # assembled by SciPy, on the host
 
-    def __init__(self, keys, shape):
+    def __init__(self, keys, shape, format: str = "csr_array"):
         self.shape = tuple(int(s) for s in shape)
         self.keys = keys
+        self.format = format
         rows, cols = np.divmod(keys, max(self.shape[1], 1))
         big = max(self.shape) >= 2 ** 31
         self.indices = cols.astype(np.int64 if big else np.int32)
         self.indptr = np.concatenate(
             [[0], np.cumsum(np.bincount(rows, minlength=self.shape[0]))]).astype(self.indices.dtype)
+        self.rows, self.cols = rows.astype(np.int64), cols.astype(np.int64)
+        self.rows.flags.writeable = self.cols.flags.writeable = False
         self.size = len(keys)
         self.out_shape = (self.size,)
         self.out_blocks = [self.size]
@@ -232,9 +242,16 @@ class SparseLayout:
         return np.searchsorted(self.keys, np.asarray(r, dtype=np.int64) * self.shape[1] + c)
 
     def matrix(self, data):
-        """The CSR matrix with these values."""
+        """The sparse result with these values, in this layout's ``format``."""
+        if self.format == "triplets":
+            return self.rows, self.cols, data
         import scipy.sparse
-        m = scipy.sparse.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
+        if self.format == "coo_array":
+            m = scipy.sparse.coo_array((data, (self.rows, self.cols)), shape=self.shape)
+            m.has_canonical_format = True
+            return m
+        kind = scipy.sparse.csr_array if self.format == "csr_array" else scipy.sparse.csr_matrix
+        m = kind((data, self.indices, self.indptr), shape=self.shape)
         m.has_sorted_indices = True
         return m
 
@@ -246,9 +263,9 @@ class SparseJacobianLayout(SparseLayout):
     """The Jacobian as a CSR matrix (flat outputs by variables) with the pattern ``rows, cols``
     of its structurally nonzero entries."""
 
-    def __init__(self, rows, cols, m: int, n: int):
+    def __init__(self, rows, cols, m: int, n: int, format: str = "csr_array"):
         super().__init__(_unique(np.asarray(rows, dtype=np.int64) * n
-                                 + np.asarray(cols, dtype=np.int64)), (m, n))
+                                 + np.asarray(cols, dtype=np.int64)), (m, n), format)
 
     def positions(self, o, k) -> tuple:
         return (int(self._slot(o, k)),)
@@ -268,7 +285,7 @@ class CSRLayout(SparseLayout):
     solvers that take one triangle (IPOPT takes the lower one).
     """
 
-    def __init__(self, rows, cols, n: int, triangle: str = "both"):
+    def __init__(self, rows, cols, n: int, triangle: str = "both", format: str = "csr_array"):
         self.n, self.triangle = n, triangle
         key = _unique(np.asarray(rows, dtype=np.int64) * n + np.asarray(cols, dtype=np.int64))
         rows, cols = np.divmod(key, n)
@@ -277,7 +294,7 @@ class CSRLayout(SparseLayout):
         elif triangle == "both":
             off = rows != cols
             rows, cols = np.concatenate([rows, cols[off]]), np.concatenate([cols, rows[off]])
-        super().__init__(_unique(rows * n + cols), (n, n))
+        super().__init__(_unique(rows * n + cols), (n, n), format)
 
     upper = property(lambda self: self.triangle == "upper")
     lower = property(lambda self: self.triangle == "lower")

@@ -169,6 +169,7 @@ class HessianProduct:
     sparse: object = False
     templates: object = None
     strict: bool = False
+    sparse_format: str = "csr_array"
     has_aux: bool = False
     fun: object = None
 
@@ -193,7 +194,7 @@ class HessianProduct:
         if self.sparse:
             with progress.stage("differentiate"):
                 entries = hessian_entries([remainder] if loops else flat_outputs, wrt)
-            layout = hessian_csr(entries, loops, len(wrt), self.sparse)
+            layout = hessian_csr(entries, loops, len(wrt), self.sparse, self.sparse_format)
         else:
             layout = Layout([o.shape for o in trace.outputs], [l.shape for l in diff_leaves],
                             trace.out_tree, trace.diff_tree)
@@ -226,16 +227,17 @@ class HessianProduct:
                     tables=[t for loop, p in zip(loops, positions) for t in (loop.index, p)])
 
 
-def hessian_csr(entries, loops, n: int, sparse) -> CSRLayout:
+def hessian_csr(entries, loops, n: int, sparse, format: str = "csr_array") -> CSRLayout:
     """The `CSRLayout` of a sparse Hessian of ``n`` variables: the upper-triangle ``entries``
     ``{(o, k, l): ...}`` of what is derived entry by entry and the pairs each element loop adds
-    into, in the triangle(s) of the ``sparse=`` option (True: both)."""
+    into, in the triangle(s) of the ``sparse=`` option (True: both), returned in ``format``
+    (`symhess.layout.SPARSE_FORMATS`)."""
     rows = [np.array([k for _, k, _ in entries], dtype=np.int64)]
     cols = [np.array([l for _, _, l in entries], dtype=np.int64)]
     rows += [loop.lo.ravel() for loop in loops]
     cols += [loop.hi.ravel() for loop in loops]
     return CSRLayout(np.concatenate(rows), np.concatenate(cols), n,
-                     "both" if sparse is True else sparse)
+                     "both" if sparse is True else sparse, format)
 
 
 def check_strict(name, diff_leaves, flat_outputs, sums=None):

@@ -16,6 +16,7 @@ from typing import Any, Literal, Optional, Sequence
 import numpy as np
 
 from .api import HessianFunction, hessian
+from .options import SparseFormat
 from .derivatives import DerivativeFunction, value_and_grad
 from .errors import ArgumentValueError, MissingDependencyError, OptionValueError
 
@@ -25,8 +26,8 @@ __all__ = ["lagrangian_hessian", "nonlinear_constraint", "value_and_jacobian",
 
 def lagrangian_hessian(f: Optional[Callable[..., Any]], c: Optional[Callable[..., Any]], *,
                        sparse: Literal[True, "upper", "lower"] = "lower",
-                       verbose: Optional[bool] = None,
-                       templates: Optional[bool] = None) -> HessianFunction:
+                       verbose: Optional[bool] = None, templates: Optional[bool] = None,
+                       sparse_format: SparseFormat = "csr_array") -> HessianFunction:
     """The Hessian in ``x`` of the Lagrangian ``sigma * f(x, *args) + np.sum(lam * c(x, *args))``.
 
     Compiled once per signature of ``(x, *args)``: the objective factor ``sigma`` and the
@@ -39,7 +40,8 @@ def lagrangian_hessian(f: Optional[Callable[..., Any]], c: Optional[Callable[...
             as SciPy's ``NonlinearConstraint(hess=...)`` wants).
         c: the constraints ``c(x, *args)`` returning a 1-d array, or None.
         sparse: ``"lower"`` (IPOPT's triangle), ``"upper"``, or ``True`` for both triangles.
-        verbose, templates: as in `symhess.hessian`.
+        verbose, templates, sparse_format: as in `symhess.hessian` (``"triplets"`` gives
+            ``(rows, cols, values)``, as IPOPT takes them).
 
     Returns:
         A `symhess.HessianFunction` called as ``H(x, sigma, lam, *args)``.
@@ -66,7 +68,7 @@ def lagrangian_hessian(f: Optional[Callable[..., Any]], c: Optional[Callable[...
     lagrangian.__name__ = "lagrangian_of_" + "_and_".join(
         getattr(g, "__name__", type(g).__name__) for g in (f, c) if g is not None)
     return hessian(lagrangian, sparse=sparse, verbose=verbose, templates=templates,
-                   tier="scalar")
+                   tier="scalar", sparse_format=sparse_format)
 
 
 def nonlinear_constraint(c: Callable[..., Any], lb, ub, *, args: Sequence = (),
@@ -92,10 +94,12 @@ def nonlinear_constraint(c: Callable[..., Any], lb, ub, *, args: Sequence = (),
         keep_feasible=keep_feasible)
 
 
-def value_and_jacobian(c, verbose=None) -> DerivativeFunction:
-    """``c`` and its sparse Jacobian (CSR, exact pattern) from one kernel."""
+def value_and_jacobian(c, verbose=None, sparse_format="csr_array") -> DerivativeFunction:
+    """``c`` and its sparse Jacobian (exact pattern, ``sparse_format`` as in
+    `symhess.hessian`) from one kernel."""
     return DerivativeFunction(c, 0, False, False, (), False, "cpu", sparse=True, verbose=verbose,
-                              tier="scalar", kind="value_and_jacobian")
+                              tier="scalar", sparse_format=sparse_format,
+                              kind="value_and_jacobian")
 
 
 class _Last:
@@ -134,13 +138,13 @@ class IpoptCallbacks:
         self._f(x0)
         self.m, self._c, self._jacobian_structure = 0, None, (np.zeros(0, np.int64),) * 2
         if c is not None:
-            self._c = _Last(value_and_jacobian(c, verbose), self.args)
-            values, J = self._c(x0)
+            self._c = _Last(value_and_jacobian(c, verbose, "triplets"), self.args)
+            values, (rows, cols, _) = self._c(x0)
             self.m = np.size(values)
-            self._jacobian_structure = _triplet_structure(J)
-        self._H = lagrangian_hessian(f, c, sparse="lower", verbose=verbose)
-        self._hessian_structure = _triplet_structure(
-            self._H(x0, 1.0, np.zeros(self.m), *self.args))
+            self._jacobian_structure = rows, cols
+        self._H = lagrangian_hessian(f, c, sparse="lower", verbose=verbose,
+                                     sparse_format="triplets")
+        self._hessian_structure = self._H(x0, 1.0, np.zeros(self.m), *self.args)[:2]
 
     def objective(self, x) -> float:
         return float(self._f(x)[0])
@@ -152,23 +156,17 @@ class IpoptCallbacks:
         return self._c(x)[0] if self._c is not None else np.zeros(0)
 
     def jacobian(self, x) -> np.ndarray:
-        return self._c(x)[1].data if self._c is not None else np.zeros(0)
+        return self._c(x)[1][2] if self._c is not None else np.zeros(0)
 
     def jacobianstructure(self) -> tuple:
         return self._jacobian_structure
 
     def hessian(self, x, lagrange, obj_factor) -> np.ndarray:
         return self._H(np.asarray(x, dtype=float), float(obj_factor),
-                       np.asarray(lagrange, dtype=float), *self.args).data
+                       np.asarray(lagrange, dtype=float), *self.args)[2]
 
     def hessianstructure(self) -> tuple:
         return self._hessian_structure
-
-
-def _triplet_structure(m) -> tuple:
-    """``(rows, cols)`` of a CSR matrix's entries, in the order of its data."""
-    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-    return rows, m.indices.astype(np.int64)
 
 
 def ipopt_problem(f: Callable[..., Any], x0, c: Optional[Callable[..., Any]] = None, *,

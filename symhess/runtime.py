@@ -76,8 +76,9 @@ class Compiled:
         return self._call(*args, **kwargs)
 
     @property
-    def pattern(self) -> scipy.sparse.csr_matrix:
-        """For ``sparse=`` results: the CSR pattern (ones), known without evaluating anything."""
+    def pattern(self):
+        """For ``sparse=`` results: the pattern, known without evaluating anything: the result's
+        form (``sparse_format``) with ones for values."""
         sparse = getattr(self._layout, "sparse", None)
         if sparse is None:
             raise AttributeError(f"pattern is defined for sparse results (sparse=True, 'upper' "
@@ -332,7 +333,7 @@ class CompiledHessian(Compiled):
         return inspect.cse(self)
 
     @property
-    def sparsity(self) -> scipy.sparse.csr_matrix:
+    def sparsity(self) -> scipy.sparse.csr_array:
         """The structural nonzero pattern (a boolean sparse matrix); see `symhess.inspect.sparsity`."""
         from . import inspect
         return inspect.sparsity(self)

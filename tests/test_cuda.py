@@ -128,7 +128,7 @@ def test_sparse_result_is_a_host_matrix_with_the_cpu_values():
     x = rng.standard_normal(30)
     got = symhess.hessian(rosenbrock(np), sparse=True, target="cuda")(cuda.to_device(x))
     want = rosenbrock_hessian(x)
-    assert isinstance(got, scipy.sparse.csr_matrix)
+    assert isinstance(got, scipy.sparse.csr_array)
     # the structural pattern of a chain: the three diagonals, every entry of them stored
     np.testing.assert_array_equal(got.indptr, np.concatenate([[0], np.cumsum(
         [2] + [3] * (len(x) - 2) + [2])]))

@@ -33,7 +33,7 @@ def test_sparse_values_and_exact_pattern(jax, jnp, f, n, mode):
     x = np.linspace(-1.2, 1.3, n)
     compiled = symhess.hessian(lambda x: f(x, np), sparse=mode).compile(x)
     H = compiled(x)
-    assert isinstance(H, scipy.sparse.csr_matrix) and H.shape == (n, n)
+    assert isinstance(H, scipy.sparse.csr_array) and H.shape == (n, n)
     ref = dense_reference(jax, jnp, f, x)
     want = np.triu(ref) if mode == "upper" else ref
     np.testing.assert_allclose(H.toarray(), want, rtol=1e-12, atol=1e-12)
