@@ -362,11 +362,12 @@ class HessianFunction:
                     f"{exc}. Use tier='auto' (the scalar tier then compiles it)") from None
             return None, True
 
-    def scalar_derivation(self, args, kwargs):
-        """A function returning the scalar tier's `symhess.lower.Derivation` for the signature
-        of ``(args, kwargs)``; it keeps stand-ins of the arguments, not their data."""
+    def scalar_trace(self, args, kwargs):
+        """A function returning the scalar tier's trace of ``fun`` for the signature of
+        ``(args, kwargs)`` (what the closed forms of an array-tier product come from); it
+        keeps stand-ins of the arguments, not their data."""
         args, kwargs = stand_ins(args), dict(zip(kwargs, stand_ins(list(kwargs.values()))))
-        return lambda: dense_derivation(trace_call(self, args, kwargs, False))
+        return lambda: trace_call(self, args, kwargs, False)
 
     def _checked_build(self, args, kwargs) -> CompiledHessian:
         product = HessianProduct(sparse=self.sparse, templates=self.templates, strict=self.strict,
@@ -376,7 +377,8 @@ class HessianFunction:
         if self.array_tier_applies(self.target):
             from .arrays import product as arrays
             array_product = arrays.HessianProduct(
-                has_aux=self.has_aux, fun=self.fun, scalar=self.scalar_derivation(args, kwargs))
+                has_aux=self.has_aux, fun=self.fun,
+                scalar=lambda trace=self.scalar_trace(args, kwargs): dense_derivation(trace()))
         compiled = self.trace_and_build(args, kwargs, product, self.name, target=self.target,
                                         array_product=array_product)
         if self.check:

@@ -180,6 +180,47 @@ def check(fun: Callable[..., Any], *args: Any, hessian: Callable[..., Any],
     return report
 
 
+def check_derivatives(fun: Callable[..., Any], *args: Any, derivatives: Callable[..., Any],
+                      parts: Sequence[str], argnums: int | Sequence[int] = 0,
+                      has_aux: bool = False, holomorphic: bool = False,
+                      static_argnums: int | Sequence[int] = ()) -> CheckReport:
+    """Check a derivative product ``derivatives(*args)`` against the autodiff.
+
+    ``parts`` names what it returns, in order, of ``"value"`` (compared with the autodiff's
+    value, within its rounding bounds), ``"first"`` (the Jacobian or gradient, in
+    ``jax.jacobian``'s tree) and ``"second"`` (the Hessian, within its rounding bounds);
+    with ``has_aux`` the aux is set aside as ``jax.value_and_grad`` and ``jax.grad`` return it.
+    """
+    start = time.perf_counter()
+    name = getattr(fun, "__name__", type(fun).__name__)
+    report = CheckReport(name, "symhess", "autodiff", [])
+    d = autodiff.derivatives(fun, args, argnums=argnums, has_aux=has_aux, holomorphic=holomorphic,
+                             static_argnums=static_argnums, order=2 if "second" in parts else 1)
+    got = derivatives(*args)
+    got = list(got) if len(parts) > 1 else [got]
+    if has_aux:
+        got = [got[0][0]] + got[1:] if "value" in parts else [got[0][0]]
+    references = {"value": ("f", d.value_tree, d.value_bound_tree),
+                  "first": ("J", d.gradient_tree, None), "second": ("H", d.hessian_tree,
+                                                               d.hessian_bound_tree)}
+    for part, result in zip(parts, got):
+        label, reference, bounds = references[part]
+        got_leaves, got_structure = tree_flatten(result)
+        ref_leaves, ref_structure = tree_flatten(reference())
+        if got_structure != ref_structure:
+            raise CheckError(f"the {part} part of the derivatives of {name} has the tree "
+                             f"structure {_describe(got_structure)}, but the autodiff gives "
+                             f"{_describe(ref_structure)}", report)
+        bound_leaves = tree_flatten(bounds())[0] if bounds else [None] * len(ref_leaves)
+        for path, a, r, m in zip(tree_paths(ref_structure), got_leaves, ref_leaves, bound_leaves):
+            report.blocks.append(compare_arrays(label + path, np.asarray(a), np.asarray(r),
+                                                bounds=m))
+    report.seconds = time.perf_counter() - start
+    if not report.ok:
+        raise CheckError(_failure(report), report)
+    return report
+
+
 # --- comparing trees of arrays -------------------------------------------------------------------
 def _tolerances(dtype, rtol, atol, bounded=False):
     """``(rtol, atol, mtol)``: the given ones, else the defaults of the dtype's precision."""
@@ -338,7 +379,8 @@ def _check_trace(report, traced_value, args, plain, rtol, atol, value_bounds=Non
 def _failure(report) -> str:
     b = report.worst
     bad = sum(not x.ok for x in report.blocks)
-    return (f"the Hessian of {report.function} from {report.checked} disagrees with "
+    what = "Hessian" if all(x.path.startswith("H") for x in report.blocks) else "derivatives"
+    return (f"the {what} of {report.function} from {report.checked} does not agree with "
             f"{report.against} at {b.path} entry {b.index}: {report.checked} gives "
             f"{_fmt(b.value)}, "
             f"{report.against} gives {_fmt(b.reference)} (|difference| "

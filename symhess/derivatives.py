@@ -20,15 +20,15 @@ import numpy as np
 
 from .codegen.spec import LoopSpec
 
-from . import pytree
+from . import crosscheck, pytree
 from .api import HessianFunction
 from .options import ArgNums, SparseFormat
 from .derive import derivative_entries
 from .errors import OptionValueError, OutputShapeError
 from .layout import JacobianLayout, Layout, Sections, SparseJacobianLayout, Values
-from .lower import Plan, hessian_csr, kernel_spec
+from .lower import Derivation, Plan, hessian_csr, kernel_spec
 from .loops import applicable, element_loops, keep_linear_sums, loop_spec, row_loops, uniform
-from .runtime import Compiled
+from .runtime import CompiledDerivation
 from .signature import Trace
 from .templates import MIN_INSTANCES
 
@@ -56,7 +56,8 @@ KINDS = {
 def grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
          holomorphic: bool = False, *, static_argnums: ArgNums = (),
          verbose: Optional[bool] = None, templates: Optional[bool] = None,
-         tier: Literal["auto", "array", "scalar"] = "auto") -> DerivativeFunction:
+         tier: Literal["auto", "array", "scalar"] = "auto",
+         check: bool = False) -> DerivativeFunction:
     """The gradient of a scalar ``fun`` as a compiled function, with ``jax.grad``'s contract.
 
     The result has the structure of the differentiated argument (a tuple of them for a tuple
@@ -70,6 +71,9 @@ def grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
         argnums, has_aux, holomorphic, static_argnums, verbose, templates, tier: as in
             `symhess.hessian` (the array tier derives the gradient of an array program as
             one reverse pass).
+        check: cross-check each new signature's kernel once, when it is compiled, against the
+            independent autodiff at the arguments of that first call (values within their
+            rounding bounds); a disagreement raises `CheckError`. For dense results.
 
     Returns:
         A `DerivativeFunction`: call it like ``fun``.
@@ -79,22 +83,24 @@ def grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
     array([ 3., 12.])
     """
     return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
-                              verbose=verbose, templates=templates, tier=tier, kind="grad")
+                              verbose=verbose, templates=templates, tier=tier, check=check,
+                              kind="grad")
 
 
 def value_and_grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
                    holomorphic: bool = False, *, static_argnums: ArgNums = (),
                    verbose: Optional[bool] = None,
                    templates: Optional[bool] = None,
-                   tier: Literal["auto", "array", "scalar"] = "auto") -> DerivativeFunction:
+                   tier: Literal["auto", "array", "scalar"] = "auto",
+                   check: bool = False) -> DerivativeFunction:
     """``fun`` and its gradient from one kernel, with ``jax.value_and_grad``'s contract.
 
     The call returns ``(value, gradient)`` (``((value, aux), gradient)`` with ``has_aux``),
     the value a NumPy scalar: what ``scipy.optimize.minimize(..., jac=True)`` takes.
 
     Args:
-        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates, tier: as in
-            `grad`.
+        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates, tier, check:
+            as in `grad`.
 
     >>> import numpy as np, symhess
     >>> value, g = symhess.value_and_grad(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
@@ -102,7 +108,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool 
     (9.0, array([ 3., 12.]))
     """
     return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
-                              verbose=verbose, templates=templates, tier=tier,
+                              verbose=verbose, templates=templates, tier=tier, check=check,
                               kind="value_and_grad")
 
 
@@ -110,7 +116,7 @@ def jacobian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = Fals
              holomorphic: bool = False, *, static_argnums: ArgNums = (),
              sparse: bool = False, verbose: Optional[bool] = None,
              templates: Optional[bool] = None,
-             sparse_format: SparseFormat = "csr_array") -> DerivativeFunction:
+             sparse_format: SparseFormat = "csr_array", check: bool = False) -> DerivativeFunction:
     """The Jacobian of ``fun`` as a compiled function, with ``jax.jacobian``'s contract.
 
     A leaf of the result has shape ``out.shape + x.shape``, arranged as the tree product of
@@ -120,7 +126,8 @@ def jacobian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = Fals
     number of outputs grows.
 
     Args:
-        fun, argnums, has_aux, holomorphic, static_argnums, verbose: as in `symhess.hessian`.
+        fun, argnums, has_aux, holomorphic, static_argnums, verbose: as in `symhess.hessian`;
+            check: as in `grad`.
         templates: None (the default): row templates for forms of at least 16 outputs; True:
             for every form; False: never (every entry derived and printed on its own).
         sparse: ``True`` returns a sparse matrix of shape (outputs, variables) with the exact
@@ -138,7 +145,7 @@ def jacobian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = Fals
         raise OptionValueError(f"sparse must be False or True for a Jacobian; got {sparse!r}")
     return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
                               sparse=sparse, verbose=verbose, templates=templates, tier="scalar",
-                              sparse_format=sparse_format, kind="jacobian")
+                              sparse_format=sparse_format, check=check, kind="jacobian")
 
 
 def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
@@ -147,7 +154,8 @@ def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: b
                        verbose: Optional[bool] = None,
                        templates: Optional[bool] = None,
                        tier: Literal["auto", "array", "scalar"] = "auto",
-                       sparse_format: SparseFormat = "csr_array") -> DerivativeFunction:
+                       sparse_format: SparseFormat = "csr_array",
+                       check: bool = False) -> DerivativeFunction:
     """``(value, gradient, Hessian)`` of a scalar ``fun`` from one kernel: a Newton step's needs.
 
     The value, first and second derivatives are derived together (each first derivative once)
@@ -158,7 +166,7 @@ def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: b
 
     Args:
         fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates, sparse, tier,
-            sparse_format: as in `symhess.hessian`.
+            sparse_format: as in `symhess.hessian`; check: as in `grad`.
 
     >>> import numpy as np, symhess
     >>> f, g, H = symhess.value_grad_hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
@@ -168,7 +176,8 @@ def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: b
     """
     return DerivativeFunction(fun, argnums, has_aux, holomorphic, static_argnums, False, "cpu",
                               sparse=sparse, verbose=verbose, templates=templates, tier=tier,
-                              sparse_format=sparse_format, kind="value_grad_hessian")
+                              sparse_format=sparse_format, check=check,
+                              kind="value_grad_hessian")
 
 
 @dataclass
@@ -179,7 +188,7 @@ class DerivativeFunction(HessianFunction):
 
     kind: str = "grad"
 
-    def _checked_build(self, args, kwargs) -> Compiled:
+    def _checked_build(self, args, kwargs) -> CompiledDerivation:
         kind = KINDS[self.kind]
         product = DerivativesProduct(self.kind, sparse=self.sparse, templates=self.templates,
                                      has_aux=self.has_aux, fun=self.fun,
@@ -187,17 +196,31 @@ class DerivativeFunction(HessianFunction):
         array_product = None
         if kind.scalar and self.array_tier_applies(self.target):
             from .arrays import product as arrays
+            scalar = self.scalar_trace(args, kwargs)        # traced when closed forms are asked
             array_product = arrays.DerivativesProduct(
                 kind.value, kind.first, kind.second, kind.what,
                 functools.partial(CompiledDerivatives, what=kind.what, has_aux=self.has_aux,
-                                  fun=self.fun, value_first=kind.value))
-        return self.trace_and_build(args, kwargs, product, f"{kind.what} of {self.name}",
-                                    target=self.target, array_product=array_product)
+                                  fun=self.fun, value_first=kind.value,
+                                  derivation=lambda: dense_derivation(scalar(), self.kind)))
+        compiled = self.trace_and_build(args, kwargs, product, f"{kind.what} of {self.name}",
+                                        target=self.target, array_product=array_product)
+        if self.check:
+            if kwargs:
+                raise OptionValueError("check=True needs positional arguments only")
+            parts = [p for p, wanted in zip(("value", "first", "second"), kind[:3]) if wanted]
+            crosscheck.check_derivatives(
+                self.fun, *args, derivatives=compiled, parts=parts, argnums=self.argnums,
+                has_aux=self.has_aux, holomorphic=self.holomorphic,
+                static_argnums=self.static_argnums)
+        return compiled
 
 
-class CompiledDerivatives(Compiled):
+class CompiledDerivatives(CompiledDerivation):
     """A compiled `DerivativesProduct`; with ``has_aux`` and a value, the aux is returned beside
-    the value: ``((value, aux), gradient, ...)``, as ``jax.value_and_grad`` does."""
+    the value: ``((value, aux), gradient, ...)``, as ``jax.value_and_grad`` does. Its closed
+    forms (`entries`, `expressions`, `latex`, `pretty`, `cse`) and standalone code (`save`)
+    hold every part it returns: entries ``(o,)`` of the value, ``(o, k)`` of the first and
+    ``(o, k, l)`` (upper triangle) of the second derivatives."""
 
     def __init__(self, *, value_first: bool, **options):
         super().__init__(**options)
@@ -209,6 +232,59 @@ class CompiledDerivatives(Compiled):
             (value, *rest), aux = result
             return ((value, aux), *rest)
         return result
+
+
+class DerivativesDerivation(Derivation):
+    """The symbolic side of a derivative product: the entries of every part it returns
+    (`entries`: keys ``(o,)``, ``(o, k)``, ``(o, k, l)`` for the value, first and second
+    derivatives), each part's dense layout for the closed forms (`parts`), and the unrolled
+    kernel spec storing them where the product's ``sections`` ``[(what, layout, offset)]`` do.
+    """
+
+    LENGTH = {"value": 1, "first": 2, "second": 3}
+
+    def __init__(self, trace: Trace, kind: Kind, outputs, sums, sections, layout, derived=None):
+        out_shapes = [tuple(o.shape) for o in trace.outputs]
+        super().__init__(trace.name, trace.leaves, trace.diff_leaves, outputs, sums, layout,
+                         trace.dtype, trace.out_tree, trace.diff_tree, out_shapes)
+        self.kind, self.sections, self._derived = kind, sections, derived
+        self.title = f"{kind.what} of {trace.name}"
+        diff_shapes = [leaf.shape for leaf in trace.diff_leaves]
+        dense = {"value": Values(out_shapes, trace.out_tree),
+                 "first": JacobianLayout(out_shapes, diff_shapes, trace.out_tree, trace.diff_tree),
+                 "second": self.dense_layout}
+        self.parts = [(what, dense[what]) for what, _, _ in sections]
+        self._section = {self.LENGTH[what]: (section, offset) for what, section, offset in sections}
+
+    def entries(self) -> dict:
+        """``{key: expression}`` of every part's nonzero entries (second derivatives: the
+        upper triangle)."""
+        if self._entries is None:
+            self._entries = part_entries(self.outputs, self.variables, self.kind,
+                                         [what for what, _, _ in self.sections], self._derived)
+        return self._entries
+
+    def positions(self, key) -> tuple:
+        """Where entry ``key`` (and its mirror) is stored in the kernel's flat output."""
+        section, offset = self._section[len(key)]
+        return tuple(offset + p for p in section.positions(*key))
+
+    def kernel_spec(self):
+        """The unrolled kernel spec: every entry of every part on its own, one CSE pass."""
+        if self._spec is None:
+            values = [(e, self.positions(key)) for key, e in self.entries().items()]
+            self._spec = kernel_spec(self.title, self.leaves, values, self.layout, self.dtype)
+        return self._spec
+
+
+def part_entries(outputs, wrt, kind: Kind, parts, derived=None) -> dict:
+    """The nonzero entries of ``parts`` (of "value", "first", "second") of ``outputs``, keyed
+    ``(o,)``, ``(o, k)`` and ``(o, k, l)``; ``derived``: their ``(first, second)`` entries
+    when already derived."""
+    first, second = derived or derivative_entries(outputs, wrt, kind.second)
+    found = {"value": {(o,): e for o, e in enumerate(outputs) if e != 0},
+             "first": first, "second": second}
+    return {key: e for what in parts for key, e in found[what].items()}
 
 
 @dataclass(frozen=True)
@@ -241,6 +317,7 @@ class DerivativesProduct:
         loopable = self.templates is not False and applicable(leaves, dtype)
         outputs, sums, coefficients = keep_linear_sums(trace.flat_outputs, trace.sums,
                                                        loopable and kind.scalar)
+        whole = outputs, sums              # the outputs before loops take their terms
         loops, rows = [], []             # rows: the output each instance computes (vectors)
         minimum = 1 if self.templates else MIN_INSTANCES
         if loopable and kind.scalar:
@@ -255,29 +332,24 @@ class DerivativesProduct:
         if self.sparse:
             with progress.stage("differentiate"):
                 entries = derivative_entries(outputs, wrt, kind.second)
-        sections = self._sections(trace, out_shapes, entries, loops, rows)
-        layout = sections[0][1] if len(sections) == 1 else Sections([s for _, s in sections])
-        if isinstance(layout, Sections):
-            sections = [(what, s, off) for (what, s), off in zip(sections, layout.offsets)]
-        else:
-            sections = [(what, s, 0) for what, s in sections]
+        layout, sections = _placed(self._sections(trace, out_shapes, entries, loops, rows))
         tables = [(loop.index, _loop_positions(loop, out, sections))
                   for loop, out in zip(loops, rows)]
-        title = f"{kind.what} of {name}"
+        derivation = DerivativesDerivation(trace, kind, *whole, sections, layout,
+                                           None if loops else entries)
 
         def spec():
-            first, second = entries if entries is not None else (None, None)
-            if entries is None:
+            if not loops:
                 with progress.stage("differentiate"):
-                    first, second = derivative_entries(outputs, wrt, kind.second)
-            values = []
-            for what, section, offset in sections:
-                found = {"value": {(o,): e for o, e in enumerate(outputs) if e != 0},
-                         "first": first, "second": second}[what]
-                values += [(e, tuple(offset + p for p in section.positions(*key)))
-                           for key, e in found.items()]
+                    derivation.entries()
+                with progress.stage("CSE"):
+                    return derivation.kernel_spec()
+            with progress.stage("differentiate"):
+                found = part_entries(outputs, wrt, kind, [w for w, _, _ in sections], entries)
             with progress.stage("CSE"):
-                result = kernel_spec(title, leaves, values, layout, dtype)
+                result = kernel_spec(derivation.title, leaves,
+                                     [(e, derivation.positions(key)) for key, e in found.items()],
+                                     layout, dtype)
                 result.loops = [
                     loop_spec(list(zip(loop.template.slots, loop.template.slot_input)),
                               _loop_values(loop, kind), leaves, uniform(positions),
@@ -286,7 +358,9 @@ class DerivativesProduct:
             return result
 
         make = functools.partial(CompiledDerivatives, what=kind.what, has_aux=self.has_aux,
-                                 fun=self.fun, round_to=trace.round_to, value_first=kind.value)
+                                 fun=self.fun, round_to=trace.round_to, value_first=kind.value,
+                                 derivation=derivation,
+                                 templates=[loop.template for loop in loops])
         return Plan(leaves=leaves, layout=layout, dtype=dtype, spec=spec, make=make,
                     tables=[t for pair in tables for t in pair])
 
@@ -318,6 +392,25 @@ class DerivativesProduct:
             sections.append(("second", Layout(out_shapes, diff_shapes, trace.out_tree,
                                               trace.diff_tree)))
         return sections
+
+
+def _placed(sections) -> tuple:
+    """``(layout, [(what, layout, offset)])`` of ``[(what, layout)]`` stored one after the
+    other: the product's layout, and where each part starts in it."""
+    if len(sections) == 1:
+        (what, layout), = sections
+        return layout, [(what, layout, 0)]
+    layout = Sections([s for _, s in sections])
+    return layout, [(what, s, off) for (what, s), off in zip(sections, layout.offsets)]
+
+
+def dense_derivation(trace: Trace, kind: str) -> DerivativesDerivation:
+    """The `DerivativesDerivation` of ``trace``'s dense product ``kind`` (its closed forms,
+    nothing compiled): what an array-tier product's closed forms come from."""
+    out_shapes = [tuple(o.shape) for o in trace.outputs]
+    layout, sections = _placed(DerivativesProduct(kind)._sections(trace, out_shapes, None, [], []))
+    return DerivativesDerivation(trace, KINDS[kind], trace.flat_outputs, trace.sums, sections,
+                                 layout)
 
 
 def _loop_values(loop, kind) -> list:

@@ -29,7 +29,7 @@ from .version import __version__
 __all__ = ["save", "python_module", "c_source", "c_header", "cfunc", "low_level_callable"]
 
 # Names the generated Python module defines itself (and the modules it imports).
-_PY_RESERVED = {"np", "numba", "INPUTS", "BLOCKS"}
+_PY_RESERVED = {"np", "numba", "INPUTS", "BLOCKS", "PARTS", "SPARSE"}
 
 
 def _safe(text, limit: int = 80) -> str:
@@ -43,7 +43,7 @@ def _safe(text, limit: int = 80) -> str:
 
 
 def _default_name(c) -> str:
-    name = f"{c.name}_hessian"
+    name = f"{c.name}_{'hessian' if _sections(c) is None else 'derivatives'}"
     return name if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) and name not in c99.RESERVED \
         else "hessian"
 
@@ -60,8 +60,9 @@ def _check_python_name(name) -> str:
 
 
 def _sparse(c) -> bool:
-    """Whether ``c`` is a ``sparse=`` Hessian (its buffer holds the values of a CSR matrix)."""
-    return hasattr(c.layout, "matrix")
+    """Whether ``c`` is a ``sparse=`` Hessian (its buffer holds the values of a CSR matrix);
+    a derivative product's sparse parts are among its `part_blocks`."""
+    return _sections(c) is None and hasattr(c.layout, "matrix")
 
 
 def _csr_text(values, per_line: int = 16) -> str:
@@ -85,6 +86,43 @@ def blocks(c) -> list:
                 out.append((_safe("f" + path), _safe(i.label), _safe(j.label), offset, shape))
                 b += 1
     return out
+
+
+# A derivative product's parts (`symhess.derivatives`), named as in the generated files.
+_PART_NAMES = {"value": "value", "first": "jacobian", "second": "hessian"}
+
+
+def _sections(c):
+    """``[(part name, layout, offset)]`` of a derivative product's flat output (the value,
+    first and second derivatives one after another), or None for a Hessian."""
+    sections = getattr(c.derivation, "sections", None)
+    return None if sections is None else [(_PART_NAMES[what], layout, offset)
+                                          for what, layout, offset in sections]
+
+
+def part_blocks(c) -> list:
+    """A derivative product's blocks: ``(part, output path, row label, column label, offset,
+    shape)``, labels None where a part has fewer axes (a value; a first derivative has no
+    column); a sparse part is one block, the values of its CSR matrix, of shape
+    ``(nonzeros,)``."""
+    rows, out = c.diff_leaves, []
+    for part, layout, offset in _sections(c):
+        if hasattr(layout, "matrix"):
+            out.append((part, None, None, None, offset, (layout.size,)))
+            continue
+        depth = {"value": 0, "jacobian": 1, "hessian": 2}[part]
+        labels = [(path, i, j) for path in c.out_tree.paths()
+                  for i in (rows if depth else [None]) for j in (rows if depth == 2 else [None])]
+        for (path, i, j), (start, shape) in zip(labels, layout.blocks):
+            out.append((part, _safe("f" + path), i and _safe(i.label), j and _safe(j.label),
+                        offset + start, shape))
+    return out
+
+
+def _sparse_parts(c) -> list:
+    """``[(part name, layout)]`` of a derivative product's sparse parts."""
+    return [(part, layout) for part, layout, _ in _sections(c) or []
+            if hasattr(layout, "matrix")]
 
 
 def _inputs(c) -> list:
@@ -134,6 +172,22 @@ def python_module(c, name=None) -> str:
             f"UPPER = {bool(layout.upper)}",
             "INDPTR = np.array([\n" + _csr_text(layout.indptr) + "], dtype=np.int64)",
             "INDICES = np.array([\n" + _csr_text(layout.indices) + "], dtype=np.int64)", ""]
+    elif _sections(c) is not None:
+        tables += [
+            "# The flat output buffer holds the parts one after another: PARTS lists their blocks",
+            "# as (part, output, row leaf, column leaf, offset, shape), leaves None where a part",
+            "# has fewer axes. A sparse part is one block, the values of the CSR matrix",
+            "# SPARSE[part] = (shape, INDPTR, INDICES).",
+            "PARTS = " + repr(part_blocks(c))]
+        sparse = _sparse_parts(c)
+        if sparse:
+            tables.append("SPARSE = {")
+            for part, layout in sparse:
+                tables += [f"    {part!r}: ({layout.shape!r},",
+                           "        np.array([\n" + _csr_text(layout.indptr) + "], dtype=np.int64),",
+                           "        np.array([\n" + _csr_text(layout.indices) + "], dtype=np.int64)),"]
+            tables.append("}")
+        tables.append("")
     else:
         tables += ["# Blocks of the flat output buffer: (output, row leaf, column leaf, offset, shape).",
                    "BLOCKS = " + repr(blocks(c)), ""]
@@ -151,6 +205,12 @@ def _docstring(c, spec) -> str:
     if _sparse(c):
         returns = (f"    {dtype} array of shape ({spec.out_size},): the values of the CSR Hessian;\n"
                    "    scipy.sparse.csr_array((out, INDICES, INDPTR), shape=SHAPE) is the matrix.")
+    elif _sections(c) is not None and c.layout.direct:
+        returns = f"    {dtype} array of shape {tuple(spec.out_shape)!r}: the {_safe(spec.title)}."
+    elif _sections(c) is not None:
+        returns = (f"    {dtype} array of shape ({spec.out_size},): the flat buffer of the parts;\n"
+                   "    block (part, output, row, column, offset, shape) of PARTS is\n"
+                   "    out[offset:offset + prod(shape)].reshape(shape).")
     elif c.single:
         shape = ("(points,) + " if batched else "") + repr(tuple(c.layout.blocks[0][1]))
         returns = f"    {dtype} array of shape {shape}: H[out..., x..., x...]."
@@ -175,6 +235,15 @@ def _c_notes(c, spec) -> list:
                      "CSR Hessian" + ("" if c.layout.triangle == "both" else
                                         f" ({c.layout.triangle} triangle)") +
                      ": row r holds columns <name>_indices[<name>_indptr[r] .. <name>_indptr[r + 1] - 1]")
+        return notes
+    if _sections(c) is not None:
+        notes.append(f"out: {spec.out_size} doubles, the parts one after another, each block in C "
+                     "order (second derivatives: both triangles):")
+        for part, out, row, col, offset, shape in part_blocks(c):
+            what = part + (f" of {out}" if out else " (CSR values: <name>_<part>_indptr, "
+                                                    "<name>_<part>_indices)")
+            by = "".join(f", by {leaf}" for leaf in (row, col) if leaf)
+            notes.append(f"  {what}{by}: offset {offset}, shape {shape}")
         return notes
     notes.append(f"out: {spec.out_size} doubles, the Hessian blocks in C order, both triangles:")
     for out, row, col, offset, shape in blocks(c):
@@ -219,6 +288,13 @@ def c_source(c, name=None, header_name="hessian.h") -> str:
             f"const long {name}_indptr[{layout.n + 1}] = {{\n{_csr_text(layout.indptr)}\n}};\n"
             f"const long {name}_indices[{max(layout.size, 1)}] = {{\n"
             f"{_csr_text(layout.indices) if layout.size else '    0'}\n}};\n")
+    for part, layout in _sparse_parts(c):
+        source = source.rstrip("\n") + (
+            f"\n\n/* The CSR pattern of the {part} part ({layout.shape[0]} x {layout.shape[1]}). */\n"
+            f"const long {name}_{part}_indptr[{layout.shape[0] + 1}] = {{\n"
+            f"{_csr_text(layout.indptr)}\n}};\n"
+            f"const long {name}_{part}_indices[{max(layout.size, 1)}] = {{\n"
+            f"{_csr_text(layout.indices) if layout.size else '    0'}\n}};\n")
     return source
 
 
@@ -239,6 +315,10 @@ def c_header(c, name=None, guard="HESSIAN_H") -> str:
         at = head.index(f"void {name}(")
         head = (head[:at] + f"extern const long {name}_indptr[{c.layout.n + 1}];\n"
                 f"extern const long {name}_indices[];\n" + head[at:])
+    for part, layout in _sparse_parts(c):
+        at = head.index(f"void {name}(")
+        head = (head[:at] + f"extern const long {name}_{part}_indptr[{layout.shape[0] + 1}];\n"
+                f"extern const long {name}_{part}_indices[];\n" + head[at:])
     return head
 
 

@@ -37,6 +37,8 @@ def _sympy_entries(c) -> dict:
 
 def _block(values: np.ndarray):
     """One block as SymPy: a scalar for 0-d, an ImmutableMatrix for 2-d, else an Array."""
+    if not isinstance(values, np.ndarray):        # a scalar value, as `Values` gives it
+        return values
     if values.ndim == 0:
         return values[()]
     if values.ndim == 2:
@@ -44,14 +46,24 @@ def _block(values: np.ndarray):
     return sympy.ImmutableDenseNDimArray(values.ravel().tolist(), values.shape)
 
 
-def _tree(c, blocks: list):
-    """Arrange blocks (in the layout's (o, i, j) order) in the numeric Hessian's tree."""
-    return c.dense_layout.arrange(blocks)
+def _parts(c) -> list:
+    """``[(dense layout, key length)]`` of each part ``c`` returns: the Hessian alone (keys
+    ``(o, k, l)``), or a derivative product's value, first and second derivatives."""
+    parts = getattr(c.derivation, "parts", None)
+    if parts is None:
+        return [(c.dense_layout, 3)]
+    return [(layout, {"value": 1, "first": 2, "second": 3}[what]) for what, layout in parts]
 
 
-def _blocks_of(c, entries: dict, fill) -> list:
-    """Object arrays per block, ``fill`` where no entry is, each entry at both mirror positions."""
-    layout = c.dense_layout
+def _per_part(c, make) -> object:
+    """``make(layout, length)`` for each part of ``c``: one result, or a tuple of them."""
+    results = [make(layout, length) for layout, length in _parts(c)]
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+def _blocks_of(layout, entries: dict, fill) -> list:
+    """Object arrays per block of ``layout``, ``fill`` where no entry is, each entry at every
+    position (both mirrors of a second derivative)."""
     flat = np.empty(layout.size, dtype=object)
     flat[...] = fill
     for key, value in entries.items():
@@ -68,7 +80,10 @@ def expressions(c):
     axes, a SymPy expression when it has none, else a ``sympy.ImmutableDenseNDimArray``. Both
     triangles are filled (the lower one mirrors the upper); structural zeros are ``0``. Symbols
     are named after the inputs (``F[0, 1]``); non-differentiated arguments appear as symbols
-    too, since they are runtime inputs of the kernel.
+    too, since they are runtime inputs of the kernel. A derivative product (`symhess.grad`,
+    `symhess.jacobian`, `symhess.value_grad_hessian`...) gives its parts as its call does: the
+    value, the gradient (or Jacobian) and the Hessian, each in its tree, in a tuple when there
+    are several.
 
     >>> import numpy as np, symhess
     >>> c = symhess.hessian(lambda x: x[0] ** 2 * x[1]).compile(np.array([1.0, 2.0]))
@@ -77,7 +92,14 @@ def expressions(c):
     [2*x[1], 2*x[0]],
     [2*x[0],      0]])
     """
-    return _tree(c, [_block(b) for b in _blocks_of(c, _sympy_entries(c), sympy.S.Zero)])
+    return _per_part(c, lambda layout, length: _sympy_tree(layout, _sympy_entries(c), length))
+
+
+def _sympy_tree(layout, entries: dict, length: int):
+    """The part of ``entries`` whose keys have ``length`` indices, as SymPy blocks arranged in
+    ``layout``'s tree."""
+    part = {key: e for key, e in entries.items() if len(key) == length}
+    return layout.arrange([_block(b) for b in _blocks_of(layout, part, sympy.S.Zero)])
 
 
 def simplified(c):
@@ -95,7 +117,7 @@ def simplified(c):
     """
     simple = {key: sympy.simplify(e) for key, e in _sympy_entries(c).items()}
     simple = {key: e for key, e in simple.items() if e != 0}
-    return _tree(c, [_block(b) for b in _blocks_of(c, simple, sympy.S.Zero)])
+    return _per_part(c, lambda layout, length: _sympy_tree(layout, simple, length))
 
 
 # --- names of outputs and variables for printing ------------------------------------------------
@@ -197,19 +219,31 @@ def _named(c) -> tuple[list, dict]:
 
 
 def _headers(c, keys, use_unicode: bool) -> list:
-    """``∂²f / ∂F[0, 0] ∂F[0, 1]`` (or ``d2 f / d F[0, 0] d F[0, 1]``) per key ``(o, k, l)``."""
+    """Per key: ``∂²f / ∂F[0, 0] ∂F[0, 1]`` (or ``d2 f / d F[0, 0] d F[0, 1]``) for a second
+    derivative ``(o, k, l)``, ``∂f / ∂F[0, 0]`` for a first one ``(o, k)``, ``f`` for a value."""
     variables = [label + (f"[{', '.join(map(str, idx))}]" if idx else "")
                  for label, idx in _variables(c)]
     outputs = _outputs(c)
     d, d2 = ("∂", "∂²") if use_unicode else ("d ", "d2 ")
     headers = []
-    for o, k, l in keys:
+    for o, *ks in keys:
         path, idx = outputs[o]
         f = "f" + path + (f"[{', '.join(map(str, idx))}]" if idx else "")
-        wrt = (f"{d}{variables[k]}{'²' if use_unicode else '^2'}" if k == l
-               else f"{d}{variables[k]} {d}{variables[l]}")
-        headers.append(f"{d2}{f} / {wrt}")
+        if not ks:
+            headers.append(f)
+        elif len(ks) == 1:
+            headers.append(f"{d}{f} / {d}{variables[ks[0]]}")
+        else:
+            k, l = ks
+            wrt = (f"{d}{variables[k]}{'²' if use_unicode else '^2'}" if k == l
+                   else f"{d}{variables[k]} {d}{variables[l]}")
+            headers.append(f"{d2}{f} / {wrt}")
     return headers
+
+
+def _ordered(entries) -> list:
+    """The keys of ``entries`` in printing order: values, first, then second derivatives."""
+    return sorted(entries, key=lambda key: (len(key), key))
 
 
 def _equation(lhs, expr, settings: dict) -> str:
@@ -232,12 +266,15 @@ def _equation(lhs, expr, settings: dict) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 
-def _preamble(n_entries: int, names: list, use_unicode: bool) -> str:
-    """What the listing holds: the upper triangle only, and the subexpressions' names."""
-    if not n_entries:
-        return "No nonzero entries: the Hessian is identically zero."
+def _preamble(keys: list, names: list, use_unicode: bool) -> str:
+    """What the listing holds: second derivatives in the upper triangle only, and the
+    subexpressions' names."""
+    if not keys:
+        return "No nonzero entries: the result is identically zero."
+    n_entries = len(keys)
     text = ("The Hessian is symmetric: only its upper triangle is printed.\n"
-            f"{n_entries} nonzero entr{'y' if n_entries == 1 else 'ies'}")
+            if any(len(key) == 3 for key in keys) else "")
+    text += f"{n_entries} nonzero entr{'y' if n_entries == 1 else 'ies'}"
     if not names:
         return text + ":"
     span = names[0] if len(names) == 1 else f"{names[0]} {'…' if use_unicode else '...'} {names[-1]}"
@@ -303,11 +340,19 @@ def latex(c, simplify: bool = False, cse: bool = True) -> str:
         return sympy.latex(sympy.simplify(expr) if simplify else expr, symbol_names=names)
 
     lines = [f"{names[s]} &= {tex(e)}" for s, e in replacements]
-    for o, k, l in sorted(entries):
+    for key in _ordered(entries):
+        o, *ks = key
         f = "f" if single else _label_latex("f" + outputs[o][0], outputs[o][1])
-        wrt = (rf"\partial {variables[k]}^{{2}}" if k == l
-               else rf"\partial {variables[k]} \partial {variables[l]}")
-        lines.append(rf"\frac{{\partial^2 {f}}}{{{wrt}}} &= " + tex(entries[o, k, l]))
+        if not ks:
+            lhs = f
+        elif len(ks) == 1:
+            lhs = rf"\frac{{\partial {f}}}{{\partial {variables[ks[0]]}}}"
+        else:
+            k, l = ks
+            wrt = (rf"\partial {variables[k]}^{{2}}" if k == l
+                   else rf"\partial {variables[k]} \partial {variables[l]}")
+            lhs = rf"\frac{{\partial^2 {f}}}{{{wrt}}}"
+        lines.append(f"{lhs} &= " + tex(entries[key]))
     return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
 
@@ -357,18 +402,18 @@ def pretty(c, use_unicode: bool = True, wrap_line: bool = True, num_columns=None
     settings = {"use_unicode": use_unicode, "wrap_line": wrap_line, "num_columns": num_columns}
     if not cse:
         entries = _sympy_entries(c)
-        keys = sorted(entries)
+        keys = _ordered(entries)
         narrower = dict(settings, num_columns=None if num_columns is None
                         else max(num_columns - 2, 20))        # room for the indent
-        blocks = [_preamble(len(keys), [], use_unicode)]
+        blocks = [_preamble(keys, [], use_unicode)]
         for header, key in zip(_headers(c, keys, use_unicode), keys):
             art = sympy.pretty(entries[key], **narrower)
             blocks.append(f"{header} =\n" + "\n".join("  " + line for line in art.splitlines()))
         return "\n\n".join(blocks)
     replacements, entries = _named(c)
-    keys = sorted(entries)
+    keys = _ordered(entries)
     names = [sympy.pretty(s, use_unicode=use_unicode) for s, _ in replacements]
-    parts = [_preamble(len(keys), names, use_unicode)]
+    parts = [_preamble(keys, names, use_unicode)]
     if replacements:
         parts.append(_stacked([_equation(s, e, settings) for s, e in replacements]))
     if keys:
@@ -398,9 +443,9 @@ def cse(c):
                             f"{len(keys)} Hessian entries")
     reduced = {}
     for key, (expr, positions) in zip(keys, spec.outputs):
-        if tuple(c.layout.positions(*key)) != tuple(positions):
+        if tuple(c.derivation.positions(key)) != tuple(positions):
             raise InternalError(f"the kernel of {c.name} stores entry {key} at {positions}, not "
-                                f"at its layout positions {c.layout.positions(*key)}")
+                                f"at its layout positions {c.derivation.positions(key)}")
         reduced[key] = sympy.sympify(expr)
     replacements = [(sympy.sympify(s), sympy.sympify(e)) for s, e in spec.assignments]
     return replacements, reduced
@@ -413,7 +458,10 @@ def sparsity(c, blocks: bool = False):
     the number of differentiated variables (global order: see the module docstring) and ``m``
     the number of output entries; row ``o * n + k``, column ``l`` is entry ``(o, k, l)``. For the
     usual scalar function that is the ``(n, n)`` symmetric pattern. With ``blocks=True``, a
-    boolean NumPy array per block, in the numeric Hessian's tree and shapes.
+    boolean NumPy array per block, in the numeric Hessian's tree and shapes. For a derivative
+    product (`symhess.grad`, `symhess.jacobian`, `symhess.value_grad_hessian`), the pattern
+    of its highest derivative: the Hessian's as here, or the ``(m, n)`` Jacobian's (row ``o``,
+    column ``k``).
 
     >>> import numpy as np, symhess
     >>> c = symhess.hessian(lambda x: np.sum(x[1:] * x[:-1])).compile(np.ones(3))
@@ -422,20 +470,22 @@ def sparsity(c, blocks: bool = False):
            [1, 0, 1],
            [0, 1, 0]])
     """
-    entries = c.entries()
+    layout, length = _parts(c)[-1]
+    entries = [key for key in c.entries() if len(key) == length]
     if blocks:
-        flags = _blocks_of(c, {key: True for key in entries}, False)
-        return _tree(c, [np.asarray(b, dtype=bool) for b in flags])
+        flags = _blocks_of(layout, {key: True for key in entries}, False)
+        return layout.arrange([np.asarray(b, dtype=bool) for b in flags])
     import scipy.sparse
 
     n = len(c.variables)
     m = len(c.outputs)
     rows, cols = [], []
-    for o, k, l in entries:
-        rows.append(o * n + k)
-        cols.append(l)
-        if k != l:
+    for o, k, *rest in entries:
+        l = rest[0] if rest else None
+        rows.append(o * n + k if rest else o)
+        cols.append(l if rest else k)
+        if rest and k != l:
             rows.append(o * n + l)
             cols.append(k)
     data = np.ones(len(rows), dtype=bool)
-    return scipy.sparse.csr_array((data, (rows, cols)), shape=(m * n, n))
+    return scipy.sparse.csr_array((data, (rows, cols)), shape=(m * n if length == 3 else m, n))

@@ -126,10 +126,14 @@ class Derivation:
             self._entries = hessian_entries(self.outputs, self.variables)
         return self._entries
 
+    def positions(self, key) -> tuple:
+        """Where entry ``key`` ``(o, k, l)`` (and its mirror) is stored in the kernel's output."""
+        return tuple(self.layout.positions(*key))
+
     def kernel_spec(self) -> KernelSpec:
         """The unrolled kernel spec: every entry stored on its own, after one CSE pass."""
         if self._spec is None:
-            values = [(expr, self.layout.positions(*key)) for key, expr in self.entries().items()]
+            values = [(expr, self.positions(key)) for key, expr in self.entries().items()]
             self._spec = kernel_spec(f"Hessian of {self.name}", self.leaves, values,
                                      self.layout, self.dtype)
         return self._spec

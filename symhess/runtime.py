@@ -8,6 +8,7 @@ it is a public read-only property. `CompiledHessian` adds the closed forms of a 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -234,36 +235,40 @@ class Compiled:
         return out
 
 
-class CompiledHessian(Compiled):
-    """The Hessian of a function for one input signature: a compiled kernel and its layout.
+class CompiledDerivation(Compiled):
+    """A compiled product with a symbolic side (``derivation``): besides the call it gives the
+    closed forms of what it computes (`entries`, `expressions`, `latex`, `pretty`, `cse`),
+    their sparsity, and standalone code (`save`). ``derivation`` may be a function making it
+    on first use (the array tier's products derive entries only when asked)."""
 
-    Call it with the same arguments as the function. Besides the call it gives the Hessian's
-    closed forms (`entries`, `expressions`, `latex`, `cse`), its sparsity, and standalone code
-    (`save`). ``templates`` are the element templates its kernel evaluates in loops
-    (`symhess.templates`).
-    """
-
-    def __init__(self, *, derivation, templates=(), **options):
-        super().__init__(what="Hessian", **options)
+    def __init__(self, *, derivation, what: str, templates=(), **options):
+        super().__init__(what=what, **options)
         self._derivation, self._templates = derivation, list(templates)
+        self._derivation_lock = threading.Lock()
+
+    @property
+    def derivation(self):
+        """The symbolic side (`symhess.lower.Derivation`): outputs, variables, entries, kernel
+        spec."""
+        with self._derivation_lock:
+            if callable(self._derivation):
+                self._derivation = self._derivation()
+        return self._derivation
 
     templates = property(lambda self: self._templates,
                          doc="The element templates its kernel evaluates in loops.")
-    derivation = property(lambda self: self._derivation,
-                          doc="The symbolic side (`symhess.lower.Derivation`): outputs, "
-                              "variables, entries, kernel spec.")
-    variables = property(lambda self: self._derivation.variables,
+    variables = property(lambda self: self.derivation.variables,
                          doc="The differentiated variables' symbols, flat, in Hessian order.")
-    outputs = property(lambda self: self._derivation.outputs,
+    outputs = property(lambda self: self.derivation.outputs,
                        doc="The flat output expressions (element sums written out).")
-    diff_leaves = property(lambda self: self._derivation.diff_leaves,
+    diff_leaves = property(lambda self: self.derivation.diff_leaves,
                            doc="The differentiated leaves, in Hessian order (``argnums`` order).")
-    dense_layout = property(lambda self: self._derivation.dense_layout,
+    dense_layout = property(lambda self: self.derivation.dense_layout,
                             doc="The dense block layout (`symhess.layout.Layout`), also of a "
                                 "sparse Hessian: what its closed forms are arranged by.")
-    out_tree = property(lambda self: self._derivation.out_tree,
+    out_tree = property(lambda self: self.derivation.out_tree,
                         doc="The output's tree structure.")
-    diff_tree = property(lambda self: self._derivation.diff_tree,
+    diff_tree = property(lambda self: self.derivation.diff_tree,
                          doc="The differentiated arguments' tree structure.")
     single = property(lambda self: self._layout.direct,
                       doc="Whether the Hessian is one dense array (one output and one "
@@ -275,16 +280,16 @@ class CompiledHessian(Compiled):
         ``o`` indexes the flattened outputs, ``k <= l`` the flattened differentiated inputs (in
         argument order, each leaf in C order). Expressions are SymEngine objects.
         """
-        return self._derivation.entries()
+        return self.derivation.entries()
 
     def traced_value(self, args: tuple) -> np.ndarray:
         """The traced outputs at positional ``args``, flat, evaluated from the expressions (not
         by the kernel): what `symhess.check` compares with plain NumPy."""
-        return self._derivation.value(args)
+        return self.derivation.value(args)
 
     def kernel_spec(self) -> KernelSpec:
         """The `codegen.KernelSpec` of this Hessian, unrolled (derived and CSE'd on demand)."""
-        return self._derivation.kernel_spec()
+        return self.derivation.kernel_spec()
 
     # --- inspection and export (symhess.inspect does the work) --------------------------------
     def expressions(self) -> Any:
@@ -320,7 +325,7 @@ class CompiledHessian(Compiled):
         >>> print(c.matrix())
         H = X.T @ diag(exp(X @ w)) @ X
         """
-        matrix = getattr(self._derivation, "matrix", None)
+        matrix = getattr(self.derivation, "matrix", None)
         if matrix is None:
             raise errors.OptionValueError(
                 "matrix() is for Hessians compiled by the array tier: pass tier='array' to "
@@ -342,6 +347,19 @@ class CompiledHessian(Compiled):
         """Write standalone code: ``.py`` (NumPy + Numba only) or ``.c`` (C99 with a header)."""
         from . import export
         return export.save(self, path, name=name)
+
+
+class CompiledHessian(CompiledDerivation):
+    """The Hessian of a function for one input signature: a compiled kernel and its layout.
+
+    Call it with the same arguments as the function. Besides the call it gives the Hessian's
+    closed forms (`entries`, `expressions`, `latex`, `cse`), its sparsity, and standalone code
+    (`save`). ``templates`` are the element templates its kernel evaluates in loops
+    (`symhess.templates`).
+    """
+
+    def __init__(self, *, derivation, templates=(), **options):
+        super().__init__(derivation=derivation, what="Hessian", templates=templates, **options)
 
 
 def type_error(error: Exception) -> bool:

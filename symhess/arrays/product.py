@@ -172,6 +172,9 @@ class ArrayDerivation:
     def kernel_spec(self):
         return self.scalar.kernel_spec()
 
+    def positions(self, key) -> tuple:
+        return self.scalar.positions(key)
+
     def matrix(self, latex: bool = False) -> str:
         """The Hessian blocks as matrix expressions (`symhess.arrays.printer`)."""
         from .printer import matrix_form
