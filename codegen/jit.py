@@ -159,13 +159,25 @@ def _machine():
     ll.initialize_native_asmprinter()
     cpu, features = ll.get_host_cpu_name(), ll.get_host_cpu_features().flatten()
     triple = ll.get_process_triple()
-    target = ll.Target.from_triple(triple)
-    tm = target.create_target_machine(cpu=cpu, features=features, opt=OPT_LEVEL,
-                                      codemodel="jitdefault", jit=True)
+    tm = _target_machine(OPT_LEVEL)
     engine = ll.create_mcjit_compiler(ll.parse_assembly(""), tm)
     tag = hashlib.sha256(f"{llvmlite.__version__} {triple} {cpu} {features} {OPT_LEVEL}"
                          .encode()).hexdigest()[:16]
     return tm, engine, tag
+
+
+@functools.lru_cache(maxsize=None)
+def _target_machine(level: int):
+    """The host's target machine generating code at optimisation ``level``: 0 is LLVM's
+    fast code generator (instruction selection and register allocation in one quick pass),
+    for kernels whose call costs more than their arithmetic."""
+    from llvmlite import binding as ll
+    ll.initialize_native_target()
+    ll.initialize_native_asmprinter()
+    cpu, features = ll.get_host_cpu_name(), ll.get_host_cpu_features().flatten()
+    target = ll.Target.from_triple(ll.get_process_triple())
+    return target.create_target_machine(cpu=cpu, features=features, opt=level,
+                                        codemodel="jitdefault", jit=True)
 
 
 def prepare() -> None:
@@ -184,9 +196,10 @@ def object_tag() -> str:
 
 
 def _compile(ir_text: str, level: int = OPT_LEVEL) -> bytes:
-    """Object code of ``ir_text``, optimised at speed ``level``."""
+    """Object code of ``ir_text``, optimised at speed ``level`` (0: no passes, and the fast
+    code generator)."""
     from llvmlite import binding as ll
-    tm = _machine()[0]
+    tm = _machine()[0] if level else _target_machine(0)
     module = ll.parse_assembly(ir_text)
     module.verify()
     module.triple, module.data_layout = tm.triple, str(tm.target_data)

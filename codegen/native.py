@@ -49,6 +49,12 @@ RELEASE_GIL = 1000
 # O3, 60 ms at O2) and runs no faster.
 LOOP_OPT_LEVEL = 2
 
+# A straight-line kernel of at most this many statements compiles at speed level 0 (no
+# optimisation passes, LLVM's fast code generator): 1.3 ms instead of 6 for such a kernel,
+# and its calls cost the same (what a call costs is the entry's checks and the result's
+# allocation, not a few dozen scalar operations).
+QUICK_STATEMENTS = 64
+
 # The line that marks a native module: it imports `codegen.runtime` by the package's real name
 # (not importing it here, which `codegen.jit` imports).
 IMPORT = (f"\nfrom {__name__.rpartition('.')[0]}.runtime import native_kernel, native_loops, "
@@ -127,8 +133,9 @@ class NativeCPU(Target):
             return head + (f"LOOPS = {loops!r}\n\n"
                            f"{name} = native_loops(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
                            f"{spec.dtype!r}, LOOPS, {scratch_size(spec, self.chunk)}, globals())\n")
+        quick = not spec.loops and len(spec.statements()) <= QUICK_STATEMENTS
         return head + (f"{name} = native_kernel(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
-                       f"{spec.dtype!r}, globals())\n")
+                       f"{spec.dtype!r}, globals(){', level=0' if quick else ''})\n")
 
     def ir(self, spec: KernelSpec) -> str:
         """The module's IR, with ``@SYMBOL@`` for the entry's name."""

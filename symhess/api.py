@@ -11,7 +11,7 @@ import numpy as np
 
 from . import crosscheck, pytree
 from .errors import InputTypeError, OptionValueError, UnsupportedFunctionError
-from .options import ArgNums, SparseFormat, normalize_options
+from .options import MIN_DATA, ArgNums, SparseFormat, normalize_options
 from .lower import HessianProduct, build, dense_derivation
 from .progress import Progress
 from .crosscheck import CheckReport
@@ -305,8 +305,9 @@ class HessianFunction:
     def trace_and_build(self, args, kwargs, product, title: str, lazy_gathers: bool = True,
                         target: str = "cpu", array_product=None):
         """Trace ``fun`` for the signature of ``(args, kwargs)`` and build ``product`` of it
-        (`symhess.lower.build`), reporting the stages under ``title``. With ``array_product``,
-        the array tier builds that instead when the `tier` rule chooses it."""
+        (`symhess.lower.build`), reporting the stages under ``title``. With ``array_product``
+        (a function making the array tier's product, called only when that tier builds), the
+        array tier builds instead when the `tier` rule chooses it."""
         progress = Progress(title, self.verbose)
         traced = False              # whether the array tier traced fun (and could not build it)
         if array_product is not None:
@@ -345,22 +346,32 @@ class HessianFunction:
         ``fun`` to the scalar tier (``traced``: False) or the array tier cannot compile it
         (True; with ``tier="array"`` that is an error). ``decide=False`` skips the rule's size
         test."""
+        if self.tier == "auto" and decide and not self.reads_data(args, kwargs):
+            return None, False          # decided before the array tier is even imported
         from .arrays.graph import Unsupported
-        from .arrays.product import choose, trace_arrays
+        from .arrays.product import trace_arrays
         try:
             with progress.stage("trace arrays"):
-                trace = trace_arrays(self, args, kwargs,
-                                     choose if self.tier == "auto" and decide else None)
+                trace = trace_arrays(self, args, kwargs)
             # (planning may find something unsupported too: a complex tangent of hvp)
-            if trace is None:
-                return None, False
-            return build(trace, product, progress, target), True
+            return build(trace, product(), progress, target), True
         except Unsupported as exc:
             if self.tier == "array":
                 raise UnsupportedFunctionError(
                     f"tier='array' cannot compile {self.name}: the array tier has no rule for "
                     f"{exc}. Use tier='auto' (the scalar tier then compiles it)") from None
             return None, True
+
+    def reads_data(self, args, kwargs) -> bool:
+        """The `tier` rule (``tier="auto"``), decided before anything is traced: whether
+        ``fun`` is called with a runtime data argument (neither differentiated nor static) of
+        at least `symhess.options.MIN_DATA` elements. Small fixed-shape functions (a 3x3
+        deformation gradient) and sums of small terms over index tables stay in the scalar
+        tier, whose per-entry CSE and element templates give the fastest code for them."""
+        diff, _, static = self.normalized_argnums(len(args))
+        data = [a for i, a in enumerate(args) if i not in diff and i not in static]
+        data += list(kwargs.values())
+        return any(np.size(leaf) >= MIN_DATA for a in data for leaf in pytree.flatten(a)[0])
 
     def scalar_trace(self, args, kwargs):
         """A function returning the scalar tier's trace of ``fun`` for the signature of
@@ -373,14 +384,15 @@ class HessianFunction:
         product = HessianProduct(sparse=self.sparse, templates=self.templates, strict=self.strict,
                                  has_aux=self.has_aux, fun=self.fun,
                                  sparse_format=self.sparse_format)
-        array_product = None
-        if self.array_tier_applies(self.target):
+
+        def array_product():
             from .arrays import product as arrays
-            array_product = arrays.HessianProduct(
-                has_aux=self.has_aux, fun=self.fun,
-                scalar=lambda trace=self.scalar_trace(args, kwargs): dense_derivation(trace()))
-        compiled = self.trace_and_build(args, kwargs, product, self.name, target=self.target,
-                                        array_product=array_product)
+            trace = self.scalar_trace(args, kwargs)
+            return arrays.HessianProduct(has_aux=self.has_aux, fun=self.fun,
+                                         scalar=lambda: dense_derivation(trace()))
+        compiled = self.trace_and_build(
+            args, kwargs, product, self.name, target=self.target,
+            array_product=array_product if self.array_tier_applies(self.target) else None)
         if self.check:
             if kwargs:
                 raise OptionValueError("check=True needs positional arguments only")

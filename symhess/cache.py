@@ -70,13 +70,14 @@ def _source_of(text: str, key: str):
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in its folder, renamed into place."""
+    """Write ``text`` to ``path`` through a temporary file in its folder, renamed into place.
+
+    Not synced to disk: an entry a crash leaves incomplete fails its stamp's hash when read
+    (`_source_of`) and is written again, so a sync would buy nothing for its milliseconds."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:          # includes KeyboardInterrupt: never leave a partial file
         try:

@@ -193,17 +193,19 @@ class DerivativeFunction(HessianFunction):
         product = DerivativesProduct(self.kind, sparse=self.sparse, templates=self.templates,
                                      has_aux=self.has_aux, fun=self.fun,
                                      sparse_format=self.sparse_format)
-        array_product = None
-        if kind.scalar and self.array_tier_applies(self.target):
+
+        def array_product():
             from .arrays import product as arrays
             scalar = self.scalar_trace(args, kwargs)        # traced when closed forms are asked
-            array_product = arrays.DerivativesProduct(
+            return arrays.DerivativesProduct(
                 kind.value, kind.first, kind.second, kind.what,
                 functools.partial(CompiledDerivatives, what=kind.what, has_aux=self.has_aux,
                                   fun=self.fun, value_first=kind.value,
                                   derivation=lambda: dense_derivation(scalar(), self.kind)))
+        arrays_apply = kind.scalar and self.array_tier_applies(self.target)
         compiled = self.trace_and_build(args, kwargs, product, f"{kind.what} of {self.name}",
-                                        target=self.target, array_product=array_product)
+                                        target=self.target,
+                                        array_product=array_product if arrays_apply else None)
         if self.check:
             if kwargs:
                 raise OptionValueError("check=True needs positional arguments only")

@@ -131,12 +131,13 @@ class HVPFunction(HessianFunction):
 
     def _build(self, args, v, kwargs):
         product = HVPProduct(v, len(args))
-        array_product = None
-        if self.array_tier_applies(self.target):
+
+        def array_product():
             from .arrays.product import HVPProduct as ArrayHVPProduct
-            array_product = ArrayHVPProduct(product)
-        return self.trace_and_build(args, kwargs, product, f"hvp of {self.name}",
-                                    array_product=array_product)
+            return ArrayHVPProduct(product)
+        return self.trace_and_build(
+            args, kwargs, product, f"hvp of {self.name}",
+            array_product=array_product if self.array_tier_applies(self.target) else None)
 
 
 class HVPProduct:

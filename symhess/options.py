@@ -12,6 +12,9 @@ from .layout import SPARSE_FORMATS
 
 TARGETS = ("cpu", "cuda")
 TIERS = ("auto", "array", "scalar")
+#: A runtime data argument (not differentiated) with at least this many elements sends a
+#: function to the array tier (``tier="auto"``; `symhess.api.HessianFunction.reads_data`).
+MIN_DATA = 64
 
 #: The positional arguments to differentiate: one index, or several (nested blocks ``H[i][j]``).
 ArgNums = Union[int, Sequence[int]]

@@ -4,7 +4,8 @@
 `HessianProduct`, `DerivativesProduct` and `HVPProduct` plan the kernel of the Hessian
 blocks, of a value with its gradient (and Hessian), or of ``H v`` for
 `symhess.lower.build`, which emits, caches and compiles it as it does the scalar tier's.
-`choose` is the rule deciding which tier compiles a function.
+Which tier compiles a function is decided before either traces it
+(`symhess.api.HessianFunction.reads_data`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,6 @@ from .evaluate import evaluate
 from .graph import Builder, Unsupported
 from .kernel import kernel_source
 from .tracer import SymArray
-
-#: A runtime data argument (not differentiated) with at least this many elements sends a
-#: function to the array tier.
-MIN_DATA = 64
-
 
 @dataclass
 class ArrayTrace:
@@ -50,13 +46,9 @@ class ArrayTrace:
         return [self.inputs[leaf.index] for leaf in self.diff_leaves]
 
 
-def trace_arrays(transform, args, kwargs, decide=None):
+def trace_arrays(transform, args, kwargs):
     """Trace ``transform.fun`` to an array graph; `Unsupported` when it is not one the array
-    tier compiles (a vector output, complex numbers, a function it has no rule for...).
-
-    ``decide(leaves)``, when given, is asked first: when it says no, the function is not run
-    and the result is None.
-    """
+    tier compiles (a vector output, complex numbers, a function it has no rule for...)."""
     if transform.holomorphic or transform.batch_axis is not None:
         raise Unsupported("holomorphic or batched Hessians")
     b = Builder()
@@ -71,8 +63,6 @@ def trace_arrays(transform, args, kwargs, decide=None):
         return SymArray(node)
 
     call = symbolic_call(transform, args, kwargs, wrap)
-    if decide is not None and not decide(call.leaves):
-        return None
     dtype = kernel_dtype(call.leaves, False)
     if dtype not in (np.float64, np.float32):
         raise Unsupported(f"dtype {dtype}")
@@ -101,16 +91,6 @@ def trace_arrays(transform, args, kwargs, decide=None):
         + [(k, tree_of(kwargs[k])) for k in sorted(kwargs)],
         arguments=(tuple(call.names), tuple(sorted(kwargs))),
         round_to=rounded_dtype(args, kwargs, static))
-
-
-def choose(leaves) -> bool:
-    """Whether the array tier compiles a call with kernel inputs ``leaves`` (the rule
-    `symhess.hessian` documents): one of them is a runtime data argument (not differentiated)
-    of at least `MIN_DATA` elements. Decided before tracing, so the function runs once. Small
-    fixed-shape functions (a 3x3 deformation gradient) and sums of small terms over index
-    tables stay in the scalar tier, whose per-entry CSE and element templates give the fastest
-    code for them."""
-    return any(not leaf.differentiated and leaf.size >= MIN_DATA for leaf in leaves)
 
 
 @dataclass
