@@ -216,6 +216,31 @@ def test_through_the_api_the_kernel_is_native_and_agrees_with_numba(monkeypatch)
     np.testing.assert_allclose(native(x), numba(x), rtol=1e-14, atol=1e-14)
 
 
+def test_small_kernels_compile_quickly_and_compute_the_same(monkeypatch):
+    """A straight-line kernel of at most QUICK_STATEMENTS statements is compiled at speed
+    level 0 (LLVM's fast code generator); a larger one at full speed. Both agree with Numba's
+    kernel and with the closed form."""
+    from symhess.codegen.native import QUICK_STATEMENTS
+
+    def small(x):
+        return x[0] ** 2 * x[1] + np.sin(x[1]) * x[2]
+
+    def large(F):
+        return neohookean(F) + np.sum(np.cos(F @ F))
+    x, F = np.array([0.3, -1.2, 2.0]), np.eye(3) + 0.1 * np.arange(9.0).reshape(3, 3)
+    quick, full = symhess.hessian(small).compile(x), symhess.hessian(large).compile(F)
+    assert len(quick.kernel_spec().statements()) <= QUICK_STATEMENTS
+    assert len(full.kernel_spec().statements()) > QUICK_STATEMENTS
+    assert "level=0" in quick.source and "level=0" not in full.source
+    want = np.array([[2 * x[1], 2 * x[0], 0.0],
+                     [2 * x[0], -np.sin(x[1]) * x[2], np.cos(x[1])],
+                     [0.0, np.cos(x[1]), 0.0]])
+    np.testing.assert_allclose(quick(x), want, rtol=1e-15, atol=1e-15)
+    monkeypatch.setenv("SYMHESS_NATIVE", "0")
+    np.testing.assert_allclose(full(F), symhess.hessian(large).compile(F)(F), rtol=1e-14,
+                               atol=1e-14)
+
+
 def neohookean(F):
     J = np.linalg.det(F)
     return 0.5 * (np.sum(F * F) - 3) - np.log(J) + np.log(J) ** 2
