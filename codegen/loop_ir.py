@@ -15,7 +15,8 @@ function
 that returns 0, or ``k`` when the program raised its ``k``-th error message. The arrays the
 program makes are the ``buffer`` parameters, which the caller lays out in one block of
 `LoopProgram.temporaries` bytes at the offsets of `LoopProgram.buffers`; the array the program
-returns is written in ``out`` directly. A sum into one element across a loop is kept in a
+returns is written in ``out`` directly, and so are the arrays it copies whole into it (the
+parts of a result of several arrays: a value, its gradient, its Hessian). A sum into one element across a loop is kept in a
 register (`LoopProgram.invariant_sum`). The parameters are not marked ``noalias``: LLVM would
 then vectorize loops of indexed reads with gather instructions, slower than scalar loads on
 common CPUs.
@@ -89,6 +90,7 @@ class LoopProgram(LinearAlgebraCalls, ScalarCompiler):
         self.sums: dict = {}                # id(X[...] += v) -> (X, its register's slot)
         self.uses_blas = False              # whether a matrix product calls BLAS
         self.returned = _returned(function.body)
+        self.parts = _parts(function.body, self.returned)
         self.statements(function.body)
 
     # --- output ------------------------------------------------------------------------------
@@ -272,8 +274,16 @@ class LoopProgram(LinearAlgebraCalls, ScalarCompiler):
     # --- arrays ------------------------------------------------------------------------------
     def allocate(self, name: str, dtype: str, shape, zero: bool) -> Array:
         size = math.prod(shape)
+        part = self.parts.get(name)
         if name == self.returned and dtype == self.out_dtype and size == self.out_size:
             array = Array("%out", dtype, shape)           # written where the caller reads it
+        elif part is not None and dtype == self.out_dtype and size == part[1] - part[0]:
+            # a part of the result (a gradient beside a Hessian): made in place in ``out``,
+            # whose noalias tells LLVM that no store to it changes what the program reads
+            elem = STORAGE[dtype][0]
+            array = Array(f"%out.at{part[0]}", dtype, shape)
+            self.allocas.append(f"{array.address} = getelementptr inbounds {elem}, "
+                                f"{elem}* %out, i64 {part[0]}")
         else:           # its own parameter: LLVM knows no other pointer reaches it
             elem = STORAGE[dtype][0]
             array = Array(f"%buffer{len(self.buffers)}", dtype, shape)
@@ -354,7 +364,10 @@ class LoopProgram(LinearAlgebraCalls, ScalarCompiler):
         if call_name(value) != "reshape" or not isinstance(key, ast.Slice):
             raise CodegenError(f"loop program: no rule for assigning {ast.unparse(value)!r}")
         source = self.array(value.func.value)
-        self.copy(source, array, ast.literal_eval(key.lower))
+        start = ast.literal_eval(key.lower)
+        if array.address == "%out" and source.address == f"%out.at{start}":
+            return                                  # made in place (`allocate`)
+        self.copy(source, array, start)
 
     def copy(self, source: Array, target: Array, offset: int) -> None:
         def one(i):
@@ -381,6 +394,25 @@ class LoopProgram(LinearAlgebraCalls, ScalarCompiler):
 
 def _bytes(elem: str) -> int:
     return {"double": 8, "float": 4, "i64": 8, "i32": 4, "i16": 2, "i8": 1}[elem]
+
+
+def _parts(body, returned) -> dict:
+    """``{name: (a, b)}`` of the arrays the program copies whole into the array it returns,
+    ``returned[a:b] = X.reshape(-1)`` (each array's first such copy): the parts of a result
+    of several arrays, which `LoopProgram.allocate` makes in place."""
+    parts = {}
+    for stmt in body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+            continue
+        target, value = stmt.targets[0], stmt.value
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                and target.value.id == returned and isinstance(target.slice, ast.Slice) \
+                and call_name(value) == "reshape" and isinstance(value.func.value, ast.Name) \
+                and isinstance(target.slice.lower, ast.Constant) \
+                and isinstance(target.slice.upper, ast.Constant):
+            parts.setdefault(value.func.value.id, (target.slice.lower.value,
+                                                   target.slice.upper.value))
+    return parts
 
 
 def _returned(body) -> str | None:

@@ -182,6 +182,26 @@ CASES = {
         """, [X, RNG.standard_normal((3, 3))]),
     "an inverse and a log-determinant by LAPACK": (_inverse_and_determinant(4),
                                                     [RNG.standard_normal((4, 4))]),
+    "parts of the result made in place, read after they are made": ("""
+        def kernel(in0, in1):
+            t1 = np.zeros((3,), dtype=np.float64)
+            for i in range(5):
+                h1 = in0[i, 0] * in1[0]
+                for j in range(3):
+                    t1[j] += h1 * in0[i, j] * in1[j]
+            t2 = np.zeros((1,), dtype=np.float64)
+            for j in range(3):
+                t2[0] += math.log(1.0 + t1[j] * t1[j])
+            t3 = np.empty((3,), dtype=np.float64)
+            for j in range(3):
+                t3[j] = t1[j] * t2[0]
+            out = np.empty(8, dtype=np.float64)
+            out[0:1] = t2.reshape(-1)
+            out[1:4] = t1.reshape(-1)
+            out[4:7] = t3.reshape(-1)
+            out[7:8] = t2.reshape(-1)
+            return out.reshape((8,))
+        """, [X, V]),
 }
 
 
@@ -194,6 +214,19 @@ def test_a_program_computes_what_python_does(name):
     got = kernel(*inputs)
     assert got.shape == want.shape and got.dtype == np.float64
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+
+
+def test_parts_of_a_result_are_written_in_place():
+    """Arrays copied whole into the result live in it (no copy loop), and a second copy of
+    one (``out[7:8]`` above) is still copied."""
+    from symhess.codegen.loop_ir import LoopProgram
+    program = textwrap.dedent(CASES["parts of the result made in place, read after they are "
+                                    "made"][0]).strip() + "\n"
+    compiled = LoopProgram(program, [("float64", X.shape), ("float64", V.shape)],
+                           ("float64", 8), "@kernel", "@blas")
+    ir = compiled.ir()
+    assert "%out.at0 = getelementptr" in ir and "%out.at1 = getelementptr" in ir
+    assert "%out.at4 = getelementptr" in ir and len(compiled.buffers) == 0
 
 
 def test_a_float32_program_rounds_what_it_stores():

@@ -66,8 +66,14 @@ def emit(self, node):
         depth_of[t] = max((depth_of[l] for l in ls[1:]), default=-1)
     factors.sort(key=lambda f: max((depth_of[l] for l in f[1]), default=-1))
 
+    # The factors an inner loop does not change are multiplied into a scalar before it, loop
+    # by loop (LLVM cannot hoist them itself when the array written may be one they are read
+    # from). The product keeps its order, so its value is the same.
+    depths = [max((depth_of[l] for l in ls), default=-1) for _, ls in factors]
+
     def statements(offset):
-        """The body for reduction index ``order[0] + offset``."""
+        """The body for reduction index ``order[0] + offset``: ``(lines, product, target,
+        before)``, ``before[d]`` the line computing the factors hoisted into loop ``d``."""
         at = dict(var)
         if offset:
             at[order[0]] = f"{var[order[0]]} + {offset}"
@@ -76,27 +82,46 @@ def emit(self, node):
             position = flat([at[l] for l in ls[1:]], x.shape[1:])
             lines.append(f"{var[t]}_{offset} = {x.params[0]} + {position}")
             at[t] = f"{var[t]}_{offset}"
-        product = " * ".join(self.expr(x, [at[l] for l in ls]) for x, ls in factors)
-        return lines, product or "1.0", self.access(name, [at[l] for l in out])
+        terms = [self.expr(x, [at[l] for l in ls]) for x, ls in factors]
+        before, running, used = {}, [], 0
+        for d in range(len(order) - 1 if not fixed else 0):
+            k = sum(1 for depth in depths if depth <= d)
+            if k >= 2 and k > used:
+                scalar = f"h{node.id}_{offset}_{d}"
+                before[d] = f"{scalar} = {' * '.join(running + terms[used:k])}"
+                running, used = [scalar], k
+        product = " * ".join(running + terms[used:])
+        return lines, product or "1.0", self.access(name, [at[l] for l in out]), before
 
     # A reduction over the outermost loop adds into every output many times: unrolled by
     # UNROLL, each output value is loaded and stored once per UNROLL terms.
     unroll = UNROLL if order and order[0] not in out and len(order) >= 3 \
         and sizes[order[0]] >= 4 * UNROLL and not fixed else 1
     pad = "    " * depth
+
+    def nest(heads, bodies):
+        """The loop heads, each followed by the lines ``bodies`` hoist into it."""
+        lines = []
+        for d, head in enumerate(heads):
+            lines.append(head)
+            lines += ["    " * (d + 2) + b[3][d] for b in bodies if d in b[3]]
+        return lines
     if unroll > 1:
         r, n = order[0], sizes[order[0]]
         main = n - n % unroll
         heads[0] = f"    for {var[r]} in range(0, {main}, {unroll}):"
-        terms = [statements(u)[1] for u in range(unroll)]
-        target = statements(0)[2]
-        self.lines += heads + [pad + f"{target} += " + " + ".join(f"({t})" for t in terms)]
+        bodies = [statements(u) for u in range(unroll)]
+        target = bodies[0][2]
+        self.lines += nest(heads, bodies) + [
+            pad + f"{target} += " + " + ".join(f"({b[1]})" for b in bodies)]
         if main < n:
             heads[0] = f"    for {var[r]} in range({main}, {n}):"
-            self.lines += heads + [pad + f"{target} += {statements(0)[1]}"]
+            body = statements(0)
+            self.lines += nest(heads, [body]) + [pad + f"{target} += {body[1]}"]
     else:
-        lines, product, target = statements(0)
-        self.lines += heads + [pad + line for line in lines] + [pad + f"{target} += {product}"]
+        lines, product, target, before = statements(0)
+        self.lines += nest(heads, [(lines, product, target, before)]) + \
+            [pad + line for line in lines] + [pad + f"{target} += {product}"]
     if half:
         n = node.shape[0]
         self.lines += [f"    for p in range({n}):", "        for q in range(p):",
