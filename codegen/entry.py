@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .llvm_ir import ELEMENT, OUTPUT
 
-__all__ = ["cpython_entry", "IRLines", "POINTEE", "CONTEXT", "DTYPES", "LAYOUT", "TYPENUM", "STACK_SCRATCH"]
+__all__ = ["cpython_entry", "parts_return", "IRLines", "POINTEE", "CONTEXT", "DTYPES", "LAYOUT", "TYPENUM", "STACK_SCRATCH"]
 
 # The object layout the entry reads (CPython, 64-bit, default build; NumPy 1.x and 2.x):
 # `codegen.jit.abi_ok` checks every offset in the running interpreter before this target is
@@ -27,6 +27,7 @@ LAYOUT = {
     "dims": 32,             # .dimensions (npy_intp *)
     "descr": 56,            # .descr
     "flags": 64,            # .flags (int)
+    "tuple_items": 24,      # PyTupleObject.ob_item
 }
 C_CONTIGUOUS_ALIGNED = 0x0001 | 0x0100      # NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED
 TYPENUM = {"float64": 12, "float32": 11}   # NPY_DOUBLE, NPY_FLOAT
@@ -34,7 +35,9 @@ TYPENUM = {"float64": 12, "float32": 11}   # NPY_DOUBLE, NPY_FLOAT
 # The entry's table of addresses, filled by the loader: objects and C functions of this process.
 CONTEXT = ("ndarray", "float", "PyArray_New", "PyObject_Vectorcall", "PyEval_SaveThread",
            "PyEval_RestoreThread", "PyMem_RawMalloc", "PyMem_RawFree", "PyErr_NoMemory",
-           "IndexError", "PyErr_SetString", "Py_DecRef")
+           "IndexError", "PyErr_SetString", "Py_DecRef", "Py_IncRef", "PyTuple_New",
+           "PyArray_Scalar", "PyArray_SetBaseObject")
+NPY_ARRAY_CARRAY = 0x0501     # C-contiguous, aligned, writeable: a part's view of the output
 # The element type of each input dtype an entry takes (the scalar tier's, and booleans for the
 # array tier's loop programs); the context table then holds each one's interned descriptor.
 POINTEE = {**{dtype: elem for dtype, (elem, _) in ELEMENT.items()}, "bool": "i8"}
@@ -93,7 +96,7 @@ class IRLines(list):
 
 
 def cpython_entry(args: list, dtype: str, shape: tuple, call, scratch: int, release: bool,
-                  messages: tuple = ()) -> str:
+                  messages: tuple = (), parts=None) -> str:
     """IR of the CPython entry ``@SYMBOL@`` and of its context table ``@SYMBOL@.ctx``.
 
     ``args``: the arguments (`arguments`); ``dtype`` and ``shape``: the output's. ``call(lines,
@@ -101,7 +104,8 @@ def cpython_entry(args: list, dtype: str, shape: tuple, call, scratch: int, rele
     its first dimension's operand) and returns None, or an ``i32`` operand that is ``k`` when
     the computation failed with the ``k``-th of ``messages`` (raised as an `IndexError`).
     ``scratch``: doubles of scratch at ``%scratch`` (on the heap past `STACK_SCRATCH`);
-    ``release``: whether the calls run with the GIL released."""
+    ``release``: whether the calls run with the GIL released. ``parts``: ``[(offset,
+    shape)]`` to return the tuple of these parts of the output instead (`parts_return`)."""
     lines = IRLines()
     heap = scratch > STACK_SCRATCH
     if scratch and not heap:
@@ -173,7 +177,11 @@ def cpython_entry(args: list, dtype: str, shape: tuple, call, scratch: int, rele
     if status is not None:
         lines += [f"%raised = icmp ne i32 {status}, 0",
                   "br i1 %raised, label %raise, label %return", "return:"]
-    lines += ["ret i8* %result", "error:"]
+    if parts:
+        parts_return(lines, dtype, parts, out)
+    else:
+        lines.append("ret i8* %result")
+    lines.append("error:")
     if heap:
         lines.append(f"call void {lines.ctx(*free)}(i8* %scratch.raw)")
     lines.append("ret i8* null")
@@ -204,12 +212,60 @@ def cpython_entry(args: list, dtype: str, shape: tuple, call, scratch: int, rele
     if shape:
         table += (f"@@SYMBOL@.shape = private unnamed_addr constant [{len(shape)} x i64] "
                   f"[{', '.join(f'i64 {d}' for d in shape)}]\n")
+    for k, (_, part_shape) in enumerate(parts or ()):
+        if part_shape:
+            table += (f"@@SYMBOL@.part{k} = private unnamed_addr constant [{len(part_shape)} x "
+                      f"i64] [{', '.join(f'i64 {d}' for d in part_shape)}]\n")
     for k, message in enumerate(messages):
         data = message.encode()
         table += (f"@@SYMBOL@.message{k + 1} = private unnamed_addr constant "
                   f"[{len(data) + 1} x i8] c\"{_c_string(data)}\\00\"\n")
     return (table + "\ndefine i8* @@SYMBOL@(i8* %self, i8** %args, i64 %nargs) nounwind {\n"
             + "entry:\n" + lines.text() + "}\n")
+
+
+def parts_return(lines: IRLines, dtype: str, parts: list, out: str) -> None:
+    """Return the tuple of ``parts`` (``[(offset, shape)]``) of the output ``%result`` (data
+    at ``out``): a NumPy scalar for a shape ``()``, else an array viewing the output (its
+    base), as Python's slicing of it would give. A failure releases all and returns NULL."""
+    elem = OUTPUT[dtype][0]
+    new = lines.ctx("PyArray_New", "i8* (i8*, i32, i64*, i32, i64*, i8*, i32, i32, i8*)*")
+    tuple_ = lines.fresh(f"call i8* {lines.ctx('PyTuple_New', 'i8* (i64)*')}(i64 {len(parts)})")
+    items = lines.fresh(f"getelementptr i8, i8* {tuple_}, i64 {LAYOUT['tuple_items']}")
+    items = lines.fresh(f"bitcast i8* {items} to i8**")
+    failed = lines.fresh(f"icmp eq i8* {tuple_}, null")
+    lines += [f"br i1 {failed}, label %parts.failed, label %part0"]
+    for k, (offset, shape) in enumerate(parts):
+        lines.append(f"part{k}:")
+        data = lines.fresh(f"bitcast {elem}* {lines.at(elem, out, offset)} to i8*")
+        if shape:
+            dims = (f"getelementptr inbounds ([{len(shape)} x i64], [{len(shape)} x i64]* "
+                    f"@@SYMBOL@.part{k}, i64 0, i64 0)")
+            obj = lines.fresh(f"call i8* {new}(i8* {lines.ctx('ndarray', 'i8*')}, "
+                              f"i32 {len(shape)}, i64* {dims}, i32 {TYPENUM[dtype]}, i64* null, "
+                              f"i8* {data}, i32 0, i32 {NPY_ARRAY_CARRAY}, i8* null)")
+        else:
+            scalar = lines.ctx("PyArray_Scalar", "i8* (i8*, i8*, i8*)*")
+            obj = lines.fresh(f"call i8* {scalar}(i8* {data}, i8* {lines.ctx(dtype, 'i8*')}, "
+                              "i8* %result)")
+        failed = lines.fresh(f"icmp eq i8* {obj}, null")
+        lines += [f"br i1 {failed}, label %parts.failed, label %part{k}.made", f"part{k}.made:"]
+        lines.append(f"store i8* {obj}, i8** {lines.at('i8*', items, k)}")   # the tuple owns it
+        following = f"part{k + 1}" if k + 1 < len(parts) else "parts.done"
+        if shape:           # the view keeps the output alive (SetBaseObject takes a reference)
+            lines.append(f"call void {lines.ctx('Py_IncRef', 'void (i8*)*')}(i8* %result)")
+            set_base = lines.ctx("PyArray_SetBaseObject", "i32 (i8*, i8*)*")
+            status = lines.fresh(f"call i32 {set_base}(i8* {obj}, i8* %result)")
+            failed = lines.fresh(f"icmp ne i32 {status}, 0")
+            lines.append(f"br i1 {failed}, label %parts.failed, label %{following}")
+        else:
+            lines.append(f"br label %{following}")
+    lines.append("parts.done:")
+    decref = lines.ctx("Py_DecRef", "void (i8*)*")
+    lines += [f"call void {decref}(i8* %result)", f"ret i8* {tuple_}", "parts.failed:"]
+    decref = lines.ctx("Py_DecRef", "void (i8*)*")
+    lines += [f"call void {decref}(i8* {tuple_})", f"call void {decref}(i8* %result)",
+              "ret i8* null"]
 
 
 def _c_string(data: bytes) -> str:

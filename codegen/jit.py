@@ -93,6 +93,7 @@ def abi_ok() -> bool:
                 and at(a, "descr", ctypes.c_void_p) == id(a.dtype) and flags & 0x101 == 0x101
                 and not at(a[:, ::2], "flags", ctypes.c_int) & 1
                 and at(1.5, "float_value", ctypes.c_double) == 1.5
+                and at((a, 2.5), "tuple_items", ctypes.c_void_p) == id(a)
                 and at(1.5, "ob_type", ctypes.c_void_p) == id(float)
                 and _array_api() is not None)
     except Exception:       # any surprise means: not this target
@@ -126,8 +127,10 @@ def _context() -> tuple:
 
     def function(name):
         return ctypes.cast(getattr(api, name), ctypes.c_void_p).value
+    api_table = _array_api()    # (the entries' numbers are the same in NumPy 1 and 2)
     values = {"ndarray": id(np.ndarray), "float": id(float), "IndexError": id(IndexError),
-              "PyArray_New": _array_api()[93]}        # PyArray_New is entry 93 (NumPy 1 and 2)
+              "PyArray_New": api_table[93], "PyArray_Scalar": api_table[60],
+              "PyArray_SetBaseObject": api_table[282]}
     for name in CONTEXT:
         if name not in values:
             values[name] = function(name)

@@ -134,8 +134,9 @@ class NativeCPU(Target):
                            f"{name} = native_loops(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
                            f"{spec.dtype!r}, LOOPS, {scratch_size(spec, self.chunk)}, globals())\n")
         quick = not spec.loops and len(spec.statements()) <= QUICK_STATEMENTS
-        return head + (f"{name} = native_kernel(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
-                       f"{spec.dtype!r}, globals(){', level=0' if quick else ''})\n")
+        return head + _returns_parts(spec.parts) + (
+            f"{name} = native_kernel(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
+            f"{spec.dtype!r}, globals(){', level=0' if quick else ''})\n")
 
     def ir(self, spec: KernelSpec) -> str:
         """The module's IR, with ``@SYMBOL@`` for the entry's name."""
@@ -419,17 +420,24 @@ def entry(spec: KernelSpec, scratch: list) -> str:
         return None
 
     return cpython_entry(arguments(spec), spec.dtype, tuple(spec.out_shape), call,
-                         sum(scratch), work >= RELEASE_GIL)
+                         sum(scratch), work >= RELEASE_GIL, parts=spec.parts)
+
+
+def _returns_parts(parts) -> str:
+    """The module's line saying its kernel returns the tuple of ``parts`` (`KernelSpec.parts`)
+    rather than the flat output, or nothing."""
+    return f"RETURNS_PARTS = {[(int(o), tuple(sh)) for o, sh in parts]!r}\n\n" if parts else ""
 
 
 def program_module(program: str, args: list, dtype: str, out_shape: tuple, work: int,
-                   head: str) -> str:
+                   head: str, parts=None) -> str:
     """Python source of a module defining ``kernel`` as the native entry of a loop program
     (`codegen.loop_ir.LoopProgram`: the array tier's kernels).
 
     ``program``: the source of ``def kernel(...)``, one parameter per argument; ``args``: the
     arguments (as `arguments`: all arrays); ``work``: about how many loop iterations a call
-    runs (from `RELEASE_GIL` on, with the GIL released); ``head``: the module's first comments.
+    runs (from `RELEASE_GIL` on, with the GIL released); ``head``: the module's first comments;
+    ``parts``: as `KernelSpec.parts`.
     """
     size = math.prod(out_shape)
     body = LoopProgram(program, [a[:2] for a in args], (dtype, size), "@@SYMBOL@.body",
@@ -448,7 +456,7 @@ def program_module(program: str, args: list, dtype: str, out_shape: tuple, work:
         return lines.fresh(f"call i32 @@SYMBOL@.body("
                            f"{', '.join(operands + buffers + [f'{out_elem}* {out}'])})")
     text = body.ir() + "\n" + cpython_entry(args, dtype, out_shape, call, temporaries,
-                                             work >= RELEASE_GIL, tuple(body.messages))
+                                             work >= RELEASE_GIL, tuple(body.messages), parts)
     if body.uses_blas:
         text += f"@@SYMBOL@.blas = global [{len(LINEAR_ALGEBRA)} x i8*] zeroinitializer, align 8\n"
     symbol = "symhess_" + hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -459,7 +467,7 @@ def program_module(program: str, args: list, dtype: str, out_shape: tuple, work:
             + f"OUT_SHAPE = {tuple(out_shape)!r}\n\n"
             + "# The loop program the IR computes (as the Numba target would run it):\n#\n"
             + listing + "\n"
-            + f"_IR = r'''\n{text}'''\n\n"
+            + f"_IR = r'''\n{text}'''\n\n" + _returns_parts(parts)
             + f"kernel = native_kernel(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, {dtype!r}, "
             + f"globals(), blas={body.uses_blas}, level={LOOP_OPT_LEVEL})\n")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -226,6 +227,10 @@ class KernelSpec:
             the kernel then takes an index table and a position table per loop after its inputs.
         out_blocks: the sizes of the output's blocks, in order, for targets that store each
             block of every point contiguously (`codegen.numba_cuda`); empty: one block.
+        parts: ``[(offset, shape)]``: a target that can (`codegen.native`'s unbatched
+            entries) returns the tuple of these parts of the output, a shape ``()`` one as a
+            NumPy scalar and the others as arrays viewing it, and says so in its module
+            (``RETURNS_PARTS``); None, or another target: the flat output.
     """
 
     inputs: list
@@ -239,6 +244,7 @@ class KernelSpec:
     notes: list = field(default_factory=list)
     loops: list = field(default_factory=list)
     out_blocks: list = field(default_factory=list)
+    parts: Optional[list] = None
 
     def writes_every_position(self) -> bool:
         """Whether the outputs cover every position (else a body must zero ``out`` first)."""

@@ -338,6 +338,19 @@ class Sections:
         # the sparse part of the result (`Compiled.pattern`), if any
         self.sparse = next((s for s in self.sections if isinstance(s, SparseLayout)), None)
         self.split = self._splitter()
+        self.parts = self._parts()
+
+    def _parts(self):
+        """``[(offset, shape)]`` of each section when each is one array (a scalar value, a
+        gradient or Hessian of one argument): a kernel can then return them itself
+        (`codegen.KernelSpec.parts`), as `split` would; else None."""
+        parts = []
+        for s, a in zip(self.sections, self.offsets):
+            if isinstance(s, SparseLayout) or s.tree != pytree.LEAF or len(s.shapes) != 1 \
+                    or not (s.direct or s.shapes == [()]):
+                return None
+            parts.append((a, s.shapes[0]))
+        return parts
 
     def _splitter(self):
         """A function from the kernel's flat output to the result, each section's part made

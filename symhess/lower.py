@@ -64,7 +64,8 @@ def build(trace: Trace, product, progress, target: str = "cpu") -> Compiled:
         layout=plan.layout, leaves=plan.leaves, dtype=plan.dtype, target=target,
         arg_pytrees=trace.arg_pytrees if plan.arg_pytrees is None else plan.arg_pytrees,
         arguments=trace.arguments if plan.arguments is None else plan.arguments,
-        into=getattr(module, "kernel_into", None))
+        into=getattr(module, "kernel_into", None),
+        assembled=getattr(module, "RETURNS_PARTS", None) is not None)
 
 
 def _with_tables(jitted, tables, *args):
@@ -92,7 +93,7 @@ def kernel_spec(title, leaves, values, layout, dtype) -> KernelSpec:
         assignments=list(replacements),
         outputs=[(expr, positions) for expr, (_, positions) in zip(reduced, values)],
         out_size=layout.size, out_shape=tuple(layout.out_shape), dtype=np.dtype(dtype).name,
-        title=title, out_blocks=list(layout.out_blocks))
+        title=title, out_blocks=list(layout.out_blocks), parts=getattr(layout, "parts", None))
 
 
 # --- the Hessian ------------------------------------------------------------------------------

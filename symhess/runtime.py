@@ -35,7 +35,7 @@ class Compiled:
     def __init__(self, *, name: str, what: str, kernel, source: str, key: str, layout,
                  leaves: list, arg_pytrees: list, arguments: Optional[tuple], dtype,
                  has_aux: bool = False, fun=None, target: str = "cpu", round_to=None,
-                 into=None):
+                 into=None, assembled: bool = False):
         self._name, self._what, self._kernel, self._source, self._key = \
             name, what, kernel, source, key
         self._layout, self._leaves, self._arg_pytrees = layout, tuple(leaves), arg_pytrees
@@ -51,8 +51,11 @@ class Compiled:
         # which the kernel (sized by the first batched input) relies on.
         # A result of several parts (`symhess.layout.Sections`) is split by a function made
         # once, on the same direct path.
-        self._split = getattr(layout, "split", None)
-        if simple and (layout.direct or self._split is not None) and not has_aux \
+        # A kernel that returns the parts itself (``assembled``: `codegen.KernelSpec.parts`)
+        # needs no split at all.
+        self._assembled = assembled
+        self._split = None if assembled else getattr(layout, "split", None)
+        if simple and (layout.direct or self._split is not None or assembled) and not has_aux \
                 and not self._batched and positions == tuple(range(len(positions))) \
                 and round_to is None:
             self._call = self._call_direct
@@ -157,12 +160,16 @@ class Compiled:
             flat = self._dask_call(leaves)
         else:
             flat = call_kernel(self._kernel, self._title(), self._leaves, leaves)
-        if self._round_to is not None:
-            flat = flat.astype(self._round_to)
-        if self._on_host:
-            flat = gpu.to_host(flat)
-        result = self._layout.assemble(flat, batched=bool(self._batched),
-                                       block_major=self._block_major)
+        if self._assembled:                 # the parts, from the kernel itself
+            result = flat if self._round_to is None else tuple(
+                np.asarray(part).astype(self._round_to)[()] for part in flat)
+        else:
+            if self._round_to is not None:
+                flat = flat.astype(self._round_to)
+            if self._on_host:
+                flat = gpu.to_host(flat)
+            result = self._layout.assemble(flat, batched=bool(self._batched),
+                                           block_major=self._block_major)
         if self._has_aux:
             return result, self._fun(*args, **kwargs)[1]
         return result

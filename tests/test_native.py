@@ -241,6 +241,40 @@ def test_small_kernels_compile_quickly_and_compute_the_same(monkeypatch):
                                atol=1e-14)
 
 
+def test_a_kernel_of_several_parts_returns_them_itself(monkeypatch):
+    """value_grad_hessian's native kernel builds ``(value, gradient, Hessian)`` itself: a
+    NumPy scalar and two arrays viewing one buffer, as the Python split of Numba's flat
+    output gives (no reference left behind, the same numbers), in both tiers."""
+    def f(x, A):
+        return np.sum(np.exp(A @ x)) + x[0] ** 3 * x[1]
+    x, A = np.array([0.3, -0.2, 0.5]), np.linspace(-1, 1, 3 * 70).reshape(70, 3) / 3
+    native = {}
+    for tier in ("scalar", "array"):
+        c = symhess.value_grad_hessian(f, tier=tier).compile(x, A)
+        native[tier] = c(x, A)
+        assert "RETURNS_PARTS" in c.source
+        value, g, H = c(x, A)
+        assert type(value) is np.float64 and g.shape == (3,) and H.shape == (3, 3)
+        assert g.base is H.base and g.flags.writeable and g.base.shape == (13,)
+        assert sys.getrefcount(g.base) == 4          # g, H, the argument, the name below
+        base = g.base
+        del g, H
+        assert sys.getrefcount(base) == 2
+        e = np.exp(A @ x)
+        want_g = A.T @ e + np.array([3 * x[0] ** 2 * x[1], x[0] ** 3, 0.0])
+        want_H = A.T @ (e[:, None] * A)
+        want_H[:2, :2] += [[6 * x[0] * x[1], 3 * x[0] ** 2], [3 * x[0] ** 2, 0.0]]
+        value, g, H = c.fast_callable()(x, A)
+        np.testing.assert_allclose(value, f(x, A), rtol=1e-14)
+        np.testing.assert_allclose(g, want_g, rtol=1e-13)
+        np.testing.assert_allclose(H, want_H, rtol=1e-13)
+    monkeypatch.setenv("SYMHESS_NATIVE", "0")
+    split = symhess.value_grad_hessian(f, tier="scalar").compile(x, A)
+    assert "RETURNS_PARTS" not in split.source
+    for got, want in zip(split(x, A), native["scalar"]):
+        np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
 def neohookean(F):
     J = np.linalg.det(F)
     return 0.5 * (np.sum(F * F) - 3) - np.log(J) + np.log(J) ** 2

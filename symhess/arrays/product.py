@@ -106,11 +106,12 @@ class ArrayKernel:
     title: str
     labels: tuple = ()
     symmetric: tuple = ()            # roots that are symmetric matrices
+    parts: list = None               # as `codegen.KernelSpec.parts`
 
     def emit(self, version: str) -> str:
         return kernel_source(self.roots, self.inputs, self.constants, self.out_size,
                              self.out_shape, self.dtype, self.title, version, self.labels,
-                             self.symmetric)
+                             self.symmetric, parts=self.parts)
 
 
 def _kernel(trace, roots, layout, title, leaves=None, symmetric=()) -> ArrayKernel:
@@ -119,7 +120,8 @@ def _kernel(trace, roots, layout, title, leaves=None, symmetric=()) -> ArrayKern
                        constants=[(c.shape, c.dtype.name) for c in trace.builder.constants],
                        out_size=layout.size,
                        out_shape=tuple(layout.out_shape), dtype=trace.dtype.name, title=title,
-                       labels=tuple(l.label for l in leaves), symmetric=tuple(symmetric))
+                       labels=tuple(l.label for l in leaves), symmetric=tuple(symmetric),
+                       parts=getattr(layout, "parts", None))
 
 
 class ArrayDerivation:
