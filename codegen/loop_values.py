@@ -26,7 +26,7 @@ INTRINSICS = {"exp": "llvm.exp.f64", "log": "llvm.log.f64", "sin": "llvm.sin.f64
               "ceil": "llvm.ceil.f64", "fabs": "llvm.fabs.f64"}
 LIBM = {"log1p": "log1p", "expm1": "expm1", "tan": "tan", "tanh": "tanh", "sinh": "sinh",
         "cosh": "cosh", "atan": "atan", "asin": "asin", "acos": "acos", "asinh": "asinh",
-        "atanh": "atanh"}
+        "atanh": "atanh", "erf": "erf", "erfc": "erfc"}
 FCMP = {ast.Eq: "oeq", ast.NotEq: "une", ast.Lt: "olt", ast.LtE: "ole", ast.Gt: "ogt",
         ast.GtE: "oge"}
 ICMP = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "slt", ast.LtE: "sle", ast.Gt: "sgt",

@@ -72,10 +72,13 @@ class NumbaPython(PythonTarget):
 
     def emit(self, spec: KernelSpec, name: str = "kernel", version: str = "") -> str:
         """Python source of a module defining ``name(in0, in1, ...)`` that returns the output
-        array; it needs only NumPy and Numba."""
-        return (self.module_header(spec, version) + "\nimport numpy as np\nimport numba\n\n"
-                + self.body_function(spec) + "\n\n" + self.loop_functions(spec)
+        array; it needs only NumPy and Numba (and ``math`` for ``erf``)."""
+        code = (self.body_function(spec) + "\n\n" + self.loop_functions(spec)
                 + self.wrapper(spec, name))
+        # (math for the functions NumPy lacks: math.erf, math.erfc)
+        modules = ("import math\n\n" if "math." in code else "") \
+            + "import numpy as np\nimport numba\n"
+        return self.module_header(spec, version) + "\n" + modules + "\n" + code
 
     def scratch(self, spec: KernelSpec) -> int:
         """Doubles of scratch memory the body of ``spec`` takes before ``out`` (none here)."""

@@ -45,7 +45,7 @@ class NumPyPrinter(Visitor):
         "atan": "arctan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "arcsinh",
         "acosh": "arccosh", "atanh": "arctanh", "atan2": "arctan2", "Abs": "abs",
         "exp": "exp", "sqrt": "sqrt", "log": "log", "log1p": "log1p", "cot": None,
-        "expm1": "expm1", "hypot": "hypot",
+        "expm1": "expm1", "hypot": "hypot", "erf": "math.erf", "erfc": "math.erfc",
     }
     constants = {"Pi": "np.pi", "Exp1": "np.e", "Infinity": "np.inf",
                  "NegativeInfinity": "-np.inf", "NaN": "np.nan", "ComplexInfinity": "np.nan"}
@@ -57,7 +57,8 @@ class NumPyPrinter(Visitor):
         self.names = names            # Symbol -> identifier in the generated code
 
     def call(self, name, *args) -> str:
-        return f"{self.module}.{name}({', '.join(args)})"
+        """``module.name(args)``; a name with its module (``math.erf``) as it is."""
+        return f"{name if '.' in name else f'{self.module}.{name}'}({', '.join(args)})"
 
     def float_literal(self, value: float) -> str:
         value = float(value)

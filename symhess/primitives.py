@@ -117,6 +117,11 @@ ufunc(np.log2)(lambda a: se.log(a) / se.log(2))
 ufunc(np.log10)(lambda a: se.log(a) / se.log(10))
 
 
+# scipy.special.erf and erfc (`symhess.foreign`'s ufuncs): kept whole, printed as libm's
+ufunc(foreign.ERF, real_only=True)(special.erf)
+ufunc(foreign.ERFC, real_only=True)(special.erfc)
+
+
 @ufunc(np.log1p)
 def _log1p(a):
     # log1p(exp(u)) is softplus(u): kept whole, it neither overflows nor loses its derivatives
@@ -400,10 +405,11 @@ def supported_functions() -> list[str]:
     tier: the array tier's linear algebra, ``np.linalg.slogdet`` and ``cholesky``, is included;
     SciPy's functions as `symhess.foreign` defines them)."""
     from .arrays import linalg, numpy_rules  # noqa: F401  (linalg registers its rules)
-    names = {f"np.{u.__name__}" for u in UFUNCS} | {"np.matmul"}
+    names = {foreign.ufunc_name(u) for u in UFUNCS} | {"np.matmul"}
     names |= {numpy_name(f) for f in FUNCTIONS}
     names |= {numpy_name(f) for f in numpy_rules.FUNCTIONS}
-    names |= {f"np.{u.__name__}" for u in (*numpy_rules.UNARY_UFUNCS, *numpy_rules.BINARY_UFUNCS)}
+    names |= {foreign.ufunc_name(u)
+              for u in (*numpy_rules.UNARY_UFUNCS, *numpy_rules.BINARY_UFUNCS)}
     names |= set(foreign.scipy_names())
     names |= {numpy_name(f) for f in foreign.numpy_names.FUNCTIONS}
     return sorted(names)

@@ -1,4 +1,4 @@
-"""Functions kept whole in the symbolic expressions: log1p, expm1, softplus, hypot.
+"""Functions kept whole in the symbolic expressions: log1p, expm1, softplus, hypot, erf, erfc.
 
 SymEngine has no ``log1p`` or ``expm1``. Written as ``log(1 + x)`` and ``exp(x) - 1`` they lose
 the precision they exist for: CSE makes ``1 + x`` a temporary, and the kernel then computes
@@ -32,7 +32,7 @@ from symengine.lib.symengine_wrapper import PyFunction, sympy_module
 from .errors import OperandTypeError
 
 __all__ = ["NODES", "Special", "is_special", "log1p", "expm1", "softplus", "sigmoid", "hypot",
-           "hypot_ratio", "no_derivative", "undefined", "evaluate"]
+           "hypot_ratio", "erf", "erfc", "no_derivative", "undefined", "evaluate"]
 
 
 class Special:
@@ -154,6 +154,22 @@ hypot_ratio = Special(
                   -hypot_ratio(a, b) * hypot_ratio(b, a) / hypot(a, b)],
     lambda sp, a, b: a / sp.sqrt(sp.Add(a ** 2, b ** 2, evaluate=False), evaluate=False))
 
+def _erf(u):
+    from scipy.special import erf as scipy_erf
+    return scipy_erf(np.asarray(u, dtype=float))[()]
+
+
+def _erfc(u):
+    from scipy.special import erfc as scipy_erfc
+    return scipy_erfc(np.asarray(u, dtype=float))[()]
+
+
+_TWO_OVER_SQRT_PI = 2 / se.sqrt(se.pi)
+erf = Special("erf", 1, _erf, lambda u: [_TWO_OVER_SQRT_PI * se.exp(-u * u)],
+              lambda sp, u: sp.erf(u, evaluate=False))
+erfc = Special("erfc", 1, _erfc, lambda u: [-_TWO_OVER_SQRT_PI * se.exp(-u * u)],
+               lambda sp, u: sp.erfc(u, evaluate=False))
+
 # The value of its argument, with no derivative: NumPy's ``c ** y`` for a constant c < 0, defined
 # only at integer y. Printed as its argument; its derivatives are `undefined`, NaN, and stay NaN
 # however often they are differentiated (a constant nan would differentiate to 0).
@@ -162,7 +178,7 @@ undefined = Special("undefined", 1, lambda u: np.nan, lambda u: [undefined(u)],
 no_derivative = Special("no_derivative", 1, lambda u: u, lambda u: [undefined(u)],
                         lambda sp, u: u)
 
-NODES = {f.name: f for f in (log1p, expm1, softplus, sigmoid, hypot, hypot_ratio,
+NODES = {f.name: f for f in (log1p, expm1, softplus, sigmoid, hypot, hypot_ratio, erf, erfc,
                              no_derivative, undefined)}
 
 

@@ -12,7 +12,18 @@ from .. import errors
 from .graph import topological
 from .linalg import OPS as LINEAR_ALGEBRA
 
+def _erf(a):
+    from scipy.special import erf
+    return erf(a)
+
+
+def _erfc(a):
+    from scipy.special import erfc
+    return erfc(a)
+
+
 _UNARY = {"neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p,
+          "erf": _erf, "erfc": _erfc,
           "expm1": np.expm1, "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
           "sinh": np.sinh, "cosh": np.cosh, "sqrt": np.sqrt, "abs": np.abs, "sign": np.sign,
           "arctan": np.arctan, "arcsin": np.arcsin, "arccos": np.arccos,

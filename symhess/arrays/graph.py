@@ -37,9 +37,9 @@ import numpy as np
 
 from .. import errors
 
-UNARY = ("neg", "exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh",
-         "sqrt", "abs", "sign", "arctan", "arcsin", "arccos", "arcsinh", "arctanh", "floor",
-         "ceil", "not", "square", "recip")
+UNARY = ("neg", "exp", "log", "log1p", "expm1", "erf", "erfc", "sin", "cos", "tan", "tanh",
+         "sinh", "cosh", "sqrt", "abs", "sign", "arctan", "arcsin", "arccos", "arcsinh",
+         "arctanh", "floor", "ceil", "not", "square", "recip")
 ARITHMETIC = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "arctan2")
 COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne", "and", "or")
 BINARY = ARITHMETIC + COMPARISONS

@@ -37,6 +37,7 @@ CHEAP = {"add", "sub", "mul", "neg", "gt", "ge", "lt", "le", "eq", "ne", "and", 
          "maximum", "minimum", "abs", "sign"}
 
 UNARY = {"exp": "math.exp", "log": "math.log", "log1p": "math.log1p", "expm1": "math.expm1",
+         "erf": "math.erf", "erfc": "math.erfc",
          "sin": "math.sin", "cos": "math.cos", "tan": "math.tan", "tanh": "math.tanh",
          "sinh": "math.sinh", "cosh": "math.cosh", "sqrt": "math.sqrt", "abs": "abs",
          "sign": "np.sign", "arctan": "math.atan", "arcsin": "math.asin", "arccos": "math.acos",

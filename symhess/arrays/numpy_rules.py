@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ..foreign import ufunc_name
+from ..foreign import ERF, ERFC, ufunc_name
 from ..registry import registrar
 from .einsum import matmul_labels, parse, tensordot_labels
 from .graph import Builder, Node, Unsupported
@@ -25,7 +25,7 @@ UNARY_UFUNCS = {
     np.cosh: "cosh", np.sqrt: "sqrt", np.absolute: "abs", np.fabs: "abs", np.sign: "sign",
     np.arctan: "arctan", np.arcsin: "arcsin", np.arccos: "arccos", np.arcsinh: "arcsinh",
     np.arctanh: "arctanh", np.floor: "floor", np.ceil: "ceil", np.logical_not: "not",
-    np.square: "square", np.reciprocal: "recip",
+    np.square: "square", np.reciprocal: "recip", ERF: "erf", ERFC: "erfc",
 }
 BINARY_UFUNCS = {
     np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div",

@@ -11,12 +11,16 @@ not depend on the data's.
 
 from __future__ import annotations
 
+import math
+
 from .. import errors
 from . import linalg
 from .graph import ARITHMETIC, Builder, Node, Unsupported, topological
 
 
 # --- elementwise partial derivatives ---------------------------------------------------------
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+
 def _unary_partial(b: Builder, node: Node):
     """d out / d a for a unary node ``out = f(a)``; None where it is zero."""
     name, a, out = node.params[0], node.args[0], node
@@ -27,6 +31,8 @@ def _unary_partial(b: Builder, node: Node):
         "log": lambda: one / a,
         "log1p": lambda: one / (one + a),
         "expm1": lambda: out + one,
+        "erf": lambda: _TWO_OVER_SQRT_PI * b.unary("exp", -(a * a)),
+        "erfc": lambda: -_TWO_OVER_SQRT_PI * b.unary("exp", -(a * a)),
         "sin": lambda: b.unary("cos", a),
         "cos": lambda: -b.unary("sin", a),
         "tan": lambda: one + out * out,

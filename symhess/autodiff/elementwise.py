@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedFunctionError
-from ..foreign import give_ufunc_methods, ufunc_name
+from ..foreign import ERF, ERFC, give_ufunc_methods, ufunc_name
 from ..registry import registrar
 from .jet import FUNCTIONS, REASON, Jet, make, seed_of, select, ufunc_method, value
 
@@ -22,6 +22,7 @@ UNARY: dict = {}
 BINARY: dict = {}          # (a, b) -> (f, fa, fb, faa, fab, fbb)
 REAL_ONLY: set = set()
 _LN2, _LN10 = np.log(2.0), np.log(10.0)
+_TWO_OVER_SQRT_PI = 2 / np.sqrt(np.pi)
 
 
 #: ``@unary(*ufuncs, real_only=False)``: register ``rule(v) -> (f, f', f'')``.
@@ -48,6 +49,20 @@ unary(np.log)(lambda v: (np.log(v), 1 / v, -1 / v ** 2))
 unary(np.log2)(lambda v: (np.log2(v), 1 / (v * _LN2), -1 / (v ** 2 * _LN2)))
 unary(np.log10)(lambda v: (np.log10(v), 1 / (v * _LN10), -1 / (v ** 2 * _LN10)))
 unary(np.log1p)(lambda v: (np.log1p(v), 1 / (1 + v), -1 / (1 + v) ** 2))
+
+
+def _erf_family(complement: bool):
+    """The jet rule of erf (or erfc): value, and derivatives +-2/sqrt(pi) exp(-v^2) and
+    -+4 v/sqrt(pi) exp(-v^2)."""
+    def rule(v):
+        from scipy import special
+        slope = _TWO_OVER_SQRT_PI * np.exp(-v * v) * (-1.0 if complement else 1.0)
+        return (special.erfc(v) if complement else special.erf(v)), slope, -2 * v * slope
+    return rule
+
+
+unary(ERF, real_only=True)(_erf_family(False))
+unary(ERFC, real_only=True)(_erf_family(True))
 unary(np.sqrt)(lambda v: (s := np.sqrt(v), 0.5 / s, -0.25 / s ** 3))
 unary(np.cbrt, real_only=True)(lambda v: (c := np.cbrt(v), 1 / (3 * c * c), -2 / (9 * c ** 5)))
 unary(np.sin)(lambda v: (s := np.sin(v), np.cos(v), -s))

@@ -30,12 +30,13 @@ import threading
 from . import numpy_constructors, numpy_names, scipy_linalg, scipy_special, scipy_stats
 from .callers import refuse_scipy_conversion, scipy_caller
 from .numpy_names import EighResult, SlogdetResult, function_definition
-from .scipy_special import ufunc_name
+from .scipy_special import ERF, ERFC, ufunc_name
 from .traced import give_ufunc_methods, holds_traced, is_traced, register_traced
 
 __all__ = ["DEFINITIONS", "register_traced", "is_traced", "interposed", "scipy_caller",
            "scipy_names", "refuse_scipy_conversion", "ufunc_definition", "ufunc_name",
-           "function_definition", "give_ufunc_methods", "SlogdetResult", "EighResult"]
+           "function_definition", "give_ufunc_methods", "SlogdetResult", "EighResult", "ERF",
+           "ERFC"]
 
 
 def _traced_argument(args, kwargs) -> bool:

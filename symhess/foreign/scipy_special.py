@@ -17,11 +17,20 @@ mpmath's, the derivatives against JAX's.
 
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
 
-__all__ = ["UFUNCS", "DEFINITIONS", "ufunc_definition", "ufunc_name"]
+__all__ = ["UFUNCS", "DEFINITIONS", "ufunc_definition", "ufunc_name", "ERF", "ERFC"]
+
+#: The error function and its complement as ufuncs of symhess's own (NumPy has neither): on a
+#: traced value ``scipy.special.erf`` runs ``ERF``, which every tracer has a rule for (a
+#: function kept whole in the scalar tier, a node in the array tier, a jet rule in the
+#: cross-check), printed as the C library's ``erf``.
+ERF = np.frompyfunc(math.erf, 1, 1)
+ERFC = np.frompyfunc(math.erfc, 1, 1)
+_OWN = {ERF: "scipy.special.erf", ERFC: "scipy.special.erfc"}
 
 
 def expit(x):
@@ -89,6 +98,55 @@ def exp10(x):
     return np.exp(x * np.log(10.0))
 
 
+# --- the error function's family ---------------------------------------------------------------
+_SQRT_HALF = math.sqrt(0.5)
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+# log Phi(x) = -x^2/2 - log(-x) - log(2 pi)/2 + log(1 - 1/x^2 + 3/x^4 - ...) below -20, where
+# the derivatives of log(erfc) would divide underflowed squares (exp(-x^2) / erfc(-x/sqrt 2)^2
+# is 0/0 from -26.6): the series' coefficients of 1, 1/x^2, ..., 1/x^20, (-1)^k (2k - 1)!!
+# (its first omitted term is under 4e-19 at -20)
+_MILLS = tuple(float((-1) ** k * math.prod(range(1, 2 * k, 2))) for k in range(11))
+_TAIL = -20.0
+
+
+def _apply(ufunc, x):
+    """``ufunc(x)``: a traced value's rule, or on numbers math's value as a float array."""
+    y = ufunc(x)
+    return y.astype(np.float64) if type(y) is np.ndarray and y.dtype == object else y
+
+
+def erf(x):
+    """``erf(x)``."""
+    return _apply(ERF, x)
+
+
+def erfc(x):
+    """``erfc(x) = 1 - erf(x)``, without the cancellation for large ``x``."""
+    return _apply(ERFC, x)
+
+
+def ndtr(x):
+    """The standard normal distribution function ``Phi(x) = erfc(-x / sqrt(2)) / 2``."""
+    return 0.5 * erfc(-_SQRT_HALF * x)
+
+
+def log_ndtr(x):
+    """``log(Phi(x))``: ``log1p(-Phi(-x))`` above 0, ``log(Phi(x))`` down to -20, and the
+    asymptotic series of Mills' ratio below (each branch reads its operand only where it is
+    taken, so no branch's infinity reaches a derivative)."""
+    upper = x > 0
+    tail = x < _TAIL
+    xu = np.where(upper, x, 1.0)
+    xm = np.where(np.logical_or(upper, tail), -1.0, x)
+    xt = np.where(tail, x, _TAIL - 1.0)
+    w = 1.0 / (xt * xt)
+    series = np.polyval(_MILLS[::-1], w)
+    asymptotic = -0.5 * xt * xt - np.log(-xt) - _HALF_LOG_2PI + np.log(series)
+    middle = np.log(0.5 * erfc(-_SQRT_HALF * xm))
+    return np.where(upper, np.log1p(-0.5 * erfc(_SQRT_HALF * xu)),
+                    np.where(tail, asymptotic, middle))
+
+
 # --- the gamma function's family, for x > 0 -----------------------------------------------------
 # Below 10 the recurrence Gamma(x + 10) = x (x + 1) ... (x + 9) Gamma(x) moves the argument to
 # y >= 10, where the asymptotic series below are accurate to a few units in the last place (their
@@ -152,7 +210,7 @@ def beta(a, b):
 # scipy.special's ufuncs -> their definitions (the ones NumPy has are NumPy's)
 UFUNCS = {f.__name__: f for f in (expit, log_expit, logit, xlogy, xlog1py, entr, rel_entr,
                                   kl_div, huber, pseudo_huber, exp10, gammaln, digamma, betaln,
-                                  gamma, beta)}
+                                  gamma, beta, erf, erfc, ndtr, log_ndtr)}
 UFUNCS["psi"] = digamma
 UFUNCS.update(expm1=np.expm1, log1p=np.log1p, cbrt=np.cbrt, exp2=np.exp2)
 
@@ -165,6 +223,8 @@ def _from_scipy_special(ufunc) -> bool:
 
 def ufunc_name(ufunc) -> str:
     """How users call ``ufunc``: ``scipy.special.gammaln``, or ``np.exp``."""
+    if ufunc in _OWN:
+        return _OWN[ufunc]
     return f"{'scipy.special' if _from_scipy_special(ufunc) else 'np'}.{ufunc.__name__}"
 
 

@@ -4,8 +4,10 @@ The methods users write models with (``norm.logpdf(x, loc, scale)``, ``poisson.l
 ``multivariate_normal.logpdf(x, mean, cov)``, frozen distributions too) are interposed on their
 classes while a function is traced (`symhess.foreign`); called with a traced argument they run
 the family's density here, built from `symhess.foreign.scipy_special`'s careful functions
-(``gammaln``, ``xlogy``, ...) and NumPy's linear algebra. A family or method without a density
-here (``norm.logcdf``, which needs ``log_ndtr``) raises `UnsupportedFunctionError` naming it.
+(``gammaln``, ``xlogy``, ...) and NumPy's linear algebra; the distribution functions
+(``cdf``, ``logcdf``, ``sf``, ``logsf``) of ``norm`` (``ndtr``, ``log_ndtr``), ``logistic``
+and ``expon`` likewise. A family or method without a definition here (``gumbel_r.logpdf``,
+``cauchy.logcdf``) raises `UnsupportedFunctionError` naming it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def families() -> list[str]:
     """``scipy.stats.<family>.<method>`` for every density here."""
     return sorted([f"scipy.stats.{f}.logpdf" for f in _CONTINUOUS]
                   + [f"scipy.stats.{f}.pdf" for f in _CONTINUOUS]
+                  + [f"scipy.stats.{f}.{m}" for f in _CUMULATIVE for m in _CUMULATIVE_METHODS]
                   + [f"scipy.stats.{f}.logpmf" for f in _DISCRETE]
                   + [f"scipy.stats.{f}.pmf" for f in _DISCRETE]
                   + [f"scipy.stats.{f}.{m}" for f in ("multivariate_normal", "dirichlet")
@@ -100,6 +103,43 @@ def continuous_logpdf(dist, x, *args, **kwds):
     shapes, (loc, scale) = _arguments(dist, name, "logpdf", args, kwds,
                                       {"loc": 0.0, "scale": 1.0})
     return density((x - loc) / scale, *shapes) - np.log(scale)
+
+
+def _expon_cdf(z):
+    return np.where(z > 0, -np.expm1(-np.where(z > 0, z, 1.0)), 0.0)
+
+
+def _expon_logcdf(z):
+    """``log(1 - exp(-z))``: through expm1 below log 2, log1p above (each exact there)."""
+    near = np.logical_and(z > 0, z <= np.log(2.0))
+    zn, zf = np.where(near, z, 0.5), np.where(z > np.log(2.0), z, 1.0)
+    return np.where(z > np.log(2.0), np.log1p(-np.exp(-zf)),
+                    np.where(near, np.log(-np.expm1(-zn)), -np.inf))
+
+
+# standardized distribution functions: z -> (cdf, logcdf, sf, logsf), each written where it is
+# accurate (the upper tail through the lower one's mirror image)
+_CUMULATIVE = {
+    "norm": (sp.ndtr, sp.log_ndtr, lambda z: sp.ndtr(-z), lambda z: sp.log_ndtr(-z)),
+    "logistic": (sp.expit, sp.log_expit, lambda z: sp.expit(-z), lambda z: sp.log_expit(-z)),
+    "expon": (_expon_cdf, _expon_logcdf, lambda z: np.exp(-np.maximum(z, 0.0)),
+              lambda z: -np.maximum(z, 0.0)),
+}
+_CUMULATIVE_METHODS = ("cdf", "logcdf", "sf", "logsf")
+
+
+def _cumulative(method):
+    """``rv_continuous.<method>`` for ``method`` of `_CUMULATIVE_METHODS`, at ``(x - loc) /
+    scale``."""
+    which = _CUMULATIVE_METHODS.index(method)
+
+    def definition(dist, x, *args, **kwds):
+        name, functions = _family(dist, _CUMULATIVE, method)
+        _, (loc, scale) = _arguments(dist, name, method, args, kwds,
+                                     {"loc": 0.0, "scale": 1.0})
+        return functions[which]((x - loc) / scale)
+    definition.__name__ = f"continuous_{method}"
+    return definition
 
 
 def continuous_pdf(dist, x, *args, **kwds):
@@ -155,7 +195,8 @@ def dirichlet_pdf(dist, x, alpha):
 # (module, class) -> {method: definition(self, *args, **kwargs)}
 METHODS = {
     ("scipy.stats._distn_infrastructure", "rv_continuous"):
-        {"logpdf": continuous_logpdf, "pdf": continuous_pdf},
+        {"logpdf": continuous_logpdf, "pdf": continuous_pdf,
+         **{method: _cumulative(method) for method in _CUMULATIVE_METHODS}},
     ("scipy.stats._distn_infrastructure", "rv_discrete"):
         {"logpmf": discrete_logpmf, "pmf": discrete_pmf},
     ("scipy.stats._multivariate", "multivariate_normal_gen"):

@@ -36,7 +36,8 @@ def give_ufunc_methods(kind: type, ufuncs) -> None:
     for: NumPy's object loops call them on each element of an object array of traced values
     (what ``Traced.__array__`` and ``Jet.__array__`` build)."""
     for uf in ufuncs:
-        if isinstance(uf, np.ufunc) and not hasattr(kind, uf.__name__):
+        if isinstance(uf, np.ufunc) and uf.__name__.isidentifier() \
+                and not hasattr(kind, uf.__name__):
             setattr(kind, uf.__name__, _ufunc_method(uf))
 
 
