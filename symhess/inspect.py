@@ -1,7 +1,9 @@
 """Closed forms of a compiled Hessian: SymPy expressions, LaTeX, pretty text, CSE, sparsity.
 
-Everything here starts from a `CompiledHessian` and reads what it already derived: the nonzero
-upper-triangle entries (`CompiledHessian.entries`) and the kernel's CSE (`kernel_spec`). Symbols
+Everything here starts from a `CompiledHessian` (or the `CompiledDerivation` of a gradient,
+Jacobian or value with its derivatives) and reads what it already derived: the nonzero
+upper-triangle entries (`CompiledHessian.entries`; a derivative product's keys are ``(o,)``,
+``(o, k)`` and ``(o, k, l)``) and the kernel's CSE (`kernel_spec`). Symbols
 are named after the inputs as NumPy prints their entries: ``F[0, 1]`` for entry (0, 1) of the
 argument ``F``, ``p['w'][2]`` inside a dict argument ``p``, ``a`` for a 0-d argument.
 

@@ -1,8 +1,9 @@
 """Calling a compiled kernel: argument flattening, checks, batching, Dask, GPU, assembly.
 
-`Compiled` is the one object every product (Hessian, Hessian-vector product, block) compiles
-to: it is constructed complete, after its kernel exists, and everything other modules need of
-it is a public read-only property. `CompiledHessian` adds the closed forms of a Hessian.
+`Compiled` is the one object every product (Hessian, Hessian-vector product, block, gradient)
+compiles to: it is constructed complete, after its kernel exists, and everything other modules
+need of it is a public read-only property. `CompiledDerivation` adds the closed forms of what
+it computes, and `CompiledHessian` is the Hessian's (``symhess.derivatives`` has the others').
 """
 
 from __future__ import annotations
