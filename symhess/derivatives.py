@@ -165,8 +165,10 @@ def value_grad_hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: b
     returns ``((value, aux), gradient, Hessian)``.
 
     Args:
-        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates, sparse, tier,
-            sparse_format: as in `symhess.hessian`; check: as in `grad`.
+        fun, argnums, has_aux, holomorphic, static_argnums, verbose, templates: as in
+            `symhess.hessian`.
+        sparse, tier, sparse_format: as in `symhess.hessian`.
+        check: as in `grad`.
 
     >>> import numpy as np, symhess
     >>> f, g, H = symhess.value_grad_hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
