@@ -16,10 +16,10 @@ that returns 0, or ``k`` when the program raised its ``k``-th error message. The
 program makes are the ``buffer`` parameters, which the caller lays out in one block of
 `LoopProgram.temporaries` bytes at the offsets of `LoopProgram.buffers`; the array the program
 returns is written in ``out`` directly, and so are the arrays it copies whole into it (the
-parts of a result of several arrays: a value, its gradient, its Hessian). A sum into one element across a loop is kept in a
-register (`LoopProgram.invariant_sum`). The parameters are not marked ``noalias``: LLVM would
-then vectorize loops of indexed reads with gather instructions, slower than scalar loads on
-common CPUs.
+parts of a result of several arrays: a value, its gradient, its Hessian). A sum into one
+element across a loop is kept in a register (`LoopProgram.invariant_sum`). The parameters are
+not marked ``noalias``: LLVM would then vectorize loops of indexed reads with gather
+instructions, slower than scalar loads on common CPUs.
 
 Values are doubles, 64-bit integers or booleans, with NumPy's promotion (a boolean or an integer
 meeting a double becomes one, ``/`` is a true division) and NumPy's results for the edge cases:
@@ -398,20 +398,22 @@ def _bytes(elem: str) -> int:
 
 def _parts(body, returned) -> dict:
     """``{name: (a, b)}`` of the arrays the program copies whole into the array it returns,
-    ``returned[a:b] = X.reshape(-1)`` (each array's first such copy): the parts of a result
-    of several arrays, which `LoopProgram.allocate` makes in place."""
+    ``returned[a:b] = X.reshape(-1)``, in the copies that end it (nothing is written after
+    them, so an array made in place holds what the copy would): the parts of a result of
+    several arrays, which `LoopProgram.allocate` makes in place. An array copied twice is
+    made at its first copy's place."""
     parts = {}
-    for stmt in body:
+    for stmt in reversed(body[:-1]):
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
-            continue
+            break
         target, value = stmt.targets[0], stmt.value
-        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
-                and target.value.id == returned and isinstance(target.slice, ast.Slice) \
-                and call_name(value) == "reshape" and isinstance(value.func.value, ast.Name) \
-                and isinstance(target.slice.lower, ast.Constant) \
-                and isinstance(target.slice.upper, ast.Constant):
-            parts.setdefault(value.func.value.id, (target.slice.lower.value,
-                                                   target.slice.upper.value))
+        if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+                and target.value.id == returned and isinstance(target.slice, ast.Slice)
+                and call_name(value) == "reshape" and isinstance(value.func.value, ast.Name)
+                and isinstance(target.slice.lower, ast.Constant)
+                and isinstance(target.slice.upper, ast.Constant)):
+            break
+        parts[value.func.value.id] = (target.slice.lower.value, target.slice.upper.value)
     return parts
 
 

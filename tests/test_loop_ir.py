@@ -202,6 +202,18 @@ CASES = {
             out[7:8] = t2.reshape(-1)
             return out.reshape((8,))
         """, [X, V]),
+    "an array written after a copy of it keeps the copy as it was": ("""
+        def kernel(in0):
+            t1 = np.empty((3,), dtype=np.float64)
+            for j in range(3):
+                t1[j] = in0[j] * 2.0
+            out = np.empty(6, dtype=np.float64)
+            out[0:3] = t1.reshape(-1)
+            for j in range(3):
+                t1[j] = t1[j] + 1.0
+            out[3:6] = t1.reshape(-1)
+            return out.reshape((6,))
+        """, [V]),
 }
 
 
