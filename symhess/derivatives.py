@@ -241,8 +241,9 @@ class CompiledDerivatives(CompiledDerivation):
 class DerivativesDerivation(Derivation):
     """The symbolic side of a derivative product: the entries of every part it returns
     (`entries`: keys ``(o,)``, ``(o, k)``, ``(o, k, l)`` for the value, first and second
-    derivatives), each part's dense layout for the closed forms (`parts`), and the unrolled
-    kernel spec storing them where the product's ``sections`` ``[(what, layout, offset)]`` do.
+    derivatives), each part's dense layout and key length for the closed forms (`parts`), and
+    the unrolled kernel spec (`symhess.lower.Derivation.kernel_spec`) storing them where the
+    product's ``sections`` ``[(what, layout, offset)]`` do.
     """
 
     LENGTH = {"value": 1, "first": 2, "second": 3}
@@ -257,7 +258,7 @@ class DerivativesDerivation(Derivation):
         dense = {"value": Values(out_shapes, trace.out_tree),
                  "first": JacobianLayout(out_shapes, diff_shapes, trace.out_tree, trace.diff_tree),
                  "second": self.dense_layout}
-        self.parts = [(what, dense[what]) for what, _, _ in sections]
+        self.parts = [(dense[what], self.LENGTH[what]) for what, _, _ in sections]
         self._section = {self.LENGTH[what]: (section, offset) for what, section, offset in sections}
 
     def entries(self) -> dict:
@@ -272,13 +273,6 @@ class DerivativesDerivation(Derivation):
         """Where entry ``key`` (and its mirror) is stored in the kernel's flat output."""
         section, offset = self._section[len(key)]
         return tuple(offset + p for p in section.positions(*key))
-
-    def kernel_spec(self):
-        """The unrolled kernel spec: every entry of every part on its own, one CSE pass."""
-        if self._spec is None:
-            values = [(e, self.positions(key)) for key, e in self.entries().items()]
-            self._spec = kernel_spec(self.title, self.leaves, values, self.layout, self.dtype)
-        return self._spec
 
 
 def part_entries(outputs, wrt, kind: Kind, parts, derived=None) -> dict:

@@ -51,10 +51,7 @@ def _block(values: np.ndarray):
 def _parts(c) -> list:
     """``[(dense layout, key length)]`` of each part ``c`` returns: the Hessian alone (keys
     ``(o, k, l)``), or a derivative product's value, first and second derivatives."""
-    parts = getattr(c.derivation, "parts", None)
-    if parts is None:
-        return [(c.dense_layout, 3)]
-    return [(layout, {"value": 1, "first": 2, "second": 3}[what]) for what, layout in parts]
+    return getattr(c.derivation, "parts", None) or [(c.dense_layout, 3)]
 
 
 def _per_part(c, make) -> object:

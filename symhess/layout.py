@@ -227,8 +227,13 @@ class SparseLayout:
         self.indices = cols.astype(np.int64 if big else np.int32)
         self.indptr = np.concatenate(
             [[0], np.cumsum(np.bincount(rows, minlength=self.shape[0]))]).astype(self.indices.dtype)
-        self.rows, self.cols = rows.astype(np.int64), cols.astype(np.int64)
-        self.rows.flags.writeable = self.cols.flags.writeable = False
+        # the coordinates themselves, for the formats that return them (read-only: shared by
+        # every result)
+        self.rows = self.cols = None
+        if format in ("coo_array", "triplets"):
+            self.rows = rows.astype(np.int64, copy=False)
+            self.cols = cols.astype(np.int64, copy=False)
+            self.rows.flags.writeable = self.cols.flags.writeable = False
         self.size = len(keys)
         self.out_shape = (self.size,)
         self.out_blocks = [self.size]

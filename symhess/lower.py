@@ -112,6 +112,7 @@ class Derivation:
         self._outputs, self._sums = outputs, sums
         self._entries, self._spec = entries, None
         self._lock = threading.Lock()
+        self.title = f"Hessian of {name}"
 
     @property
     def outputs(self) -> list:
@@ -135,7 +136,7 @@ class Derivation:
         """The unrolled kernel spec: every entry stored on its own, after one CSE pass."""
         if self._spec is None:
             values = [(expr, self.positions(key)) for key, expr in self.entries().items()]
-            self._spec = kernel_spec(f"Hessian of {self.name}", self.leaves, values,
+            self._spec = kernel_spec(self.title, self.leaves, values,
                                      self.layout, self.dtype)
         return self._spec
 
