@@ -28,7 +28,7 @@ RESERVED = frozenset("""
     template typename namespace operator private public protected virtual friend throw try catch
     and or not xor asm explicit mutable using
     sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp log log1p sqrt pow fabs
-    expm1 hypot erf erfc fmax main
+    expm1 hypot erf erfc floor fmod fmax main
 """.split())
 
 
@@ -56,7 +56,8 @@ class C99Printer(NumPyPrinter):
         "atan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "asinh",
         "acosh": "acosh", "atanh": "atanh", "atan2": "atan2", "Abs": "fabs",
         "exp": "exp", "sqrt": "sqrt", "log": "log", "log1p": "log1p", "cot": None,
-        "expm1": "expm1", "hypot": "hypot", "erf": "erf", "erfc": "erfc",
+        "expm1": "expm1", "hypot": "hypot", "erf": "erf", "erfc": "erfc", "floor": "floor",
+        "fmod": "fmod",
     }
     # M_PI and M_E are POSIX, not C99: spell the values out.
     constants = {"Pi": "3.141592653589793", "Exp1": "2.718281828459045", "Infinity": "INFINITY",

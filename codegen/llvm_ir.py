@@ -39,7 +39,7 @@ FUNCTIONS = {
     "Abs": "llvm.fabs.f64", "tan": "tan", "asin": "asin", "acos": "acos", "atan": "atan",
     "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "asinh", "acosh": "acosh",
     "atanh": "atanh", "atan2": "atan2", "log1p": "log1p", "expm1": "expm1", "hypot": "hypot",
-    "erf": "erf", "erfc": "erfc",
+    "erf": "erf", "erfc": "erfc", "floor": "llvm.floor.f64", "fmod": "fmod",
 }
 
 

@@ -229,9 +229,10 @@ class ScalarCompiler:
             return self.extremum(name[3:], *args)
         if name == "np.sign":
             return self.sign(args[0])
-        if name == "math.atan2":
-            self.declares.add("declare double @atan2(double, double)")
-            return self.fresh(f"call double @atan2(double {self.floating(args[0])}, "
+        if name in ("math.atan2", "math.fmod"):
+            callee = name[5:]
+            self.declares.add(f"declare double @{callee}(double, double)")
+            return self.fresh(f"call double @{callee}(double {self.floating(args[0])}, "
                               f"double {self.floating(args[1])})"), "f"
         short = name.split(".")[-1]
         if name in (f"math.{short}", f"np.{short}") and len(args) == 1:

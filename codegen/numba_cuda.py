@@ -30,6 +30,11 @@ class CudaPrinter(NumPyPrinter):
     def _print_special_softplus(self, u):
         return f"(max({u}, 0.0) + math.log1p(math.exp(-abs({u}))))"
 
+    def _print_special_floor(self, u):
+        """A float: CUDA's math.floor returns an integer, which cannot hold inf, NaN or a value
+        beyond 2**63 (and every double from 2**52 up is an integer already)."""
+        return f"({u} if not abs({u}) < 4503599627370496.0 else float(math.floor({u})))"
+
 
 def supports(spec: KernelSpec) -> bool:
     """Whether the CUDA target can print ``spec``: real dtypes only (no complex device math)."""

@@ -46,6 +46,7 @@ class NumPyPrinter(Visitor):
         "acosh": "arccosh", "atanh": "arctanh", "atan2": "arctan2", "Abs": "abs",
         "exp": "exp", "sqrt": "sqrt", "log": "log", "log1p": "log1p", "cot": None,
         "expm1": "expm1", "hypot": "hypot", "erf": "math.erf", "erfc": "math.erfc",
+        "floor": "floor", "fmod": "fmod",
     }
     constants = {"Pi": "np.pi", "Exp1": "np.e", "Infinity": "np.inf",
                  "NegativeInfinity": "-np.inf", "NaN": "np.nan", "ComplexInfinity": "np.nan"}

@@ -120,6 +120,8 @@ ufunc(np.log10)(lambda a: se.log(a) / se.log(10))
 # scipy.special.erf and erfc (`symhess.foreign`'s ufuncs): kept whole, printed as libm's
 ufunc(foreign.ERF, real_only=True)(special.erf)
 ufunc(foreign.ERFC, real_only=True)(special.erfc)
+ufunc(np.floor, real_only=True)(special.floor)
+ufunc(np.fmod, real_only=True)(special.fmod)
 
 
 @ufunc(np.log1p)

@@ -1,4 +1,5 @@
-"""Functions kept whole in the symbolic expressions: log1p, expm1, softplus, hypot, erf, erfc.
+"""Functions kept whole in the symbolic expressions: log1p, expm1, softplus, hypot, erf, erfc,
+floor and fmod.
 
 SymEngine has no ``log1p`` or ``expm1``. Written as ``log(1 + x)`` and ``exp(x) - 1`` they lose
 the precision they exist for: CSE makes ``1 + x`` a temporary, and the kernel then computes
@@ -16,7 +17,13 @@ The derivative rules are chosen to stay accurate and finite where the plain form
   ``sigmoid(u) (1 - sigmoid(u))``, which cancels for large ``u``;
 * ``hypot(a, b)' = (a/hypot(a, b), b/hypot(a, b))``, each ratio a node (``hypot_ratio``) whose
   derivatives are ``ratio(b, a)**2 / hypot`` and ``-ratio(a, b) ratio(b, a) / hypot``: bounded
-  numerators, so nothing overflows at 1e200 or underflows at 1e-200.
+  numerators, so nothing overflows at 1e200 or underflows at 1e-200;
+* ``floor(u)' = 0`` (piecewise constant, as JAX differentiates it), and C's ``fmod(a, b) =
+  a - trunc(a / b) b`` has the partials ``1`` and ``-trunc(a / b)``, the quotient of the piece
+  the value is on (`_quotient`): NumPy's remainder and
+  rounding functions are written with these two (`symhess.foreign.numpy_rounding`). SymEngine's
+  own ``floor`` has no derivative, and a remainder written ``a - floor(a / b) b`` rounds where
+  ``fmod`` is exact.
 
 `NODES` is the table of these functions: name, arity, NumPy evaluation and partial derivatives.
 """
@@ -32,7 +39,8 @@ from symengine.lib.symengine_wrapper import PyFunction, sympy_module
 from .errors import OperandTypeError
 
 __all__ = ["NODES", "Special", "is_special", "log1p", "expm1", "softplus", "sigmoid", "hypot",
-           "hypot_ratio", "erf", "erfc", "no_derivative", "undefined", "evaluate"]
+           "hypot_ratio", "erf", "erfc", "floor", "fmod", "no_derivative", "undefined",
+           "evaluate"]
 
 
 class Special:
@@ -57,7 +65,7 @@ class Special:
     def __call__(self, *args):
         if len(args) != self.nargs:
             raise OperandTypeError(f"{self.name} takes {self.nargs} argument(s), got {len(args)}")
-        args = tuple(se.sympify(a) for a in args)
+        args = tuple(_symengine(a) for a in args)
         if all(isinstance(a, se.Number) for a in args):
             return self._number(args)
         return PyFunction(_Node(self, args), args, self, sympy_module)
@@ -84,6 +92,23 @@ class Special:
         return self.name
 
     __repr__ = __str__
+
+
+def _symengine(a):
+    """``a`` as SymEngine. SymEngine rebuilds a node (``xreplace``, ``subs``) by calling its
+    `Special` with the new arguments converted to SymPy, which can turn a comparison with a
+    Piecewise (``Piecewise((1, x < 0), (0, True)) < y``) into an ``ITE`` SymEngine has no
+    class for: those are written with And, Or and Not (an error raised here would end the
+    process inside SymEngine)."""
+    try:
+        return se.sympify(a)
+    except se.SympifyError:
+        import sympy
+        if not isinstance(a, sympy.Basic):
+            raise
+        plain = a.replace(sympy.ITE, lambda c, t, f: sympy.Or(sympy.And(c, t),
+                                                              sympy.And(sympy.Not(c), f)))
+        return se.sympify(plain)
 
 
 class _Node:
@@ -170,6 +195,21 @@ erf = Special("erf", 1, _erf, lambda u: [_TWO_OVER_SQRT_PI * se.exp(-u * u)],
 erfc = Special("erfc", 1, _erfc, lambda u: [-_TWO_OVER_SQRT_PI * se.exp(-u * u)],
                lambda sp, u: sp.erfc(u, evaluate=False))
 
+floor = Special("floor", 1, np.floor, lambda u: [se.Integer(0)],
+                lambda sp, u: sp.floor(u, evaluate=False))
+
+
+def _quotient(a, b):
+    """The integer ``trunc(a / b)`` that ``fmod(a, b)`` takes away, as the value's piece has
+    it: ``(a - fmod(a, b)) / b`` to the nearest integer (``a / b`` itself can round to the
+    next integer: ``5.3 / 0.1`` is 53.0, while ``fmod(5.3, 0.1)`` is ``5.3 - 52 * 0.1``)."""
+    q = (a - fmod(a, b)) / b
+    return se.Piecewise((floor(q) + 1, se.Gt(q - floor(q), 0.5)), (floor(q), True))
+
+
+fmod = Special("fmod", 2, np.fmod, lambda a, b: [se.Integer(1), -_quotient(a, b)],
+               lambda sp, a, b: a - b * sp.sign(a / b) * sp.floor(sp.Abs(a / b)))
+
 # The value of its argument, with no derivative: NumPy's ``c ** y`` for a constant c < 0, defined
 # only at integer y. Printed as its argument; its derivatives are `undefined`, NaN, and stay NaN
 # however often they are differentiated (a constant nan would differentiate to 0).
@@ -179,7 +219,7 @@ no_derivative = Special("no_derivative", 1, lambda u: u, lambda u: [undefined(u)
                         lambda sp, u: u)
 
 NODES = {f.name: f for f in (log1p, expm1, softplus, sigmoid, hypot, hypot_ratio, erf, erfc,
-                             no_derivative, undefined)}
+                             floor, fmod, no_derivative, undefined)}
 
 
 # --- SymPy: a Function class per node, for symhess.inspect ---------------------------------------

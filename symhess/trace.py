@@ -317,20 +317,10 @@ class Traced:
     __neg__, __pos__, __abs__ = (_ufunc_method(np.negative), _ufunc_method(np.positive),
                                  _ufunc_method(np.absolute))
 
-    def __floordiv__(self, other):
-        raise errors.UnsupportedFunctionError("floor division (//) on a traced value",
-                                              "it is piecewise constant: its derivative is zero")
-
-    __rfloordiv__ = __floordiv__
-
-    def __mod__(self, other):
-        raise errors.UnsupportedFunctionError(
-            "the remainder % (np.mod, np.remainder) of a traced value",
-            "no symbolic rule: the value jumps wherever x / divisor crosses an integer. Where "
-            "the argument stays within one period, subtract that period's start as a constant "
-            "(x - k * c) instead; its Hessian is the same")
-
-    __rmod__ = __mod__
+    # piecewise constant (//) and piecewise linear (%): `symhess.foreign.numpy_rounding`
+    __floordiv__, __rfloordiv__ = _ufunc_method(np.floor_divide), _reflected(np.floor_divide)
+    __mod__, __rmod__ = _ufunc_method(np.remainder), _reflected(np.remainder)
+    __divmod__, __rdivmod__ = _ufunc_method(np.divmod), _reflected(np.divmod)
 
     # --- methods that NumPy users call on arrays ------------------------------------------------
     def sum(self, *a, **k): return np.sum(self, *a, **k)

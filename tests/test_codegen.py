@@ -501,6 +501,33 @@ def test_every_target_computes_the_closed_form_hessian(target, tmp_path):
         np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-300)
 
 
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_floor_and_fmod_print_in_every_target(target, tmp_path):
+    """The two primitives NumPy's rounding and remainder functions are written with, against
+    NumPy's own: negative arguments, a value too large for an integer (CUDA's math.floor
+    returns one), a zero remainder; out = [floor(x) y, fmod(x, y), fmod(y, x) + floor(-y), 0, 0]."""
+    from symhess import special as sp
+    c = se.Symbol("c")
+    spec = KernelSpec(
+        inputs=[KernelInput((2, 2)), KernelInput((), scalar=True)],
+        reads={x: (0, (0, 1)), y: (0, (1, 0)), c: (1, ())}, assignments=[],
+        outputs=[(sp.floor(x) * y + c, (0,)), (sp.fmod(x, y), (1,)),
+                 (sp.fmod(y, x) + sp.floor(-y), (2,))],
+        out_size=5, out_shape=(5,))
+    for a, b in [(-2.5, 0.75), (7.25, -2.0), (6.0, 3.0), (-1e300, 3.5), (0.3, 1e-3)]:
+        F = np.array([[0.0, a], [b, 0.0]])
+        want = np.array([np.floor(a) * b, np.fmod(a, b), np.fmod(b, a) + np.floor(-b), 0, 0])
+        if target == "c99":
+            got = _run_c99(spec, F, 0.0, tmp_path)
+        elif target == "cfunc":
+            got = _run_cfunc(spec, F, 0.0)
+        elif target == "cuda":
+            got = _import(TARGETS[target].emit(spec), tmp_path, "cuda")(F, 0.0)
+        else:
+            got = _load(TARGETS[target].emit(spec))(F, 0.0)
+        np.testing.assert_array_equal(got, want, err_msg=f"{target} at {(a, b)}")
+
+
 @pytest.mark.parametrize("target", ["python", "llvm", "llvm-split", "cuda", "native",
                                     "native-split"])
 def test_batched_kernels_compute_every_point(target, tmp_path):

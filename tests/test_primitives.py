@@ -70,6 +70,16 @@ def near_identity(rng, shape):
     return np.eye(shape[-1]) + 0.3 * rng.uniform(-1.0, 1.0, shape)
 
 
+def _special(m):
+    """``scipy.special``, or ``jax.scipy.special`` when ``m`` is ``jax.numpy``."""
+    if m is np:
+        import scipy.special
+        return scipy.special
+    import jax.scipy.special
+    return jax.scipy.special
+
+
+_SPECIAL = dict(shapes=((3,),), holomorphic=False, float32=False)
 C3 = np.array([0.5, -1.25, 2.0])
 C23 = np.array([[1.0, -0.5, 0.25], [0.75, 2.0, -1.5]])
 POSITIVE = (0.5, 2.0)
@@ -133,6 +143,26 @@ ELEMENTWISE = [
     unary("where", lambda m, x: m.where(x > 0.1, x ** 3, m.sin(x)), holomorphic=False),
     binary("where-compound", lambda m, a, b: m.where((a > b) & (a < 0.5), a * b, b ** 3),
            holomorphic=False),
+    # rounding and remainders: piecewise constant and piecewise linear
+    unary("floor-ceil", lambda m, x: m.floor(3.0 * x) * x ** 2 + m.ceil(x) * x ** 3,
+          domain=(-3.0, 3.0), holomorphic=False),
+    unary("trunc-rint-round", lambda m, x: (m.trunc(x) + m.rint(2.0 * x)) * x ** 2
+          + m.round(x, 1) * x, domain=(-3.0, 3.0), holomorphic=False),
+    binary("remainder-fmod", lambda m, a, b: m.remainder(a, b) ** 2 * b + m.fmod(a, b) * a,
+           domain=(0.4, 3.0), signed=True, holomorphic=False),
+    binary("floor_divide", lambda m, a, b: (a // b) * a * b, domain=(0.4, 3.0), signed=True,
+           holomorphic=False),
+    # scipy.special (jax.scipy.special for JAX)
+    unary("erf-erfc", lambda m, x: _special(m).erf(x) * x + _special(m).erfc(2.0 * x) ** 2,
+          domain=(-2.0, 2.0), **_SPECIAL),
+    unary("ndtr-log_ndtr", lambda m, x: _special(m).ndtr(x) ** 2 + _special(m).log_ndtr(3.0 * x),
+          domain=(-3.0, 3.0), **_SPECIAL),
+    unary("gammaln-digamma", lambda m, x: _special(m).gammaln(x) * x + _special(m).digamma(x),
+          domain=(0.2, 14.0), **_SPECIAL),
+    unary("expit-logit", lambda m, x: _special(m).expit(4.0 * x) * x
+          + _special(m).logit(0.5 + 0.3 * x), **_SPECIAL),
+    binary("xlogy-xlog1py", lambda m, a, b: _special(m).xlogy(a, b) + _special(m).xlog1py(b, a),
+           domain=(0.2, 2.0), **_SPECIAL),
 ]
 
 # Reductions and scans: a power after the reduction makes every entry of the Hessian depend on
@@ -737,3 +767,19 @@ def test_conditions_used_as_numbers_and_numbers_as_conditions(jax, jnp):
     for templates in (None, False):
         got = symhess.hessian(f, tier="scalar", templates=templates, check=True)(t, k)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_conditions_compared_with_each_other_inside_a_function_kept_whole(jax, jnp):
+    """``(a < 0) != (b < 0)`` and a condition compared with a value, inside ``log1p`` (a node
+    SymEngine rebuilds through SymPy, which rewrites such comparisons into an ``ITE`` that
+    SymEngine cannot read back): the Hessian JAX gives, for element sums and plain terms."""
+    def f(t, k, xp=np):
+        return (xp.sum(xp.log1p(xp.where((t[0] * k < 0) != (t[1] < 0), t[0] ** 2, t[1] ** 2)) * t[1])
+                + xp.log1p(xp.where((t[0] < 0) < t[1], t[1] ** 4, t[0] ** 2)) * t[0])
+
+    k = np.array([1.0, -2.0, 0.5, -0.25])
+    for t in (np.array([0.7, -0.4]), np.array([-0.3, 0.9])):
+        want = np.asarray(jax.hessian(lambda t: f(t, k, jnp))(t))
+        for templates in (None, False):
+            got = symhess.hessian(f, tier="scalar", templates=templates, check=True)(t, k)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

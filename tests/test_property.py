@@ -10,14 +10,16 @@ compiled per example, so many random terms share one Numba compile. For each exa
 2. central finite differences of the autodiff's gradient are compared with its Hessian.
 
 Domains are kept safe by construction (``log(1 + x*x)``, ``4 I + tanh(M)`` before ``inv``), and
-every piecewise function (abs, sign, maximum, where, clip, max, ...) gets its argument shifted by
-a constant, chosen at the drawn point, so that no kink lies within a finite-difference step.
+every piecewise function (abs, sign, maximum, where, clip, floor, remainder, max, ...) gets its
+argument shifted by a constant, chosen at the drawn point, so that no kink or jump lies within a
+finite-difference step.
 """
 
 import math
 
 import numpy as np
 import pytest
+import scipy.special as special
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
@@ -52,11 +54,18 @@ UNARY = {
     "log10": lambda x: np.log10(2 + x * x), "deg2rad": np.deg2rad, "negative": np.negative,
     "float_power": lambda x: np.float_power(1 + x * x, 0.75),
     "divide": lambda x: 1.0 / (1.5 + np.sin(x)),
+    "erf": special.erf, "expit": special.expit, "log_ndtr": special.log_ndtr,
+    "gammaln": lambda x: special.gammaln(0.5 + x * x), "xlogy": lambda x: special.xlogy(x, 2 + x * x),
 }
 # Piecewise unary functions: kink positions of their argument.
 KINKED = {
     "abs": (np.abs, (0.0,)), "fabs": (np.fabs, (0.0,)), "sign_times": (None, (0.0,)),
     "clip": (lambda x: np.clip(x, -0.4, 0.5), (-0.4, 0.5)),
+    # (2 tanh(x) in (-2, 2) crosses each integer, or multiple of 1.5, once)
+    "floor": (lambda x: np.floor(2.0 * np.tanh(x)) * x + x,
+              (math.atanh(-0.5), 0.0, math.atanh(0.5))),
+    "remainder": (lambda x: np.remainder(2.0 * np.tanh(x), 1.5) * x,
+                  (math.atanh(-0.75), 0.0, math.atanh(0.75))),
 }
 BINARY = {
     "add": np.add, "subtract": np.subtract, "multiply": np.multiply,

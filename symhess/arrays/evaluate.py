@@ -31,7 +31,7 @@ _UNARY = {"neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p,
           "not": np.logical_not, "square": np.square, "recip": np.reciprocal}
 _BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
            "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,
-           "arctan2": np.arctan2, "gt": np.greater, "ge": np.greater_equal, "lt": np.less,
+           "arctan2": np.arctan2, "fmod": np.fmod, "gt": np.greater, "ge": np.greater_equal, "lt": np.less,
            "le": np.less_equal, "eq": np.equal, "ne": np.not_equal, "and": np.logical_and,
            "or": np.logical_or}
 

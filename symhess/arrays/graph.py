@@ -40,7 +40,7 @@ from .. import errors
 UNARY = ("neg", "exp", "log", "log1p", "expm1", "erf", "erfc", "sin", "cos", "tan", "tanh",
          "sinh", "cosh", "sqrt", "abs", "sign", "arctan", "arcsin", "arccos", "arcsinh",
          "arctanh", "floor", "ceil", "not", "square", "recip")
-ARITHMETIC = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "arctan2")
+ARITHMETIC = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "arctan2", "fmod")
 COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne", "and", "or")
 BINARY = ARITHMETIC + COMPARISONS
 
@@ -209,7 +209,7 @@ class Builder:
                 and a.id > b.id:
             a, b = b, a                    # commutative: one order, so CSE finds both
         dtype = "b" if name in COMPARISONS else _result_dtype(a.dtype, b.dtype)
-        if name in ("div", "pow", "arctan2"):
+        if name in ("div", "pow", "arctan2", "fmod"):
             dtype = "f"
         return self.node("binary", (a, b), (name,), shape, dtype)
 

@@ -208,8 +208,8 @@ class Lowering:
                 return f"({x} ** {y})"
             if name in ("maximum", "minimum"):     # NumPy's: a NaN operand gives NaN
                 return f"np.{name}({x}, {y})"
-            if name == "arctan2":
-                return f"math.atan2({x}, {y})"
+            if name in ("arctan2", "fmod"):
+                return f"math.{'atan2' if name == 'arctan2' else 'fmod'}({x}, {y})"
             return f"({x} {BINARY[name]} {y})"
         if op == "where":
             c, x, y = (self.expr(a, idx) for a in args)

@@ -30,7 +30,7 @@ UNARY_UFUNCS = {
 BINARY_UFUNCS = {
     np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div",
     np.power: "pow", np.maximum: "maximum", np.minimum: "minimum", np.fmax: "maximum",
-    np.fmin: "minimum", np.arctan2: "arctan2", np.greater: "gt", np.greater_equal: "ge",
+    np.fmin: "minimum", np.arctan2: "arctan2", np.fmod: "fmod", np.greater: "gt", np.greater_equal: "ge",
     np.less: "lt", np.less_equal: "le", np.equal: "eq", np.not_equal: "ne",
     np.logical_and: "and", np.logical_or: "or",
 }
@@ -76,6 +76,9 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
         first = b.binary("ge", x, y)
         big, small = b.where(first, x, y), b.where(first, y, x)
         return _wrap(big + b.unary("log1p", b.unary("exp", small - big)))
+    if ufunc is np.logical_xor:         # truth values that differ
+        x, y = (v if v.dtype == "b" else b.binary("ne", v, b.const(0.0)) for v in nodes)
+        return _wrap(b.binary("ne", x, y))
     raise Unsupported(ufunc_name(ufunc))
 
 

@@ -73,6 +73,10 @@ def _binary_partials(b: Builder, node: Node):
     if name == "arctan2":               # arctan2(x, y) = angle of (y, x): d/dx y/r2, d/dy -x/r2
         r2 = x * x + y * y
         return y / r2, -(x / r2)
+    if name == "fmod":                  # x - trunc(x / y) y: the value's piece's quotient
+        q = (x - out) / y               # (x / y itself may round to the next integer)
+        low = b.unary("floor", q)
+        return b.const(1.0), -b.where(b.binary("gt", q - low, b.const(0.5)), low + 1.0, low)
     raise errors.InternalError(f"no partial derivatives for {name}")
 
 

@@ -105,10 +105,9 @@ class SymArray:
     __invert__ = _ufunc("logical_not")
     __hash__ = object.__hash__
 
-    def __mod__(self, other):
-        raise Unsupported("%")
-
-    __floordiv__ = __rfloordiv__ = __rmod__ = __mod__
+    __floordiv__, __rfloordiv__ = _ufunc("floor_divide"), _reflected("floor_divide")
+    __mod__, __rmod__ = _ufunc("remainder"), _reflected("remainder")
+    __divmod__, __rdivmod__ = _ufunc("divmod"), _reflected("divmod")
 
     # --- indexing and methods ----------------------------------------------------------------
     def __getitem__(self, key):

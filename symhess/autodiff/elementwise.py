@@ -81,6 +81,7 @@ unary(np.arctanh)(lambda v: (np.arctanh(v), 1 / (1 - v * v), 2 * v / (1 - v * v)
 unary(np.absolute, np.fabs, real_only=True)(
     lambda v: (np.abs(v), np.where(v >= 0, 1.0, -1.0), np.zeros_like(v)))
 unary(np.sign, real_only=True)(lambda v: (np.sign(v), np.zeros_like(v), np.zeros_like(v)))
+unary(np.floor, real_only=True)(lambda v: (np.floor(v), np.zeros_like(v), np.zeros_like(v)))
 
 
 @binary(np.power, np.float_power)
@@ -99,6 +100,15 @@ def _power(a, b):
     la = np.log(np.where(zero, 1.0, a))
     fb = np.where(zero, 0.0, f * la)
     return f, fa, fb, faa, pw(a, b - 1) * (1 + b * la), np.where(zero, 0.0, f * la * la)
+
+
+@binary(np.fmod, real_only=True)
+def _fmod(a, b):
+    """``a - trunc(a / b) b``: slopes 1 and minus the quotient of the value's piece,
+    ``(a - fmod(a, b)) / b`` rounded (``a / b`` itself may round to the next integer)."""
+    zero = np.zeros(np.broadcast_shapes(np.shape(a), np.shape(b)))
+    f = np.fmod(a, b)
+    return f, zero + 1.0, -np.rint((a - f) / b) + zero, zero, zero, zero
 
 
 @binary(np.arctan2, real_only=True)

@@ -192,7 +192,8 @@ def _operator(uf, reflected=False):
 
 
 for _name, _uf in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
-                   ("truediv", np.true_divide), ("pow", np.power), ("matmul", np.matmul)]:
+                   ("truediv", np.true_divide), ("pow", np.power), ("matmul", np.matmul),
+                   ("floordiv", np.floor_divide), ("mod", np.remainder), ("divmod", np.divmod)]:
     setattr(Jet, f"__{_name}__", _operator(_uf))
     setattr(Jet, f"__r{_name}__", _operator(_uf, True))
 for _name, _uf in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),

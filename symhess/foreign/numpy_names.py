@@ -5,9 +5,10 @@ NumPy 2's array-API names (``np.vecdot``, ``np.matvec``, ``np.vecmat``,
 ``np.cumulative_sum``, ``np.unstack``, ``np.linalg.vector_norm``, ``np.linalg.matrix_norm``)
 and the rest users reach for (``np.polyval``, ``np.interp`` with constant knots,
 ``np.linspace`` with traced end points, ``np.gradient``, ``np.nan_to_num``, ``np.angle`` of
-real values, ``np.sinc``) dispatch on a traced value like any NumPy function; each tracer runs
-the definition here (`function_definition`) when it has no rule of its own. Names a NumPy
-release lacks are left out. ``np.apply_along_axis`` is refused by name.
+real values, ``np.sinc``, and the rounding and remainder functions of
+`symhess.foreign.numpy_rounding`) dispatch on a traced value like any NumPy function; each
+tracer runs the definition here (`function_definition`) when it has no rule of its own. Names
+a NumPy release lacks are left out. ``np.apply_along_axis`` is refused by name.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numbers
 import numpy as np
 
 from ..errors import OptionValueError, TracerConversionError, UnsupportedFunctionError
+from . import numpy_rounding
 
 __all__ = ["FUNCTIONS", "function_definition", "SlogdetResult", "EighResult"]
 
@@ -227,6 +229,8 @@ FUNCTIONS = {getattr(module, f.__name__): f for module, definitions in _DEFINITI
              for f in definitions if hasattr(module, f.__name__)
              and getattr(module, f.__name__) is not _ALIASES.get(f.__name__)}
 
+
+FUNCTIONS.update(numpy_rounding.DEFINITIONS)
 
 _REFUSED = {np.apply_along_axis: apply_along_axis}     # refused by name, and not listed
 
