@@ -8,7 +8,7 @@ from __future__ import annotations
 import symengine as se
 from symengine.lib.symengine_wrapper import Boolean, BooleanAtom, Relational
 
-from . import errors
+from . import errors, special
 
 
 def hessian_entries(outputs, wrt) -> dict:
@@ -153,11 +153,13 @@ def cse(exprs):
     """Common-subexpression elimination over the expressions of a kernel.
 
     Returns ``(replacements, reduced)`` with the replacements in dependency order, as SymPy's
-    `cse` does. Up to `CSE_GROUP` expressions are reduced in one pass; more are reduced in
-    groups of that many, whose temporaries are renamed apart. SymEngine's C++ implementation
+    `cse` does. Functions kept whole that no printer has (the inverse error function) are
+    first replaced by the expressions that compute them (`symhess.special.lowered`). Up to
+    `CSE_GROUP` expressions are reduced in one pass; more are reduced in groups of that many,
+    whose temporaries are renamed apart. SymEngine's C++ implementation
     takes well under a second for a group, where SymPy's takes minutes.
     """
-    exprs = list(exprs)
+    exprs = special.lowered(exprs)
     if len(exprs) <= CSE_GROUP:
         return se.cse(exprs) if exprs else ([], [])
     replacements, reduced = [], []

@@ -120,6 +120,7 @@ ufunc(np.log10)(lambda a: se.log(a) / se.log(10))
 # scipy.special.erf and erfc (`symhess.foreign`'s ufuncs): kept whole, printed as libm's
 ufunc(foreign.ERF, real_only=True)(special.erf)
 ufunc(foreign.ERFC, real_only=True)(special.erfc)
+ufunc(foreign.INVERSE_ERF, real_only=True)(special.inverse_erf)
 ufunc(np.floor, real_only=True)(special.floor)
 ufunc(np.fmod, real_only=True)(special.fmod)
 
@@ -418,6 +419,7 @@ def supported_functions() -> list[str]:
 
 
 Rules.ufunc = apply_ufunc
+Rules.own = frozenset({foreign.INVERSE_ERF})      # kept whole here (`symhess.special`)
 Rules.function = apply_function
 
 foreign.give_ufunc_methods(Traced, UFUNCS)     # for object arrays of traced elements

@@ -1,5 +1,5 @@
 """Functions kept whole in the symbolic expressions: log1p, expm1, softplus, hypot, erf, erfc,
-floor and fmod.
+floor, fmod and the inverse error function.
 
 SymEngine has no ``log1p`` or ``expm1``. Written as ``log(1 + x)`` and ``exp(x) - 1`` they lose
 the precision they exist for: CSE makes ``1 + x`` a temporary, and the kernel then computes
@@ -24,6 +24,9 @@ The derivative rules are chosen to stay accurate and finite where the plain form
   rounding functions are written with these two (`symhess.foreign.numpy_rounding`). SymEngine's
   own ``floor`` has no derivative, and a remainder written ``a - floor(a / b) b`` rounds where
   ``fmod`` is exact.
+* ``erfinv(x)' = sqrt(pi)/2 exp(erfinv(x)^2)``: kept whole while derivatives are taken (its
+  Halley iterations, differentiated as written, grow as the fifth power of their depth), and
+  replaced by them (`lowered`) when a kernel is printed.
 
 `NODES` is the table of these functions: name, arity, NumPy evaluation and partial derivatives.
 """
@@ -34,13 +37,14 @@ import zlib
 
 import numpy as np
 import symengine as se
-from symengine.lib.symengine_wrapper import PyFunction, sympy_module
+from symengine.lib.symengine_wrapper import BooleanAtom, PyFunction, sympy_module
 
 from .errors import OperandTypeError
+from .foreign.error_functions import inverse_algorithm
 
 __all__ = ["NODES", "Special", "is_special", "log1p", "expm1", "softplus", "sigmoid", "hypot",
-           "hypot_ratio", "erf", "erfc", "floor", "fmod", "no_derivative", "undefined",
-           "evaluate"]
+           "hypot_ratio", "erf", "erfc", "floor", "fmod", "inverse_erf", "no_derivative",
+           "undefined", "evaluate", "lowered"]
 
 
 class Special:
@@ -53,11 +57,13 @@ class Special:
         partials: ``partials(*args)`` gives the partial derivatives as SymEngine expressions.
         plain: ``plain(sympy_module, *args)`` gives the same function in plain SymPy (for
             LaTeX, and for SymPy's numerical evaluation at any precision).
+        lower: ``lower(*args)`` gives the expression a kernel computes the function with, for
+            a function no code printer has (`lowered`); None for the printers' own functions.
     """
 
-    def __init__(self, name, nargs, numeric, partials, plain):
+    def __init__(self, name, nargs, numeric, partials, plain, lower=None):
         self.name, self.nargs = name, nargs
-        self.numeric, self.partials, self.plain = numeric, partials, plain
+        self.numeric, self.partials, self.plain, self.lower = numeric, partials, plain, lower
         # SymEngine hashes the function class with Python's hash: make it the same in every
         # process, so that the order of terms in printed code does not depend on the process.
         self._hash = zlib.crc32(name.encode())
@@ -210,6 +216,35 @@ def _quotient(a, b):
 fmod = Special("fmod", 2, np.fmod, lambda a, b: [se.Integer(1), -_quotient(a, b)],
                lambda sp, a, b: a - b * sp.sign(a / b) * sp.floor(sp.Abs(a / b)))
 
+
+class _SymEngineOps:
+    """`inverse_algorithm`'s operations on SymEngine expressions."""
+
+    exp, log, sqrt = se.exp, se.log, se.sqrt
+
+    @staticmethod
+    def where(cond, a, b):
+        if isinstance(cond, (bool, BooleanAtom)):
+            return a if cond else b
+        return se.Piecewise((a, cond), (b, True))
+
+    @staticmethod
+    def erf(u):
+        return erf(u)
+
+    @staticmethod
+    def erfc(u):
+        return erfc(u)
+
+
+# erfinv(x), given t = 1 - |x| exactly (ndtri's tail needs t = 2 p where 2 p - 1 rounds to -1):
+# kept whole while derivatives are taken, erfinv' = sqrt(pi)/2 exp(erfinv^2) (t is the same
+# function of x, so its partial is 0), and computed by Halley's method in the kernel
+inverse_erf = Special(
+    "inverse_erf", 2, lambda x, t: float(inverse_algorithm(np.float64(x), np.float64(t))),
+    lambda x, t: [se.sqrt(se.pi) / 2 * se.exp(inverse_erf(x, t) ** 2), se.Integer(0)],
+    lambda sp, x, t: sp.erfinv(x), lower=lambda x, t: inverse_algorithm(x, t, _SymEngineOps))
+
 # The value of its argument, with no derivative: NumPy's ``c ** y`` for a constant c < 0, defined
 # only at integer y. Printed as its argument; its derivatives are `undefined`, NaN, and stay NaN
 # however often they are differentiated (a constant nan would differentiate to 0).
@@ -219,7 +254,21 @@ no_derivative = Special("no_derivative", 1, lambda u: u, lambda u: [undefined(u)
                         lambda sp, u: u)
 
 NODES = {f.name: f for f in (log1p, expm1, softplus, sigmoid, hypot, hypot_ratio, erf, erfc,
-                             floor, fmod, no_derivative, undefined)}
+                             floor, fmod, inverse_erf, no_derivative, undefined)}
+
+
+def lowered(exprs) -> list:
+    """``exprs`` with every node that has a lowering (`Special.lower`) replaced by the
+    expression that computes it, innermost first: what a kernel is printed from."""
+    exprs = list(exprs)
+    nodes = [n for n in _nodes(exprs) if n.pyobject().kind.lower is not None]
+    if not nodes:
+        return exprs
+    done = {}
+    for node in nodes:
+        args = [a.xreplace(done) if done else a for a in node.args]
+        done[node] = node.pyobject().kind.lower(*args)
+    return [e.xreplace(done) for e in exprs]
 
 
 # --- SymPy: a Function class per node, for symhess.inspect ---------------------------------------

@@ -65,6 +65,7 @@ class Rules:
     """
 
     ufunc = None          # (ufunc, method, inputs, kwargs) -> traced result
+    own: frozenset = frozenset()      # ufuncs whose rule goes before their definition
     function = None       # (func, args, kwargs) -> traced result
     gather = None         # (traced input, index) -> a lazy array, or None to index it plainly
     arrays: dict = {}     # other array types that stand for traced values -> their object array
@@ -179,6 +180,9 @@ class Traced:
     __slots__ = ("a", "source")
     __array_priority__ = 1000
     __hash__ = None
+    #: each entry is an expression of its own, written out (NumPy definitions whose
+    #: expressions would grow too deep here refuse such values: `symhess.foreign`)
+    unrolled = True
 
     def __init__(self, a: np.ndarray, source=None):
         self.a = a
@@ -188,7 +192,7 @@ class Traced:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if any(type(x) in Rules.arrays for x in inputs):
             return NotImplemented                  # a registered array type's rules go first
-        definition = foreign.ufunc_definition(ufunc, method, kwargs)
+        definition = None if ufunc in Rules.own else foreign.ufunc_definition(ufunc, method, kwargs)
         if definition is not None:
             return definition(*inputs)             # scipy.special's and NumPy 2's, in NumPy
         return Rules.ufunc(ufunc, method, inputs, kwargs)

@@ -163,6 +163,12 @@ ELEMENTWISE = [
           + _special(m).logit(0.5 + 0.3 * x), **_SPECIAL),
     binary("xlogy-xlog1py", lambda m, a, b: _special(m).xlogy(a, b) + _special(m).xlog1py(b, a),
            domain=(0.2, 2.0), **_SPECIAL),
+    unary("erfinv-ndtri", lambda m, x: _special(m).erfinv(x) ** 2
+          + _special(m).ndtri(0.5 + 0.45 * x), domain=(-0.99, 0.99), **_SPECIAL),
+    unary("polygamma-gammaln-negative", lambda m, x: _special(m).polygamma(1, x + 2.0) * x
+          + _special(m).gammaln(x - 1.0), domain=(0.1, 0.9), **_SPECIAL),
+    unary("i0e-i1", lambda m, x: _special(m).i0e(x) * x + _special(m).i1(x), domain=(-3.0, 3.0),
+          **_SPECIAL),
 ]
 
 # Reductions and scans: a power after the reduction makes every entry of the Hessian depend on
@@ -774,7 +780,8 @@ def test_conditions_compared_with_each_other_inside_a_function_kept_whole(jax, j
     SymEngine rebuilds through SymPy, which rewrites such comparisons into an ``ITE`` that
     SymEngine cannot read back): the Hessian JAX gives, for element sums and plain terms."""
     def f(t, k, xp=np):
-        return (xp.sum(xp.log1p(xp.where((t[0] * k < 0) != (t[1] < 0), t[0] ** 2, t[1] ** 2)) * t[1])
+        differ = (t[0] * k < 0) != (t[1] < 0)
+        return (xp.sum(xp.log1p(xp.where(differ, t[0] ** 2, t[1] ** 2)) * t[1])
                 + xp.log1p(xp.where((t[0] < 0) < t[1], t[1] ** 4, t[0] ** 2)) * t[0])
 
     k = np.array([1.0, -2.0, 0.5, -0.25])

@@ -55,7 +55,8 @@ UNARY = {
     "float_power": lambda x: np.float_power(1 + x * x, 0.75),
     "divide": lambda x: 1.0 / (1.5 + np.sin(x)),
     "erf": special.erf, "expit": special.expit, "log_ndtr": special.log_ndtr,
-    "gammaln": lambda x: special.gammaln(0.5 + x * x), "xlogy": lambda x: special.xlogy(x, 2 + x * x),
+    "gammaln": lambda x: special.gammaln(0.5 + x * x),
+    "xlogy": lambda x: special.xlogy(x, 2 + x * x),
 }
 # Piecewise unary functions: kink positions of their argument.
 KINKED = {

@@ -66,13 +66,18 @@ def test_a_condition_used_as_a_number_has_zero_derivative(jax, jnp, name):
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("op", [lambda x: x % 2.0, lambda x: 2.0 % x], ids=["x % c", "c % x"])
-def test_the_remainder_names_itself_and_the_workaround(op):
-    with pytest.raises(errors.UnsupportedFunctionError) as info:
-        symhess.hessian(lambda x: np.sum(op(x) * x))(np.ones(3))
-    message = str(info.value)
-    assert "remainder %" in message and "x - k * c" in message
-    assert "floor division" not in message
+@pytest.mark.parametrize("op", [lambda x: x % 2.0, lambda x: 2.0 % x, lambda x: x // 0.7],
+                         ids=["x % c", "c % x", "x // c"])
+def test_the_remainder_and_floor_division_take_the_piece_of_the_point(op, jax, jnp):
+    """``%`` and ``//`` of traced values, values NumPy's, derivatives those of the piece each
+    entry lies in, as JAX's (in the tier the default picks and in the scalar one)."""
+    x = np.array([0.3, 2.5, -1.75, 5.0, 0.7])
+    f = lambda x: np.sum(op(x) * x ** 2)
+    want = np.asarray(jax.hessian(lambda x: jnp.sum(op(x) * x ** 2))(x))
+    for tier in ("auto", "scalar"):
+        value, g, H = symhess.value_grad_hessian(f, tier=tier)(x)
+        np.testing.assert_allclose(value, f(x), rtol=1e-15)
+        np.testing.assert_allclose(H, want, rtol=1e-13, atol=1e-13)
 
 
 def test_verbose_reports_stages_when_stderr_is_not_a_terminal(tmp_path):

@@ -163,9 +163,9 @@ def test_functions_imported_by_name_trace(jax, jnp):
 # --- errors ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("tier", ["auto", "array", "scalar"])
 def test_a_special_function_without_a_definition_is_named_as_scipys(tier):
-    with pytest.raises(UnsupportedFunctionError, match=r"scipy\.special\.erfinv") as info:
-        symhess.hessian(lambda x: np.sum(sp.erfinv(x)), tier=tier)(np.full(3, 0.5))
-    assert "np.erfinv" not in str(info.value)
+    with pytest.raises(UnsupportedFunctionError, match=r"scipy\.special\.j0") as info:
+        symhess.hessian(lambda x: np.sum(sp.j0(x)), tier=tier)(np.full(3, 0.5))
+    assert "np.j0" not in str(info.value)
 
 
 def test_supported_functions_lists_scipy_special():
@@ -177,7 +177,7 @@ def test_supported_functions_lists_scipy_special():
 # --- the gamma function's family -------------------------------------------------------------
 def test_the_gamma_family_against_scipy_and_mpmath():
     """``gammaln`` and ``digamma`` (shifted asymptotic series) from 1e-300 to 1e8: within 1e-14
-    of SciPy's (absolutely below 1, relatively above); NaN at x <= 0, never a number."""
+    of SciPy's (absolutely below 1, relatively above). (Below 0: tests/test_special_functions.py.)"""
     x = np.concatenate([np.logspace(-300, 8, 3000), np.linspace(0.01, 30, 3000)])
     for name in ("gammaln", "digamma", "psi"):
         got, want = scipy_special.UFUNCS[name](x), getattr(sp, name)(x)
@@ -193,7 +193,6 @@ def test_the_gamma_family_against_scipy_and_mpmath():
                                atol=1e-13)
     np.testing.assert_allclose(scipy_special.gamma(x[x < 150]), sp.gamma(x[x < 150]),
                                rtol=1e-12)
-    assert np.isnan(scipy_special.gammaln(np.array([-2.5, -1.0, 0.0]))).all()
 
 
 def _counts(theta, y, special, xp):

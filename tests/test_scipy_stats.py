@@ -145,3 +145,36 @@ def test_distribution_functions_against_scipy_and_the_autodiff(family):
         def f(theta, method=method, finite=finite):
             return np.sum(getattr(dist, method)(x[finite], theta[0], np.exp(theta[1])))
         symhess.hessian(f, check=True)(np.array([0.3, -0.1]))
+
+
+@pytest.mark.parametrize("family", ["norm", "logistic", "expon"])
+def test_quantile_functions_against_scipy_and_jax(family, jax, jnp):
+    """ppf and isf with loc and scale traced: values against SciPy's in both tails (and
+    outside [0, 1]), Hessians in the quantile, loc and log scale against JAX's."""
+    from jax.scipy import special as jsp
+
+    from symhess.foreign import scipy_stats
+    dist = getattr(st, family)
+    q = np.array([1e-300, 1e-12, 0.02, 0.3, 0.5, 0.8, 1 - 1e-9, 0.0, 1.0, 1.3])
+    methods = scipy_stats.METHODS[("scipy.stats._distn_infrastructure", "rv_continuous")]
+    for method in ("ppf", "isf"):
+        with np.errstate(all="ignore"):
+            want = getattr(dist, method)(q, 0.3, 1.7)
+            got = methods[method](dist, q, 0.3, 1.7)
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=0, err_msg=method)
+    standard = {"norm": jsp.ndtri, "logistic": jsp.logit, "expon": lambda u: -jnp.log1p(-u)}
+    inner = q[1:7]
+
+    def ours(theta):
+        return np.sum(dist.ppf(inner * theta[0], theta[1], np.exp(theta[2])) ** 2
+                      + dist.isf(inner * theta[0], theta[1], np.exp(theta[2])))
+
+    def reference(theta):
+        z = standard[family](inner * theta[0])
+        z_isf = -standard[family](inner * theta[0]) if family != "expon" \
+            else -jnp.log(inner * theta[0])
+        scale = jnp.exp(theta[2])
+        return jnp.sum((theta[1] + scale * z) ** 2 + theta[1] + scale * z_isf)
+    theta = np.array([0.9, 0.3, -0.2])
+    got = symhess.hessian(ours, check=True)(theta)
+    np.testing.assert_allclose(got, jax.hessian(reference)(theta), rtol=1e-11)

@@ -28,12 +28,13 @@ _UNARY = {"neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p,
           "sinh": np.sinh, "cosh": np.cosh, "sqrt": np.sqrt, "abs": np.abs, "sign": np.sign,
           "arctan": np.arctan, "arcsin": np.arcsin, "arccos": np.arccos,
           "arcsinh": np.arcsinh, "arctanh": np.arctanh, "floor": np.floor, "ceil": np.ceil,
-          "not": np.logical_not, "square": np.square, "recip": np.reciprocal}
+          "not": np.logical_not, "square": np.square, "recip": np.reciprocal,
+          "stop": lambda a: a}
 _BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
            "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,
-           "arctan2": np.arctan2, "fmod": np.fmod, "gt": np.greater, "ge": np.greater_equal, "lt": np.less,
-           "le": np.less_equal, "eq": np.equal, "ne": np.not_equal, "and": np.logical_and,
-           "or": np.logical_or}
+           "arctan2": np.arctan2, "fmod": np.fmod, "gt": np.greater, "ge": np.greater_equal,
+           "lt": np.less, "le": np.less_equal, "eq": np.equal, "ne": np.not_equal,
+           "and": np.logical_and, "or": np.logical_or}
 
 
 def evaluate(roots, inputs, constants) -> list:

@@ -189,6 +189,8 @@ class Lowering:
             name = p[0]
             if name == "neg":
                 return f"(-{x})"
+            if name == "stop":          # its operand, with no derivative (rules.py has none)
+                return x
             if name == "not":
                 return f"(not {x})"
             if name == "square":

@@ -12,7 +12,8 @@ import numbers
 
 import numpy as np
 
-from ..foreign import ERF, ERFC, ufunc_name
+from ..foreign import ERF, ERFC, INVERSE_ERF, ufunc_name
+from ..foreign.error_functions import second_order_inverse
 from ..registry import registrar
 from .einsum import matmul_labels, parse, tensordot_labels
 from .graph import Builder, Node, Unsupported
@@ -30,7 +31,8 @@ UNARY_UFUNCS = {
 BINARY_UFUNCS = {
     np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div",
     np.power: "pow", np.maximum: "maximum", np.minimum: "minimum", np.fmax: "maximum",
-    np.fmin: "minimum", np.arctan2: "arctan2", np.fmod: "fmod", np.greater: "gt", np.greater_equal: "ge",
+    np.fmin: "minimum", np.arctan2: "arctan2", np.fmod: "fmod", np.greater: "gt",
+    np.greater_equal: "ge",
     np.less: "lt", np.less_equal: "le", np.equal: "eq", np.not_equal: "ne",
     np.logical_and: "and", np.logical_or: "or",
 }
@@ -76,6 +78,9 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
         first = b.binary("ge", x, y)
         big, small = b.where(first, x, y), b.where(first, y, x)
         return _wrap(big + b.unary("log1p", b.unary("exp", small - big)))
+    if ufunc is INVERSE_ERF:            # its value as computed, its derivatives in closed form
+        stop = lambda v: SymArray(b.unary("stop", v.node))                   # noqa: E731
+        return second_order_inverse(*(SymArray(n) for n in nodes), stop)
     if ufunc is np.logical_xor:         # truth values that differ
         x, y = (v if v.dtype == "b" else b.binary("ne", v, b.const(0.0)) for v in nodes)
         return _wrap(b.binary("ne", x, y))
@@ -486,3 +491,4 @@ def _index_array(k):
 
 
 Rules.ufunc, Rules.function, Rules.getitem = apply_ufunc, apply_function, getitem
+Rules.own = frozenset({INVERSE_ERF})

@@ -24,6 +24,7 @@ class Rules:
     ufunc = None          # (ufunc, method, inputs, kwargs) -> result
     function = None       # (func, args, kwargs) -> result
     getitem = None        # (array, key) -> result
+    own: frozenset = frozenset()      # ufuncs whose rule goes before their definition in NumPy
 
 
 @foreign.register_traced
@@ -64,7 +65,7 @@ class SymArray:
 
     # --- NumPy's protocols ------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        definition = foreign.ufunc_definition(ufunc, method, kwargs)
+        definition = None if ufunc in Rules.own else foreign.ufunc_definition(ufunc, method, kwargs)
         if definition is not None:
             return definition(*inputs)             # scipy.special's and NumPy 2's, in NumPy
         return Rules.ufunc(ufunc, method, inputs, kwargs)

@@ -30,13 +30,14 @@ import threading
 from . import numpy_constructors, numpy_names, scipy_linalg, scipy_special, scipy_stats
 from .callers import refuse_scipy_conversion, scipy_caller
 from .numpy_names import EighResult, SlogdetResult, function_definition
+from .error_functions import INVERSE_ERF, inverse_algorithm
 from .scipy_special import ERF, ERFC, ufunc_name
 from .traced import give_ufunc_methods, holds_traced, is_traced, register_traced
 
 __all__ = ["DEFINITIONS", "register_traced", "is_traced", "interposed", "scipy_caller",
            "scipy_names", "refuse_scipy_conversion", "ufunc_definition", "ufunc_name",
            "function_definition", "give_ufunc_methods", "SlogdetResult", "EighResult", "ERF",
-           "ERFC"]
+           "ERFC", "INVERSE_ERF"]
 
 
 def _traced_argument(args, kwargs) -> bool:
@@ -63,10 +64,13 @@ _originals: dict = {}                 # id(dispatcher) -> original
 
 def ufunc_definition(ufunc, method: str, kwargs: dict):
     """The definition in NumPy of a ``ufunc`` call on traced inputs (``definition(*inputs)``):
-    for scipy.special's ufuncs, and NumPy 2's generalized ufuncs (``np.vecdot``, ``matvec``,
-    ``vecmat``, with their ``axis``); None for a ufunc the tracers' own rules take."""
+    for scipy.special's ufuncs, symhess's inverse error function, and NumPy 2's generalized
+    ufuncs (``np.vecdot``, ``matvec``, ``vecmat``, with their ``axis``); None for a ufunc the
+    tracers' own rules take."""
     if method != "__call__":
         return None
+    if ufunc is INVERSE_ERF:
+        return inverse_algorithm
     special = scipy_special.ufunc_definition(ufunc)
     if special is not None:
         return None if kwargs else special

@@ -5,10 +5,12 @@ NumPy 2's array-API names (``np.vecdot``, ``np.matvec``, ``np.vecmat``,
 ``np.cumulative_sum``, ``np.unstack``, ``np.linalg.vector_norm``, ``np.linalg.matrix_norm``)
 and the rest users reach for (``np.polyval``, ``np.interp`` with constant knots,
 ``np.linspace`` with traced end points, ``np.gradient``, ``np.nan_to_num``, ``np.angle`` of
-real values, ``np.sinc``, and the rounding and remainder functions of
-`symhess.foreign.numpy_rounding`) dispatch on a traced value like any NumPy function; each
+real values, ``np.sinc``, ``np.i0``, the rounding and remainder functions of
+`symhess.foreign.numpy_rounding`, ``np.sort`` and ``np.median`` of
+`symhess.foreign.numpy_sorting`) dispatch on a traced value like any NumPy function; each
 tracer runs the definition here (`function_definition`) when it has no rule of its own. Names
-a NumPy release lacks are left out. ``np.apply_along_axis`` is refused by name.
+a NumPy release lacks are left out. ``np.apply_along_axis``, ``np.argsort``, ``np.argmax`` and
+``np.argmin`` are refused by name.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numbers
 import numpy as np
 
 from ..errors import OptionValueError, TracerConversionError, UnsupportedFunctionError
-from . import numpy_rounding
+from . import bessel, numpy_rounding, numpy_sorting
 
 __all__ = ["FUNCTIONS", "function_definition", "SlogdetResult", "EighResult"]
 
@@ -231,8 +233,11 @@ FUNCTIONS = {getattr(module, f.__name__): f for module, definitions in _DEFINITI
 
 
 FUNCTIONS.update(numpy_rounding.DEFINITIONS)
+FUNCTIONS.update(numpy_sorting.DEFINITIONS)
+FUNCTIONS[np.i0] = bessel.i0
 
-_REFUSED = {np.apply_along_axis: apply_along_axis}     # refused by name, and not listed
+# refused by name, and not listed
+_REFUSED = {np.apply_along_axis: apply_along_axis, **numpy_sorting.REFUSED}
 
 
 def function_definition(func):

@@ -4,10 +4,11 @@ The methods users write models with (``norm.logpdf(x, loc, scale)``, ``poisson.l
 ``multivariate_normal.logpdf(x, mean, cov)``, frozen distributions too) are interposed on their
 classes while a function is traced (`symhess.foreign`); called with a traced argument they run
 the family's density here, built from `symhess.foreign.scipy_special`'s careful functions
-(``gammaln``, ``xlogy``, ...) and NumPy's linear algebra; the distribution functions
-(``cdf``, ``logcdf``, ``sf``, ``logsf``) of ``norm`` (``ndtr``, ``log_ndtr``), ``logistic``
-and ``expon`` likewise. A family or method without a definition here (``gumbel_r.logpdf``,
-``cauchy.logcdf``) raises `UnsupportedFunctionError` naming it.
+(``gammaln``, ``xlogy``, ...) and NumPy's linear algebra; the distribution functions (``cdf``,
+``logcdf``, ``sf``, ``logsf``) and quantile functions (``ppf``, ``isf``) of ``norm`` (``ndtr``,
+``log_ndtr``, ``ndtri``), ``logistic`` and ``expon`` likewise. A family or method without a
+definition here (``gumbel_r.logpdf``, ``cauchy.logcdf``) raises `UnsupportedFunctionError`
+naming it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def families() -> list[str]:
     return sorted([f"scipy.stats.{f}.logpdf" for f in _CONTINUOUS]
                   + [f"scipy.stats.{f}.pdf" for f in _CONTINUOUS]
                   + [f"scipy.stats.{f}.{m}" for f in _CUMULATIVE for m in _CUMULATIVE_METHODS]
+                  + [f"scipy.stats.{f}.{m}" for f in _QUANTILE for m in _QUANTILE_METHODS]
                   + [f"scipy.stats.{f}.logpmf" for f in _DISCRETE]
                   + [f"scipy.stats.{f}.pmf" for f in _DISCRETE]
                   + [f"scipy.stats.{f}.{m}" for f in ("multivariate_normal", "dirichlet")
@@ -142,6 +144,28 @@ def _cumulative(method):
     return definition
 
 
+# standardized quantile functions: q -> (ppf, isf), each exact in its own tail
+_QUANTILE = {
+    "norm": (sp.ndtri, lambda q: -sp.ndtri(q)),
+    "logistic": (sp.logit, lambda q: -sp.logit(q)),
+    "expon": (lambda q: -np.log1p(-q), lambda q: -np.log(np.where(q <= 1, q, np.nan))),
+}
+_QUANTILE_METHODS = ("ppf", "isf")
+
+
+def _quantile(method):
+    """``rv_continuous.<method>`` for ``ppf`` and ``isf``: ``loc + scale z(q)``."""
+    which = _QUANTILE_METHODS.index(method)
+
+    def definition(dist, q, *args, **kwds):
+        name, functions = _family(dist, _QUANTILE, method)
+        _, (loc, scale) = _arguments(dist, name, method, args, kwds,
+                                     {"loc": 0.0, "scale": 1.0})
+        return loc + scale * functions[which](q)
+    definition.__name__ = f"continuous_{method}"
+    return definition
+
+
 def continuous_pdf(dist, x, *args, **kwds):
     """``rv_continuous.pdf``."""
     return np.exp(continuous_logpdf(dist, x, *args, **kwds))
@@ -196,7 +220,8 @@ def dirichlet_pdf(dist, x, alpha):
 METHODS = {
     ("scipy.stats._distn_infrastructure", "rv_continuous"):
         {"logpdf": continuous_logpdf, "pdf": continuous_pdf,
-         **{method: _cumulative(method) for method in _CUMULATIVE_METHODS}},
+         **{method: _cumulative(method) for method in _CUMULATIVE_METHODS},
+         **{method: _quantile(method) for method in _QUANTILE_METHODS}},
     ("scipy.stats._distn_infrastructure", "rv_discrete"):
         {"logpmf": discrete_logpmf, "pmf": discrete_pmf},
     ("scipy.stats._multivariate", "multivariate_normal_gen"):
