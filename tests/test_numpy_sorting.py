@@ -43,7 +43,7 @@ def test_hessians_against_jax(tier, jax, jnp):
         w = xp.arange(1.0, x.size + 1) ** 2
         return (xp.sum(w * s * s) + xp.median(x) ** 3
                 + xp.sum(xp.sort(xp.reshape(x, (2, -1)), axis=0)[0] ** 3))
-    for n in (2, 6, 8):
+    for n in (2, 6) if tier == "scalar" else (2, 6, 8):
         x = np.random.default_rng(n).normal(size=n)
         H = symhess.hessian(lambda x: f(np, x), tier=tier, check=True)(x)
         np.testing.assert_allclose(H, jax.hessian(lambda x: f(jnp, x))(x), rtol=1e-12,
