@@ -40,7 +40,7 @@ import symengine as se
 from symengine.lib.symengine_wrapper import BooleanAtom, PyFunction, sympy_module
 
 from .errors import OperandTypeError
-from .foreign.error_functions import inverse_algorithm
+from .foreign.error_functions import INVERSE_ERF, inverse_algorithm
 
 __all__ = ["NODES", "Special", "is_special", "log1p", "expm1", "softplus", "sigmoid", "hypot",
            "hypot_ratio", "erf", "erfc", "floor", "fmod", "inverse_erf", "no_derivative",
@@ -241,7 +241,7 @@ class _SymEngineOps:
 # kept whole while derivatives are taken, erfinv' = sqrt(pi)/2 exp(erfinv^2) (t is the same
 # function of x, so its partial is 0), and computed by Halley's method in the kernel
 inverse_erf = Special(
-    "inverse_erf", 2, lambda x, t: float(inverse_algorithm(np.float64(x), np.float64(t))),
+    "inverse_erf", 2, lambda x, t: float(INVERSE_ERF(x, t)),
     lambda x, t: [se.sqrt(se.pi) / 2 * se.exp(inverse_erf(x, t) ** 2), se.Integer(0)],
     lambda sp, x, t: sp.erfinv(x), lower=lambda x, t: inverse_algorithm(x, t, _SymEngineOps))
 

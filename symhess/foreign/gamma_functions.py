@@ -23,6 +23,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .numpy_rounding import is_even
+
 __all__ = ["gammaln", "loggamma", "gamma", "digamma", "polygamma", "betaln", "beta"]
 
 _SHIFT = 10
@@ -136,8 +138,7 @@ def _sign(x):
     """The sign of ``Gamma(x)``: 1 above 0, below it that of ``sin(pi x) = (-1)^m sin(pi r)``
     for ``x = m + r``, ``m`` = `_nearest` ``(x)``."""
     positive, _, r = _reflected(x)
-    m = _nearest(x)
-    even = np.floor(0.5 * m) * 2.0 == m
+    even = is_even(_nearest(x))
     return np.where(positive, 1.0, np.where(even, 1.0, -1.0) * np.where(r < 0, -1.0, 1.0))
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DEFINITIONS"]
+__all__ = ["DEFINITIONS", "is_even"]
 
 
 def ceil(x, /, **kwargs):
@@ -37,13 +37,17 @@ def fix(x, out=None):
     return trunc(x)
 
 
+def is_even(m):
+    """Whether the integer-valued ``m`` is even."""
+    return np.floor(0.5 * m) * 2.0 == m
+
+
 def rint(x, /, **kwargs):
     """To the nearest integer, half to even (``x - floor(x)`` is exact for every double)."""
     low = np.floor(x)
     d = x - low
-    even = np.floor(0.5 * low) * 2.0 == low
     return np.where(d > 0.5, low + 1.0,
-                    np.where(d < 0.5, low, np.where(even, low, low + 1.0)))
+                    np.where(d < 0.5, low, np.where(is_even(low), low, low + 1.0)))
 
 
 def round(a, decimals=0, out=None):           # noqa: A001 (NumPy's name)
