@@ -15,6 +15,7 @@ import symengine as se
 from . import errors
 from .primitives import check_holomorphic, function
 from .foreign import SlogdetResult
+from .foreign.numpy_names import norm_of_matrices
 from .trace import Traced, is_traced, object_array
 
 _MAX_LINALG = 5
@@ -102,8 +103,7 @@ def _linalg_norm(func, x, ord=None, axis=None, keepdims=False):
     if ord in (None, 2, "fro") and not (matrix and ord == 2):
         return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
     if matrix:
-        raise errors.UnsupportedFunctionError(f"np.linalg.norm with ord={ord!r} of a matrix",
-                                              "only the Frobenius norm has a closed form here")
+        return norm_of_matrices(x, ord, axis, keepdims)
     if ord == 1:
         return np.sum(np.abs(x), axis=axis, keepdims=keepdims)
     if ord == np.inf:

@@ -18,7 +18,8 @@ from symengine.lib.symengine_wrapper import Boolean, BooleanAtom
 
 from . import errors, foreign, special
 from .registry import registrar
-from .trace import Rules, Traced, constant, current_context, object_array, wrap
+from .trace import (Rules, Traced, constant, current_context, object_array, trace_context,
+                    wrap)
 
 UFUNCS: dict = {}
 FUNCTIONS: dict = {}
@@ -122,6 +123,21 @@ ufunc(foreign.ERF, real_only=True)(special.erf)
 ufunc(foreign.ERFC, real_only=True)(special.erfc)
 ufunc(foreign.INVERSE_ERF, real_only=True)(special.inverse_erf)
 ufunc(np.floor, real_only=True)(special.floor)
+ufunc(foreign.POLYGAMMA, real_only=True)(
+    lambda n, x: special.gammaln(x) if n == -1 else special.polygamma(n, x))
+
+
+def _lowered_by_tracing(algorithm):
+    """A lowering (`symhess.special.Special.lower`) that runs ``algorithm``, a NumPy program of
+    a constant order and an argument, on this tier's values."""
+    def lower(n, x):
+        with trace_context(np.float64, holomorphic=False):
+            return algorithm(int(n), Traced(object_array(x))).a[()]
+    return lower
+
+
+special.polygamma.lower = _lowered_by_tracing(foreign.polygamma_algorithm)
+special.gammaln.lower = functools.partial(special.polygamma.lower, -1)
 ufunc(np.fmod, real_only=True)(special.fmod)
 
 
@@ -419,7 +435,7 @@ def supported_functions() -> list[str]:
 
 
 Rules.ufunc = apply_ufunc
-Rules.own = frozenset({foreign.INVERSE_ERF})      # kept whole here (`symhess.special`)
+Rules.own = frozenset({foreign.INVERSE_ERF, foreign.POLYGAMMA})   # kept whole (`symhess.special`)
 Rules.function = apply_function
 
 foreign.give_ufunc_methods(Traced, UFUNCS)     # for object arrays of traced elements

@@ -1,5 +1,5 @@
 """Functions kept whole in the symbolic expressions: log1p, expm1, softplus, hypot, erf, erfc,
-floor, fmod and the inverse error function.
+floor, fmod, the inverse error function, log-gamma and the polygamma functions.
 
 SymEngine has no ``log1p`` or ``expm1``. Written as ``log(1 + x)`` and ``exp(x) - 1`` they lose
 the precision they exist for: CSE makes ``1 + x`` a temporary, and the kernel then computes
@@ -26,7 +26,8 @@ The derivative rules are chosen to stay accurate and finite where the plain form
   ``fmod`` is exact.
 * ``erfinv(x)' = sqrt(pi)/2 exp(erfinv(x)^2)``: kept whole while derivatives are taken (its
   Halley iterations, differentiated as written, grow as the fifth power of their depth), and
-  replaced by them (`lowered`) when a kernel is printed.
+  replaced by them (`lowered`) when a kernel is printed. ``log Gamma(x)`` and ``psi^(n)(x)``
+  likewise: ``log Gamma' = psi^(0)``, ``psi^(n)' = psi^(n+1)``.
 
 `NODES` is the table of these functions: name, arity, NumPy evaluation and partial derivatives.
 """
@@ -41,9 +42,11 @@ from symengine.lib.symengine_wrapper import BooleanAtom, PyFunction, sympy_modul
 
 from .errors import OperandTypeError
 from .foreign.error_functions import INVERSE_ERF, inverse_algorithm
+from .foreign.gamma_functions import POLYGAMMA
 
 __all__ = ["NODES", "Special", "is_special", "log1p", "expm1", "softplus", "sigmoid", "hypot",
-           "hypot_ratio", "erf", "erfc", "floor", "fmod", "inverse_erf", "no_derivative",
+           "hypot_ratio", "erf", "erfc", "floor", "fmod", "inverse_erf", "gammaln", "polygamma",
+           "no_derivative",
            "undefined", "evaluate", "lowered"]
 
 
@@ -245,6 +248,17 @@ inverse_erf = Special(
     lambda x, t: [se.sqrt(se.pi) / 2 * se.exp(inverse_erf(x, t) ** 2), se.Integer(0)],
     lambda sp, x, t: sp.erfinv(x), lower=lambda x, t: inverse_algorithm(x, t, _SymEngineOps))
 
+# log|Gamma(x)| and psi^(n)(x) (a constant integer n >= 0): kept whole while derivatives are
+# taken, log Gamma' = psi^(0) and psi^(n)' = psi^(n+1) (their series, shifts and reflections,
+# differentiated as written, grow with every order), and computed by them in the kernel: the
+# scalar tier runs `symhess.foreign.gamma_functions.algorithm` on the node's arguments
+# (`symhess.primitives` gives the lowering, as it needs the tracer)
+gammaln = Special("gammaln", 1, lambda u: float(POLYGAMMA(-1, u)), lambda u: [polygamma(0, u)],
+                  lambda sp, u: sp.loggamma(u, evaluate=False))
+polygamma = Special("polygamma", 2, lambda n, u: float(POLYGAMMA(n, u)),
+                    lambda n, u: [se.Integer(0), polygamma(n + 1, u)],
+                    lambda sp, n, u: sp.polygamma(n, u, evaluate=False))
+
 # The value of its argument, with no derivative: NumPy's ``c ** y`` for a constant c < 0, defined
 # only at integer y. Printed as its argument; its derivatives are `undefined`, NaN, and stay NaN
 # however often they are differentiated (a constant nan would differentiate to 0).
@@ -254,7 +268,8 @@ no_derivative = Special("no_derivative", 1, lambda u: u, lambda u: [undefined(u)
                         lambda sp, u: u)
 
 NODES = {f.name: f for f in (log1p, expm1, softplus, sigmoid, hypot, hypot_ratio, erf, erfc,
-                             floor, fmod, inverse_erf, no_derivative, undefined)}
+                             floor, fmod, inverse_erf, gammaln, polygamma, no_derivative,
+                             undefined)}
 
 
 def lowered(exprs) -> list:

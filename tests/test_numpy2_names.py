@@ -44,8 +44,8 @@ def test_numpy2_names_against_jax(tier, jax, jnp):
 @pytest.mark.parametrize("fun, error, match", [
     (lambda x: np.sum(np.astype(x, np.int32)), TracerConversionError, "int32"),
     (lambda x: np.linalg.vector_norm(x, ord=0), OptionValueError, "ord=0"),
-    (lambda x: np.linalg.matrix_norm(np.reshape(x, (2, 2)), ord="nuc"), OptionValueError,
-     "singular values"),
+    (lambda x: np.linalg.matrix_norm(np.reshape(x, (2, 2)), ord=3), OptionValueError,
+     "ord=3"),
 ])
 def test_what_has_no_traced_meaning_is_refused(fun, error, match):
     with pytest.raises(error, match=match):

@@ -99,3 +99,25 @@ def test_sinc_at_zero_has_its_derivatives():
     value, grad, hess = symhess.value_grad_hessian(lambda x: np.sum(np.sinc(x)))(np.zeros(1))
     assert value == 1.0 and grad[0] == 0.0
     np.testing.assert_allclose(hess, [[-np.pi ** 2 / 3]], rtol=1e-14)
+
+
+@pytest.mark.parametrize("tier", ["auto", "array"])
+def test_matrix_norms_of_every_order_against_jax(tier, jax, jnp):
+    """``np.linalg.norm`` of matrices: the largest or smallest absolute column and row sums,
+    and through the eigenvalues of ``x^T x`` the extreme singular values and their sum, on
+    two axes of a 3-d array too (with ``keepdims``)."""
+    rng = np.random.default_rng(11)
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(3, 4, 2))
+
+    def norms(x, y, xp):
+        total = sum(xp.linalg.norm(x, ord=o) * (k + 1)
+                    for k, o in enumerate((1, -1, np.inf, -np.inf, 2, -2, "nuc")))
+        return total + xp.sum(xp.linalg.norm(y, ord=1, axis=(0, 2), keepdims=True) ** 2)
+
+    got = symhess.hessian(lambda x, y: norms(x, y, np), argnums=(0, 1), tier=tier,
+                          check=True)(x, y)
+    want = jax.hessian(lambda x, y: norms(x, y, jnp), argnums=(0, 1))(x, y)
+    for i in range(2):
+        for j in range(2):
+            w = np.asarray(want[i][j])
+            np.testing.assert_allclose(got[i][j], w, rtol=1e-9, atol=1e-9 * np.abs(w).max())

@@ -42,9 +42,10 @@ import numpy as np
 
 from .. import errors
 from ..foreign import EighResult, SlogdetResult
+from ..foreign.numpy_names import norm_of_matrices
 from .graph import Unsupported
 from .numpy_rules import function, kept_dims, reduction_axes
-from .tracer import lift
+from .tracer import SymArray, lift
 
 OPS = ("inv", "cholesky", "slogdet", "eigh")
 
@@ -298,8 +299,7 @@ def _norm(b, x, ord=None, axis=None, keepdims=False):
     if ord in (None, "fro") and (matrix or ord is None) or (ord == 2 and not matrix):
         value = b.unary("sqrt", b.sum(node * node, axes))
     elif matrix:
-        raise Unsupported(f"np.linalg.norm with ord={ord!r} of a matrix (only the Frobenius "
-                          "norm has a rule)")
+        return norm_of_matrices(SymArray(node), ord, axis, keepdims)
     elif ord == 1:
         value = b.sum(b.unary("abs", node), axes)
     elif ord in (np.inf, float("inf")):

@@ -14,6 +14,7 @@ import string
 import numpy as np
 
 from ..errors import OperandError, UnsupportedFunctionError
+from ..foreign.numpy_names import norm_of_matrices
 from .jet import FUNCTIONS, REASON, Jet, function, make, pack, seed_of, select, value
 from .reductions import accumulate, axes, reduce
 
@@ -314,7 +315,7 @@ def _norm(func, x, ord=None, axis=None, keepdims=False):
     if ord in (None, "fro") or (ord == 2 and not matrix):
         return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
     if matrix:
-        raise UnsupportedFunctionError(f"np.linalg.norm with ord={ord!r} of a matrix", REASON)
+        return norm_of_matrices(x, ord, axis, keepdims)
     if ord == np.inf:
         return np.max(np.abs(x), axis=axis, keepdims=keepdims)
     if ord == -np.inf:

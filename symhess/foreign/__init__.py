@@ -31,13 +31,15 @@ from . import numpy_constructors, numpy_names, scipy_linalg, scipy_special, scip
 from .callers import refuse_scipy_conversion, scipy_caller
 from .numpy_names import EighResult, SlogdetResult, function_definition
 from .error_functions import INVERSE_ERF, inverse_algorithm
+from .gamma_functions import POLYGAMMA
+from .gamma_functions import algorithm as polygamma_algorithm
 from .scipy_special import ERF, ERFC, ufunc_name
 from .traced import give_ufunc_methods, holds_traced, is_traced, register_traced
 
 __all__ = ["DEFINITIONS", "register_traced", "is_traced", "interposed", "scipy_caller",
            "scipy_names", "refuse_scipy_conversion", "ufunc_definition", "ufunc_name",
            "function_definition", "give_ufunc_methods", "SlogdetResult", "EighResult", "ERF",
-           "ERFC", "INVERSE_ERF"]
+           "ERFC", "INVERSE_ERF", "POLYGAMMA", "polygamma_algorithm"]
 
 
 def _traced_argument(args, kwargs) -> bool:
@@ -71,6 +73,8 @@ def ufunc_definition(ufunc, method: str, kwargs: dict):
         return None
     if ufunc is INVERSE_ERF:
         return inverse_algorithm
+    if ufunc is POLYGAMMA:
+        return polygamma_algorithm
     special = scipy_special.ufunc_definition(ufunc)
     if special is not None:
         return None if kwargs else special

@@ -24,8 +24,10 @@ from fractions import Fraction
 import numpy as np
 
 from .numpy_rounding import is_even
+from .traced import is_traced
 
-__all__ = ["gammaln", "loggamma", "gamma", "digamma", "polygamma", "betaln", "beta"]
+__all__ = ["gammaln", "loggamma", "gamma", "digamma", "polygamma", "betaln", "beta", "POLYGAMMA",
+           "algorithm", "second_order_polygamma"]
 
 _SHIFT = 10
 # the series' coefficients of 1, 1/y^2, 1/y^4, ... (np.polyval takes them highest first)
@@ -114,24 +116,12 @@ def _cot(r):
     return np.where(near, np.cos(np.pi * rn) / np.sin(np.pi * rn), far)
 
 
-def _pole(x, r, value, at_zero, at_negative):
-    """``value``, or SciPy's value at the poles ``x = 0`` and ``x = -1, -2, ...``."""
-    return np.where(np.logical_and(x <= 0, r == 0),
-                    np.where(x == 0, at_zero, at_negative), value)
-
-
-def gammaln(x):
-    """``log|Gamma(x)|``."""
+def _gammaln(x):
+    """``log|Gamma(x)|`` (without the poles)."""
     positive, xp, r = _reflected(x)
     lg = _gammaln_positive(xp)
     reflected = _LOG_PI - np.log(np.abs(np.sin(np.pi * r))) - lg
     return np.where(positive, lg, reflected)
-
-
-def loggamma(x):
-    """``log(Gamma(x))`` for real ``x``: ``gammaln`` for ``x > 0``, ``inf`` at 0, NaN below
-    (SciPy's real ``loggamma``; a complex value would be needed there)."""
-    return np.where(x > 0, gammaln(x), np.where(x == 0, np.inf, np.nan))
 
 
 def _sign(x):
@@ -140,20 +130,6 @@ def _sign(x):
     positive, _, r = _reflected(x)
     even = is_even(_nearest(x))
     return np.where(positive, 1.0, np.where(even, 1.0, -1.0) * np.where(r < 0, -1.0, 1.0))
-
-
-def gamma(x):
-    """``Gamma(x)``: ``exp(gammaln(x))`` with its sign."""
-    _, _, r = _reflected(x)
-    return _pole(x, r, _sign(x) * np.exp(gammaln(x)), np.inf, np.nan)
-
-
-def digamma(x):
-    """``d log Gamma(x) / dx``; ``psi(x) = psi(1 - x) - pi cot(pi x)`` below 0."""
-    positive, xp, r = _reflected(x)
-    psi = _digamma_positive(xp)
-    reflected = psi - np.pi * _cot(r)
-    return _pole(x, r, np.where(positive, psi, reflected), -np.inf, np.nan)
 
 
 def _cot_derivative(n: int):
@@ -170,6 +146,85 @@ def _cot_derivative(n: int):
     return p
 
 
+def _polygamma(n: int, x):
+    """``psi^(n)(x)`` for ``n >= 0`` (without the poles)."""
+    positive, xp, r = _reflected(x)
+    if n == 0:
+        value = _digamma_positive(xp)
+        return np.where(positive, value, value - np.pi * _cot(r))
+    value = _polygamma_positive(n, xp)
+    c = _cot(r)
+    reflected = (-1.0) ** n * value - np.pi ** (n + 1) * np.polyval(_cot_derivative(n)[::-1], c)
+    return np.where(positive, value, reflected)
+
+
+def algorithm(n: int, x):
+    """``log|Gamma(x)|`` for ``n = -1``, ``psi^(n)(x)`` for ``n >= 0``, away from the poles
+    (``x = 0, -1, -2, ...``): the series, shifts and reflections above, written in NumPy. The
+    cross-check differentiates it as written; the scalar tier keeps these functions whole while
+    it differentiates (``log Gamma' = psi``, ``psi^(n)' = psi^(n+1)``) and prints this; the
+    array tier computes it and takes its derivatives as the next orders
+    (`second_order_polygamma`)."""
+    n = int(n)
+    return _gammaln(x) if n == -1 else _polygamma(n, x)
+
+
+def _polygamma_number(n, x):
+    return float(algorithm(n, np.float64(x)))
+
+
+#: ``POLYGAMMA(n, x)``: `algorithm` as a ufunc of symhess's own, which each tracer has a rule for.
+POLYGAMMA = np.frompyfunc(_polygamma_number, 2, 1)
+
+
+def second_order_polygamma(n, x, stop):
+    """`algorithm`'s value at ``x``, with its first and second derivatives those of the next two
+    orders: ``f0 + f1 d + f2 d^2 / 2`` at ``stop(x)``, with ``d = x - stop(x)`` (0, of slope
+    1), where ``stop`` is the identity with no derivative (the array tier's rule)."""
+    at = stop(x)
+    f0, f1, f2 = (stop(algorithm(int(n) + k, at)) for k in range(3))
+    d = x - at
+    return f0 + f1 * d + 0.5 * f2 * (d * d)
+
+
+def _order(n, x):
+    """``psi^(n)(x)`` (``log|Gamma(x)|`` for ``n = -1``) with the poles' values SciPy gives:
+    ``POLYGAMMA`` on traced values (each tracer's rule), `algorithm` on numbers."""
+    pole = np.logical_and(x <= 0, np.floor(x) == x)
+    if n == -1:
+        at_zero = at_negative = np.inf
+    elif n == 0:
+        at_zero, at_negative = -np.inf, np.nan
+    else:
+        at_zero = at_negative = (-1.0) ** (n + 1) * np.inf     # the limit from the right
+    inside = np.where(pole, 0.5, x)
+    value = POLYGAMMA(n, inside) if is_traced(inside) else algorithm(n, np.asarray(inside, float))
+    return np.where(pole, np.where(x == 0, at_zero, at_negative), value)
+
+
+def gammaln(x):
+    """``log|Gamma(x)|``."""
+    return _order(-1, x)
+
+
+def loggamma(x):
+    """``log(Gamma(x))`` for real ``x``: ``gammaln`` for ``x > 0``, ``inf`` at 0, NaN below
+    (SciPy's real ``loggamma``; a complex value would be needed there)."""
+    return np.where(x > 0, gammaln(x), np.where(x == 0, np.inf, np.nan))
+
+
+def gamma(x):
+    """``Gamma(x)``: ``exp(gammaln(x))`` with its sign; ``inf`` at 0, NaN at -1, -2, ..."""
+    pole = np.logical_and(x <= 0, np.floor(x) == x)
+    value = _sign(x) * np.exp(gammaln(x))
+    return np.where(pole, np.where(x == 0, np.inf, np.nan), value)
+
+
+def digamma(x):
+    """``d log Gamma(x) / dx``; ``psi(x) = psi(1 - x) - pi cot(pi x)`` below 0."""
+    return _order(0, x)
+
+
 def polygamma(n, x):
     """``psi^(n)(x)``, the ``n``-th derivative of ``digamma``, for a constant integer ``n >= 0``."""
     orders = np.unique(np.asarray(n))
@@ -180,15 +235,7 @@ def polygamma(n, x):
     if orders.size != 1:
         result = [np.where(np.asarray(n) == k, polygamma(int(k), x), 0.0) for k in orders]
         return sum(result[1:], result[0])
-    n = int(orders[0])
-    if n == 0:
-        return digamma(x)
-    positive, xp, r = _reflected(x)
-    value = _polygamma_positive(n, xp)
-    c = _cot(r)
-    reflected = (-1.0) ** n * value - np.pi ** (n + 1) * np.polyval(_cot_derivative(n)[::-1], c)
-    pole = (-1.0) ** (n + 1) * np.inf              # the limit from the right
-    return _pole(x, r, np.where(positive, value, reflected), pole, pole)
+    return _order(int(orders[0]), x)
 
 
 def betaln(a, b):

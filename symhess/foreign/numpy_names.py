@@ -111,17 +111,32 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
 
 
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
-    """The Frobenius (``ord='fro'``), 1 and inf norms of the last two axes' matrices."""
+    """The norms of the last two axes' matrices: Frobenius (``'fro'``), the largest (1, inf) or
+    smallest (-1, -inf) absolute column or row sum, and through the eigenvalues of ``x^T x``
+    the largest (2) or smallest (-2) singular value and their sum (``'nuc'``)."""
     axes = (-2, -1)
     if ord == "fro":
         return vector_norm(x, axis=axes, keepdims=keepdims)
-    a = np.abs(x)
-    if ord in (1, np.inf):
-        sums = np.sum(a, axis=-2 if ord == 1 else -1, keepdims=True)
-        out = np.max(sums, axis=axes, keepdims=True)
-        return out if keepdims else out[..., 0, 0]
-    raise OptionValueError(f"np.linalg.matrix_norm with ord={ord!r}: only 'fro', 1 and inf "
-                           "are traced (the others need singular values)")
+    if ord in (1, -1, np.inf, -np.inf):
+        sums = np.sum(np.abs(x), axis=-2 if ord in (1, -1) else -1, keepdims=True)
+        out = (np.max if ord > 0 else np.min)(sums, axis=axes, keepdims=True)
+    elif ord in (2, -2, "nuc"):
+        squares = np.linalg.eigvalsh(np.matmul(np.swapaxes(x, -1, -2), x))
+        singular = np.sqrt(np.maximum(squares, 0.0))
+        pick = np.sum if ord == "nuc" else np.max if ord == 2 else np.min
+        out = pick(singular, axis=-1, keepdims=True)[..., None]
+    else:
+        raise OptionValueError(f"np.linalg.matrix_norm with ord={ord!r}: use 'fro', 'nuc', "
+                               "1, -1, 2, -2, inf or -inf")
+    return out if keepdims else out[..., 0, 0]
+
+
+def norm_of_matrices(x, ord, axis, keepdims):
+    """``np.linalg.norm(x, ord, axis, keepdims)`` of the matrices on two ``axis`` (both tiers'
+    rule for a matrix norm other than Frobenius's): `matrix_norm` of them moved last."""
+    axis = (-2, -1) if axis is None else tuple(a % np.ndim(x) for a in axis)
+    out = matrix_norm(np.moveaxis(x, axis, (-2, -1)), ord=ord, keepdims=keepdims)
+    return np.moveaxis(out, (-2, -1), axis) if keepdims else out
 
 
 # --- the rest users reach for -----------------------------------------------------------------

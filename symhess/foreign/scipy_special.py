@@ -26,7 +26,8 @@ import numpy as np
 from .bessel import i0, i0e, i1, i1e
 from .error_functions import (ERF, ERFC, OWN, erf, erfc, erfcinv, erfcx, erfinv, log_ndtr, ndtr,
                               ndtri)
-from .gamma_functions import beta, betaln, digamma, gamma, gammaln, loggamma, polygamma
+from .gamma_functions import (POLYGAMMA, beta, betaln, digamma, gamma, gammaln, loggamma,
+                              polygamma)
 
 __all__ = ["UFUNCS", "DEFINITIONS", "ufunc_definition", "ufunc_name", "ERF", "ERFC"]
 
@@ -114,6 +115,8 @@ def ufunc_name(ufunc) -> str:
     """How users call ``ufunc``: ``scipy.special.gammaln``, or ``np.exp``."""
     if ufunc in OWN:
         return OWN[ufunc]
+    if ufunc is POLYGAMMA:
+        return "scipy.special.polygamma"
     return f"{'scipy.special' if _from_scipy_special(ufunc) else 'np'}.{ufunc.__name__}"
 
 
