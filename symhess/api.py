@@ -13,6 +13,7 @@ from . import crosscheck, pytree
 from .errors import InputTypeError, OptionValueError, UnsupportedFunctionError
 from .options import MIN_DATA, ArgNums, SparseFormat, normalize_options
 from .lower import HessianProduct, build, dense_derivation
+from .derive import NESTING_LIMIT, written_out_size
 from .progress import Progress
 from .crosscheck import CheckReport
 from .runtime import CompiledHessian
@@ -326,6 +327,13 @@ class HessianFunction:
             if compiled is None:
                 raise
             return compiled
+        if array_product is not None and self.tier == "auto" and not traced \
+                and written_out_size(trace.flat_outputs) > NESTING_LIMIT:
+            # nested beyond what the scalar tier differentiates (chained integrator steps)
+            compiled, _ = self._array_build(args, kwargs, array_product, progress, target,
+                                            decide=False)
+            if compiled is not None:
+                return compiled
         return build(trace, product, progress, target)
 
     def array_tier_applies(self, target) -> bool:

@@ -70,6 +70,35 @@ GROWTH_FACTOR = 10
 GROWTH_FLOOR = 50_000
 
 
+# A function whose outputs, written out as trees, exceed NESTING_LIMIT terms and factors (shared
+# subexpressions counted at every use: chained integrator steps whose sums SymEngine flattens)
+# is one whose derivatives the scalar tier cannot keep small; tier="auto" gives it to the
+# array tier, whose graphs keep every intermediate value once.
+NESTING_LIMIT = 10 ** 9
+
+
+def written_out_size(exprs, limit: int = NESTING_LIMIT) -> int:
+    """The number of terms and factors of ``exprs`` written out as trees, counted on their
+    shared form (each distinct subexpression once) and given up past ``limit``."""
+    size: dict = {}
+    total = 0
+    for root in exprs:
+        stack = [root]
+        while stack:
+            e = stack[-1]
+            if e in size:
+                stack.pop()
+                continue
+            pending = [a for a in e.args if a not in size]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            size[e] = min(1 + sum(size[a] for a in e.args), limit + 1)
+        total = min(total + size[root], limit + 1)
+    return total
+
+
 def _two_level_size(e) -> int:
     args = e.args
     return len(args) + sum(len(a.args) for a in args)

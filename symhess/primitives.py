@@ -136,8 +136,12 @@ def _lowered_by_tracing(algorithm):
     return lower
 
 
-special.polygamma.lower = _lowered_by_tracing(foreign.polygamma_algorithm)
+special.polygamma.lower = _lowered_by_tracing(foreign.ALGORITHMS[foreign.POLYGAMMA])
 special.gammaln.lower = functools.partial(special.polygamma.lower, -1)
+special.bessel_i.lower = _lowered_by_tracing(foreign.ALGORITHMS[foreign.BESSEL_I])
+special.bessel_ie.lower = _lowered_by_tracing(foreign.ALGORITHMS[foreign.BESSEL_IE])
+ufunc(foreign.BESSEL_I, real_only=True)(special.bessel_i)
+ufunc(foreign.BESSEL_IE, real_only=True)(special.bessel_ie)
 ufunc(np.fmod, real_only=True)(special.fmod)
 
 
@@ -435,7 +439,7 @@ def supported_functions() -> list[str]:
 
 
 Rules.ufunc = apply_ufunc
-Rules.own = frozenset({foreign.INVERSE_ERF, foreign.POLYGAMMA})   # kept whole (`symhess.special`)
+Rules.own = frozenset(foreign.KEPT_WHOLE)        # kept whole here (`symhess.special`)
 Rules.function = apply_function
 
 foreign.give_ufunc_methods(Traced, UFUNCS)     # for object arrays of traced elements

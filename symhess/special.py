@@ -1,5 +1,6 @@
 """Functions kept whole in the symbolic expressions: log1p, expm1, softplus, hypot, erf, erfc,
-floor, fmod, the inverse error function, log-gamma and the polygamma functions.
+floor, fmod, the inverse error function, log-gamma, the polygamma functions and the modified
+Bessel functions of the first kind.
 
 SymEngine has no ``log1p`` or ``expm1``. Written as ``log(1 + x)`` and ``exp(x) - 1`` they lose
 the precision they exist for: CSE makes ``1 + x`` a temporary, and the kernel then computes
@@ -27,7 +28,8 @@ The derivative rules are chosen to stay accurate and finite where the plain form
 * ``erfinv(x)' = sqrt(pi)/2 exp(erfinv(x)^2)``: kept whole while derivatives are taken (its
   Halley iterations, differentiated as written, grow as the fifth power of their depth), and
   replaced by them (`lowered`) when a kernel is printed. ``log Gamma(x)`` and ``psi^(n)(x)``
-  likewise: ``log Gamma' = psi^(0)``, ``psi^(n)' = psi^(n+1)``.
+  likewise: ``log Gamma' = psi^(0)``, ``psi^(n)' = psi^(n+1)``, and ``I_nu(x)``:
+  ``I_nu' = (I_(nu-1) + I_(nu+1)) / 2``.
 
 `NODES` is the table of these functions: name, arity, NumPy evaluation and partial derivatives.
 """
@@ -42,11 +44,12 @@ from symengine.lib.symengine_wrapper import BooleanAtom, PyFunction, sympy_modul
 
 from .errors import OperandTypeError
 from .foreign.error_functions import INVERSE_ERF, inverse_algorithm
+from .foreign.bessel import BESSEL_I, BESSEL_IE
 from .foreign.gamma_functions import POLYGAMMA
 
 __all__ = ["NODES", "Special", "is_special", "log1p", "expm1", "softplus", "sigmoid", "hypot",
            "hypot_ratio", "erf", "erfc", "floor", "fmod", "inverse_erf", "gammaln", "polygamma",
-           "no_derivative",
+           "bessel_i", "bessel_ie", "no_derivative",
            "undefined", "evaluate", "lowered"]
 
 
@@ -259,6 +262,25 @@ polygamma = Special("polygamma", 2, lambda n, u: float(POLYGAMMA(n, u)),
                     lambda n, u: [se.Integer(0), polygamma(n + 1, u)],
                     lambda sp, n, u: sp.polygamma(n, u, evaluate=False))
 
+# I_nu(x) and exp(-|x|) I_nu(x) for a constant integer nu >= 0, likewise: I_nu' = (I_(nu-1) +
+# I_(nu+1)) / 2 with I_(-1) = I_1, and the scaled form's also takes exp(-|x|)'s
+def _neighbours(kind, n, u):
+    return (kind(abs(n - 1), u) + kind(n + 1, u)) / 2
+
+
+def _sign(u):
+    return se.Piecewise((se.Integer(-1), se.Lt(u, 0)), (se.Integer(1), se.Gt(u, 0)),
+                        (se.Integer(0), True))
+
+
+bessel_i = Special("bessel_i", 2, lambda n, u: float(BESSEL_I(n, u)),
+                   lambda n, u: [se.Integer(0), _neighbours(bessel_i, n, u)],
+                   lambda sp, n, u: sp.besseli(n, u, evaluate=False))
+bessel_ie = Special("bessel_ie", 2, lambda n, u: float(BESSEL_IE(n, u)),
+                    lambda n, u: [se.Integer(0),
+                                  _neighbours(bessel_ie, n, u) - _sign(u) * bessel_ie(n, u)],
+                    lambda sp, n, u: sp.exp(-sp.Abs(u)) * sp.besseli(n, u, evaluate=False))
+
 # The value of its argument, with no derivative: NumPy's ``c ** y`` for a constant c < 0, defined
 # only at integer y. Printed as its argument; its derivatives are `undefined`, NaN, and stay NaN
 # however often they are differentiated (a constant nan would differentiate to 0).
@@ -268,8 +290,8 @@ no_derivative = Special("no_derivative", 1, lambda u: u, lambda u: [undefined(u)
                         lambda sp, u: u)
 
 NODES = {f.name: f for f in (log1p, expm1, softplus, sigmoid, hypot, hypot_ratio, erf, erfc,
-                             floor, fmod, inverse_erf, gammaln, polygamma, no_derivative,
-                             undefined)}
+                             floor, fmod, inverse_erf, gammaln, polygamma, bessel_i, bessel_ie,
+                             no_derivative, undefined)}
 
 
 def lowered(exprs) -> list:

@@ -238,6 +238,44 @@ def test_what_the_scalar_tier_refuses_the_array_tier_may_compile(jax, jnp):
     np.testing.assert_allclose(symhess.hessian(f)(x), want, rtol=1e-10, atol=1e-10)
 
 
+def _rk4_fit(theta, steps, xp=np, dt=0.1):
+    """A Lotka-Volterra fit through explicit RK4 steps: each step's sums, flattened by
+    SymEngine, write out the previous step's several times over."""
+    a, b, c, d = theta[0], theta[1], theta[2], theta[3]
+    rhs = lambda z: xp.stack([a * z[0] - b * z[0] * z[1], c * z[0] * z[1] - d * z[1]])  # noqa
+    z, total = xp.array([1.0, 0.5]), 0.0
+    for _ in range(steps):
+        k1 = rhs(z)
+        k2 = rhs(z + 0.5 * dt * k1)
+        k3 = rhs(z + 0.5 * dt * k2)
+        k4 = rhs(z + dt * k3)
+        z = z + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        total = total + xp.sum((z - 1.0) ** 2)
+    return total
+
+
+def test_nesting_the_scalar_tier_cannot_differentiate_goes_to_the_array_tier(jax, jnp):
+    """Written out as trees, eight RK4 steps are about 1e20 terms (a few hundred shared ones):
+    the auto tier hands the function to the array tier instead of differentiating it for
+    minutes; two steps stay in the scalar tier."""
+    import symengine as se
+
+    from symhess.derive import NESTING_LIMIT, written_out_size
+
+    x, y = se.symbols("x y")
+    e = x
+    for _ in range(40):             # each level uses the one below twice: 3 * 2^40 - 2 in all
+        e = se.sin(e) * y + se.cos(e)
+    assert written_out_size([e], limit=10 ** 14) == 3 * 2 ** 40 - 2
+    assert written_out_size([e]) == NESTING_LIMIT + 1
+    theta = np.array([1.0, 0.6, 0.4, 0.9])
+    for steps in (2, 8):
+        f = symhess.hessian(lambda t: _rk4_fit(t, steps))
+        want = np.asarray(jax.hessian(lambda t: _rk4_fit(t, steps, jnp))(theta))
+        np.testing.assert_allclose(f(theta), want, rtol=1e-10, atol=1e-12)
+        assert ("array tier" in f.compile(theta).source) == (steps == 8)
+
+
 def test_options_the_array_tier_refuses():
     with pytest.raises(OptionValueError, match="tier must be one of"):
         symhess.hessian(_logreg, tier="tensor")

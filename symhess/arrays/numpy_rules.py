@@ -12,9 +12,7 @@ import numbers
 
 import numpy as np
 
-from ..foreign import ERF, ERFC, INVERSE_ERF, POLYGAMMA, ufunc_name
-from ..foreign.error_functions import second_order_inverse
-from ..foreign.gamma_functions import second_order_polygamma
+from ..foreign import ERF, ERFC, KEPT_WHOLE, ufunc_name
 from ..registry import registrar
 from .einsum import matmul_labels, parse, tensordot_labels
 from .graph import Builder, Node, Unsupported
@@ -79,11 +77,9 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
         first = b.binary("ge", x, y)
         big, small = b.where(first, x, y), b.where(first, y, x)
         return _wrap(big + b.unary("log1p", b.unary("exp", small - big)))
-    stop = lambda v: SymArray(b.unary("stop", v.node))                       # noqa: E731
-    if ufunc is INVERSE_ERF:            # its value as computed, its derivatives in closed form
-        return second_order_inverse(*(SymArray(n) for n in nodes), stop)
-    if ufunc is POLYGAMMA:              # its derivatives are the next orders
-        return second_order_polygamma(inputs[0], SymArray(nodes[1]), stop)
+    if ufunc in KEPT_WHOLE:             # its value as computed, its derivatives in closed form
+        stop = lambda v: SymArray(b.unary("stop", v.node))                   # noqa: E731
+        return KEPT_WHOLE[ufunc](inputs, [SymArray(n) for n in nodes], stop)
     if ufunc is np.logical_xor:         # truth values that differ
         x, y = (v if v.dtype == "b" else b.binary("ne", v, b.const(0.0)) for v in nodes)
         return _wrap(b.binary("ne", x, y))
@@ -494,4 +490,4 @@ def _index_array(k):
 
 
 Rules.ufunc, Rules.function, Rules.getitem = apply_ufunc, apply_function, getitem
-Rules.own = frozenset({INVERSE_ERF, POLYGAMMA})
+Rules.own = frozenset(KEPT_WHOLE)

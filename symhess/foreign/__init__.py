@@ -31,15 +31,18 @@ from . import numpy_constructors, numpy_names, scipy_linalg, scipy_special, scip
 from .callers import refuse_scipy_conversion, scipy_caller
 from .numpy_names import EighResult, SlogdetResult, function_definition
 from .error_functions import INVERSE_ERF, inverse_algorithm
+from . import bessel, gamma_functions
+from .bessel import BESSEL_I, BESSEL_IE
+from .error_functions import second_order_inverse
 from .gamma_functions import POLYGAMMA
-from .gamma_functions import algorithm as polygamma_algorithm
 from .scipy_special import ERF, ERFC, ufunc_name
 from .traced import give_ufunc_methods, holds_traced, is_traced, register_traced
 
 __all__ = ["DEFINITIONS", "register_traced", "is_traced", "interposed", "scipy_caller",
            "scipy_names", "refuse_scipy_conversion", "ufunc_definition", "ufunc_name",
            "function_definition", "give_ufunc_methods", "SlogdetResult", "EighResult", "ERF",
-           "ERFC", "INVERSE_ERF", "POLYGAMMA", "polygamma_algorithm"]
+           "ERFC", "INVERSE_ERF", "POLYGAMMA", "BESSEL_I", "BESSEL_IE", "KEPT_WHOLE",
+           "ALGORITHMS"]
 
 
 def _traced_argument(args, kwargs) -> bool:
@@ -57,6 +60,24 @@ DEFINITIONS = {
 # (module, class) -> {method: its definition}: scipy.stats' distributions
 METHODS = scipy_stats.METHODS
 
+#: symhess's own ufuncs of special functions computed by an algorithm -> that algorithm in
+#: NumPy (what the cross-check differentiates, and the scalar tier prints)
+ALGORITHMS = {
+    INVERSE_ERF: inverse_algorithm,
+    POLYGAMMA: gamma_functions.algorithm,
+    BESSEL_I: lambda nu, x: bessel.algorithm(nu, x, False),
+    BESSEL_IE: lambda nu, x: bessel.algorithm(nu, x, True),
+}
+#: the same ufuncs -> their value with first and second derivatives in closed form,
+#: ``rule(inputs as given, inputs as traced values, stop)`` (the array tier's rules; the
+#: scalar tier keeps them whole); an order is a constant, read from the inputs as given
+KEPT_WHOLE = {
+    INVERSE_ERF: lambda given, x, stop: second_order_inverse(*x, stop),
+    POLYGAMMA: lambda given, x, stop: gamma_functions.second_order_polygamma(given[0], x[1], stop),
+    BESSEL_I: lambda given, x, stop: bessel.second_order_bessel(given[0], x[1], stop, False),
+    BESSEL_IE: lambda given, x, stop: bessel.second_order_bessel(given[0], x[1], stop, True),
+}
+
 _lock = threading.Lock()
 _tracing = threading.local()          # .depth: how many interposed traces this thread is in
 _installed: dict = {}                 # (id(namespace), name) -> [namespace, original, count]
@@ -71,10 +92,8 @@ def ufunc_definition(ufunc, method: str, kwargs: dict):
     tracers' own rules take."""
     if method != "__call__":
         return None
-    if ufunc is INVERSE_ERF:
-        return inverse_algorithm
-    if ufunc is POLYGAMMA:
-        return polygamma_algorithm
+    if ufunc in ALGORITHMS:
+        return ALGORITHMS[ufunc]
     special = scipy_special.ufunc_definition(ufunc)
     if special is not None:
         return None if kwargs else special

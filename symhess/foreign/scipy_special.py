@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from .bessel import i0, i0e, i1, i1e
+from .bessel import BESSEL_I, BESSEL_IE, i0, i0e, i1, i1e
 from .error_functions import (ERF, ERFC, OWN, erf, erfc, erfcinv, erfcx, erfinv, log_ndtr, ndtr,
                               ndtri)
 from .gamma_functions import (POLYGAMMA, beta, betaln, digamma, gamma, gammaln, loggamma,
@@ -117,6 +117,8 @@ def ufunc_name(ufunc) -> str:
         return OWN[ufunc]
     if ufunc is POLYGAMMA:
         return "scipy.special.polygamma"
+    if ufunc in (BESSEL_I, BESSEL_IE):
+        return "scipy.special.iv" if ufunc is BESSEL_I else "scipy.special.ive"
     return f"{'scipy.special' if _from_scipy_special(ufunc) else 'np'}.{ufunc.__name__}"
 
 
