@@ -318,13 +318,17 @@ class HessianFunction:
         try:
             with progress.stage("trace"):
                 trace = trace_call(self, args, kwargs, lazy_gathers)
-        except UnsupportedFunctionError:
+        except UnsupportedFunctionError as exc:
             # No scalar rule (slogdet, a 10x10 solve): an array program, whatever its data's size?
             if array_product is None or self.tier != "auto" or traced:
                 raise
-            compiled, _ = self._array_build(args, kwargs, array_product, progress, target,
-                                            decide=False)
+            compiled, refused = self._array_build(args, kwargs, array_product, progress, target,
+                                                  decide=False)
             if compiled is None:
+                if refused and not str(refused).startswith("tracing raised"):
+                    raise UnsupportedFunctionError(exc.name, (
+                        f"the scalar tier has no rule for it, and the array tier, which may, "
+                        f"has none for {refused}")) from None
                 raise
             return compiled
         if array_product is not None and self.tier == "auto" and not traced \
@@ -352,7 +356,7 @@ class HessianFunction:
     def _array_build(self, args, kwargs, product, progress, target, decide=True):
         """``(build, traced)``: the array tier's build, or None when the `tier` rule leaves
         ``fun`` to the scalar tier (``traced``: False) or the array tier cannot compile it
-        (True; with ``tier="array"`` that is an error). ``decide=False`` skips the rule's size
+        (what it has no rule for; with ``tier="array"`` that is an error). ``decide=False`` skips the rule's size
         test."""
         if self.tier == "auto" and decide and not self.reads_data(args, kwargs):
             return None, False          # decided before the array tier is even imported
@@ -366,9 +370,9 @@ class HessianFunction:
         except Unsupported as exc:
             if self.tier == "array":
                 raise UnsupportedFunctionError(
-                    f"tier='array' cannot compile {self.name}: the array tier has no rule for "
-                    f"{exc}. Use tier='auto' (the scalar tier then compiles it)") from None
-            return None, True
+                    str(exc), f"tier='array' cannot compile {self.name}: the array tier has no "
+                    "rule for it; tier='auto' gives the function to the scalar tier") from None
+            return None, exc
 
     def reads_data(self, args, kwargs) -> bool:
         """The `tier` rule (``tier="auto"``), decided before anything is traced: whether

@@ -85,6 +85,27 @@ def _linalg_inv(func, a):
     return _per_matrix(_inv, a, a.shape[-2:])
 
 
+def _cholesky(m):
+    """The lower Cholesky factor of a small object matrix, reading its lower triangle (as
+    LAPACK's ``potrf``, which ``np.linalg.cholesky`` calls)."""
+    n = m.shape[0]
+    out = np.full((n, n), se.Integer(0), dtype=object)
+    for j in range(n):
+        diagonal = m[j, j] - sum((out[j, k] ** 2 for k in range(j)), se.Integer(0))
+        out[j, j] = se.sqrt(diagonal)
+        for i in range(j + 1, n):
+            off = m[i, j] - sum((out[i, k] * out[j, k] for k in range(j)), se.Integer(0))
+            out[i, j] = off / out[j, j]
+    return out
+
+
+@function(np.linalg.cholesky)
+def _linalg_cholesky(func, a, upper=False):
+    a = _square_matrices("np.linalg.cholesky", a)
+    factor = _per_matrix(_cholesky, a, a.shape[-2:])
+    return np.swapaxes(factor, -1, -2) if upper else factor
+
+
 @function(np.linalg.solve)
 def _linalg_solve(func, a, b):
     if not is_traced(a):            # a constant matrix of any size: its inverse is a constant

@@ -182,16 +182,23 @@ def cse(exprs):
     """Common-subexpression elimination over the expressions of a kernel.
 
     Returns ``(replacements, reduced)`` with the replacements in dependency order, as SymPy's
-    `cse` does. Functions kept whole that no printer has (the inverse error function) are
-    first replaced by the expressions that compute them (`symhess.special.lowered`). Up to
+    `cse` does. Functions kept whole that no printer has (the inverse error function, the
+    gamma and Bessel families) are computed first, each by the steps of its own expression
+    (`symhess.special.lowered`), and stand as symbols in the others. Up to
     `CSE_GROUP` expressions are reduced in one pass; more are reduced in groups of that many,
     whose temporaries are renamed apart. SymEngine's C++ implementation
     takes well under a second for a group, where SymPy's takes minutes.
     """
-    exprs = special.lowered(exprs)
-    if len(exprs) <= CSE_GROUP:
-        return se.cse(exprs) if exprs else ([], [])
+    exprs, definitions = special.lowered(exprs)
     replacements, reduced = [], []
+    for k, (symbol, definition) in enumerate(definitions):      # each node's steps on its own
+        steps, (value,) = se.cse([definition])
+        rename = {sym: se.Symbol(f"#step{k}_{i}") for i, (sym, _) in enumerate(steps)}
+        replacements += [(rename[sym], _renamed(expr, rename)) for sym, expr in steps]
+        replacements.append((symbol, _renamed(value, rename)))
+    if len(exprs) <= CSE_GROUP:
+        group_replacements, reduced = se.cse(exprs) if exprs else ([], [])
+        return replacements + group_replacements, reduced
     for start in range(0, len(exprs), CSE_GROUP):
         group_replacements, group_reduced = se.cse(exprs[start:start + CSE_GROUP])
         rename = {sym: se.Symbol(f"#cse{start}_{i}") for i, (sym, _) in enumerate(group_replacements)}

@@ -192,12 +192,25 @@ ufunc(np.minimum, np.fmin, real_only=True)(lambda a, b: select(se.Le(a, b), a, b
 ufunc(np.conjugate, real_only=True)(lambda a: a)
 
 # --- comparisons and logic: they build conditions for np.where ---------------------------------
-ufunc(np.greater, real_only=True)(se.Gt)
-ufunc(np.greater_equal, real_only=True)(se.Ge)
-ufunc(np.less, real_only=True)(se.Lt)
-ufunc(np.less_equal, real_only=True)(se.Le)
-ufunc(np.equal)(se.Eq)
-ufunc(np.not_equal)(se.Ne)
+def _comparison(relation, with_nan):
+    """``relation`` as NumPy compares numbers that may be NaN: with a NaN constant it is
+    ``with_nan`` (SymEngine refuses to order NaN), and a value compared with itself is compared
+    at run time (``x != x`` is NumPy's NaN test, which SymEngine would fold to False)."""
+    def rule(a, b):
+        if a == se.nan or b == se.nan:
+            return se.true if with_nan else se.false
+        if a == b and not isinstance(a, se.Number):
+            return relation(special.no_derivative(a), a)    # printed as a, never folded
+        return relation(a, b)
+    return rule
+
+
+ufunc(np.greater, real_only=True)(_comparison(se.Gt, False))
+ufunc(np.greater_equal, real_only=True)(_comparison(se.Ge, False))
+ufunc(np.less, real_only=True)(_comparison(se.Lt, False))
+ufunc(np.less_equal, real_only=True)(_comparison(se.Le, False))
+ufunc(np.equal)(_comparison(se.Eq, False))
+ufunc(np.not_equal)(_comparison(se.Ne, True))
 ufunc(np.logical_and)(lambda a, b: se.And(a, b))
 ufunc(np.logical_or)(lambda a, b: se.Or(a, b))
 ufunc(np.logical_xor)(lambda a, b: se.Xor(a, b))

@@ -27,7 +27,7 @@ The derivative rules are chosen to stay accurate and finite where the plain form
   ``fmod`` is exact.
 * ``erfinv(x)' = sqrt(pi)/2 exp(erfinv(x)^2)``: kept whole while derivatives are taken (its
   Halley iterations, differentiated as written, grow as the fifth power of their depth), and
-  replaced by them (`lowered`) when a kernel is printed. ``log Gamma(x)`` and ``psi^(n)(x)``
+  computed by them (`lowered`) when a kernel is printed. ``log Gamma(x)`` and ``psi^(n)(x)``
   likewise: ``log Gamma' = psi^(0)``, ``psi^(n)' = psi^(n+1)``, and ``I_nu(x)``:
   ``I_nu' = (I_(nu-1) + I_(nu+1)) / 2``.
 
@@ -83,12 +83,18 @@ class Special:
         return PyFunction(_Node(self, args), args, self, sympy_module)
 
     def _number(self, args):
+        if any(a == se.nan for a in args):
+            # (SymEngine cannot convert its NaN to a Python number, and an error here, when
+            # SymEngine rebuilds a node whose argument became NaN, would end the process)
+            return se.nan
         exact = all(isinstance(a, (se.Integer, se.Rational)) for a in args)
         values = [complex(a) if not a.is_real else float(a) for a in args]
         with np.errstate(all="ignore"):
             value = self.numeric(*values)
         if exact and value == 0:
             return se.Integer(0)
+        if np.isnan(value):
+            return se.nan                   # (a RealDouble NaN is unequal to itself)
         return se.sympify(complex(value) if np.iscomplexobj(value) else float(value))
 
     def __hash__(self):
@@ -294,18 +300,23 @@ NODES = {f.name: f for f in (log1p, expm1, softplus, sigmoid, hypot, hypot_ratio
                              no_derivative, undefined)}
 
 
-def lowered(exprs) -> list:
-    """``exprs`` with every node that has a lowering (`Special.lower`) replaced by the
-    expression that computes it, innermost first: what a kernel is printed from."""
+def lowered(exprs) -> tuple[list, list]:
+    """``(exprs, definitions)``: ``exprs`` with every node that has a lowering (`Special.lower`)
+    replaced by a symbol of its own, and ``[(symbol, the expression that computes it)]``,
+    innermost first, each written with the symbols of the nodes in its arguments: what a kernel
+    is printed from. (Substituted into ``exprs`` instead, the lowerings' shared steps, written
+    out as trees, made SymEngine's CSE take minutes.)"""
     exprs = list(exprs)
     nodes = [n for n in _nodes(exprs) if n.pyobject().kind.lower is not None]
     if not nodes:
-        return exprs
-    done = {}
-    for node in nodes:
+        return exprs, []
+    done, definitions = {}, []
+    for k, node in enumerate(nodes):
         args = [a.xreplace(done) if done else a for a in node.args]
-        done[node] = node.pyobject().kind.lower(*args)
-    return [e.xreplace(done) for e in exprs]
+        symbol = se.Symbol(f"#special{k}")
+        definitions.append((symbol, node.pyobject().kind.lower(*args)))
+        done[node] = symbol
+    return [e.xreplace(done) for e in exprs], definitions
 
 
 # --- SymPy: a Function class per node, for symhess.inspect ---------------------------------------

@@ -42,6 +42,10 @@ def constant(value):
         return se.Integer(int(value))
     if isinstance(value, numbers.Real):
         value = float(value)
+        if value != value:
+            # SymEngine's own NaN: a RealDouble NaN is unequal to itself, and expressions
+            # holding one break SymEngine's maps of terms (wrong derivatives)
+            return se.nan
         if value.is_integer() and abs(value) < 2.0 ** 53:
             return se.Integer(int(value))
         return se.RealDouble(value)
@@ -96,12 +100,14 @@ def object_array(x) -> np.ndarray:
         return out
     arr = np.asarray(x)
     if arr.dtype == object:
-        return np.asarray(_to_constants(arr), dtype=object).reshape(arr.shape)
+        with np.errstate(invalid="ignore"):
+            return np.asarray(_to_constants(arr), dtype=object).reshape(arr.shape)
     if arr.dtype.kind not in "biufc":
         raise errors.OperandTypeError(
             f"cannot use an array of dtype {arr.dtype} in a traced computation")
     out = np.empty(arr.shape, dtype=object)
-    out[...] = _to_constants(arr)
+    with np.errstate(invalid="ignore"):         # (making SymEngine's NaN raises the flag)
+        out[...] = _to_constants(arr)
     return out
 
 

@@ -121,3 +121,15 @@ def test_matrix_norms_of_every_order_against_jax(tier, jax, jnp):
         for j in range(2):
             w = np.asarray(want[i][j])
             np.testing.assert_allclose(got[i][j], w, rtol=1e-9, atol=1e-9 * np.abs(w).max())
+
+
+@pytest.mark.parametrize("tier", ["auto", "scalar"])
+def test_cholesky_factor_as_the_output_against_jax(tier, jax, jnp):
+    """``np.linalg.cholesky`` of a small matrix in the scalar tier (Cholesky-Banachiewicz on
+    the lower triangle), its factor the output (a 4-d Hessian) and ``upper=True``."""
+    a = np.array([[2.0, 0.3, 0.1], [0.3, 1.5, 0.2], [0.1, 0.2, 1.8]])
+    make = lambda xp: lambda a: (                                             # noqa: E731
+        xp.linalg.cholesky(0.5 * (a + a.T)) + xp.linalg.cholesky(0.5 * (a + a.T), upper=True))
+    got = symhess.hessian(make(np), tier=tier, check=True)(a)
+    want = np.asarray(jax.hessian(make(jnp))(a))
+    np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)

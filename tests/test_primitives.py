@@ -793,3 +793,53 @@ def test_conditions_compared_with_each_other_inside_a_function_kept_whole(jax, j
         for templates in (None, False):
             got = symhess.hessian(f, tier="scalar", templates=templates, check=True)(t, k)
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_nan_and_inf_constants_compare_as_numpy_compares_them(jax, jnp):
+    """Data holding NaN and +-inf: ``x != x`` is NumPy's NaN test (SymEngine would fold it to
+    False), a NaN constant orders as False (SymEngine refuses to order it), ``np.isnan``,
+    ``np.isinf``, ``np.isfinite`` and ``np.nan_to_num`` read the values at run time, and a
+    function kept whole whose argument becomes NaN when an element template renames it is
+    rebuilt as NaN (the error inside SymEngine's rebuild ended the process): every tier gives
+    JAX's Hessian, NaN where JAX's is."""
+    y = np.array([0.0, np.nan, np.inf, -np.inf])
+
+    def functions(xp):
+        return [
+            lambda x: xp.sum(xp.sin(xp.nan_to_num(x + y))),
+            lambda x: xp.sum(xp.where(xp.isnan(x + y), x ** 2, xp.where(
+                xp.isinf(x + y), x ** 3, xp.where(xp.isfinite(x + y), xp.sin(x), 0.0)))),
+            lambda x: xp.sum(xp.where(x + y < 1.0, x ** 2, x ** 3)),
+            lambda x: xp.sum(xp.maximum(x + y, 0.0) * x),
+            lambda x: xp.sum(xp.log1p(xp.where(x + y != x + y, x ** 2, 1.0))),
+        ]
+
+    x = np.array([0.3, -0.5, 0.8, 1.1])
+    for f, g in zip(functions(np), functions(jnp)):
+        want = np.asarray(jax.hessian(g)(x))
+        for tier in ("scalar", "array"):
+            np.testing.assert_allclose(symhess.hessian(f, tier=tier)(x), want, rtol=1e-12,
+                                       atol=1e-12, equal_nan=True)
+    t = np.array([0.7, -0.4])
+    k = np.array([1.0, np.nan, 0.5, np.inf, 2.0, np.nan] * 3)
+    f = lambda t, k, xp=np: xp.sum(xp.log1p((t[0] * k) ** 2) * t[1] ** 2)  # noqa: E731
+    want = np.asarray(jax.hessian(lambda t: f(t, k, jnp))(t))
+    got = symhess.hessian(f, tier="scalar", templates=True)(t, k)
+    np.testing.assert_allclose(got, want, equal_nan=True)
+
+
+def test_a_nan_constant_in_a_branch_leaves_the_derivatives_right():
+    """``scipy.stats.norm.ppf`` and ``isf`` hold NaN in their edge branches: a NaN constant must
+    be SymEngine's own (a float NaN is unequal to itself, and SymEngine's maps of terms then
+    merged and dropped terms: the scale block's signs flipped). Closed form: the product's
+    second derivative in each scale is ``-2 ndtri(q)^2``."""
+    from scipy import stats
+    from scipy.special import ndtri
+
+    q, loc, scale = np.array([0.82, 0.86, 0.67, 0.24]), np.array([0.1, -0.3, 0.5, 1.2]), \
+        np.array([1.2, 0.8, 1.5, 2.0])
+    f = lambda q, loc, scale: np.sum(stats.norm.ppf(q, loc, scale)      # noqa: E731
+                                     * stats.norm.isf(q, loc, scale))
+    H = symhess.hessian(f, argnums=(0, 2), check=True)(q, loc, scale)
+    np.testing.assert_allclose(np.diag(H[1][1]), -2 * ndtri(q) ** 2, rtol=1e-12)
+    np.testing.assert_allclose(H[1][1] - np.diag(np.diag(H[1][1])), 0.0)

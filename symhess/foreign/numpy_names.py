@@ -225,6 +225,21 @@ def sinc(x):
     return np.where(small, 1.0 - v * v / 6.0 + v ** 4 / 120.0, np.sin(u) / u)
 
 
+def isnan(x, /, **kwargs):
+    """Whether ``x`` is NaN: ``x != x``."""
+    return x != x
+
+
+def isinf(x, /, **kwargs):
+    """Whether ``x`` is +-inf."""
+    return np.abs(x) == np.inf
+
+
+def isfinite(x, /, **kwargs):
+    """Whether ``x`` is neither NaN nor +-inf."""
+    return np.abs(x) < np.inf
+
+
 def apply_along_axis(func1d, axis, arr, *args, **kwargs):
     """Refused: it calls a Python function on one slice at a time."""
     raise UnsupportedFunctionError(
@@ -235,7 +250,7 @@ def apply_along_axis(func1d, axis, arr, *args, **kwargs):
 _DEFINITIONS = {
     np: (vecdot, matvec, vecmat, matrix_transpose, astype, concat, permute_dims,
          cumulative_sum, unstack, polyval, interp, linspace, gradient, nan_to_num, angle,
-         sinc),
+         sinc, isnan, isinf, isfinite),
     np.linalg: (vector_norm, matrix_norm),
 }
 _ALIASES = {"concat": np.concatenate, "permute_dims": np.transpose}   # the same object in

@@ -19,6 +19,7 @@ derivatives against JAX's and mpmath's.
 
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -160,4 +161,16 @@ def log_softmax(x, axis=None):
     return x - logsumexp(x, axis=axis, keepdims=True)
 
 
-DEFINITIONS = {f.__name__: f for f in (logsumexp, softmax, log_softmax, polygamma)}
+def multigammaln(a, d):
+    """The log of the multivariate gamma function of dimension ``d`` (a constant integer):
+    ``d (d - 1) / 4 log(pi) + sum_j gammaln(a + (1 - j) / 2)``, ``j = 1 .. d``."""
+    if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < 1:
+        from ..errors import OperandTypeError
+        raise OperandTypeError("scipy.special.multigammaln(a, d) takes a constant integer "
+                               f"dimension d >= 1, not {d!r}")
+    terms = [gammaln(a + 0.5 * (1 - j)) for j in range(1, int(d) + 1)]
+    return 0.25 * d * (d - 1) * math.log(math.pi) + sum(terms[1:], terms[0])
+
+
+DEFINITIONS = {f.__name__: f for f in (logsumexp, softmax, log_softmax, polygamma,
+                                       multigammaln)}
