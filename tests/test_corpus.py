@@ -48,6 +48,7 @@ def _symhess(case):
     return out[0] if case.options.get("has_aux") else out
 
 
+@pytest.mark.slow             # (JAX's eager Hessians take most of its ten minutes)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case(jax, jnp, case):
     if case.raises is not None:
