@@ -108,7 +108,11 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
             differentiated) of at least 64 elements and the array tier has a rule for every
             NumPy call ``fun`` makes; the scalar tier otherwise (which then traces ``fun``
             once more), unless it has no rule for a call the array tier knows
-            (``np.linalg.slogdet``, ``cholesky``, ``eigh``, a solve beyond 5x5).
+            (``np.linalg.slogdet``, ``cholesky``, ``eigh``, a solve beyond 5x5). ``sparse=``
+            Hessians go to the scalar tier under ``"auto"`` (element templates), and to the
+            array tier in those same cases or with ``"array"``: it finds the structural
+            pattern from the array graph and computes one Hessian-vector product per color of
+            a coloring of its columns.
 
     Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values
     give new answers without recompiling. Python numbers and NumPy arrays inside ``fun`` or
@@ -344,13 +348,13 @@ class HessianFunction:
         """Whether the options allow the array tier (dense, unbatched, real, on the CPU)."""
         if self.tier == "scalar":
             return False
-        ok = target == "cpu" and not self.sparse and self.batch_axis is None \
+        ok = target == "cpu" and self.batch_axis is None \
             and not self.holomorphic and not self.strict and self.templates is not True
         if not ok and self.tier == "array":
             raise OptionValueError(
-                "tier='array' compiles dense, unbatched, real Hessians on the CPU (no sparse=, "
-                "batch_axis=, holomorphic=, strict=, templates=True, target='cuda'); use "
-                "tier='auto' or 'scalar' with those options")
+                "tier='array' compiles unbatched, real Hessians on the CPU (no batch_axis=, "
+                "holomorphic=, strict=, templates=True, target='cuda'); use tier='auto' or "
+                "'scalar' with those options")
         return ok
 
     def _array_build(self, args, kwargs, product, progress, target, decide=True):
@@ -358,7 +362,8 @@ class HessianFunction:
         ``fun`` to the scalar tier (``traced``: False) or the array tier cannot compile it
         (what it has no rule for; with ``tier="array"`` that is an error). ``decide=False`` skips the rule's size
         test."""
-        if self.tier == "auto" and decide and not self.reads_data(args, kwargs):
+        if self.tier == "auto" and decide and (getattr(self, "sparse", False)
+                                               or not self.reads_data(args, kwargs)):
             return None, False          # decided before the array tier is even imported
         from .arrays.graph import Unsupported
         from .arrays.product import trace_arrays
@@ -401,7 +406,8 @@ class HessianFunction:
             from .arrays import product as arrays
             trace = self.scalar_trace(args, kwargs)
             return arrays.HessianProduct(has_aux=self.has_aux, fun=self.fun,
-                                         scalar=lambda: dense_derivation(trace()))
+                                         scalar=lambda: dense_derivation(trace()),
+                                         sparse=self.sparse, sparse_format=self.sparse_format)
         compiled = self.trace_and_build(
             args, kwargs, product, self.name, target=self.target,
             array_product=array_product if self.array_tier_applies(self.target) else None)

@@ -203,7 +203,8 @@ class DerivativeFunction(HessianFunction):
                 kind.value, kind.first, kind.second, kind.what,
                 functools.partial(CompiledDerivatives, what=kind.what, has_aux=self.has_aux,
                                   fun=self.fun, value_first=kind.value,
-                                  derivation=lambda: dense_derivation(scalar(), self.kind)))
+                                  derivation=lambda: dense_derivation(scalar(), self.kind)),
+                sparse=self.sparse, sparse_format=self.sparse_format)
         arrays_apply = kind.scalar and self.array_tier_applies(self.target)
         compiled = self.trace_and_build(args, kwargs, product, f"{kind.what} of {self.name}",
                                         target=self.target,

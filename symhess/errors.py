@@ -54,6 +54,7 @@ class TracerConversionError(SymhessError, TypeError):
     """
 
     def __init__(self, value, what):
+        self.value = value
         super().__init__(
             f"{what} of a traced value {value} is not possible: the value is symbolic while "
             "symhess traces the function. Use np.* functions instead of math.*, build arrays with "

@@ -450,4 +450,15 @@ def trace(fun, args: tuple, kwargs: dict, dtype, holomorphic: bool, sums=None):
     element sums they end in are recorded there, keyed by their placeholder symbols.
     """
     with trace_context(dtype, holomorphic, sums), foreign.interposed(fun):
-        return fun(*args, **kwargs)
+        try:
+            return fun(*args, **kwargs)
+        except ValueError as exc:
+            # NumPy storing a traced value into a float array (``out[0] = x[0] ** 2`` with
+            # ``out = np.zeros(3)``) replaces float()'s error with "setting an array element
+            # with a sequence"; the error it replaced says what happened.
+            cause = exc.__cause__
+            if isinstance(cause, errors.TracerConversionError):
+                raise errors.TracerConversionError(
+                    cause.value, "item assignment into a float array (np.zeros, np.empty)") \
+                    from None
+            raise

@@ -74,6 +74,29 @@ def test_numbers_are_still_refused(fun, match):
         symhess.hessian(fun)(np.array([1.0, 2.0]))
 
 
+def _assigned(x, make=np.empty):
+    out = make(3)
+    out[0] = x[0] ** 2
+    out[1], out[2] = x[1], 1.0
+    return np.sum(out)
+
+
+@pytest.mark.parametrize("make", [np.empty, np.zeros])
+def test_item_assignment_into_a_float_array_names_itself(make):
+    """NumPy replaces float()'s error with "setting an array element with a sequence" when it
+    stores one traced value into a float array; the error says what happened instead."""
+    x = np.array([1.0, 2.0])
+    with pytest.raises(TracerConversionError, match=r"item assignment into a float array "
+                                                    r"\(np.zeros, np.empty\) of a traced value "
+                                                    r"x\[0\]\*\*2"):
+        symhess.hessian(lambda x: _assigned(x, make))(x)
+    with pytest.raises(symhess.UnsupportedFunctionError, match="item assignment of a traced "
+                                                               "value into a float array"):
+        symhess.hessian(lambda x: _assigned(x, make), tier="array")(x)
+    # the same function in NumPy alone: the error is only about tracing
+    assert _assigned(x, make) == 1.0 + 2.0 + 1.0
+
+
 def test_both_tiers_take_np_array_and_np_asarray_of_traced_values(jax, jnp):
     """``x = np.asarray(x)`` at the top of a function and ``np.array`` of traced entries (with a
     floating dtype, or ``ndmin``) trace in the array tier too, on data of any size."""

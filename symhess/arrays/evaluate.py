@@ -47,6 +47,11 @@ def evaluate(roots, inputs, constants) -> list:
     return [values[r.id] for r in roots]
 
 
+def apply(node, args, constants):
+    """The value of one node, not an input, for the values ``args`` of its operands."""
+    return _value(node, args, (), constants)
+
+
 def _value(node, args, inputs, constants):
     op, p = node.op, node.params
     if op == "input":

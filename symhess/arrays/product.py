@@ -72,6 +72,10 @@ def trace_arrays(transform, args, kwargs):
     except Unsupported:
         raise
     except (errors.SymhessError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        if isinstance(exc, ValueError) and isinstance(exc.__cause__, Unsupported):
+            # NumPy storing a traced value into a float array replaced float()'s error
+            raise Unsupported("item assignment of a traced value into a float array "
+                              "(np.zeros, np.empty): build arrays with np.stack") from None
         raise Unsupported(f"tracing raised {type(exc).__name__}") from exc
     if transform.has_aux:
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
@@ -161,6 +165,9 @@ class ArrayDerivation:
         """The Hessian blocks as matrix expressions (`symhess.arrays.printer`)."""
         from .printer import matrix_form
         labels = {leaf.index: leaf.label for leaf in self.trace.leaves}
+        if self.blocks is None:         # a sparse Hessian's kernel did not need its blocks
+            self.blocks = rules.hessian(self.trace.builder, self.trace.output,
+                                        self.trace.diff_inputs)
         roots = [h for row in self.blocks for h in row]
         definitions, texts = matrix_form(roots, labels, latex)
         n = len(self.blocks)
@@ -188,21 +195,59 @@ class HessianProduct:
     has_aux: bool = False
     fun: object = None
     scalar: object = None            # () -> the scalar tier's Derivation, for closed forms
+    sparse: object = False           # as `symhess.hessian`'s option
+    sparse_format: str = "csr_array"
 
     def plan(self, trace: ArrayTrace, progress):
         from ..lower import Plan
         from ..runtime import CompiledHessian
+        dense = Layout([()], [l.shape for l in trace.diff_leaves], pytree.LEAF, trace.diff_tree)
+        blocks = None
         with progress.stage("differentiate"):
-            blocks = rules.hessian(trace.builder, trace.output, trace.diff_inputs)
-        layout = Layout([()], [l.shape for l in trace.diff_leaves], pytree.LEAF, trace.diff_tree)
-        roots = [h for row in blocks for h in row]
-        diagonal = [blocks[i][i] for i, leaf in enumerate(trace.diff_leaves) if len(leaf.shape) == 1]
+            if self.sparse:
+                root, layout = sparse_hessian(trace, "both" if self.sparse is True else
+                                              self.sparse, self.sparse_format, progress)
+                roots, diagonal = [root], []
+            else:
+                blocks = rules.hessian(trace.builder, trace.output, trace.diff_inputs)
+                layout = dense
+                roots = [h for row in blocks for h in row]
+                diagonal = [blocks[i][i] for i, leaf in enumerate(trace.diff_leaves)
+                            if len(leaf.shape) == 1]
         spec = _kernel(trace, roots, layout, f"Hessian of {trace.name}", symmetric=diagonal)
-        derivation = ArrayDerivation(trace, blocks, layout, self.scalar)
+        derivation = ArrayDerivation(trace, blocks, dense, self.scalar)
         make = functools.partial(CompiledHessian, derivation=derivation, has_aux=self.has_aux,
                                  fun=self.fun, round_to=trace.round_to)
         return Plan(leaves=trace.leaves, layout=layout, dtype=trace.dtype, spec=lambda: spec,
                     make=make, tables=list(trace.builder.constants))
+
+
+def sparse_hessian(trace: ArrayTrace, triangle: str, format: str, progress) -> tuple:
+    """``(root, layout)``: the nonzeros of the Hessian in the `symhess.layout.CSRLayout` of
+    ``triangle``, computed as ``c`` Hessian-vector products, one per color of the columns
+    (`symhess.arrays.sparsity`), and read out of them."""
+    from ..layout import CSRLayout
+    from .sparsity import color_columns, hessian_pattern
+    b, inputs = trace.builder, trace.diff_inputs
+    n = sum(x.size for x in inputs)
+    grads = rules.grad(b, trace.output, inputs)
+    with progress.stage("sparsity pattern"):
+        rows, cols = hessian_pattern(grads, inputs, b.constants)
+        layout = CSRLayout(rows, cols, n, triangle, format)
+        color = color_columns(rows, cols, n)
+    if layout.size == 0:
+        return b.zeros((0,)), layout
+    c = int(color.max()) + 1
+    seeds, offset = {}, 0
+    for x in inputs:
+        onehot = color[offset:offset + x.size] == np.arange(c)[:, None]
+        seeds[x.id] = b.const(onehot.astype(np.float64).reshape((c,) + x.shape))
+        offset += x.size
+    # products[k][j] = sum over the columns l of color k of H[j, l]: H[j, l] for the l in j's row
+    columns = rules.jvp(b, grads, seeds, (c,))
+    products = b.concat([b.reshape(col, (c, x.size)) for col, x in zip(columns, inputs)], 1)
+    r, l = np.divmod(layout.keys, n)
+    return b.gather(b.reshape(products, (c * n,)), color[l] * n + r, 0), layout
 
 
 @dataclass(frozen=True)
@@ -221,6 +266,8 @@ class DerivativesProduct:
     second: bool
     what: str
     make: object
+    sparse: object = False           # the Hessian's ``sparse=`` option
+    sparse_format: str = "csr_array"
 
     def plan(self, trace: ArrayTrace, progress):
         from ..layout import JacobianLayout, Sections, Values
@@ -235,7 +282,12 @@ class DerivativesProduct:
             if self.first:
                 roots += rules.grad(b, trace.output, trace.diff_inputs)
                 sections.append(JacobianLayout([()], shapes, pytree.LEAF, trace.diff_tree))
-            if self.second:
+            if self.second and self.sparse:
+                root, csr = sparse_hessian(trace, "both" if self.sparse is True else
+                                           self.sparse, self.sparse_format, progress)
+                roots.append(root)
+                sections.append(csr)
+            elif self.second:
                 blocks = rules.hessian(b, trace.output, trace.diff_inputs)
                 roots += [h for row in blocks for h in row]
                 symmetric = [blocks[i][i] for i, shape in enumerate(shapes) if len(shape) == 1]

@@ -1,0 +1,174 @@
+"""Sparse Hessians from the array tier (`symhess.arrays.sparsity`): the structural pattern
+found from the graph, the coloring of its columns, and the values read out of one
+Hessian-vector product per color, each against ``jax.hessian``'s dense matrix."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import symhess
+from symhess.arrays.sparsity import color_columns
+from symhess.errors import UnsupportedFunctionError
+
+rng = np.random.default_rng(11)
+
+
+def _mesh(side):
+    """Triangles of a ``side`` x ``side`` grid of squares (node (i, j) is ``i (side+1) + j``)."""
+    i, j = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    a = (i * (side + 1) + j).ravel()
+    b, c, d = a + 1, a + side + 1, a + side + 2
+    return np.concatenate([np.stack([a, b, d], 1), np.stack([a, d, c], 1)])
+
+
+def _fem(u, X0, Dinv, area, xp=np):
+    """A neo-Hookean triangle mesh; its connectivity is a constant made from the shapes."""
+    x = (X0 + u).reshape(-1, 2)
+    tri = _mesh(int(round(np.sqrt(x.shape[0]))) - 1)
+    edges = xp.stack([x[tri[:, 1]] - x[tri[:, 0]], x[tri[:, 2]] - x[tri[:, 0]]], axis=2)
+    F = edges @ Dinv.reshape(-1, 2, 2)               # one 2x2 deformation gradient a triangle
+    logJ = xp.log(F[:, 0, 0] * F[:, 1, 1] - F[:, 0, 1] * F[:, 1, 0])
+    return xp.sum(area * (0.5 * (xp.sum(F ** 2, axis=(1, 2)) - 2) - logJ + 2.0 * logJ ** 2))
+
+
+def _fem_args(side=6):
+    grid = np.arange(side + 1) / side
+    Y, X = np.meshgrid(grid, grid, indexing="ij")
+    X0 = np.stack([X.ravel(), Y.ravel()], 1)
+    tri = _mesh(side)
+    Dm = np.stack([X0[tri[:, 1]] - X0[tri[:, 0]], X0[tri[:, 2]] - X0[tri[:, 0]]], axis=2)
+    u = 0.02 * rng.standard_normal(X0.shape)
+    return (u.ravel(), X0.ravel(), np.linalg.inv(Dm).reshape(-1, 4),
+            0.5 * np.abs(np.linalg.det(Dm)))
+
+
+def _chain(x, c, xp=np):            # slices: a banded Hessian
+    return xp.sum(c * (x[1:] - x[:-1] ** 2) ** 2) + xp.sum((1 - x) ** 2)
+
+
+def _blocks(x, W, xp=np):           # reshape, transpose, einsum, max, where: 4x4 dense blocks
+    X = x.reshape(5, 4)
+    z = xp.einsum("ij,jk->ik", X, W)
+    m = xp.max(X ** 2, axis=1)
+    return xp.sum(xp.tanh(z) ** 2) + xp.sum(m) + xp.sum(xp.where(X > 0, X ** 3, -X))
+
+
+def _stacked(x, y, xp=np):          # two arguments, concatenate, stack and broadcasting
+    v = xp.concatenate([x, y[:2] * y[1:]])
+    M = xp.stack([x * y[0], xp.sin(x)])
+    return xp.sum(v ** 3) + xp.sum(M[:, :, None] * M[:, None, :2])
+
+
+def _slogdet(x, xp=np):             # a determinant couples one block; the rest is diagonal
+    A = x[:9].reshape(3, 3) + 4.0 * xp.eye(3)
+    return xp.linalg.slogdet(A)[1] + xp.sum(xp.exp(x[9:]))
+
+
+CASES = {
+    "fem": (_fem, _fem_args, 0),
+    "chain": (_chain, lambda: (rng.standard_normal(30), rng.uniform(1, 2, 29)), 0),
+    "blocks": (_blocks, lambda: (rng.standard_normal(20), rng.standard_normal((4, 3))), 0),
+    "stacked": (_stacked, lambda: (rng.standard_normal(4), rng.standard_normal(3)), (0, 1)),
+    "slogdet": (_slogdet, lambda: (0.3 * rng.standard_normal(14),), 0),
+}
+
+
+def _dense_jax(jax, fun, args, argnums):
+    import jax.numpy as jnp
+    H = jax.hessian(lambda *a: fun(*a, xp=jnp), argnums=argnums)(*args)
+    if isinstance(argnums, tuple):
+        return np.block([[np.asarray(H[i][j]).reshape(args[i].size, args[j].size)
+                          for j in argnums] for i in argnums])
+    return np.asarray(H)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_and_pattern_against_jax(name, jax):
+    fun, make, argnums = CASES[name]
+    args = make()
+    H = symhess.hessian(fun, argnums=argnums, sparse=True, tier="array")(*args)
+    assert isinstance(H, sp.csr_array) and H.has_sorted_indices
+    expected = _dense_jax(jax, fun, args, argnums)
+    np.testing.assert_allclose(H.toarray(), expected, rtol=1e-10, atol=1e-10)
+    # The pattern is structural: every entry nonzero at two random points, and nothing else.
+    other = [a + 0.01 * rng.standard_normal(a.shape) if i in np.atleast_1d(argnums) else a
+             for i, a in enumerate(args)]
+    nonzero = (expected != 0) | (_dense_jax(jax, fun, other, argnums) != 0)
+    pattern = H.copy()
+    pattern.data[:] = 1
+    assert np.array_equal(pattern.toarray() != 0, nonzero)
+
+
+@pytest.mark.parametrize("triangle", ["upper", "lower"])
+def test_one_triangle_and_coo(triangle, jax):
+    args = _fem_args(4)
+    expected = _dense_jax(jax, _fem, args, 0)
+    H = symhess.hessian(_fem, sparse=triangle, tier="array", sparse_format="coo_array")(*args)
+    assert isinstance(H, sp.coo_array)
+    keep = np.triu if triangle == "upper" else np.tril
+    np.testing.assert_allclose(H.toarray(), keep(expected), rtol=1e-10, atol=1e-10)
+
+
+def test_value_grad_hessian_sparse(jax):
+    import jax.numpy as jnp
+    args = _fem_args(5)
+    value, grad, H = symhess.value_grad_hessian(_fem, sparse=True, tier="array")(*args)
+    f = lambda u: _fem(u, *args[1:], xp=jnp)
+    np.testing.assert_allclose(value, float(f(args[0])), rtol=1e-12)
+    np.testing.assert_allclose(grad, np.asarray(jax.grad(f)(args[0])), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(H.toarray(), np.asarray(jax.hessian(f)(args[0])),
+                               rtol=1e-10, atol=1e-10)
+
+
+def test_linear_function_has_an_empty_pattern():
+    H = symhess.hessian(lambda x, a: np.sum(a * x), sparse=True, tier="array")(
+        np.ones(70), np.arange(70.0))
+    assert H.shape == (70, 70) and H.nnz == 0
+
+
+def test_runtime_index_arrays_are_refused_and_closures_work():
+    """A gather by a runtime index array has a data-dependent pattern: both tiers refuse it
+    with a clear error; the same indices by closure are constants of the trace."""
+    from symhess.errors import TracerIndexError
+    f = lambda x, idx, w: np.sum(w * x[idx] ** 3)
+    x, idx, w = rng.standard_normal(10), rng.integers(0, 10, 80), rng.uniform(size=80)
+    with pytest.raises(UnsupportedFunctionError, match="runtime index array"):
+        symhess.hessian(f, sparse=True, tier="array")(x, idx, w)
+    with pytest.raises(TracerIndexError, match="closure"):
+        symhess.hessian(f, sparse=True)(x, idx, w)
+    H = symhess.hessian(lambda x, w: f(x, idx, w), sparse=True, tier="array")(x, w)
+    expected = np.zeros(10)
+    np.add.at(expected, idx, 6 * w * x[idx])
+    np.testing.assert_allclose(H.toarray(), np.diag(expected), rtol=1e-12, atol=1e-12)
+    assert H.nnz == len(np.unique(idx))
+
+
+def test_auto_gives_the_array_tier_what_the_scalar_tier_has_no_rule_for(jax):
+    """``sparse=True`` stays with the scalar tier (element templates), except for a function it
+    cannot trace: a 20x20 log-determinant, which the array tier compiles sparse."""
+    import jax.numpy as jnp
+
+    def f(x, xp=np):
+        A = x[:400].reshape(20, 20)
+        return xp.linalg.slogdet(A @ A.T + xp.eye(20))[1] + xp.sum(x[400:] ** 4)
+    x = 0.1 * rng.standard_normal(410)
+    H = symhess.hessian(f, sparse=True)(x)
+    expected = np.asarray(jax.hessian(lambda x: f(x, xp=jnp))(x))
+    np.testing.assert_allclose(H.toarray(), expected, rtol=1e-9, atol=1e-10)
+    assert H.nnz == 400 * 400 + 10
+
+
+@pytest.mark.parametrize("n, density", [(200, 0.02), (120, 0.6), (1, 1.0), (50, 0.0)])
+def test_coloring_separates_columns_that_share_a_row(n, density):
+    """No two columns of one color share a row, whatever the number of colors (more than the
+    63 chosen at a time)."""
+    upper = sp.random(n, n, density=density, random_state=3, format="coo")
+    rows, cols = np.minimum(upper.row, upper.col), np.maximum(upper.row, upper.col)
+    color = color_columns(rows.astype(np.int64), cols.astype(np.int64), n)
+    pattern = sp.coo_array((np.ones(len(rows) + n), (np.r_[rows, np.arange(n)],
+                                                     np.r_[cols, np.arange(n)])), shape=(n, n))
+    pattern = ((pattern + pattern.T) != 0).tocsr()
+    for row in range(n):
+        members = pattern.indices[pattern.indptr[row]:pattern.indptr[row + 1]]
+        assert len(set(color[members])) == len(members)
+    assert color.min() >= 0 and color.max() < n
