@@ -172,3 +172,70 @@ def test_coloring_separates_columns_that_share_a_row(n, density):
         members = pattern.indices[pattern.indptr[row]:pattern.indptr[row + 1]]
         assert len(set(color[members])) == len(members)
     assert color.min() >= 0 and color.max() < n
+
+
+# --- sums over elements ----------------------------------------------------------------------
+def _fem_flat(u, X0, Dinv, area, xp=np):
+    """The mesh energy with the corners gathered from the flat vector (x[2 k], x[2 k + 1])."""
+    x = X0.ravel() + u
+    tri = 2 * _mesh(int(round(np.sqrt(x.shape[0] // 2))) - 1)
+    x0, y0 = x[tri[:, 0]], x[tri[:, 0] + 1]
+    ex = [x[tri[:, k]] - x0 for k in (1, 2)]
+    ey = [x[tri[:, k] + 1] - y0 for k in (1, 2)]
+    F = [[ex[0] * Dinv[:, 0] + ex[1] * Dinv[:, 2], ex[0] * Dinv[:, 1] + ex[1] * Dinv[:, 3]],
+         [ey[0] * Dinv[:, 0] + ey[1] * Dinv[:, 2], ey[0] * Dinv[:, 1] + ey[1] * Dinv[:, 3]]]
+    J = F[0][0] * F[1][1] - F[0][1] * F[1][0]
+    return xp.sum(area * (F[0][0] ** 2 + F[1][1] ** 2 + 0.5 * F[0][1] ** 2 - xp.log(J)))
+
+
+def _bonds(x, r0, pairs):
+    def energy(x, r0, xp=np):
+        p = x.reshape(-1, 3)
+        d = p[pairs[:, 0]] - p[pairs[:, 1]]
+        r = xp.sqrt(xp.sum(d * d, axis=1))
+        return xp.sum((r - r0) ** 2 + 0.1 * (r - r0) ** 4)
+    return energy
+
+
+_PAIRS = np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2], [4, 5], [0, 1], [1, 4]])
+
+
+def _two(x, y, w, xp=np):           # two arguments, each gathered by its own index vector
+    i, j = np.array([0, 2, 4, 1, 3]), np.array([1, 1, 0, 2, 2])
+    return xp.sum(w * xp.exp(x[i] * y[j]) * xp.cos(x[i + 1] - y[j]))
+
+
+ELEMENTS = {
+    "fem rows": (_fem, _fem_args, 0, True),
+    "fem flat": (_fem_flat, _fem_args, 0, True),
+    "bonds": (_bonds(None, None, _PAIRS), lambda: (rng.standard_normal(18), rng.uniform(
+        0.5, 1.0, len(_PAIRS))), 0, True),
+    "two arguments": (_two, lambda: (rng.standard_normal(6), rng.standard_normal(3),
+                                     rng.uniform(size=5)), (0, 1), True),
+    # not sums over elements: the coloring computes them
+    "coupled": (lambda u, X0, Dinv, area, xp=np: _fem(u, X0, Dinv, area, xp) ** 2,
+                lambda: _fem_args(3), 0, False),
+    "regularized": (lambda u, X0, Dinv, area, xp=np: _fem(u, X0, Dinv, area, xp)
+                    + xp.sum(u ** 4), lambda: _fem_args(3), 0, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTS))
+@pytest.mark.parametrize("triangle", [True, "upper"])
+def test_sums_over_elements_against_jax(name, triangle, jax):
+    from symhess.arrays.elements import element_hessian
+    from symhess.arrays.product import trace_arrays
+    fun, make, argnums, is_sum = ELEMENTS[name]
+    args = make()
+    h = symhess.hessian(fun, argnums=argnums, sparse=triangle, tier="array")
+    assert (element_hessian(trace_arrays(h, args, {}), "both", "csr_array") is not None) \
+        == is_sum
+    H = h(*args)
+    expected = _dense_jax(jax, fun, args, argnums)
+    if triangle == "upper":
+        expected = np.triu(expected)
+    np.testing.assert_allclose(H.toarray(), expected, rtol=1e-10, atol=1e-10)
+    nonzero = expected != 0
+    pattern = H.copy()
+    pattern.data[:] = 1
+    assert np.all(pattern.toarray()[nonzero] != 0) and H.has_sorted_indices

@@ -33,6 +33,7 @@ MAX_TEMPORARIES = 4 << 30
 RECOMPUTE_READS = 16      # the most array reads a shared expression recomputed per use may have
 ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape") + factor.OPS
 INDEX_MAPS = ("bcast", "transpose", "slice", "gather", "eye", "input", "const")
+FUSED = ("unary", "binary", "where")     # materialized in one loop nest with their neighbours
 CHEAP = {"add", "sub", "mul", "neg", "gt", "ge", "lt", "le", "eq", "ne", "and", "or", "not",
          "maximum", "minimum", "abs", "sign"}
 
@@ -90,6 +91,10 @@ class Lowering:
         self.index_arrays = {}          # (input, axis length) -> its checked, wrapped copy
         self.prologue: list = []        # statements checking runtime index arrays
         self._fresh = 0
+        self.scalars: set = set()       # fused nodes held in a register, not an array
+        self._group = None              # the open loop nest of fused elementwise nodes
+        self._reads: dict = {}          # fused node id -> where it was read
+        self._escaped: set = set()      # fused nodes read whole (a view, a BLAS operand)
 
     def _symmetric(self, roots) -> set:
         """Ids of the einsums known to be symmetric matrices: a symmetric root, and what it
@@ -163,6 +168,11 @@ class Lowering:
 
     # --- expressions -------------------------------------------------------------------------
     def var(self, node) -> str:
+        """The name of an input, constant or materialized array, read whole."""
+        self._escaped.add(node.id)
+        return self._name(node)
+
+    def _name(self, node) -> str:
         if node.op == "input":
             return f"in{node.params[0]}"
         if node.op == "const":
@@ -178,7 +188,13 @@ class Lowering:
         if node.op == "const" and node.params[0] == "s":
             return _literal(node.params[1])
         if node.id in self.materialized or node.op in ("input", "const"):
-            return self.access(self.var(node), idx)
+            if node.op in FUSED:
+                group = self._group
+                token = (group["token"], tuple(idx)) if group is not None else None
+                self._reads.setdefault(node.id, []).append(token)
+                if node.id in self.scalars:
+                    return f"u{node.id}"
+            return self.access(self._name(node), idx)
         return self.body(node, idx)
 
     def body(self, node, idx: list) -> str:
@@ -369,11 +385,101 @@ class Lowering:
                    if n.id in self.materialized and n.op != "reshape")
 
     def program(self) -> list:
-        """The statements computing every materialized node, in order."""
-        for node in self.order:
-            if node.id in self.materialized:
-                self.emit(node)
+        """The statements computing every materialized node, in order.
+
+        Consecutive elementwise nodes of one shape are computed in one loop nest (fused), each
+        reading the others at the nest's own index; one read nowhere else (not at another
+        index, not after the nest, not whole) is held in a register instead of an array. The
+        program is generated once to find where each fused node is read, and again with
+        those nodes in registers."""
+        self._generate()
+        roots = {r.id for r in self.roots}
+        self.scalars = {node_id for node_id, reads in self._reads.items()
+                        if node_id in self._homes and node_id not in roots | self._escaped
+                        and all(r is not None and r == self._homes[node_id] for r in reads)}
+        if self.scalars:
+            self.names, self.lines, self.index_arrays, self.prologue = {}, [], {}, []
+            self._fresh, self._reads, self._escaped = 0, {}, set()
+            self._generate()
         return self.lines
+
+    def _generate(self):
+        self._homes = {}
+        for node in self._schedule():
+            if node.op in FUSED:
+                self._fuse(node)
+            else:
+                self._flush()
+                self.emit(node)
+        self._flush()
+
+    def _schedule(self):
+        """The materialized nodes in an order that computes each after the arrays it reads,
+        taking next an elementwise node of the open nest's shape where one is ready (so more
+        of them share a nest), else anything else that is not elementwise, else the first."""
+        position = {n.id: k for k, n in enumerate(self.order)}
+        below = {}                  # node id -> the materialized nodes its value reads
+        for n in self.order:
+            reads = set()
+            for a in n.args:
+                reads |= {a.id} if a.id in self.materialized else below[a.id]
+            below[n.id] = reads
+        nodes = [n for n in self.order if n.id in self.materialized]
+        waiting = {n.id: len(below[n.id]) for n in nodes}
+        users = {}
+        for n in nodes:
+            for d in below[n.id]:
+                users.setdefault(d, []).append(n)
+        ready = [n for n in nodes if not waiting[n.id]]
+        shape = None
+        while ready:
+            pick = next((n for n in ready if n.op in FUSED and n.shape == shape), None) \
+                or next((n for n in ready if n.op not in FUSED), None) or ready[0]
+            ready.remove(pick)
+            shape = pick.shape if pick.op in FUSED else None
+            yield pick
+            for u in users.get(pick.id, ()):
+                waiting[u.id] -= 1
+                if not waiting[u.id]:
+                    ready.append(u)
+            ready.sort(key=lambda n: position[n.id])
+
+    def _fuse(self, node):
+        """Compute elementwise ``node`` in the open loop nest, or in a new one."""
+        group = self._group
+        if group is not None and group["shape"] == node.shape and self._member(node, group):
+            return
+        self._flush()
+        heads, idx, depth = self.loops(node.shape)
+        self._group = {"token": node.id, "shape": node.shape, "heads": heads, "idx": idx,
+                       "depth": depth, "body": [], "members": set()}
+        if not self._member(node, self._group):
+            raise errors.InternalError("an elementwise node reads itself")
+
+    def _member(self, node, group) -> bool:
+        """Add ``node``'s statement to ``group``, unless it reads a node of the group at
+        another index than the nest's (which needs the whole array first)."""
+        before = {k: len(v) for k, v in self._reads.items()}
+        value = self.body(node, group["idx"])
+        here = (group["token"], tuple(group["idx"]))
+        for node_id in group["members"]:
+            if any(r != here for r in self._reads.get(node_id, [])[before.get(node_id, 0):]):
+                for k, v in self._reads.items():           # forget this attempt's reads
+                    del v[before.get(k, 0):]
+                return False
+        group["members"].add(node.id)
+        self._homes[node.id] = here
+        if node.id in self.scalars:
+            target = f"u{node.id}"
+        else:
+            target = self.access(self.alloc(node, "empty"), group["idx"])
+        group["body"].append("    " * group["depth"] + f"{target} = {value}")
+        return True
+
+    def _flush(self):
+        group, self._group = self._group, None
+        if group is not None:
+            self.lines += group["heads"] + group["body"]
 
 
 def _symmetric_constant(node) -> bool:

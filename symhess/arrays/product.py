@@ -224,10 +224,16 @@ class HessianProduct:
 
 def sparse_hessian(trace: ArrayTrace, triangle: str, format: str, progress) -> tuple:
     """``(root, layout)``: the nonzeros of the Hessian in the `symhess.layout.CSRLayout` of
-    ``triangle``, computed as ``c`` Hessian-vector products, one per color of the columns
-    (`symhess.arrays.sparsity`), and read out of them."""
+    ``triangle``: of a sum over elements, each element's block added in
+    (`symhess.arrays.elements`); else ``c`` Hessian-vector products, one per color of the
+    columns (`symhess.arrays.sparsity`), read out of them."""
     from ..layout import CSRLayout
+    from .elements import element_hessian
     from .sparsity import color_columns, hessian_pattern
+    with progress.stage("sparsity pattern"):
+        by_elements = element_hessian(trace, triangle, format)
+    if by_elements is not None:
+        return by_elements
     b, inputs = trace.builder, trace.diff_inputs
     n = sum(x.size for x in inputs)
     grads = rules.grad(b, trace.output, inputs)

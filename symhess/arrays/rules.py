@@ -281,13 +281,16 @@ def depends(roots, inputs) -> set:
 
 
 def grad(b: Builder, f: Node, inputs: list) -> list:
-    """The gradient of scalar ``f`` with respect to each of ``inputs`` (reverse mode)."""
+    """The gradient of scalar ``f`` with respect to each of ``inputs`` (reverse mode): input
+    nodes, or any nodes ``f`` reads other inputs only through (the gathers of a sum over
+    elements, `symhess.arrays.elements`)."""
     live = depends([f], inputs)
+    wanted = {x.id for x in inputs}
     cotangent = {f.id: b.const(1.0)}
     for node in reversed(topological([f])):
         g = cotangent.pop(node.id, None)
-        if g is None or node.op in ("input", "const", "eye"):
-            if node.op == "input":
+        if g is None or node.op in ("input", "const", "eye") or node.id in wanted:
+            if node.op == "input" or node.id in wanted:
                 cotangent[node.id] = g        # keep it: it is a result
             continue
         for k, a in enumerate(node.args):

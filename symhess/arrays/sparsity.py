@@ -132,14 +132,22 @@ def _join(node, parts):
     return out
 
 
-def _index_values(idx, constants):
-    """The values of an index array, which must not depend on the kernel's inputs."""
+def constant_index(idx, constants):
+    """The values of an index array that does not depend on the kernel's inputs, else None."""
     from .evaluate import evaluate
     if any(n.op == "input" for n in topological([idx])):
-        raise Unsupported("a sparse Hessian of a gather by a runtime index array (its pattern "
-                          "would depend on the data)")
+        return None
     value, = evaluate([idx], [], constants)
     return np.asarray(value, dtype=np.int64)
+
+
+def _index_values(idx, constants):
+    """The values of an index array, which must not depend on the kernel's inputs."""
+    value = constant_index(idx, constants)
+    if value is None:
+        raise Unsupported("a sparse Hessian of a gather by a runtime index array (its pattern "
+                          "would depend on the data)")
+    return value
 
 
 def _index_map(node, k, d, constants):
