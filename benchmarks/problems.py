@@ -34,6 +34,8 @@ class Problem:
     batched: bool = False     # size is the number of points; inputs()[0] has a leading axis
     sparse: bool = False      # the Hessian is sparse: a tool may return it in sparse form
     hvp: bool = False         # tools compute H(x) @ v, never H; inputs()[-1] is v
+    elements: Callable = None  # elements(xp) -> the function as a sum over elements (a sparse
+    #                            Hessian by vmap and scatter for JAX): see mesh_elements
     tools: tuple = None       # the only tools whose array namespace can express it (None: all)
 
     def output_bytes(self, size) -> int:
@@ -228,30 +230,50 @@ def _triangles(side):
     return np.concatenate([np.stack([a, b, d], 1), np.stack([a, d, c], 1)])
 
 
+def _triangle_energy(xp, x0, y0, x1, y1, x2, y2, D0, D1, D2, D3, area):
+    """Energy of triangles with corners (x_k, y_k), inverse reference edge matrices
+    [[D0, D1], [D2, D3]] and areas (arrays over triangles, or one triangle's numbers)."""
+    e0x, e0y, e1x, e1y = x1 - x0, y1 - y0, x2 - x0, y2 - y0
+    # F = [e0 e1] Dinv
+    F00, F01 = e0x * D0 + e1x * D2, e0x * D1 + e1x * D3
+    F10, F11 = e0y * D0 + e1y * D2, e0y * D1 + e1y * D3
+    logJ = xp.log(F00 * F11 - F01 * F10)
+    mu, lam = FEM_MU, FEM_LAMBDA
+    return area * (0.5 * mu * (F00 ** 2 + F01 ** 2 + F10 ** 2 + F11 ** 2 - 2) - mu * logJ
+                   + 0.5 * lam * logJ ** 2)
+
+
+def _corner_unknowns(u):
+    """The six unknowns (x, y of each corner) of each triangle of the mesh of ``u``."""
+    tri = 2 * _triangles(int(round(np.sqrt(u.shape[0] // 2))) - 1)
+    return np.stack([tri[:, 0], tri[:, 0] + 1, tri[:, 1], tri[:, 1] + 1, tri[:, 2],
+                     tri[:, 2] + 1], 1)
+
+
 def mesh_energy(xp):
     """Compressible neo-Hookean energy of a 2-D triangle mesh, as a function of the flat
     displacement vector u; node positions X0 (flat), inverse reference edge matrices Dinv
     (one row [D00, D01, D10, D11] per triangle) and triangle areas are runtime data. The
     connectivity of the structured mesh is a constant computed from the number of nodes."""
-    mu, lam = FEM_MU, FEM_LAMBDA
-
     def energy(u, X0, Dinv, area):
         x = X0 + u
-        side = int(round(np.sqrt(u.shape[0] // 2))) - 1
-        tri = 2 * _triangles(side)
-        x0, y0 = x[tri[:, 0]], x[tri[:, 0] + 1]
-        e0x, e0y = x[tri[:, 1]] - x0, x[tri[:, 1] + 1] - y0
-        e1x, e1y = x[tri[:, 2]] - x0, x[tri[:, 2] + 1] - y0
-        # F = [e0 e1] Dinv, per triangle
-        F00 = e0x * Dinv[:, 0] + e1x * Dinv[:, 2]
-        F01 = e0x * Dinv[:, 1] + e1x * Dinv[:, 3]
-        F10 = e0y * Dinv[:, 0] + e1y * Dinv[:, 2]
-        F11 = e0y * Dinv[:, 1] + e1y * Dinv[:, 3]
-        logJ = xp.log(F00 * F11 - F01 * F10)
-        density = (0.5 * mu * (F00 ** 2 + F01 ** 2 + F10 ** 2 + F11 ** 2 - 2) - mu * logJ
-                   + 0.5 * lam * logJ ** 2)
-        return xp.sum(area * density)
+        dofs = _corner_unknowns(u)
+        corners = [x[dofs[:, k]] for k in range(6)]
+        return xp.sum(_triangle_energy(xp, *corners, *(Dinv[:, k] for k in range(4)), area))
     return energy
+
+
+def mesh_elements(xp):
+    """The mesh energy as a sum over triangles, for tools that take that form (JAX's vmap of
+    element Hessians, scattered into the sparse matrix): ``(energy of one triangle from its
+    six unknowns and its data, split)``, where ``split(u, X0, Dinv, area)`` gives the unknowns
+    of each triangle, the offset the unknowns are added to, and the per-triangle data."""
+    def element(q, D, area):
+        return _triangle_energy(xp, *q, *D, area)
+
+    def split(u, X0, Dinv, area):
+        return _corner_unknowns(u), X0, (Dinv, area)
+    return element, split
 
 
 def _mesh_data(triangles):
@@ -430,7 +452,8 @@ PROBLEMS = {p.name: p for p in [
             sizes=(10, 50, 100, 500), quick_sizes=(10,)),
     Problem("fem", "neo-Hookean triangle mesh of the unit square (sparse Hessian)", "triangles",
             make=mesh_energy, inputs=_mesh_data, n_vars=_mesh_vars,
-            sizes=(2000, 20000, 50000, 200000), quick_sizes=(2000,), sparse=True),
+            sizes=(2000, 20000, 50000, 200000), quick_sizes=(2000,), sparse=True,
+            elements=mesh_elements),
     Problem("fem-hvp", "neo-Hookean triangle mesh, Hessian-vector product H(u) v", "triangles",
             make=mesh_energy, inputs=_mesh_hvp_data, n_vars=_mesh_vars,
             sizes=(2000, 20000, 50000, 200000), quick_sizes=(2000,), hvp=True),

@@ -104,7 +104,8 @@ def _plan(settings: Settings, problem, size, tool, blocked: dict) -> dict | None
         return {}           # not a row at all
     if not problem.batched and problem.output_bytes(size) > settings.dense_limit_bytes:
         dense_gb = problem.output_bytes(size) / 2**30
-        if peers.load(tool).DENSE:
+        peer = peers.load(tool)
+        if peer.DENSE and not (problem.elements and getattr(peer, "ELEMENTS", False)):
             return dict(base, status="skipped",
                         reason=f"dense Hessian needs {dense_gb:.3g} GiB")
     return None

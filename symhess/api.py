@@ -103,16 +103,15 @@ def hessian(fun: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
             does not depend on the data's size. ``"scalar"``: every entry is derived and CSE'd
             on its own (the fastest code for small fixed shapes, such as a 3x3 deformation
             gradient, and element templates for sums over index tables). ``"auto"`` (the
-            default): the array tier for a dense, unbatched, real Hessian of a scalar output
-            on the CPU when ``fun`` reads a runtime data argument (an argument not
+            default): the array tier for an unbatched, real Hessian (dense or sparse) of a
+            scalar output on the CPU when ``fun`` reads a runtime data argument (an argument not
             differentiated) of at least 64 elements and the array tier has a rule for every
             NumPy call ``fun`` makes; the scalar tier otherwise (which then traces ``fun``
             once more), unless it has no rule for a call the array tier knows
-            (``np.linalg.slogdet``, ``cholesky``, ``eigh``, a solve beyond 5x5). ``sparse=``
-            Hessians go to the scalar tier under ``"auto"`` (element templates), and to the
-            array tier in those same cases or with ``"array"``: it finds the structural
-            pattern from the array graph and computes one Hessian-vector product per color of
-            a coloring of its columns.
+            (``np.linalg.slogdet``, ``cholesky``, ``eigh``, a solve beyond 5x5). The array
+            tier finds a ``sparse=`` Hessian's structural pattern from the graph, and computes
+            a sum over elements (a mesh, bonds) block by block, anything else one
+            Hessian-vector product per color of a coloring of its columns.
 
     Arguments not in ``argnums`` or ``static_argnums`` are runtime inputs of the kernel: new values
     give new answers without recompiling. Python numbers and NumPy arrays inside ``fun`` or
@@ -362,8 +361,7 @@ class HessianFunction:
         ``fun`` to the scalar tier (``traced``: False) or the array tier cannot compile it
         (what it has no rule for; with ``tier="array"`` that is an error). ``decide=False`` skips the rule's size
         test."""
-        if self.tier == "auto" and decide and (getattr(self, "sparse", False)
-                                               or not self.reads_data(args, kwargs)):
+        if self.tier == "auto" and decide and not self.reads_data(args, kwargs):
             return None, False          # decided before the array tier is even imported
         from .arrays.graph import Unsupported
         from .arrays.product import trace_arrays

@@ -469,6 +469,10 @@ def sparsity(c, blocks: bool = False):
            [1, 0, 1],
            [0, 1, 0]])
     """
+    from .layout import CSRLayout
+    sparse = getattr(c.layout, "sparse", None)
+    if not blocks and isinstance(sparse, CSRLayout):
+        return sparse.pattern()                 # a sparse Hessian's pattern: its layout's
     layout, length = _parts(c)[-1]
     entries = [key for key in c.entries() if len(key) == length]
     if blocks:

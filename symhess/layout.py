@@ -301,8 +301,27 @@ class CSRLayout(SparseLayout):
             rows, cols = np.concatenate([rows, cols[off]]), np.concatenate([cols, rows[off]])
         super().__init__(_unique(rows * n + cols), (n, n), format)
 
+    @classmethod
+    def of_keys(cls, keys, n: int, triangle: str = "both", format: str = "csr_array"):
+        """The layout of the sorted, distinct ``keys`` (``row * n + column``), already the
+        entries of ``triangle``."""
+        layout = cls.__new__(cls)
+        layout.n, layout.triangle = n, triangle
+        SparseLayout.__init__(layout, keys, (n, n), format)
+        return layout
+
     upper = property(lambda self: self.triangle == "upper")
     lower = property(lambda self: self.triangle == "lower")
+
+    def pattern(self):
+        """The symmetric boolean pattern of the Hessian (both triangles), as a CSR array."""
+        import scipy.sparse
+        rows, cols = np.divmod(self.keys, self.n)
+        if self.triangle != "both":
+            off = rows != cols
+            rows, cols = np.concatenate([rows, cols[off]]), np.concatenate([cols, rows[off]])
+        return scipy.sparse.csr_array((np.ones(len(rows), dtype=bool), (rows, cols)),
+                                      shape=(self.n, self.n))
 
     def positions(self, o, k, l) -> tuple:
         """Data-array positions of entry (k, l), k <= l, and, for both triangles, its mirror."""

@@ -144,8 +144,8 @@ def test_runtime_index_arrays_are_refused_and_closures_work():
 
 
 def test_auto_gives_the_array_tier_what_the_scalar_tier_has_no_rule_for(jax):
-    """``sparse=True`` stays with the scalar tier (element templates), except for a function it
-    cannot trace: a 20x20 log-determinant, which the array tier compiles sparse."""
+    """A sparse Hessian of a function without runtime data stays with the scalar tier, except
+    for a function it cannot trace: a 20x20 log-determinant, which the array tier compiles."""
     import jax.numpy as jnp
 
     def f(x, xp=np):
@@ -156,6 +156,21 @@ def test_auto_gives_the_array_tier_what_the_scalar_tier_has_no_rule_for(jax):
     expected = np.asarray(jax.hessian(lambda x: f(x, xp=jnp))(x))
     np.testing.assert_allclose(H.toarray(), expected, rtol=1e-9, atol=1e-10)
     assert H.nnz == 400 * 400 + 10
+
+
+def test_auto_gives_sparse_hessians_reading_data_to_the_array_tier(jax):
+    """The tier rule is the dense Hessians': runtime data of 64 values or more (the mesh's
+    reference shapes) sends the mesh energy to the array tier; without data, the scalar tier
+    compiles it (element templates)."""
+    args = _fem_args(5)
+    expected = _dense_jax(jax, _fem, args, 0)
+    compiled = symhess.hessian(_fem, sparse=True).compile(*args)
+    assert "array tier" in compiled.source
+    np.testing.assert_allclose(compiled(*args).toarray(), expected, rtol=1e-10, atol=1e-10)
+    u, X0, Dinv, area = args
+    alone = symhess.hessian(lambda u: _fem(u, X0, Dinv, area), sparse=True).compile(u)
+    assert "array tier" not in alone.source
+    np.testing.assert_allclose(alone(u).toarray(), expected, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("n, density", [(200, 0.02), (120, 0.6), (1, 1.0), (50, 0.0)])
@@ -221,8 +236,9 @@ ELEMENTS = {
 
 
 @pytest.mark.parametrize("name", sorted(ELEMENTS))
-@pytest.mark.parametrize("triangle", [True, "upper"])
+@pytest.mark.parametrize("triangle", [True, "upper", False])
 def test_sums_over_elements_against_jax(name, triangle, jax):
+    """Sparse (and dense: ``False``) Hessians of sums over elements, block by block."""
     from symhess.arrays.elements import element_hessian
     from symhess.arrays.product import trace_arrays
     fun, make, argnums, is_sum = ELEMENTS[name]
@@ -234,8 +250,23 @@ def test_sums_over_elements_against_jax(name, triangle, jax):
     expected = _dense_jax(jax, fun, args, argnums)
     if triangle == "upper":
         expected = np.triu(expected)
+    if not triangle:
+        dense = np.block([[np.reshape(H[i][j], (args[i].size, args[j].size)) for j in argnums]
+                          for i in argnums]) if isinstance(argnums, tuple) else H
+        np.testing.assert_allclose(dense, expected, rtol=1e-10, atol=1e-10)
+        return
     np.testing.assert_allclose(H.toarray(), expected, rtol=1e-10, atol=1e-10)
     nonzero = expected != 0
     pattern = H.copy()
     pattern.data[:] = 1
     assert np.all(pattern.toarray()[nonzero] != 0) and H.has_sorted_indices
+
+
+@pytest.mark.parametrize("triangle", [True, "lower"])
+def test_sparsity_is_the_layouts_pattern(triangle, jax):
+    """``c.sparsity`` of a sparse Hessian is read from its layout (the scalar tier's per-entry
+    derivation would take as long as that tier's compile)."""
+    args = _fem_args(4)
+    c = symhess.hessian(_fem, sparse=triangle, tier="array").compile(*args)
+    expected = _dense_jax(jax, _fem, args, 0) != 0
+    assert np.array_equal(c.sparsity.toarray(), expected)

@@ -75,17 +75,17 @@ def _gathers(output, inputs, constants):
     return found or None
 
 
-def element_hessian(trace, triangle: str, format: str):
+def element_hessian(trace, triangle: str = "both", format: str = "csr_array", dense=None):
     """``(root, layout)``: the nonzeros of the Hessian of a sum over elements in the
-    `symhess.layout.CSRLayout` of ``triangle``, or None when the function is not one."""
-    from ..layout import CSRLayout
+    `symhess.layout.CSRLayout` of ``triangle``, or with ``dense`` (a `symhess.layout.Layout`)
+    the whole Hessian in it; None when the function is not a sum over elements."""
     b, inputs, constants = trace.builder, trace.diff_inputs, trace.builder.constants
     found = _gathers(trace.output, inputs, constants)
     if found is None:
         return None
     gathered = [g for g, _, _ in found]
     grads = rules.grad(b, trace.output, gathered)
-    rows, cols = hessian_pattern(grads, gathered, constants)
+    p, s = hessian_pattern(grads, gathered, constants, upper=False)     # ordered pairs
     sizes = np.array([g.size // g.shape[0] for g in gathered])  # values of one element
     counts = np.array([g.size for g in gathered])
     starts = np.concatenate([[0], np.cumsum(counts)])
@@ -93,7 +93,7 @@ def element_hessian(trace, triangle: str, format: str):
     which = np.repeat(np.arange(len(found)), counts)
     within = np.arange(starts[-1]) - starts[which]
     element, r = within // sizes[which], within % sizes[which]
-    if np.any(element[rows] != element[cols]):
+    if np.any(element[p] != element[s]):
         return None                 # terms coupling two elements: not a sum over elements
     offsets = np.cumsum([0] + [x.size for x in inputs])
     position = {x.id: offsets[k] for k, x in enumerate(inputs)}
@@ -112,22 +112,37 @@ def element_hessian(trace, triangle: str, format: str):
         seeds[g.id] = b.bcast(b.const(onehot.reshape((K,) + rest)), (K,) + g.shape,
                               (0,) + tuple(range(2, 2 + len(rest))))
     blocks = rules.jvp(b, grads, seeds, (K,))      # blocks[k][q, e, r]: d2 f / dy_q dg_k[e, r]
-    flat = b.concat([b.reshape(t, (K * g.size,)) for t, g in zip(blocks, gathered)], 0)
     # every ordered pair (p, s) of the pattern adds its value to H[variable p, variable s]
-    p = np.concatenate([rows, cols[rows != cols]])
-    s = np.concatenate([cols, rows[rows != cols]])
     at = K * starts[which[p]] + local[s] * counts[which[p]] + within[p]
     R, C = variable[p], variable[s]
-    keep = np.ones(len(at), dtype=bool) if triangle == "both" else R <= C \
-        if triangle == "upper" else R >= C
-    n = int(offsets[-1])
-    layout = CSRLayout(np.minimum(R[keep], C[keep]), np.maximum(R[keep], C[keep]), n,
-                       triangle, format)
+    if triangle != "both" and dense is None:
+        keep = R <= C if triangle == "upper" else R >= C
+        at, R, C = at[keep], R[keep], C[keep]
+    layout, where = _place(R, C, int(offsets[-1]), triangle, format, dense)
     if layout.size == 0:
         return b.zeros((0,)), layout
     # each value of the blocks goes to its entry's slot, or (a structural zero of the block,
     # or an entry of the other triangle) to one slot past the end, dropped
     slots = np.full(K * int(starts[-1]), layout.size, dtype=np.int64)
-    slots[at[keep]] = np.searchsorted(layout.keys, R[keep] * n + C[keep])
-    added = b.scatter(flat, b.const(slots), 0, layout.size + 1)
+    slots[at] = where
+    parts = [b.const(slots[K * starts[k]:K * starts[k + 1]].reshape((K,) + g.shape))
+             for k, g in enumerate(gathered)]
+    added = b.scatter(list(blocks), parts, 0, layout.size + 1)
     return b.slice(added, [("s", 0, 1, layout.size)]), layout
+
+
+def _place(R, C, n, triangle, format, dense):
+    """``(layout, slots)``: where the values of entries ``(R[i], C[i])`` go: in ``dense``, or
+    in the CSR layout of these entries (each once, in CSR order; looked up in that matrix)."""
+    import scipy.sparse as sp
+
+    from ..layout import CSRLayout
+    if dense is not None:
+        return dense, dense.position_arrays(R, C)[0]
+    entries = sp.csr_array((np.ones(len(R), np.int64), (R, C)), shape=(n, n))
+    entries.sum_duplicates()
+    layout = CSRLayout.of_keys(np.repeat(np.arange(n, dtype=np.int64) * n,
+                                         np.diff(entries.indptr)) + entries.indices, n,
+                               triangle, format)
+    entries.data = np.arange(layout.size, dtype=np.int64)
+    return layout, entries[R, C] if layout.size else np.zeros(0, np.int64)

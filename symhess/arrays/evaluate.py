@@ -99,12 +99,12 @@ def _value(node, args, inputs, constants):
         return np.take(args[0], args[1], axis=p[0])
     if op == "scatter":
         axis, size = p
-        g, idx = args
-        out = np.zeros(node.shape, dtype=g.dtype)
+        out = np.zeros(node.shape, dtype=args[0].dtype)
         moved = np.moveaxis(out, axis, 0)
-        gm = np.moveaxis(g.reshape(g.shape[:axis] + (idx.size,) + g.shape[axis + idx.ndim:]),
-                         axis, 0)
-        np.add.at(moved, idx.ravel(), gm)
+        for g, idx in zip(args[0::2], args[1::2]):
+            gm = np.moveaxis(g.reshape(g.shape[:axis] + (idx.size,)
+                                       + g.shape[axis + idx.ndim:]), axis, 0)
+            np.add.at(moved, idx.ravel(), gm)
         return out
     if op == "concat":
         return np.concatenate(args, axis=p[0])

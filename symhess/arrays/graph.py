@@ -24,6 +24,7 @@ slice       ``(key,)``: per input axis ``("i", k)`` (dropped) or ``("s", start, 
 embed       ``(shape, key)``: zeros of ``shape`` with the operand at the positions ``key`` selects
 gather      ``(axis,)``: ``take(a, idx, axis)`` for an integer array ``idx`` (second operand)
 scatter     ``(axis, size)``: the adjoint of gather: ``idx`` rows summed into ``size`` slots
+            (operands ``g0, idx0, g1, idx1, ...``: every pair summed into one result)
 concat      ``(axis,)``
 =========== =================================================================================
 """
@@ -36,6 +37,7 @@ from itertools import count
 import numpy as np
 
 from .. import errors
+from .fold import FOLD_BINARY, FOLD_UNARY
 
 UNARY = ("neg", "exp", "log", "log1p", "expm1", "erf", "erfc", "sin", "cos", "tan", "tanh",
          "sinh", "cosh", "sqrt", "abs", "sign", "arctan", "arcsin", "arccos", "arcsinh",
@@ -181,9 +183,9 @@ class Builder:
     def unary(self, name, a) -> Node:
         a = self.const(a)
         n = self.number(a)
-        if n is not None and name in _FOLD:
+        if n is not None and name in FOLD_UNARY:
             with np.errstate(all="ignore"):
-                return self.bcast(self.const(_FOLD[name](float(n))), a.shape, ())
+                return self.bcast(self.const(FOLD_UNARY[name](float(n))), a.shape, ())
         if name == "neg" and a.op == "unary" and a.params[0] == "neg":
             return a.args[0]
         if a.op == "bcast":              # elementwise before broadcasting: on fewer elements
@@ -255,9 +257,9 @@ class Builder:
 
     def _simplify_binary(self, name, a, b, shape):
         na, nb = self.number(a), self.number(b)
-        if na is not None and nb is not None and name in _FOLD2:
+        if na is not None and nb is not None and name in FOLD_BINARY:
             with np.errstate(all="ignore"):
-                return self.bcast(self.const(_FOLD2[name](na, nb)), shape, ())
+                return self.bcast(self.const(FOLD_BINARY[name](na, nb)), shape, ())
         if name == "add":
             if self.is_zero(a):
                 return b
@@ -424,10 +426,12 @@ class Builder:
         return self.node("gather", (a, idx), (int(axis),), shape, a.dtype)
 
     def scatter(self, g, idx, axis, size) -> Node:
-        shape = g.shape[:axis] + (int(size),) + g.shape[axis + idx.ndim:]
-        if self.is_zero(g):
+        gs, idxs = (g, idx) if isinstance(g, list) else ([g], [idx])
+        shape = gs[0].shape[:axis] + (int(size),) + gs[0].shape[axis + idxs[0].ndim:]
+        pairs = tuple(x for g, i in zip(gs, idxs) if not self.is_zero(g) for x in (g, i))
+        if not pairs:
             return self.zeros(shape)
-        return self.node("scatter", (g, idx), (int(axis), int(size)), shape, g.dtype)
+        return self.node("scatter", pairs, (int(axis), int(size)), shape, gs[0].dtype)
 
     def concat(self, parts, axis) -> Node:
         parts = [self.const(p) for p in parts]
@@ -443,18 +447,6 @@ class Builder:
         """``sum over the labels not in out of prod_k operands[k][labels[k]]``."""
         from .einsum import canonical_einsum      # (einsum.py builds with this builder)
         return canonical_einsum(self, list(operands), [tuple(l) for l in labels], tuple(out))
-
-
-_FOLD = {"neg": lambda x: -x, "exp": math.exp, "log": lambda x: math.log(x) if x > 0 else math.nan,
-         "sqrt": lambda x: math.sqrt(x) if x >= 0 else math.nan, "abs": abs,
-         "sign": lambda x: float(np.sign(x)), "sin": math.sin, "cos": math.cos,
-         "tanh": math.tanh, "square": lambda x: x * x, "recip": lambda x: 1.0 / x if x else math.inf}
-_FOLD2 = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-          "div": lambda a, b: float(np.divide(float(a), float(b))),
-          "pow": lambda a, b: float(np.power(float(a), float(b))),
-          "maximum": np.maximum, "minimum": np.minimum,         # a NaN gives NaN
-          "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b,
-          "le": lambda a, b: a <= b, "eq": lambda a, b: a == b, "ne": lambda a, b: a != b}
 
 
 def _factors(node) -> tuple[float, list]:

@@ -26,6 +26,7 @@ from ..codegen.spec import plain_label, sanitize
 from . import contraction, factor
 from .contraction import CACHE_BYTES, flat
 from .einsum import size_of
+from .fusion import FUSED, Fusion
 from .graph import topological
 
 #: The most memory (bytes) the intermediate arrays of one kernel may take.
@@ -33,7 +34,6 @@ MAX_TEMPORARIES = 4 << 30
 RECOMPUTE_READS = 16      # the most array reads a shared expression recomputed per use may have
 ALWAYS = ("sum", "max", "einsum", "scatter", "embed", "concat", "reshape") + factor.OPS
 INDEX_MAPS = ("bcast", "transpose", "slice", "gather", "eye", "input", "const")
-FUSED = ("unary", "binary", "where")     # materialized in one loop nest with their neighbours
 CHEAP = {"add", "sub", "mul", "neg", "gt", "ge", "lt", "le", "eq", "ne", "and", "or", "not",
          "maximum", "minimum", "abs", "sign"}
 
@@ -74,7 +74,7 @@ def _product_form(node):
     return None
 
 
-class Lowering:
+class Lowering(Fusion):
     """The loop program of ``roots``: which nodes are arrays, and the statements computing them."""
 
     def __init__(self, roots, dtype: str = "float64", labels=(), symmetric=()):
@@ -162,7 +162,9 @@ class Lowering:
         if node.op == "einsum":
             labels, _ = node.params
             return math.prod(size_of(labels, node.args).values())
-        if node.op in ("scatter", "embed"):
+        if node.op == "scatter":
+            return sum(g.size for g in node.args[0::2])
+        if node.op == "embed":
             return node.args[0].size
         return node.size
 
@@ -348,12 +350,10 @@ class Lowering:
             return
         if op == "scatter":
             name = self.alloc(node, "zeros")
-            g, index = args
-            axis, m = p[0], index.ndim
-            heads, idx, depth = self.loops(g.shape)
-            at = self.index(index, p[1], idx[axis:axis + m])
-            out = self.access(name, idx[:axis] + [at] + idx[axis + m:])
-            self.lines += heads + ["    " * depth + f"{out} += {self.expr(g, idx)}"]
+            for g, index in zip(args[0::2], args[1::2]):
+                heads, idx, depth = self.loops(g.shape)
+                self.lines += heads + ["    " * depth + self.scatter_statement(node, name, g,
+                                                                                index, idx)]
             return
         if op == "embed":
             name = self.alloc(node, "zeros")
@@ -379,107 +379,16 @@ class Lowering:
         heads, idx, depth = self.loops(node.shape)
         self.lines += heads + ["    " * depth + f"{self.access(name, idx)} = {self.body(node, idx)}"]
 
+    def scatter_statement(self, node, name, g, index, idx) -> str:
+        """``out[index[...]] += g[...]`` at loop index ``idx`` over ``g``'s shape."""
+        axis, m = node.params[0], index.ndim
+        at = self.index(index, node.params[1], idx[axis:axis + m])
+        return f"{self.access(name, idx[:axis] + [at] + idx[axis + m:])} += {self.expr(g, idx)}"
+
     def temporaries(self) -> int:
         """Bytes of the arrays the kernel allocates (a reshape is a view)."""
         return sum(8 * max(n.size, 1) for n in self.order
                    if n.id in self.materialized and n.op != "reshape")
-
-    def program(self) -> list:
-        """The statements computing every materialized node, in order.
-
-        Consecutive elementwise nodes of one shape are computed in one loop nest (fused), each
-        reading the others at the nest's own index; one read nowhere else (not at another
-        index, not after the nest, not whole) is held in a register instead of an array. The
-        program is generated once to find where each fused node is read, and again with
-        those nodes in registers."""
-        self._generate()
-        roots = {r.id for r in self.roots}
-        self.scalars = {node_id for node_id, reads in self._reads.items()
-                        if node_id in self._homes and node_id not in roots | self._escaped
-                        and all(r is not None and r == self._homes[node_id] for r in reads)}
-        if self.scalars:
-            self.names, self.lines, self.index_arrays, self.prologue = {}, [], {}, []
-            self._fresh, self._reads, self._escaped = 0, {}, set()
-            self._generate()
-        return self.lines
-
-    def _generate(self):
-        self._homes = {}
-        for node in self._schedule():
-            if node.op in FUSED:
-                self._fuse(node)
-            else:
-                self._flush()
-                self.emit(node)
-        self._flush()
-
-    def _schedule(self):
-        """The materialized nodes in an order that computes each after the arrays it reads,
-        taking next an elementwise node of the open nest's shape where one is ready (so more
-        of them share a nest), else anything else that is not elementwise, else the first."""
-        position = {n.id: k for k, n in enumerate(self.order)}
-        below = {}                  # node id -> the materialized nodes its value reads
-        for n in self.order:
-            reads = set()
-            for a in n.args:
-                reads |= {a.id} if a.id in self.materialized else below[a.id]
-            below[n.id] = reads
-        nodes = [n for n in self.order if n.id in self.materialized]
-        waiting = {n.id: len(below[n.id]) for n in nodes}
-        users = {}
-        for n in nodes:
-            for d in below[n.id]:
-                users.setdefault(d, []).append(n)
-        ready = [n for n in nodes if not waiting[n.id]]
-        shape = None
-        while ready:
-            pick = next((n for n in ready if n.op in FUSED and n.shape == shape), None) \
-                or next((n for n in ready if n.op not in FUSED), None) or ready[0]
-            ready.remove(pick)
-            shape = pick.shape if pick.op in FUSED else None
-            yield pick
-            for u in users.get(pick.id, ()):
-                waiting[u.id] -= 1
-                if not waiting[u.id]:
-                    ready.append(u)
-            ready.sort(key=lambda n: position[n.id])
-
-    def _fuse(self, node):
-        """Compute elementwise ``node`` in the open loop nest, or in a new one."""
-        group = self._group
-        if group is not None and group["shape"] == node.shape and self._member(node, group):
-            return
-        self._flush()
-        heads, idx, depth = self.loops(node.shape)
-        self._group = {"token": node.id, "shape": node.shape, "heads": heads, "idx": idx,
-                       "depth": depth, "body": [], "members": set()}
-        if not self._member(node, self._group):
-            raise errors.InternalError("an elementwise node reads itself")
-
-    def _member(self, node, group) -> bool:
-        """Add ``node``'s statement to ``group``, unless it reads a node of the group at
-        another index than the nest's (which needs the whole array first)."""
-        before = {k: len(v) for k, v in self._reads.items()}
-        value = self.body(node, group["idx"])
-        here = (group["token"], tuple(group["idx"]))
-        for node_id in group["members"]:
-            if any(r != here for r in self._reads.get(node_id, [])[before.get(node_id, 0):]):
-                for k, v in self._reads.items():           # forget this attempt's reads
-                    del v[before.get(k, 0):]
-                return False
-        group["members"].add(node.id)
-        self._homes[node.id] = here
-        if node.id in self.scalars:
-            target = f"u{node.id}"
-        else:
-            target = self.access(self.alloc(node, "empty"), group["idx"])
-        group["body"].append("    " * group["depth"] + f"{target} = {value}")
-        return True
-
-    def _flush(self):
-        group, self._group = self._group, None
-        if group is not None:
-            self.lines += group["heads"] + group["body"]
 
 
 def _symmetric_constant(node) -> bool:

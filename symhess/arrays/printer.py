@@ -95,7 +95,9 @@ class MatrixPrinter:
             axis = p[0]
             return f"take({self.print(args[0])}, {self.print(args[1])}, axis={axis})"
         if op == "scatter":
-            return f"scatter_add({self.print(args[0])}, {self.print(args[1])}, axis={p[0]}, size={p[1]})"
+            parts = ", ".join(f"({self.print(g)}, {self.print(i)})"
+                              for g, i in zip(args[0::2], args[1::2]))
+            return f"scatter_add([{parts}], axis={p[0]}, size={p[1]})"
         if op == "embed":
             return f"embed({self.print(args[0])}, {p[0]}, [{_key(p[1])}])"
         if op == "concat":

@@ -209,17 +209,27 @@ class HessianProduct:
                                               self.sparse, self.sparse_format, progress)
                 roots, diagonal = [root], []
             else:
-                blocks = rules.hessian(trace.builder, trace.output, trace.diff_inputs)
                 layout = dense
-                roots = [h for row in blocks for h in row]
-                diagonal = [blocks[i][i] for i, leaf in enumerate(trace.diff_leaves)
-                            if len(leaf.shape) == 1]
+                roots, diagonal, blocks = dense_hessian(trace, dense)
         spec = _kernel(trace, roots, layout, f"Hessian of {trace.name}", symmetric=diagonal)
         derivation = ArrayDerivation(trace, blocks, dense, self.scalar)
         make = functools.partial(CompiledHessian, derivation=derivation, has_aux=self.has_aux,
                                  fun=self.fun, round_to=trace.round_to)
         return Plan(leaves=trace.leaves, layout=layout, dtype=trace.dtype, spec=lambda: spec,
                     make=make, tables=list(trace.builder.constants))
+
+
+def dense_hessian(trace: ArrayTrace, layout) -> tuple:
+    """``(roots, symmetric roots, blocks)`` of the dense Hessian in ``layout``: of a sum over
+    elements, every element's block added into it (blocks None: derived on demand); else the
+    blocks ``H[i][j]`` of forward over reverse with one direction per variable."""
+    from .elements import element_hessian
+    by_elements = element_hessian(trace, dense=layout)
+    if by_elements is not None:
+        return [by_elements[0]], [], None
+    blocks = rules.hessian(trace.builder, trace.output, trace.diff_inputs)
+    diagonal = [blocks[i][i] for i, leaf in enumerate(trace.diff_leaves) if len(leaf.shape) == 1]
+    return [h for row in blocks for h in row], diagonal, blocks
 
 
 def sparse_hessian(trace: ArrayTrace, triangle: str, format: str, progress) -> tuple:
@@ -294,10 +304,10 @@ class DerivativesProduct:
                 roots.append(root)
                 sections.append(csr)
             elif self.second:
-                blocks = rules.hessian(b, trace.output, trace.diff_inputs)
-                roots += [h for row in blocks for h in row]
-                symmetric = [blocks[i][i] for i, shape in enumerate(shapes) if len(shape) == 1]
-                sections.append(Layout([()], shapes, pytree.LEAF, trace.diff_tree))
+                layout = Layout([()], shapes, pytree.LEAF, trace.diff_tree)
+                more, symmetric, _ = dense_hessian(trace, layout)
+                roots += more
+                sections.append(layout)
         layout = sections[0] if len(sections) == 1 else Sections(sections)
         spec = _kernel(trace, roots, layout, f"{self.what} of {trace.name}", symmetric=symmetric)
         return Plan(leaves=trace.leaves, layout=layout, dtype=trace.dtype, spec=lambda: spec,

@@ -172,7 +172,8 @@ def jvp_rule(b: Builder, node: Node, tangents: list, batch: tuple):
         return b.gather(tangents[0], node.args[1], node.params[0] + nb)
     if op == "scatter":
         axis, size = node.params
-        return b.scatter(tangents[0], node.args[1], axis + nb, size)
+        pairs = [(t, i) for t, i in zip(tangents[0::2], node.args[1::2]) if t is not None]
+        return b.scatter([t for t, _ in pairs], [i for _, i in pairs], axis + nb, size)
     if op == "concat":
         parts = [t if t is not None else b.zeros(batch + a.shape)
                  for t, a in zip(tangents, node.args)]
@@ -231,7 +232,7 @@ def vjp_rule(b: Builder, node: Node, g: Node, k: int):
     if op == "gather":
         return None if k == 1 else b.scatter(g, node.args[1], node.params[0], a.shape[node.params[0]])
     if op == "scatter":
-        return None if k == 1 else b.gather(g, node.args[1], node.params[0])
+        return None if k % 2 else b.gather(g, node.args[k + 1], node.params[0])
     if op == "concat":
         axis = node.params[0]
         start = sum(x.shape[axis] for x in node.args[:k])

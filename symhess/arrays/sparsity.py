@@ -32,9 +32,10 @@ FLAT_BINARY = frozenset({"gt", "ge", "lt", "le", "eq", "ne", "and", "or"})
 MAX_NONZEROS = 5 * 10 ** 7
 
 
-def hessian_pattern(grads: list, inputs: list, constants: list) -> tuple:
+def hessian_pattern(grads: list, inputs: list, constants: list, upper: bool = True) -> tuple:
     """``(rows, cols)`` with ``rows <= cols``: the upper triangle of the Hessian's structurally
-    nonzero entries, for the gradient graphs ``grads`` of the differentiated ``inputs``."""
+    nonzero entries, for the gradient graphs ``grads`` of the differentiated ``inputs`` (with
+    ``upper=False``: both triangles)."""
     import scipy.sparse as sp
     n = sum(x.size for x in inputs)
     deps, offset = {}, 0
@@ -50,10 +51,12 @@ def hessian_pattern(grads: list, inputs: list, constants: list) -> tuple:
     rows = [deps[g.id] if deps.get(g.id) is not None
             else sp.csr_array((g.size, n), dtype=np.float32) for g in grads]
     pattern = sp.vstack(rows or [empty], format="csr")
-    upper = sp.triu(pattern + pattern.T, format="csr")   # a pattern is symmetric: both triangles
-    upper.sort_indices()
-    r = np.repeat(np.arange(n, dtype=np.int64), np.diff(upper.indptr))
-    return r, upper.indices.astype(np.int64)
+    pattern = (pattern + pattern.T).tocsr()              # a pattern is symmetric
+    if upper:
+        pattern = sp.triu(pattern, format="csr")
+    pattern.sort_indices()
+    r = np.repeat(np.arange(n, dtype=np.int64), np.diff(pattern.indptr))
+    return r, pattern.indices.astype(np.int64)
 
 
 def _dependence(node, deps, constants, n):
@@ -83,10 +86,11 @@ def _dependence(node, deps, constants, n):
         where = np.broadcast_to(np.expand_dims(grid, tuple(p[0])), a.shape)
         return _move(d, np.arange(a.size), where.ravel(), node.size)
     if op == "scatter":
-        axis = p[0]
-        idx = _index_values(node.args[1], constants)
-        dest = np.take(_grid(node.shape), idx, axis=axis)
-        return _move(deps[0], np.arange(node.args[0].size), dest.ravel(), node.size)
+        parts = []
+        for k in range(0, len(node.args), 2):
+            dest = np.take(_grid(node.shape), _index_values(node.args[k + 1], constants), p[0])
+            parts.append(_move(deps[k], np.arange(node.args[k].size), dest.ravel(), node.size))
+        return _join(node, parts)
     if op == "einsum":
         return _join(node, [_einsum_map(node, k, deps[k])
                             for k in range(len(node.args)) if deps[k] is not None])
