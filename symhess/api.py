@@ -344,7 +344,7 @@ class HessianFunction:
         return build(trace, product, progress, target)
 
     def array_tier_applies(self, target) -> bool:
-        """Whether the options allow the array tier (dense, unbatched, real, on the CPU)."""
+        """Whether the options allow the array tier (unbatched, real, on the CPU)."""
         if self.tier == "scalar":
             return False
         ok = target == "cpu" and self.batch_axis is None \
@@ -359,8 +359,8 @@ class HessianFunction:
     def _array_build(self, args, kwargs, product, progress, target, decide=True):
         """``(build, traced)``: the array tier's build, or None when the `tier` rule leaves
         ``fun`` to the scalar tier (``traced``: False) or the array tier cannot compile it
-        (what it has no rule for; with ``tier="array"`` that is an error). ``decide=False`` skips the rule's size
-        test."""
+        (what it has no rule for; with ``tier="array"`` that is an error). ``decide=False``
+        skips the rule's size test."""
         if self.tier == "auto" and decide and not self.reads_data(args, kwargs):
             return None, False          # decided before the array tier is even imported
         from .arrays.graph import Unsupported

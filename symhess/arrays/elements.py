@@ -27,25 +27,21 @@ from .graph import topological
 from .sparsity import constant_index, hessian_pattern
 
 
-def _identity_of(node, inputs):
+def _identity_of(node, inputs, live):
     """The differentiated input ``node`` equals up to a reshape or added data (its values in
-    the same flat order), else None."""
+    the same flat order), else None (``live``: the ids of the nodes depending on an input)."""
     while True:
         if node.op == "input":
             return node if node.id in inputs else None
         if node.op == "reshape":
             node = node.args[0]
         elif node.op == "binary" and node.params[0] in ("add", "sub"):
-            live = [a for a in node.args if _reaches(a, inputs)]
-            if len(live) != 1 or (node.params[0] == "sub" and live[0] is not node.args[0]):
+            variable = [a for a in node.args if a.id in live]
+            if len(variable) != 1 or (node.params[0] == "sub" and variable[0] is not node.args[0]):
                 return None
-            node = live[0]
+            node = variable[0]
         else:
             return None
-
-
-def _reaches(node, inputs) -> bool:
-    return any(n.id in inputs for n in topological([node]))
 
 
 def _gathers(output, inputs, constants):
@@ -55,16 +51,16 @@ def _gathers(output, inputs, constants):
     live = rules.depends([output], inputs)
     found, length = [], None
     for node in topological([output]):
-        if node.id not in live or node.id in ids or _identity_of(node, ids) is not None:
+        if node.id not in live or node.id in ids or _identity_of(node, ids, live) is not None:
             continue                # (the variables plus data, reshaped: read by gathers)
         for a in node.args:
             if a.id not in live or node.op == "gather":
                 continue
-            if _identity_of(a, ids) is not None:
+            if _identity_of(a, ids, live) is not None:
                 return None         # the variables (not a gather of them) used directly
         if node.op != "gather" or node.args[0].id not in live:
             continue
-        source = _identity_of(node.args[0], ids)
+        source = _identity_of(node.args[0], ids, live)
         index = constant_index(node.args[1], constants)
         if source is None or node.params[0] != 0 or index is None or index.ndim != 1:
             return None

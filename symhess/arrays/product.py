@@ -240,14 +240,13 @@ def sparse_hessian(trace: ArrayTrace, triangle: str, format: str, progress) -> t
     from ..layout import CSRLayout
     from .elements import element_hessian
     from .sparsity import color_columns, hessian_pattern
-    with progress.stage("sparsity pattern"):
-        by_elements = element_hessian(trace, triangle, format)
-    if by_elements is not None:
-        return by_elements
     b, inputs = trace.builder, trace.diff_inputs
     n = sum(x.size for x in inputs)
-    grads = rules.grad(b, trace.output, inputs)
     with progress.stage("sparsity pattern"):
+        by_elements = element_hessian(trace, triangle, format)
+        if by_elements is not None:
+            return by_elements
+        grads = rules.grad(b, trace.output, inputs)
         rows, cols = hessian_pattern(grads, inputs, b.constants)
         layout = CSRLayout(rows, cols, n, triangle, format)
         color = color_columns(rows, cols, n)

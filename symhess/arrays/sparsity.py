@@ -28,7 +28,8 @@ from .linalg import OPS as LINEAR_ALGEBRA
 FLAT = frozenset({"sign", "floor", "ceil", "not", "stop"})
 #: Binary functions with a zero derivative (comparisons and logic).
 FLAT_BINARY = frozenset({"gt", "ge", "lt", "le", "eq", "ne", "and", "or"})
-#: The most nonzeros a dependency matrix may have before the pattern is given up as dense.
+#: The most nonzeros a dependency matrix may have: beyond it the array tier leaves the sparse
+#: Hessian to the scalar tier (`Unsupported`).
 MAX_NONZEROS = 5 * 10 ** 7
 
 
@@ -73,11 +74,11 @@ def _dependence(node, deps, constants, n):
         return None
     if op in ("unary", "binary", "where"):
         grid = _grid(node.shape)
-        return _join(node, [_move(d, np.broadcast_to(_grid(a.shape), node.shape).ravel(),
+        return _join([_move(d, np.broadcast_to(_grid(a.shape), node.shape).ravel(),
                                   grid.ravel(), node.size) if a.shape != node.shape else d
                             for a, d in live])
     if op in ("bcast", "transpose", "reshape", "slice", "gather", "embed", "concat"):
-        return _join(node, [_index_map(node, k, deps[k], constants)
+        return _join([_index_map(node, k, deps[k], constants)
                             for k in range(len(node.args)) if deps[k] is not None])
     if op in ("sum", "max"):
         a, d = live[0]
@@ -90,9 +91,9 @@ def _dependence(node, deps, constants, n):
         for k in range(0, len(node.args), 2):
             dest = np.take(_grid(node.shape), _index_values(node.args[k + 1], constants), p[0])
             parts.append(_move(deps[k], np.arange(node.args[k].size), dest.ravel(), node.size))
-        return _join(node, parts)
+        return _join(parts)
     if op == "einsum":
-        return _join(node, [_einsum_map(node, k, deps[k])
+        return _join([_einsum_map(node, k, deps[k])
                             for k in range(len(node.args)) if deps[k] is not None])
     if op in LINEAR_ALGEBRA:        # every entry of each matrix out depends on its matrix in
         a, d = node.args[0], deps[0]
@@ -121,7 +122,7 @@ def _move(d, source, dest, size):
     return out
 
 
-def _join(node, parts):
+def _join(parts):
     parts = [d for d in parts if d is not None]
     if not parts:
         return None
