@@ -37,6 +37,8 @@ class Problem:
     elements: Callable = None  # elements(xp) -> the function as a sum over elements (a sparse
     #                            Hessian by vmap and scatter for JAX): see mesh_elements
     tools: tuple = None       # the only tools whose array namespace can express it (None: all)
+    floor: Callable = None    # floor(*inputs) -> (call, note): the hardware's bound, for the
+    #                           floor row of a single-point problem (see peers/floor.py)
 
     def output_bytes(self, size) -> int:
         """Bytes of the float64 result the tools return for this size (H, a batch, or H v)."""
@@ -133,6 +135,17 @@ def _regression_data(d, rows=ROWS):
     X = rng.standard_normal((rows, d))
     y = np.where(rng.random(rows) < 0.5, -1.0, 1.0)
     return 0.1 * rng.standard_normal(d), X, y
+
+
+def _syrk_floor(w, X, y):
+    """BLAS's ``dsyrk`` of the data matrix, ``X'X``: the floor of ``X' diag(s) X``. A C-ordered
+    ``X`` is BLAS's column-major ``X'``, so ``dsyrk`` of ``X.T`` without transpose reads it in
+    place."""
+    from scipy.linalg.blas import dsyrk
+    out = np.zeros((X.shape[1], X.shape[1]), order="F")
+    data = X.T
+    return (lambda: dsyrk(1.0, data, c=out, overwrite_c=True),
+            "BLAS dsyrk of X'X (upper triangle)")
 
 
 # --- ridge regression ----------------------------------------------------------------------
@@ -432,13 +445,13 @@ PROBLEMS = {p.name: p for p in [
             sizes=(4, 8, 12, 38, 100), quick_sizes=(4, 8)),
     Problem("logreg", f"logistic-regression NLL, d weights, {ROWS} data rows at runtime", "d",
             make=logistic_nll, inputs=_regression_data, n_vars=lambda d: d,
-            sizes=(10, 50, 100), quick_sizes=(10,)),
+            sizes=(10, 50, 100), quick_sizes=(10,), floor=_syrk_floor),
     Problem("molchain", "molecular chain: bonds, angles (arccos), dihedrals (arctan2)", "atoms",
             make=molecular_chain, inputs=_chain, n_vars=lambda n: 3 * n,
             sizes=(10, 20), quick_sizes=(10,)),
     Problem("logreg-1e4", "logistic-regression NLL, d weights, 1e4 data rows at runtime", "d",
             make=logistic_nll, inputs=lambda d: _regression_data(d, 10**4), n_vars=lambda d: d,
-            sizes=(10, 50, 100), quick_sizes=(10,)),
+            sizes=(10, 50, 100), quick_sizes=(10,), floor=_syrk_floor),
     Problem("ridge", f"ridge regression, d weights, {ROWS} data rows at runtime", "d",
             make=ridge, inputs=_ridge_data, n_vars=lambda d: d,
             sizes=(10, 100), quick_sizes=(10,)),

@@ -100,11 +100,12 @@ def _plan(settings: Settings, problem, size, tool, blocked: dict) -> dict | None
     base = {"problem": problem.name, "size": size, "tool": tool}
     if (problem.name, tool) in blocked:
         return dict(base, **blocked[problem.name, tool])
-    if getattr(peers.load(tool), "BATCHED_ONLY", False) and not problem.batched:
+    peer = peers.load(tool)
+    applies = getattr(peer, "applies", lambda problem: True)
+    if getattr(peer, "BATCHED_ONLY", False) and not problem.batched or not applies(problem):
         return {}           # not a row at all
     if not problem.batched and problem.output_bytes(size) > settings.dense_limit_bytes:
         dense_gb = problem.output_bytes(size) / 2**30
-        peer = peers.load(tool)
         if peer.DENSE and not (problem.elements and getattr(peer, "ELEMENTS", False)):
             return dict(base, status="skipped",
                         reason=f"dense Hessian needs {dense_gb:.3g} GiB")
@@ -197,7 +198,7 @@ def run_suite(settings: Settings, meta: dict, keep=()) -> dict:
             problem = PROBLEMS[name]
             tools = [t for t in settings.tools if t != peers.FLOOR]
             tools.sort(key=lambda t: t != "jax")      # JAX first: it is the reference
-            if problem.batched:
+            if peers.load(peers.FLOOR).applies(problem):
                 tools.append(peers.FLOOR)
             for size in settings.sizes[name]:
                 reference = scratch / f"ref-{name}-{size}.npy"

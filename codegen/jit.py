@@ -185,12 +185,12 @@ def _target_machine(level: int):
 
 def prepare() -> None:
     """Initialise llvmlite's native target, this process's target machine and JIT engine, and
-    LLVM's code generator (its first object file costs some milliseconds more than the next),
-    and find BLAS (importing SciPy's linear algebra takes a tenth of a second): once per
-    process, when the compiler loads, rather than in the first compile."""
+    LLVM's code generator (its first object file costs some milliseconds more than the next):
+    once per process, when the compiler loads, rather than in the first compile. BLAS is found
+    when the first kernel calling it loads (importing SciPy's linear algebra takes a tenth of a
+    second, which a kernel without matrix products, or one read from the cache, need not pay)."""
     _machine()
     _compile("define void @symhess.prepare() {\nentry:\n  ret void\n}\n")
-    _blas()
 
 
 def object_tag() -> str:

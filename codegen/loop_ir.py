@@ -171,8 +171,12 @@ class LoopProgram(LinearAlgebraCalls, ScalarCompiler):
         if id(stmt) in self.sums:         # a sum kept in a register across its loop
             array, slot = self.sums[id(stmt)]
             raw = self.fresh(f"load {array.elem}, {array.elem}* {slot}")
-            old = self.extend(array, raw)
-            total = self.arithmetic(ast.Add(), old, self.expr(stmt.value))
+            old, term = self.extend(array, raw), self.expr(stmt.value)
+            if "f" in (old[1], term[1]):    # reassociable: LLVM sums in vector lanes
+                total = self.fresh(f"fadd reassoc double {self.floating(old)}, "
+                                   f"{self.floating(term)}"), "f"
+            else:
+                total = self.arithmetic(ast.Add(), old, term)
             self.lines.append(f"store {array.elem} {self.convert(total, array)}, {array.elem}* {slot}")
             return
         array, index = self.element(stmt.target)

@@ -4,7 +4,7 @@ A peer module defines:
 
 - ``NAME``, ``DENSE`` (returns dense Hessians only), ``CACHE`` (``"disk"`` when a fresh process
   can reuse an earlier build, else ``"none"``), optionally ``BATCHED_ONLY`` (no row for
-  single-point problems);
+  single-point problems) or ``applies(problem)`` (no row where it is false);
 - ``version()``: its version string (raises ImportError when it is not installed);
 - ``build(problem, args, cache_dir, sparse=False)``: a `Prepared` single-point Hessian;
 - ``build_batched(problem, batch_args, cache_dir)``: a `Prepared` Hessian over a leading axis;
@@ -22,7 +22,7 @@ from typing import Callable
 
 TOOLS = ("jax", "torch", "casadi", "casadi-mx", "casadi-codegen", "symengine", "sympy",
          "symhess", "symhess-into", "symhess-vgh")
-FLOOR = "floor"      # the memory-bandwidth reference of batched problems
+FLOOR = "floor"      # the hardware reference: memory bandwidth (batched) or a BLAS kernel
 
 _MODULES = {"jax": "jax_peer", "torch": "torch_peer", "casadi": "casadi_peer",
             "casadi-mx": "casadi_mx_peer",

@@ -1,4 +1,6 @@
-"""The memory-bandwidth floor of a batched problem: a parallel fill of the output array.
+"""The floor: what the hardware needs for a problem's result, measured in the same run.
+
+For a batched problem it is the memory-bandwidth floor, a parallel fill of the output array.
 
 A Numba ``prange`` loop writes as many float64 values as the batched Hessian holds into an
 array allocated (and touched) beforehand. No Hessian tool can return its result faster than this
@@ -6,6 +8,9 @@ on the same machine, so a tool's batch time divided by it says how far the tool 
 hardware's limit. Allocation is left out on purpose: on a virtual machine first-touch page
 faults can cost several times the writes themselves, and they serialise between threads, so
 they would measure the kernel's memory manager rather than the bandwidth.
+
+A single-point problem may name a floor of its own (``Problem.floor``): logistic regression's
+Hessian ``X' diag(s) X`` is bounded by BLAS's ``dsyrk`` of the same data matrix ``X'X``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from . import NotApplicable, Prepared
 NAME = "floor"
 DENSE = True
 CACHE = "none"
-BATCHED_ONLY = True
 
 
 def version() -> str:
@@ -38,8 +42,16 @@ def _fill_kernel():
     return fill
 
 
+def applies(problem) -> bool:
+    """Whether the problem has a floor row: batched problems, and those naming their own."""
+    return problem.batched or problem.floor is not None
+
+
 def build(problem, args, cache_dir, sparse=False):
-    raise NotApplicable("the floor is a reference for batched problems only")
+    if problem.floor is None:
+        raise NotApplicable("no floor is known for this problem")
+    call, note = problem.floor(*args)
+    return Prepared(call=call, to_numpy=lambda r: None, note=note)
 
 
 def build_batched(problem, batch_args, cache_dir) -> Prepared:
