@@ -130,7 +130,8 @@ def emit(self, node):
 def matrix_product(self, node) -> bool:
     """Print a large contraction of two arrays as one BLAS product: with ``A`` the output
     labels of one operand, ``B`` those of the other and ``R`` the labels they share and sum
-    over, ``C[A, B] = sum_R X[A, R] w[R] Y[R, B]`` is ``np.dot`` of the operands as matrices,
+    over, ``C[A, B] = sum_R X[A, R] w[R] Y[R, B]`` is ``np.dot`` of the operands as matrices
+    (a side may be a product of several operands, as ``Y[R, B] = u[R, b] v[b']``),
     each read in place where it is an array laid out as ``(A, R)`` or ``(R, A)`` (a transpose
     is BLAS's flag, not a copy), else first computed into one (weights on ``R`` are multiplied
     into ``X``). ``C`` is the output when its labels are ``A + B`` (or ``B + A``: the operands
@@ -144,17 +145,21 @@ def matrix_product(self, node) -> bool:
         return False
     reduced = tuple(l for l in sizes if l not in out)
     weights = [(x, ls) for x, ls in zip(node.args, labels) if set(ls) <= set(reduced)]
-    sides = [(x, ls) for x, ls in zip(node.args, labels) if not set(ls) <= set(reduced)]
-    if len(sides) != 2 or not reduced:
+    sides = _sides([(x, ls) for x, ls in zip(node.args, labels) if not set(ls) <= set(reduced)],
+                   out)
+    if sides is None or not reduced:
         return False
-    groups = [tuple(l for l in out if l in ls) for _, ls in sides]
-    if set(groups[0]) & set(groups[1]) or len(groups[0]) + len(groups[1]) != len(out) \
-            or any(l not in ls for l in reduced for _, ls in sides):
+    groups = [tuple(l for l in out if any(l in ls for _, ls in side)) for side in sides]
+    if len(groups[0]) + len(groups[1]) != len(out) \
+            or any(all(l not in ls for _, ls in side) for l in reduced for side in sides):
         return False
     if groups[1] + groups[0] == tuple(out):          # C[B, A]: the operands swap sides
         sides, groups = sides[::-1], groups[::-1]
-    extras = (weights, [])
-    operands = [_matrix(self, node, k, side, group, sizes, reduced, extra)
+    # Each side's largest operand is its matrix; the others multiply into it (and the
+    # weights into the left one).
+    sides = [sorted(side, key=lambda f: -len(f[1])) for side in sides]
+    extras = (sides[0][1:] + weights, sides[1][1:])
+    operands = [_matrix(self, node, k, side[0], group, sizes, reduced, extra)
                 for k, (side, group, extra) in enumerate(zip(sides, groups, extras))]
     name, product = f"t{node.id}", f"g{node.id}"
     self.names[node.id] = name
@@ -170,6 +175,25 @@ def matrix_product(self, node) -> bool:
     column = flat([at[l] for l in right], [sizes[l] for l in right])
     self.lines += heads + ["    " * depth + f"{name}[{', '.join(idx)}] = {product}[{row}, {column}]"]
     return True
+
+
+def _sides(factors, out):
+    """The operands of a contraction that carry output labels, in two groups no output label
+    spans (the left and right matrix of a product), or None when there are not two. Groups
+    joined by no output label are sides of their own; of more than two, the one holding the
+    largest operand is one side and the rest are the other."""
+    sides = []
+    for f in factors:
+        own = set(f[1]) & set(out)
+        joined = [side for side in sides if any(own & set(ls) for _, ls in side)]
+        merged = [f] + [g for side in joined for g in side]
+        sides = [side for side in sides if side not in joined] + [merged]
+    if len(sides) > 2:
+        largest = max(factors, key=lambda f: f[0].size)
+        sides = [[f for f in side] for side in sides]
+        big = next(side for side in sides if any(f is largest for f in side))
+        sides = [big, [f for side in sides if side is not big for f in side]]
+    return sides if len(sides) == 2 else None
 
 
 def _matrix(self, node, k, side, group, sizes, reduced, extra) -> str:

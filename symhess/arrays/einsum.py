@@ -6,17 +6,20 @@ functions turn NumPy's ways of writing one into its labels.
 
 from __future__ import annotations
 
+import math
 import string
 
 from ..errors import ArrayTierUnsupported as Unsupported
 
 
-def canonical_einsum(b, operands: list, labels: list, out: tuple):
+def canonical_einsum(b, operands: list, labels: list, out: tuple, merge: bool = True):
     """A contraction in the form the lowering wants: broadcasts, transposes and numbers among
     the operands are absorbed into the labels (a broadcast operand is simply not indexed by the
     labels it repeats along), an identity matrix is contracted away by renaming its labels, and
     a contraction of one operand becomes a sum and a transpose. What remains is a product of
-    distinct arrays summed over the labels not in the output."""
+    distinct arrays summed over the labels not in the output. A sum holding a derivative seed
+    becomes one contraction per term, and (with ``merge``) a contraction holding a seed joins
+    this one, so that the seed fixes an index (see `seeded`, `_fixes`)."""
     sizes = {}
     for x, ls in zip(operands, labels):
         if len(ls) != x.ndim:
@@ -61,6 +64,34 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple):
                                    for inner in x.params[0]]
                 changed = True
                 break
+            if x.op == "binary" and x.params[0] in ("add", "sub") and x.dtype == "f" \
+                    and seeded(x):
+                # A sum one of whose terms holds a derivative seed: one contraction per term,
+                # so that the seed's identity fixes an index of that term's loops instead of
+                # being tested at every iteration of them.
+                parts = [canonical_einsum(b, operands[:k] + [a] + operands[k + 1:],
+                                          list(labels), out) for a in x.args]
+                total = parts[0] + parts[1] if x.params[0] == "add" else parts[0] - parts[1]
+                return total * scale if scale != 1.0 else total
+            if merge and x.op == "einsum" and (_fixes(x, ls, out) or _product(x)):
+                # A contraction holding a seed whose direction is an output label, or a
+                # product without a sum: its operands join this one's (its summed labels
+                # renamed apart).
+                fresh = iter(range(max(max(map(max, filter(None, labels)), default=0),
+                                       max(out, default=0)) + 1, 1 << 30))
+                rename = dict(zip(x.params[1], ls))
+                for inner in x.params[0]:
+                    for label in inner:
+                        if label not in rename:
+                            rename[label] = next(fresh)
+                operands[k:k + 1] = list(x.args)
+                labels[k:k + 1] = [tuple(rename[label] for label in inner)
+                                   for inner in x.params[0]]
+                sizes.update(zip(labels[k], operands[k].shape))
+                for j, a in enumerate(x.args):
+                    sizes.update(zip(labels[k + j], a.shape))
+                changed = True
+                break
             if x.op == "transpose":
                 perm = x.params[0]
                 inner = [None] * x.ndim
@@ -86,6 +117,20 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple):
                 del sizes[gone]
                 changed = True
                 break
+    for k, (x, ls) in enumerate(zip(operands, labels)):
+        if _embeds(x, k, labels, out):
+            # A seed E[t, l...] whose direction t only the output has: the contraction of the
+            # others over (l...) in t's place, a block of rows from the seed's offset on
+            # (a plain contraction, which may go to BLAS, and a copy).
+            t, at, length = ls[0], out.index(ls[0]), math.prod(x.shape[1:])
+            inner = canonical_einsum(b, operands[:k] + operands[k + 1:],
+                                     labels[:k] + labels[k + 1:], out[:at] + ls[1:] + out[at + 1:])
+            shape = tuple(sizes[label] for label in out)
+            block = b.reshape(inner, shape[:at] + (length,) + shape[at + 1:])
+            key = [("s", 0, 1, n) for n in shape]
+            key[at] = ("s", x.params[0], 1, length)
+            result = b.embed(block, shape, key)
+            return result * scale if scale != 1.0 else result
     # A label indexing nothing any more (it was broadcast) contributes its length to the sum.
     used = {label for ls in labels for label in ls}
     for label in set(sizes) - used - set(out):
@@ -101,7 +146,7 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple):
         return b.bcast(b.const(scale), shape, ())
     if len(operands) == 1 and len(set(labels[0])) == len(labels[0]):
         x, ls = operands[0], labels[0]
-        summed = b.sum(x, [i for i, label in enumerate(ls) if label not in out])
+        summed = b.sum(x, [i for i, label in enumerate(ls) if label not in out], contract=False)
         kept = [label for label in ls if label in out]
         result = b.transpose(summed, [kept.index(label) for label in out])
         return result * scale if scale != 1.0 else result
@@ -114,7 +159,7 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple):
         core = canonical_einsum(b, [operands[k] for k in inner], [labels[k] for k in inner],
                                 inner_out)
         product = canonical_einsum(b, [operands[k] for k in outside] + [core],
-                                   [labels[k] for k in outside] + [inner_out], out)
+                                   [labels[k] for k in outside] + [inner_out], out, merge=False)
         return product * scale if scale != 1.0 else product
     # One order of operands and one numbering of labels, so equal contractions are one node.
     order = sorted(range(len(operands)), key=lambda k: operands[k].id)
@@ -142,6 +187,51 @@ def _separable(labels, out) -> list:
         if summed and not set(ls) & summed and set(ls) - others:
             found.append(k)
     return found
+
+
+def seeded(x) -> bool:
+    """Whether ``x`` is, or is a sum with a term that is, a product holding a derivative seed
+    (an `eye` node of an offset or of more than two axes, read through broadcasts, transposes,
+    negations and products)."""
+    while x.op in ("bcast", "transpose") or (x.op == "unary" and x.params[0] == "neg"):
+        x = x.args[0]
+    if x.op == "eye":
+        return x.params[0] != 0 or x.ndim != 2 or x.shape[0] != x.shape[1]
+    if x.op == "binary" and x.params[0] in ("add", "sub", "mul") and x.dtype == "f":
+        return any(seeded(a) for a in x.args)
+    if x.op == "einsum":
+        return any(seeded(a) for a in x.args)
+    return False
+
+
+def _fixes(x, ls, out) -> bool:
+    """Whether einsum ``x``, an operand labelled ``ls`` of a contraction with output labels
+    ``out``, holds a seed (itself, or in a contraction it holds) whose direction (its first
+    label) is one of ``out``: then, made operands of the contraction, the seed fixes that
+    label and its loop goes away."""
+    rename = dict(zip(x.params[1], ls))
+    for a, inner in zip(x.args, x.params[0]):
+        outer = tuple(rename.get(label) for label in inner)
+        if a.op == "eye" and outer[0] in out and inner[0] not in inner[1:]:
+            return True
+        if a.op == "einsum" and None not in outer and _fixes(a, outer, out):
+            return True
+    return False
+
+
+def _product(x) -> bool:
+    """Whether einsum ``x`` is a product without a sum (every label it has is an output)."""
+    return set(x.params[1]) == {label for ls in x.params[0] for label in ls}
+
+
+def _embeds(x, k, labels, out) -> bool:
+    """Whether operand ``k``, ``x``, of a contraction (``labels -> out``) is a seed whose
+    direction only the output has and whose other labels only the other operands have."""
+    ls = labels[k]
+    if x.op != "eye" or len(labels) < 2 or ls[0] not in out or len(set(ls)) != len(ls):
+        return False
+    others = {label for j, l in enumerate(labels) if j != k for label in l}
+    return ls[0] not in others and not set(ls[1:]) & set(out)
 
 
 def _splits(x, k, labels, out) -> bool:

@@ -362,13 +362,20 @@ class Builder:
             return self.bcast(self.const(n), shape, ())
         return self.node("reshape", (a,), (shape,), shape, a.dtype)
 
-    def sum(self, a, axes) -> Node:
+    def sum(self, a, axes, contract: bool = True) -> Node:
+        """The sum over ``axes`` (with ``contract``, of a seeded product: a contraction)."""
         axes = tuple(sorted({int(x) % max(a.ndim, 1) for x in axes})) if a.ndim else ()
         if not axes:
             return a
         shape = tuple(n for k, n in enumerate(a.shape) if k not in axes)
         if self.is_zero(a):
             return self.zeros(shape)
+        if contract and a.op == "binary" and a.params[0] in ("mul", "add", "sub") \
+                and a.dtype == "f":
+            from .einsum import seeded
+            if seeded(a):       # a contraction, whose seeds fix indices (einsum.py)
+                kept = tuple(k for k in range(a.ndim) if k not in axes)
+                return self.einsum([a], [tuple(range(a.ndim))], kept)
         if a.op == "bcast":
             # Summing over an axis the broadcast made: a multiplication by its length.
             src, (_, dims) = a.args[0], a.params
