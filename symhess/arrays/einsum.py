@@ -122,7 +122,7 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple, merge: bool = 
             # A seed E[t, l...] whose direction t only the output has: the contraction of the
             # others over (l...) in t's place, a block of rows from the seed's offset on
             # (a plain contraction, which may go to BLAS, and a copy).
-            t, at, length = ls[0], out.index(ls[0]), math.prod(x.shape[1:])
+            at, length = out.index(ls[0]), math.prod(x.shape[1:])
             inner = canonical_einsum(b, operands[:k] + operands[k + 1:],
                                      labels[:k] + labels[k + 1:], out[:at] + ls[1:] + out[at + 1:])
             shape = tuple(sizes[label] for label in out)
