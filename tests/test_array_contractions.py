@@ -80,3 +80,22 @@ def test_two_arguments_blocks_against_jax(jax, jnp):
             w = np.asarray(want[i][j])
             np.testing.assert_allclose(got[i][j], w, rtol=1e-10,
                                        atol=1e-12 * max(np.abs(w).max(), 1.0))
+
+
+def test_broadcast_scalar_in_a_seeded_sum_against_jax(jax, jnp):
+    """A scalar argument broadcast over data rows inside a sum with seeded terms (a negative
+    binomial's ``r (log r - log(r + mu))``): each term's contraction keeps the rows' length."""
+    X = rng.standard_normal((150, 3))
+    y = rng.poisson(3.0, 150).astype(float)
+
+    def f(beta, log_r, xp=np):
+        r, mu = xp.exp(log_r), xp.exp(X @ beta)
+        return -xp.sum(r * (xp.log(r) - xp.log(r + mu)) + y * (xp.log(mu) - xp.log(r + mu)))
+    beta, log_r = 0.1 * rng.standard_normal(3), np.float64(0.4)
+    got = symhess.hessian(f, argnums=(0, 1), tier="array")(beta, log_r)
+    want = jax.hessian(lambda b, s: f(b, s, jnp), argnums=(0, 1))(beta, log_r)
+    for i in range(2):
+        for j in range(2):
+            w = np.asarray(want[i][j])
+            np.testing.assert_allclose(got[i][j], w, rtol=1e-10,
+                                       atol=1e-12 * max(np.abs(w).max(), 1.0))

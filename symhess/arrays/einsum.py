@@ -12,15 +12,17 @@ import string
 from ..errors import ArrayTierUnsupported as Unsupported
 
 
-def canonical_einsum(b, operands: list, labels: list, out: tuple, merge: bool = True):
+def canonical_einsum(b, operands: list, labels: list, out: tuple, merge: bool = True,
+                     sizes: dict | None = None):
     """A contraction in the form the lowering wants: broadcasts, transposes and numbers among
     the operands are absorbed into the labels (a broadcast operand is simply not indexed by the
     labels it repeats along), an identity matrix is contracted away by renaming its labels, and
     a contraction of one operand becomes a sum and a transpose. What remains is a product of
     distinct arrays summed over the labels not in the output. A sum holding a derivative seed
     becomes one contraction per term, and (with ``merge``) a contraction holding a seed joins
-    this one, so that the seed fixes an index (see `seeded`, `_fixes`)."""
-    sizes = {}
+    this one, so that the seed fixes an index (see `seeded`, `_fixes`). ``sizes``: lengths of
+    labels a caller's operands had (a broadcast it absorbed), summed over or output here."""
+    sizes = dict(sizes or {})
     for x, ls in zip(operands, labels):
         if len(ls) != x.ndim:
             raise Unsupported(f"einsum labels {ls} for an operand of shape {x.shape}")
@@ -70,15 +72,14 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple, merge: bool = 
                 # so that the seed's identity fixes an index of that term's loops instead of
                 # being tested at every iteration of them.
                 parts = [canonical_einsum(b, operands[:k] + [a] + operands[k + 1:],
-                                          list(labels), out) for a in x.args]
+                                          list(labels), out, sizes=sizes) for a in x.args]
                 total = parts[0] + parts[1] if x.params[0] == "add" else parts[0] - parts[1]
                 return total * scale if scale != 1.0 else total
             if merge and x.op == "einsum" and (_fixes(x, ls, out) or _product(x)):
                 # A contraction holding a seed whose direction is an output label, or a
                 # product without a sum: its operands join this one's (its summed labels
                 # renamed apart).
-                fresh = iter(range(max(max(map(max, filter(None, labels)), default=0),
-                                       max(out, default=0)) + 1, 1 << 30))
+                fresh = iter(range(max(sizes, default=0) + 1, 1 << 30))
                 rename = dict(zip(x.params[1], ls))
                 for inner in x.params[0]:
                     for label in inner:
@@ -124,7 +125,8 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple, merge: bool = 
             # (a plain contraction, which may go to BLAS, and a copy).
             at, length = out.index(ls[0]), math.prod(x.shape[1:])
             inner = canonical_einsum(b, operands[:k] + operands[k + 1:],
-                                     labels[:k] + labels[k + 1:], out[:at] + ls[1:] + out[at + 1:])
+                                     labels[:k] + labels[k + 1:], out[:at] + ls[1:] + out[at + 1:],
+                                     sizes={l: n for l, n in sizes.items() if l != ls[0]})
             shape = tuple(sizes[label] for label in out)
             block = b.reshape(inner, shape[:at] + (length,) + shape[at + 1:])
             key = [("s", 0, 1, n) for n in shape]
