@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import string
+import weakref
 
 from ..errors import ArrayTierUnsupported as Unsupported
 
@@ -88,7 +89,6 @@ def canonical_einsum(b, operands: list, labels: list, out: tuple, merge: bool = 
                 operands[k:k + 1] = list(x.args)
                 labels[k:k + 1] = [tuple(rename[label] for label in inner)
                                    for inner in x.params[0]]
-                sizes.update(zip(labels[k], operands[k].shape))
                 for j, a in enumerate(x.args):
                     sizes.update(zip(labels[k + j], a.shape))
                 changed = True
@@ -191,18 +191,43 @@ def _separable(labels, out) -> list:
     return found
 
 
+_SEEDED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # node -> holds a seed
+
+
 def seeded(x) -> bool:
     """Whether ``x`` is, or is a sum with a term that is, a product holding a derivative seed
     (an `eye` node of an offset or of more than two axes, read through broadcasts, transposes,
-    negations and products)."""
-    while x.op in ("bcast", "transpose") or (x.op == "unary" and x.params[0] == "neg"):
-        x = x.args[0]
+    negations, products and contractions). Remembered per node (nodes never change), and
+    found without recursion: a chain of arithmetic shares its nodes, and a walk of its paths
+    would be exponential in its length."""
+    stack = [x]
+    while stack:
+        node = stack[-1]
+        if node in _SEEDED:
+            stack.pop()
+            continue
+        below = _reads(node)
+        if isinstance(below, bool):
+            _SEEDED[node] = below
+        else:
+            todo = [a for a in below if a not in _SEEDED]
+            if todo:
+                stack.extend(todo)
+                continue
+            _SEEDED[node] = any(_SEEDED[a] for a in below)
+        stack.pop()
+    return _SEEDED[x]
+
+
+def _reads(x):
+    """What decides whether ``x`` holds a seed: True or False, or the operands that do."""
+    if x.op in ("bcast", "transpose") or (x.op == "unary" and x.params[0] == "neg"):
+        return [x.args[0]]
     if x.op == "eye":
         return x.params[0] != 0 or x.ndim != 2 or x.shape[0] != x.shape[1]
-    if x.op == "binary" and x.params[0] in ("add", "sub", "mul") and x.dtype == "f":
-        return any(seeded(a) for a in x.args)
-    if x.op == "einsum":
-        return any(seeded(a) for a in x.args)
+    if (x.op == "binary" and x.params[0] in ("add", "sub", "mul") and x.dtype == "f") \
+            or x.op == "einsum":
+        return list(x.args)
     return False
 
 
