@@ -101,8 +101,7 @@ def _plan(settings: Settings, problem, size, tool, blocked: dict) -> dict | None
     if (problem.name, tool) in blocked:
         return dict(base, **blocked[problem.name, tool])
     peer = peers.load(tool)
-    applies = getattr(peer, "applies", lambda problem: True)
-    if getattr(peer, "BATCHED_ONLY", False) and not problem.batched or not applies(problem):
+    if not getattr(peer, "applies", lambda problem: True)(problem):
         return {}           # not a row at all
     if not problem.batched and problem.output_bytes(size) > settings.dense_limit_bytes:
         dense_gb = problem.output_bytes(size) / 2**30

@@ -66,6 +66,15 @@ def test_sums_of_seeded_products_against_jax(jax, jnp):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
 
 
+def _assert_blocks_close(got, want):
+    """Every block of two arguments' Hessian (``got[i][j]``) against JAX's."""
+    for i in range(2):
+        for j in range(2):
+            w = np.asarray(want[i][j])
+            np.testing.assert_allclose(got[i][j], w, rtol=1e-10,
+                                       atol=1e-12 * max(np.abs(w).max(), 1.0))
+
+
 def test_two_arguments_blocks_against_jax(jax, jnp):
     """Seeds of two arguments (offsets in the rows of the directions) and their cross blocks."""
     W, v = rng.standard_normal((5, 3)), rng.standard_normal(5)
@@ -75,11 +84,7 @@ def test_two_arguments_blocks_against_jax(jax, jnp):
         return xp.sum(xp.log1p(xp.exp(xp.tanh(X @ W.T) @ v)))
     got = symhess.hessian(f, argnums=(0, 1), tier="array")(W, v, X)
     want = jax.hessian(lambda W, v: f(W, v, X, jnp), argnums=(0, 1))(W, v)
-    for i in range(2):
-        for j in range(2):
-            w = np.asarray(want[i][j])
-            np.testing.assert_allclose(got[i][j], w, rtol=1e-10,
-                                       atol=1e-12 * max(np.abs(w).max(), 1.0))
+    _assert_blocks_close(got, want)
 
 
 def test_broadcast_scalar_in_a_seeded_sum_against_jax(jax, jnp):
@@ -94,11 +99,7 @@ def test_broadcast_scalar_in_a_seeded_sum_against_jax(jax, jnp):
     beta, log_r = 0.1 * rng.standard_normal(3), np.float64(0.4)
     got = symhess.hessian(f, argnums=(0, 1), tier="array")(beta, log_r)
     want = jax.hessian(lambda b, s: f(b, s, jnp), argnums=(0, 1))(beta, log_r)
-    for i in range(2):
-        for j in range(2):
-            w = np.asarray(want[i][j])
-            np.testing.assert_allclose(got[i][j], w, rtol=1e-10,
-                                       atol=1e-12 * max(np.abs(w).max(), 1.0))
+    _assert_blocks_close(got, want)
 
 
 def test_long_arithmetic_chain_against_jax(jax, jnp):

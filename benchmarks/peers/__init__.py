@@ -3,8 +3,8 @@
 A peer module defines:
 
 - ``NAME``, ``DENSE`` (returns dense Hessians only), ``CACHE`` (``"disk"`` when a fresh process
-  can reuse an earlier build, else ``"none"``), optionally ``BATCHED_ONLY`` (no row for
-  single-point problems) or ``applies(problem)`` (no row where it is false);
+  can reuse an earlier build, else ``"none"``), optionally ``applies(problem)`` (no row
+  where it is false, as for single-point problems in a batched-only peer);
 - ``version()``: its version string (raises ImportError when it is not installed);
 - ``build(problem, args, cache_dir, sparse=False)``: a `Prepared` single-point Hessian;
 - ``build_batched(problem, batch_args, cache_dir)``: a `Prepared` Hessian over a leading axis;

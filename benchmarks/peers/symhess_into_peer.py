@@ -1,8 +1,8 @@
 """symhess writing a batch into a preallocated array: ``H.into(out, *args)``.
 
 The same kernel as the ``symhess`` peer, without allocating (and first touching) the output at
-every call, as a Newton loop over many points would use it. Like the floor, it exists for
-batched problems only.
+every call, as a Newton loop over many points would use it. It exists for batched problems
+only.
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ from .symhess_peer import CACHE, version  # noqa: F401  (same library, same cach
 
 NAME = "symhess-into"
 DENSE = False
-BATCHED_ONLY = True
+
+
+def applies(problem) -> bool:
+    """A row for batched problems only."""
+    return problem.batched
 
 
 def build(problem, args, cache_dir, sparse=False):

@@ -190,7 +190,6 @@ def _sides(factors, out):
         sides = [side for side in sides if side not in joined] + [merged]
     if len(sides) > 2:
         largest = max(factors, key=lambda f: f[0].size)
-        sides = [[f for f in side] for side in sides]
         big = next(side for side in sides if any(f is largest for f in side))
         sides = [big, [f for side in sides if side is not big for f in side]]
     return sides if len(sides) == 2 else None
