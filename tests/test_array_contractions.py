@@ -115,3 +115,20 @@ def test_long_arithmetic_chain_against_jax(jax, jnp):
     got = symhess.hessian(f, tier="array")(x)
     want = np.asarray(jax.hessian(lambda x: f(x, jnp))(x))
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("steps", [60, 150])
+def test_chain_deeper_than_one_expression_against_jax(steps, jax, jnp):
+    """Euler steps of an ODE, each reading the last state twice: the tangent of the chain,
+    inlined step after step, would nest deeper than Python's parser takes (200 parentheses),
+    so the loop program names the step where a run gets too deep and reads it by name."""
+    w = np.linspace(0.5, 1.5, 4)
+
+    def f(x, xp=np):
+        for _ in range(steps):
+            x = x + 0.05 * (xp.sin(x) * x - 0.5 * x)
+        return xp.sum(w * x * x)
+    x = np.linspace(0.2, 0.8, 4)
+    got = symhess.hessian(f, tier="array")(x)
+    want = np.asarray(jax.hessian(lambda x: f(x, jnp))(x))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * np.abs(want).max())

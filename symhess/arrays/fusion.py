@@ -7,6 +7,11 @@ shape come together, computes them in one loop nest (each reading the others at 
 index), holds in a register each one read nowhere else, and adds a scatter of values of that
 shape into its result from inside the nest (the sums of a sparse Hessian's element blocks
 into their slots), so those values never make an array at all.
+
+A run of arithmetic each inlined into its one consumer prints as one expression, nested once
+per step: the tangent of a long chain of maps would nest deeper than Python's parser takes
+(200 parentheses). `Fusion.deep_ends` names the step where a run gets too deep, so it is
+computed like any fused node, into a register its consumer reads by name.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from .. import errors
 
 FUSED = ("unary", "binary", "where")     # materialized in one loop nest with their neighbours
 FEW = 16            # a nest over (at most FEW, many) loops over the many outside
+MAX_NESTING = 48    # parentheses an inlined expression may nest (Python's parser takes 200)
 
 
 class Fusion:
@@ -36,9 +42,29 @@ class Fusion:
                         and all(r is not None and r == self._homes[node_id] for r in reads)}
         if self.scalars:
             self.names, self.lines, self.index_arrays, self.prologue = {}, [], {}, []
-            self._fresh, self._reads, self._escaped = 0, {}, set()
+            self._fresh, self._reads, self._read_log, self._escaped = 0, {}, [], set()
             self._generate()
         return self.lines
+
+    def deep_ends(self, chosen) -> set:
+        """Ids of the unchosen nodes whose expression, with every unchosen node below it
+        inlined, would nest more than MAX_NESTING parentheses: materialized, each starts the
+        count again. An elementwise node is cut at that bound, a product (an einsum of no
+        sum, which would become an array of its own) only at twice it: where the two
+        alternate, the cut falls on the elementwise node, which the nest holds in a register.
+        Shallow expressions are left as they are."""
+        depth, ends = {}, set()
+        for n in self.order:
+            if n.id in chosen or n.op in ("input", "const"):
+                depth[n.id] = 2                 # read as a subscript, or as a register
+                continue
+            own = 2 if n.op == "einsum" or n.op == "binary" and n.params[0] == "pow" \
+                else int(n.op in FUSED)         # an index map prints no parentheses
+            depth[n.id] = max((depth[a.id] for a in n.args), default=0) + own
+            if own and depth[n.id] > MAX_NESTING * (1 if n.op in FUSED else 2):
+                ends.add(n.id)
+                depth[n.id] = 2
+        return ends
 
     def _generate(self):
         self._homes = {}
@@ -105,7 +131,7 @@ class Fusion:
         group = self._group
         if group is None or any(g.shape != group["shape"] for g in node.args[0::2]):
             return False
-        before = {k: len(v) for k, v in self._reads.items()}
+        before = len(self._read_log)
         name = f"t{node.id}"
         statements = [self.scatter_statement(node, name, g, index, group["idx"])
                       for g, index in zip(node.args[0::2], node.args[1::2])]
@@ -116,21 +142,24 @@ class Fusion:
         self._flush()
         return True
 
-    def _reads_in_place(self, group, before) -> bool:
-        """Whether the reads since ``before`` read the group's nodes at the nest's index; if
-        not, they are forgotten."""
+    def _reads_in_place(self, group, before: int) -> bool:
+        """Whether the reads since the first ``before`` of the read log read the group's nodes
+        at the nest's index; if not, they are forgotten. Only those reads are looked at, so
+        checking a statement costs its own reads, not the size of the nest (a long chain
+        fuses thousands of nodes into one nest)."""
         here = (group["token"], tuple(group["idx"]))
-        for node_id in group["members"]:
-            if any(r != here for r in self._reads.get(node_id, [])[before.get(node_id, 0):]):
-                for k, v in self._reads.items():           # forget this attempt's reads
-                    del v[before.get(k, 0):]
-                return False
-        return True
+        members, recent = group["members"], self._read_log[before:]
+        if all(r == here for node_id, r in recent if node_id in members):
+            return True
+        for node_id, _ in reversed(recent):        # forget this attempt's reads
+            self._reads[node_id].pop()
+        del self._read_log[before:]
+        return False
 
     def _member(self, node, group) -> bool:
         """Add ``node``'s statement to ``group``, unless it reads a node of the group at
         another index than the nest's (which needs the whole array first)."""
-        before = {k: len(v) for k, v in self._reads.items()}
+        before = len(self._read_log)
         value = self.body(node, group["idx"])
         if not self._reads_in_place(group, before):
             return False

@@ -6,7 +6,8 @@ contractions, scatters, embeddings, concatenations and reshapes are materialized
 (broadcasts, transposes, slices, gathers, identity matrices) are always inlined, so a transpose
 or a broadcast costs nothing; arithmetic is inlined into its one consumer unless that would
 evaluate a costly function (``exp``, ``log``, a division...) more often than once per element,
-or it has several consumers. So ``X.T @ diag(s) @ X`` is one loop nest
+or it has several consumers, or it ends a run too deep to print as one expression
+(`Fusion.deep_ends`). So ``X.T @ diag(s) @ X`` is one loop nest
 ``H[t, j] += X[i, t] * s[i] * X[i, j]`` with ``s`` computed once per row beforehand.
 
 The kernel takes the function's inputs and then the graph's array constants, and returns the
@@ -94,6 +95,7 @@ class Lowering(Fusion):
         self.scalars: set = set()       # fused nodes held in a register, not an array
         self._group = None              # the open loop nest of fused elementwise nodes
         self._reads: dict = {}          # fused node id -> where it was read
+        self._read_log: list = []       # (fused node id, where) of every read, in order
         self._escaped: set = set()      # fused nodes read whole (a view, a BLAS operand)
 
     def _symmetric(self, roots) -> set:
@@ -152,7 +154,7 @@ class Lowering(Fusion):
                 if node.op == "reshape" and a.op not in ("input", "const"):
                     chosen.add(a.id)            # a reshape is a view of a contiguous array
                 evals[a.id] = evals.get(a.id, 0) + count
-        return chosen
+        return chosen | self.deep_ends(chosen)
 
     @staticmethod
     def iterations(node) -> int:
@@ -194,6 +196,7 @@ class Lowering(Fusion):
                 group = self._group
                 token = (group["token"], tuple(idx)) if group is not None else None
                 self._reads.setdefault(node.id, []).append(token)
+                self._read_log.append((node.id, token))
                 if node.id in self.scalars:
                     return f"u{node.id}"
             return self.access(self._name(node), idx)
