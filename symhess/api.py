@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 import numpy as np
 
-from . import crosscheck, pytree
+from . import crosscheck, pytree, special_nodes
 from .errors import InputTypeError, OptionValueError, UnsupportedFunctionError
 from .options import MIN_DATA, ArgNums, SparseFormat, normalize_options
 from .lower import HessianProduct, build, dense_derivation
@@ -334,9 +334,11 @@ class HessianFunction:
                         f"has none for {refused}")) from None
                 raise
             return compiled
-        if array_product is not None and self.tier == "auto" and not traced \
-                and written_out_size(trace.flat_outputs) > NESTING_LIMIT:
-            # nested beyond what the scalar tier differentiates (chained integrator steps)
+        if array_product is not None and self.tier == "auto" and not traced and (
+                written_out_size(trace.flat_outputs) > NESTING_LIMIT
+                or special_nodes.reads_iterative(trace.flat_outputs)):
+            # nested beyond what the scalar tier differentiates (chained integrator steps), or
+            # reading functions of hundreds of steps (`symhess.special_nodes.ITERATIVE`)
             compiled, _ = self._array_build(args, kwargs, array_product, progress, target,
                                             decide=False)
             if compiled is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import symengine as se
 from symengine.lib.symengine_wrapper import Boolean, BooleanAtom, Relational
 
-from . import errors, special
+from . import errors, special_nodes
 
 
 def hessian_entries(outputs, wrt) -> dict:
@@ -184,12 +184,12 @@ def cse(exprs):
     Returns ``(replacements, reduced)`` with the replacements in dependency order, as SymPy's
     `cse` does. Functions kept whole that no printer has (the inverse error function, the
     gamma and Bessel families) are computed first, each by the steps of its own expression
-    (`symhess.special.lowered`), and stand as symbols in the others. Up to
+    (`symhess.special_nodes.lowered`), and stand as symbols in the others. Up to
     `CSE_GROUP` expressions are reduced in one pass; more are reduced in groups of that many,
     whose temporaries are renamed apart. SymEngine's C++ implementation
     takes well under a second for a group, where SymPy's takes minutes.
     """
-    exprs, definitions = special.lowered(exprs)
+    exprs, definitions = special_nodes.lowered(exprs)
     replacements, reduced = [], []
     for k, (symbol, definition) in enumerate(definitions):      # each node's steps on its own
         steps, (value,) = se.cse([definition])
@@ -211,4 +211,4 @@ def _renamed(expr, rename):
     """``expr`` with the temporaries it contains renamed (a small dict: xreplace's cost grows
     with the size of the dict it is given)."""
     own = {s: rename[s] for s in expr.free_symbols if s in rename}
-    return expr.xreplace(own) if own else expr
+    return special_nodes.xreplace([expr], own)[0] if own else expr

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import symengine as se
 
+from . import special_nodes
 from .codegen.spec import LoopSpec
 
 from .derive import cse, derivative_entries
@@ -71,7 +72,7 @@ def element_loops(f, sums, coefficients, leaves, diff_leaves, min_instances, fir
     element sums (placeholders in ``f``, with their ``coefficients``). With ``first``, each
     loop derives its element's first derivatives too, and templates linear in the variables
     are kept (for a value or a gradient)."""
-    rest = f.xreplace({s: 0 for s in sums}) if sums else f
+    rest = special_nodes.xreplace([f], {s: 0 for s in sums})[0] if sums else f
     return template_loops(rest, leaves, diff_leaves, min_instances,
                           [(sums[s], c) for s, c in coefficients.items()], first)
 
@@ -81,8 +82,7 @@ def written_out(flat_outputs, sums) -> list:
     if not sums:
         return list(flat_outputs)
     written = {s: es.materialize() for s, es in sums.items()}
-    return [e.xreplace({s: written[s] for s in e.free_symbols if s in written})
-            for e in flat_outputs]
+    return special_nodes.xreplace(flat_outputs, written)
 
 
 class TemplateLoop:
@@ -231,6 +231,6 @@ def _sum_template(element_sum, coefficient, where) -> Template:
         columns.append(np.full(element_sum.rows, flat, dtype=np.int64))
         inputs.append(leaf)
     if rename:
-        expr = expr.xreplace(rename)
+        expr = special_nodes.xreplace([expr], rename)[0]
     return Template(expr, [d for d, _ in slots], tuple(inputs),
                     np.stack(columns, axis=1).astype(np.int64))

@@ -19,7 +19,7 @@ import numpy as np
 
 from .codegen import KernelInput, KernelSpec, is_native, target_for
 
-from . import cache, errors, gpu, special
+from . import cache, errors, gpu, special_nodes
 from .derive import cse, hessian_entries
 from .layout import CSRLayout, Layout
 from .loops import applicable, element_loops, keep_linear_sums, written_out
@@ -151,7 +151,7 @@ class Derivation:
             return np.zeros(0)
         complex_ = any(np.iscomplexobj(v) for v in vals) or self.dtype.kind == "c"
         try:
-            return special.evaluate(syms, outputs, vals, complex if complex_ else float)
+            return special_nodes.evaluate(syms, outputs, vals, complex if complex_ else float)
         except (RuntimeError, TypeError, ValueError, NotImplementedError) as exc:
             raise errors.ArgumentValueError(f"SymEngine could not evaluate it ({exc})") from None
 

@@ -16,7 +16,7 @@ import numpy as np
 import symengine as se
 from symengine.lib.symengine_wrapper import Boolean, BooleanAtom
 
-from . import errors, foreign, special
+from . import errors, foreign, special, special_nodes
 from .registry import registrar
 from .trace import (Rules, Traced, constant, current_context, object_array, trace_context,
                     wrap)
@@ -129,10 +129,14 @@ ufunc(foreign.POLYGAMMA, real_only=True)(
 
 def _lowered_by_tracing(algorithm):
     """A lowering (`symhess.special.Special.lower`) that runs ``algorithm``, a NumPy program of
-    a constant order and an argument, on this tier's values."""
-    def lower(n, x):
+    a constant integer (an order, or which of two functions) and arguments, on this tier's
+    values; an argument that is a number stays one (the shape of an incomplete gamma function,
+    from which its algorithm counts the terms it needs)."""
+    def lower(n, *args):
         with trace_context(np.float64, holomorphic=False):
-            return algorithm(int(n), Traced(object_array(x))).a[()]
+            values = [float(a) if isinstance(a, se.Number) else Traced(object_array(a))
+                      for a in args]
+            return algorithm(int(n), *values).a[()]
     return lower
 
 
@@ -140,6 +144,12 @@ special.polygamma.lower = _lowered_by_tracing(foreign.ALGORITHMS[foreign.POLYGAM
 special.gammaln.lower = functools.partial(special.polygamma.lower, -1)
 special.bessel_i.lower = _lowered_by_tracing(foreign.ALGORITHMS[foreign.BESSEL_I])
 special.bessel_ie.lower = _lowered_by_tracing(foreign.ALGORITHMS[foreign.BESSEL_IE])
+special.incomplete_gamma.lower = _lowered_by_tracing(
+    foreign.ALGORITHMS[foreign.INCOMPLETE_GAMMA])
+special.incomplete_beta.lower = _lowered_by_tracing(foreign.ALGORITHMS[foreign.INCOMPLETE_BETA])
+ufunc(foreign.HOLD)(special_nodes.held)
+ufunc(foreign.INCOMPLETE_GAMMA, real_only=True)(special.incomplete_gamma)
+ufunc(foreign.INCOMPLETE_BETA, real_only=True)(special.incomplete_beta)
 ufunc(foreign.BESSEL_I, real_only=True)(special.bessel_i)
 ufunc(foreign.BESSEL_IE, real_only=True)(special.bessel_ie)
 ufunc(np.fmod, real_only=True)(special.fmod)
@@ -452,7 +462,7 @@ def supported_functions() -> list[str]:
 
 
 Rules.ufunc = apply_ufunc
-Rules.own = frozenset(foreign.KEPT_WHOLE)        # kept whole here (`symhess.special`)
+Rules.own = frozenset(foreign.KEPT_WHOLE) | {foreign.HOLD}  # kept whole here (`special`)
 Rules.function = apply_function
 
 foreign.give_ufunc_methods(Traced, UFUNCS)     # for object arrays of traced elements

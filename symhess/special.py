@@ -1,6 +1,8 @@
 """Functions kept whole in the symbolic expressions: log1p, expm1, softplus, hypot, erf, erfc,
-floor, fmod, the inverse error function, log-gamma, the polygamma functions and the modified
-Bessel functions of the first kind.
+floor, fmod, the inverse error function, log-gamma, the polygamma functions, the modified
+Bessel functions of the first kind and the regularized incomplete gamma and beta functions (their
+derivatives in a shape, which have no closed form, are `shape_derivative`, refused where a
+kernel would compute one).
 
 SymEngine has no ``log1p`` or ``expm1``. Written as ``log(1 + x)`` and ``exp(x) - 1`` they lose
 the precision they exist for: CSE makes ``1 + x`` a temporary, and the kernel then computes
@@ -27,8 +29,9 @@ The derivative rules are chosen to stay accurate and finite where the plain form
   ``fmod`` is exact.
 * ``erfinv(x)' = sqrt(pi)/2 exp(erfinv(x)^2)``: kept whole while derivatives are taken (its
   Halley iterations, differentiated as written, grow as the fifth power of their depth), and
-  computed by them (`lowered`) when a kernel is printed. ``log Gamma(x)`` and ``psi^(n)(x)``
-  likewise: ``log Gamma' = psi^(0)``, ``psi^(n)' = psi^(n+1)``, and ``I_nu(x)``:
+  computed by them (`symhess.special_nodes.lowered`) when a kernel is printed. ``log
+  Gamma(x)`` and ``psi^(n)(x)`` likewise: ``log Gamma' = psi^(0)``, ``psi^(n)' =
+  psi^(n+1)``, and ``I_nu(x)``:
   ``I_nu' = (I_(nu-1) + I_(nu+1)) / 2``.
 
 `NODES` is the table of these functions: name, arity, NumPy evaluation and partial derivatives.
@@ -42,15 +45,17 @@ import numpy as np
 import symengine as se
 from symengine.lib.symengine_wrapper import BooleanAtom, PyFunction, sympy_module
 
-from .errors import OperandTypeError
+from .errors import OperandTypeError, UnsupportedFunctionError
 from .foreign.error_functions import INVERSE_ERF, inverse_algorithm
 from .foreign.bessel import BESSEL_I, BESSEL_IE
 from .foreign.gamma_functions import POLYGAMMA
+from .foreign.incomplete import (INCOMPLETE_BETA, INCOMPLETE_GAMMA, SHAPE_ADVICE,
+                                 SHAPE_DERIVATIVE)
 
 __all__ = ["NODES", "Special", "is_special", "log1p", "expm1", "softplus", "sigmoid", "hypot",
            "hypot_ratio", "erf", "erfc", "floor", "fmod", "inverse_erf", "gammaln", "polygamma",
-           "bessel_i", "bessel_ie", "no_derivative",
-           "undefined", "evaluate", "lowered"]
+           "bessel_i", "bessel_ie", "incomplete_gamma", "incomplete_beta", "shape_derivative",
+           "no_derivative", "undefined"]
 
 
 class Special:
@@ -64,7 +69,8 @@ class Special:
         plain: ``plain(sympy_module, *args)`` gives the same function in plain SymPy (for
             LaTeX, and for SymPy's numerical evaluation at any precision).
         lower: ``lower(*args)`` gives the expression a kernel computes the function with, for
-            a function no code printer has (`lowered`); None for the printers' own functions.
+            a function no code printer has (`symhess.special_nodes.lowered`); None for the
+            printers' own functions.
     """
 
     def __init__(self, name, nargs, numeric, partials, plain, lower=None):
@@ -142,7 +148,7 @@ class _Node:
     def diff(self, symbol):
         """The total derivative with respect to ``symbol`` (SymEngine passes it as SymPy)."""
         s = se.sympify(symbol)
-        slopes = [a.diff(s) for a in self.args]
+        slopes = [_zero_or(a.diff(s)) for a in self.args]
         if all(d == 0 for d in slopes):
             return se.Integer(0)
         partials = self.kind.partials(*self.args)
@@ -163,6 +169,14 @@ class _Node:
     def n(self, digits=15):
         """SymPy's numerical value, at ``digits`` significant digits."""
         return self._sympy_().n(digits)
+
+
+def _zero_or(slope):
+    """``slope``, or 0 for a Piecewise of zeros (SymEngine's derivative of ``np.where(a > 0, a,
+    1)`` in another symbol), whose partial may be one no kernel computes (`shape_derivative`)."""
+    if isinstance(slope, se.Piecewise) and all(_zero_or(v) == 0 for v in slope.args[::2]):
+        return se.Integer(0)
+    return slope
 
 
 def is_special(expr) -> bool:
@@ -287,6 +301,35 @@ bessel_ie = Special("bessel_ie", 2, lambda n, u: float(BESSEL_IE(n, u)),
                                   _neighbours(bessel_ie, n, u) - _sign(u) * bessel_ie(n, u)],
                     lambda sp, n, u: sp.exp(-sp.Abs(u)) * sp.besseli(n, u, evaluate=False))
 
+# P(a, x) or Q(a, x) = 1 - P (upper = 0 or 1, a constant) and I_x(a, b) or 1 - I_x(a, b), kept
+# whole likewise: their derivatives in x are the densities; in a shape, which has no closed
+# form, `shape_derivative` of the node, which a kernel refuses to compute (raising inside
+# SymEngine's differentiation would end the process)
+def _refused(u):
+    raise UnsupportedFunctionError(SHAPE_DERIVATIVE, SHAPE_ADVICE)
+
+
+shape_derivative = Special("shape_derivative", 1, lambda u: np.nan,
+                           lambda u: [shape_derivative(u)], lambda sp, u: sp.nan, lower=_refused)
+
+
+incomplete_gamma = Special(
+    "incomplete_gamma", 3, lambda upper, a, x: float(INCOMPLETE_GAMMA(upper, a, x)),
+    lambda upper, a, x: [se.Integer(0), shape_derivative(incomplete_gamma(upper, a, x)),
+                         (-1) ** upper * se.exp((a - 1) * se.log(x) - x - gammaln(a))],
+    lambda sp, upper, a, x: ((sp.uppergamma if upper == 1 else sp.lowergamma)(a, x)
+                             / sp.gamma(a)))
+
+
+incomplete_beta = Special(
+    "incomplete_beta", 4, lambda upper, a, b, x: float(INCOMPLETE_BETA(upper, a, b, x)),
+    lambda upper, a, b, x: [se.Integer(0),
+                            *[shape_derivative(incomplete_beta(upper, a, b, x))] * 2,
+                            (-1) ** upper * se.exp((a - 1) * se.log(x) + (b - 1) * log1p(-x)
+                                                   - gammaln(a) - gammaln(b) + gammaln(a + b))],
+    lambda sp, upper, a, b, x: (sp.betainc_regularized(b, a, 1 - x, 1) if upper == 1
+                                else sp.betainc_regularized(a, b, 0, x)))
+
 # The value of its argument, with no derivative: NumPy's ``c ** y`` for a constant c < 0, defined
 # only at integer y. Printed as its argument; its derivatives are `undefined`, NaN, and stay NaN
 # however often they are differentiated (a constant nan would differentiate to 0).
@@ -297,26 +340,8 @@ no_derivative = Special("no_derivative", 1, lambda u: u, lambda u: [undefined(u)
 
 NODES = {f.name: f for f in (log1p, expm1, softplus, sigmoid, hypot, hypot_ratio, erf, erfc,
                              floor, fmod, inverse_erf, gammaln, polygamma, bessel_i, bessel_ie,
-                             no_derivative, undefined)}
-
-
-def lowered(exprs) -> tuple[list, list]:
-    """``(exprs, definitions)``: ``exprs`` with every node that has a lowering (`Special.lower`)
-    replaced by a symbol of its own, and ``[(symbol, the expression that computes it)]``,
-    innermost first, each written with the symbols of the nodes in its arguments: what a kernel
-    is printed from. (Substituted into ``exprs`` instead, the lowerings' shared steps, written
-    out as trees, made SymEngine's CSE take minutes.)"""
-    exprs = list(exprs)
-    nodes = [n for n in _nodes(exprs) if n.pyobject().kind.lower is not None]
-    if not nodes:
-        return exprs, []
-    done, definitions = {}, []
-    for k, node in enumerate(nodes):
-        args = [a.xreplace(done) if done else a for a in node.args]
-        symbol = se.Symbol(f"#special{k}")
-        definitions.append((symbol, node.pyobject().kind.lower(*args)))
-        done[node] = symbol
-    return [e.xreplace(done) for e in exprs], definitions
+                             incomplete_gamma, incomplete_beta, shape_derivative, no_derivative,
+                             undefined)}
 
 
 # --- SymPy: a Function class per node, for symhess.inspect ---------------------------------------
@@ -349,57 +374,3 @@ def _sympy_class(kind):
         })
         _SYMPY[kind.name] = cls
     return cls
-
-
-# --- numerical evaluation with SymEngine's Lambdify, which knows no PyFunction -------------------
-def evaluate(symbols, exprs, values, dtype=float):
-    """``exprs`` at ``symbols = values``, as a 1-d array; nodes of `NODES` evaluated by NumPy.
-
-    Each node is evaluated once, innermost first, and stands as a number in the expressions
-    around it: ``se.Lambdify`` cannot evaluate a ``PyFunction`` itself.
-    """
-    exprs = list(exprs)
-    nodes = _nodes(exprs)
-    known = {}                                  # node -> placeholder symbol
-    syms, vals = list(symbols), list(np.asarray(values, dtype=dtype))
-    for k, node in enumerate(nodes):
-        args = [a.xreplace(known) if known else a for a in node.args]
-        arg_values = _lambdify(syms, args, vals, dtype)
-        with np.errstate(all="ignore"):
-            value = node.pyobject().kind.numeric(*arg_values)
-        placeholder = se.Symbol(f"_special{k}")
-        known[node] = placeholder
-        syms.append(placeholder)
-        vals.append(value)
-    if known:
-        exprs = [e.xreplace(known) for e in exprs]
-    return _lambdify(syms, exprs, vals, dtype)
-
-
-def _lambdify(syms, exprs, vals, dtype):
-    if not exprs:
-        return np.zeros(0, dtype=dtype)
-    f = se.Lambdify(syms, exprs, backend="lambda", real=dtype is not complex, cse=True)
-    return np.asarray(f(np.asarray(vals, dtype=dtype)), dtype=dtype).ravel()
-
-
-def _nodes(exprs) -> list:
-    """The special nodes in ``exprs``, each once, every node after the nodes in its arguments."""
-    seen, order = set(), []
-
-    def walk(e):
-        stack = [(e, False)]
-        while stack:
-            x, done = stack.pop()
-            if done:
-                order.append(x)
-                continue
-            if x in seen or isinstance(x, (se.Symbol, se.Number)):
-                continue
-            seen.add(x)
-            if is_special(x):
-                stack.append((x, True))
-            stack.extend((a, False) for a in x.args)
-    for e in exprs:
-        walk(e)
-    return order

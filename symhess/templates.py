@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import symengine as se
 
+from . import special_nodes
+
 # A template is used when it has at least MIN_INSTANCES instances, or at least two whose
 # unrolled Hessians hold MIN_WORK entries in all (instances x slots**2): below that, unrolling
 # costs little compile time and gives the faster kernel.
@@ -98,7 +100,7 @@ def _by_form(items, where: dict) -> tuple[list, dict]:
             unplaced.append(key)
             continue
         rename = {s: _slot(inp, j) for j, ((inp, _), s) in enumerate(placed)}
-        group = groups.setdefault(expr.xreplace(rename),
+        group = groups.setdefault(special_nodes.xreplace([expr], rename)[0],
                                   (tuple(inp for (inp, _), _ in placed), [], []))
         group[1].append([flat for (_, flat), _ in placed])
         group[2].append(key)

@@ -172,6 +172,9 @@ ELEMENTWISE = [
           + _special(m).gammaln(x - 1.0), domain=(0.1, 0.9), **_SPECIAL),
     unary("i0e-i1", lambda m, x: _special(m).i0e(x) * x + _special(m).i1(x), domain=(-3.0, 3.0),
           **_SPECIAL),
+    unary("gammainc-betaincc", lambda m, x: _special(m).gammainc(2.5, 4.0 * x) ** 2
+          + _special(m).gammaincc(0.5, x) * x + _special(m).betainc(1.5, 3.0, x / (1.0 + x)),
+          domain=(0.1, 3.0), **_SPECIAL),
 ]
 
 # Reductions and scans: a power after the reduction makes every entry of the Hessian depend on

@@ -222,3 +222,20 @@ def test_supported_functions_lists_them():
                  "i0e", "i1e"):
         assert f"scipy.special.{name}" in names
     assert "np.i0" in names
+
+
+def _nan_in_a_condition(v, w, special, xp):
+    u = xp.where(v > 0, v, xp.nan)
+    return xp.sum(special.gammaln(xp.where(u < 0.5, v + w, 2 * v + w)) * v)
+
+
+def test_a_nan_in_a_condition_around_a_kept_whole_function(jax, jnp):
+    """SymEngine rebuilt a node whose arguments changed through SymPy, which raises on a
+    condition on NaN (NumPy's ``np.where(..., np.nan)``): the process ended. symhess rebuilds its
+    nodes itself (`symhess.special_nodes.xreplace`)."""
+    import jax.scipy.special as jsp
+    v, w = np.array([0.3, 0.7, 1.4]), np.ones(3)
+    got = symhess.hessian(functools.partial(_nan_in_a_condition, special=sp, xp=np),
+                          tier="scalar")(v, w)
+    want = jax.hessian(_nan_in_a_condition)(v, w, jsp, jnp)
+    np.testing.assert_allclose(got, want, rtol=1e-12)

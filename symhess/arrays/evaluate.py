@@ -29,7 +29,7 @@ _UNARY = {"neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p,
           "arctan": np.arctan, "arcsin": np.arcsin, "arccos": np.arccos,
           "arcsinh": np.arcsinh, "arctanh": np.arctanh, "floor": np.floor, "ceil": np.ceil,
           "not": np.logical_not, "square": np.square, "recip": np.reciprocal,
-          "stop": lambda a: a}
+          "stop": lambda a: a, "held_shape": lambda a: a}
 _BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
            "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,
            "arctan2": np.arctan2, "fmod": np.fmod, "gt": np.greater, "ge": np.greater_equal,

@@ -41,7 +41,7 @@ from .fold import FOLD_BINARY, FOLD_UNARY
 
 UNARY = ("neg", "exp", "log", "log1p", "expm1", "erf", "erfc", "sin", "cos", "tan", "tanh",
          "sinh", "cosh", "sqrt", "abs", "sign", "arctan", "arcsin", "arccos", "arcsinh",
-         "arctanh", "floor", "ceil", "not", "square", "recip", "stop")
+         "arctanh", "floor", "ceil", "not", "square", "recip", "stop", "held_shape")
 ARITHMETIC = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "arctan2", "fmod")
 COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne", "and", "or")
 BINARY = ARITHMETIC + COMPARISONS

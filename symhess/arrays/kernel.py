@@ -210,7 +210,7 @@ class Lowering(Fusion):
             name = p[0]
             if name == "neg":
                 return f"(-{x})"
-            if name == "stop":          # its operand, with no derivative (rules.py has none)
+            if name in ("stop", "held_shape"):      # its operand (rules.py: no derivative)
                 return x
             if name == "not":
                 return f"(not {x})"

@@ -78,7 +78,10 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
         big, small = b.where(first, x, y), b.where(first, y, x)
         return _wrap(big + b.unary("log1p", b.unary("exp", small - big)))
     if ufunc in KEPT_WHOLE:             # its value as computed, its derivatives in closed form
-        stop = lambda v: SymArray(b.unary("stop", v.node))                   # noqa: E731
+        # (a shape of an incomplete gamma or beta function is held with ``shape=True``: a
+        # derivative with respect to it is refused, `rules`)
+        stop = lambda v, shape=False: SymArray(                              # noqa: E731
+            b.unary("held_shape" if shape else "stop", v.node))
         return KEPT_WHOLE[ufunc](inputs, [SymArray(n) for n in nodes], stop)
     if ufunc is np.logical_xor:         # truth values that differ
         x, y = (v if v.dtype == "b" else b.binary("ne", v, b.const(0.0)) for v in nodes)

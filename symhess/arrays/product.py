@@ -69,8 +69,8 @@ def trace_arrays(transform, args, kwargs):
     try:
         with foreign.interposed(transform.fun):
             out = transform.fun(*call.args, **call.kwargs)
-    except Unsupported:
-        raise
+    except (Unsupported, errors.OperandTypeError):
+        raise                   # (an operand no tier takes: scipy.special.polygamma(1.5, x))
     except (errors.SymhessError, TypeError, ValueError, IndexError, AttributeError) as exc:
         if isinstance(exc, ValueError) and isinstance(exc.__cause__, Unsupported):
             # NumPy storing a traced value into a float array replaced float()'s error

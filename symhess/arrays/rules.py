@@ -16,6 +16,7 @@ import math
 from .. import errors
 from . import linalg
 from .graph import ARITHMETIC, Builder, Node, Unsupported, topological
+from ..foreign.incomplete import SHAPE_ADVICE, SHAPE_DERIVATIVE
 
 
 # --- elementwise partial derivatives ---------------------------------------------------------
@@ -24,6 +25,8 @@ _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 def _unary_partial(b: Builder, node: Node):
     """d out / d a for a unary node ``out = f(a)``; None where it is zero."""
     name, a, out = node.params[0], node.args[0], node
+    if name == "held_shape":
+        raise Unsupported(f"{SHAPE_DERIVATIVE} ({SHAPE_ADVICE})")
     one = 1.0
     table = {
         "neg": lambda: b.const(-1.0),

@@ -25,7 +25,7 @@ from .graph import Unsupported, topological
 from .linalg import OPS as LINEAR_ALGEBRA
 
 #: Elementwise functions whose derivative is zero: the dependence stops at them.
-FLAT = frozenset({"sign", "floor", "ceil", "not", "stop"})
+FLAT = frozenset({"sign", "floor", "ceil", "not", "stop", "held_shape"})
 #: Binary functions with a zero derivative (comparisons and logic).
 FLAT_BINARY = frozenset({"gt", "ge", "lt", "le", "eq", "ne", "and", "or"})
 #: The most nonzeros a dependency matrix may have: beyond it the array tier leaves the sparse

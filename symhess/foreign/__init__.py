@@ -31,18 +31,19 @@ from . import numpy_constructors, numpy_names, scipy_linalg, scipy_special, scip
 from .callers import refuse_scipy_conversion, scipy_caller
 from .numpy_names import EighResult, SlogdetResult, function_definition
 from .error_functions import INVERSE_ERF, inverse_algorithm
-from . import bessel, gamma_functions
+from . import bessel, gamma_functions, incomplete
 from .bessel import BESSEL_I, BESSEL_IE
 from .error_functions import second_order_inverse
 from .gamma_functions import POLYGAMMA
+from .incomplete import INCOMPLETE_BETA, INCOMPLETE_GAMMA
 from .scipy_special import ERF, ERFC, ufunc_name
-from .traced import give_ufunc_methods, holds_traced, is_traced, register_traced
+from .traced import HOLD, give_ufunc_methods, holds_traced, is_traced, register_traced
 
 __all__ = ["DEFINITIONS", "register_traced", "is_traced", "interposed", "scipy_caller",
            "scipy_names", "refuse_scipy_conversion", "ufunc_definition", "ufunc_name",
            "function_definition", "give_ufunc_methods", "SlogdetResult", "EighResult", "ERF",
-           "ERFC", "INVERSE_ERF", "POLYGAMMA", "BESSEL_I", "BESSEL_IE", "KEPT_WHOLE",
-           "ALGORITHMS"]
+           "ERFC", "INVERSE_ERF", "POLYGAMMA", "BESSEL_I", "BESSEL_IE", "INCOMPLETE_GAMMA",
+           "INCOMPLETE_BETA", "HOLD", "KEPT_WHOLE", "ALGORITHMS"]
 
 
 def _traced_argument(args, kwargs) -> bool:
@@ -67,6 +68,9 @@ ALGORITHMS = {
     POLYGAMMA: gamma_functions.algorithm,
     BESSEL_I: lambda nu, x: bessel.algorithm(nu, x, False),
     BESSEL_IE: lambda nu, x: bessel.algorithm(nu, x, True),
+    INCOMPLETE_GAMMA: lambda upper, a, x: incomplete.gamma_algorithm(int(upper), a, x),
+    INCOMPLETE_BETA: lambda upper, a, b, x: incomplete.beta_algorithm(int(upper), a, b, x),
+    HOLD: lambda v: v,
 }
 #: the same ufuncs -> their value with first and second derivatives in closed form,
 #: ``rule(inputs as given, inputs as traced values, stop)`` (the array tier's rules; the
@@ -76,6 +80,8 @@ KEPT_WHOLE = {
     POLYGAMMA: lambda given, x, stop: gamma_functions.second_order_polygamma(given[0], x[1], stop),
     BESSEL_I: lambda given, x, stop: bessel.second_order_bessel(given[0], x[1], stop, False),
     BESSEL_IE: lambda given, x, stop: bessel.second_order_bessel(given[0], x[1], stop, True),
+    INCOMPLETE_GAMMA: incomplete.second_order_gamma,
+    INCOMPLETE_BETA: incomplete.second_order_beta,
 }
 
 _lock = threading.Lock()

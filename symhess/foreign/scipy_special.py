@@ -29,6 +29,7 @@ from .error_functions import (ERF, ERFC, OWN, erf, erfc, erfcinv, erfcx, erfinv,
                               ndtri)
 from .gamma_functions import (POLYGAMMA, beta, betaln, digamma, gamma, gammaln, loggamma,
                               polygamma)
+from .incomplete import INCOMPLETE_BETA, INCOMPLETE_GAMMA, betainc, betaincc, gammainc, gammaincc
 
 __all__ = ["UFUNCS", "DEFINITIONS", "ufunc_definition", "ufunc_name", "ERF", "ERFC"]
 
@@ -101,7 +102,8 @@ def exp10(x):
 UFUNCS = {f.__name__: f for f in (expit, log_expit, logit, xlogy, xlog1py, entr, rel_entr,
                                   kl_div, huber, pseudo_huber, exp10, gammaln, loggamma, digamma,
                                   betaln, gamma, beta, erf, erfc, ndtr, log_ndtr,
-                                  erfinv, erfcinv, ndtri, erfcx, i0, i1, i0e, i1e)}
+                                  erfinv, erfcinv, ndtri, erfcx, i0, i1, i0e, i1e, gammainc,
+                                  gammaincc, betainc, betaincc)}
 UFUNCS["psi"] = digamma
 UFUNCS.update(expm1=np.expm1, log1p=np.log1p, cbrt=np.cbrt, exp2=np.exp2)
 
@@ -120,6 +122,8 @@ def ufunc_name(ufunc) -> str:
         return "scipy.special.polygamma"
     if ufunc in (BESSEL_I, BESSEL_IE):
         return "scipy.special.iv" if ufunc is BESSEL_I else "scipy.special.ive"
+    if ufunc in (INCOMPLETE_GAMMA, INCOMPLETE_BETA):
+        return "scipy.special." + ("gammainc" if ufunc is INCOMPLETE_GAMMA else "betainc")
     return f"{'scipy.special' if _from_scipy_special(ufunc) else 'np'}.{ufunc.__name__}"
 
 

@@ -5,10 +5,12 @@ The methods users write models with (``norm.logpdf(x, loc, scale)``, ``poisson.l
 classes while a function is traced (`symhess.foreign`); called with a traced argument they run
 the family's density here, built from `symhess.foreign.scipy_special`'s careful functions
 (``gammaln``, ``xlogy``, ...) and NumPy's linear algebra; the distribution functions (``cdf``,
-``logcdf``, ``sf``, ``logsf``) and quantile functions (``ppf``, ``isf``) of ``norm`` (``ndtr``,
-``log_ndtr``, ``ndtri``), ``logistic`` and ``expon`` likewise. A family or method without a
-definition here (``gumbel_r.logpdf``, ``cauchy.logcdf``) raises `UnsupportedFunctionError`
-naming it.
+``logcdf``, ``sf``, ``logsf``) of ``norm`` (``ndtr``, ``log_ndtr``), ``logistic``, ``expon``,
+``gamma``, ``chi2``, ``poisson`` (the incomplete gamma function), ``beta``, ``t``, ``nbinom``
+and ``binom`` (the incomplete beta function) and ``geom`` likewise, each tail and its logarithm
+computed where it is accurate, and the quantile functions (``ppf``, ``isf``) of ``norm``
+(``ndtri``), ``logistic`` and ``expon``. A family or method without a definition here
+(``gumbel_r.logpdf``, ``cauchy.logcdf``) raises `UnsupportedFunctionError` naming it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OptionValueError, UnsupportedFunctionError
-from . import scipy_special as sp
+from . import incomplete, scipy_special as sp
 
 __all__ = ["METHODS", "families"]
 
@@ -66,6 +68,8 @@ def families() -> list[str]:
                   + [f"scipy.stats.{f}.{m}" for f in _QUANTILE for m in _QUANTILE_METHODS]
                   + [f"scipy.stats.{f}.logpmf" for f in _DISCRETE]
                   + [f"scipy.stats.{f}.pmf" for f in _DISCRETE]
+                  + [f"scipy.stats.{f}.{m}" for f in _DISCRETE_CUMULATIVE
+                     for m in _CUMULATIVE_METHODS]
                   + [f"scipy.stats.{f}.{m}" for f in ("multivariate_normal", "dirichlet")
                      for m in ("logpdf", "pdf")])
 
@@ -119,13 +123,103 @@ def _expon_logcdf(z):
                     np.where(near, np.log(-np.expm1(-zn)), -np.inf))
 
 
-# standardized distribution functions: z -> (cdf, logcdf, sf, logsf), each written where it is
-# accurate (the upper tail through the lower one's mirror image)
+# The distribution functions of the gamma, chi2, beta and t families call the incomplete
+# functions on an argument held inside their domain by conditions on z alone (`gamma_inside`,
+# `beta_inside`), and give the edges' values themselves.
+def _gamma_family(z, a, upper, log):
+    """``P(a, z)`` (``Q`` where ``upper``; their logarithms where ``log``): 0 (1) at and below
+    0, 1 (0) at infinity."""
+    inside = np.logical_and(z > 0, z < np.inf)
+    zi = np.where(inside, z, 1.0)
+    edge = np.where(z > 0, 0.0 if upper else 1.0, 1.0 if upper else 0.0)
+    value = np.where(inside, incomplete.gamma_inside(upper, a, zi), edge)
+    if not log:
+        return value
+    other = np.where(inside, incomplete.gamma_inside(1 - upper, a, zi), 1.0 - edge)
+    # (the algorithm computes P itself for z < a + 1, Q itself above)
+    return _log_of_either(value, other, (z >= a + 1.0) if upper else (z < a + 1.0))
+
+
+def _beta_family(z, a, b, upper, log):
+    """``I_z(a, b)`` (its complement where ``upper``; their logarithms where ``log``)."""
+    inside = np.logical_and(z > 0, z < 1)
+    zi = np.where(inside, z, 0.5)
+    edge = np.where(z > 0, 0.0 if upper else 1.0, 1.0 if upper else 0.0)
+    value = np.where(inside, incomplete.beta_inside(upper, a, b, zi), edge)
+    if not log:
+        return value
+    other = np.where(inside, incomplete.beta_inside(1 - upper, a, b, zi), 1.0 - edge)
+    direct = z * (a + b + 2.0) < a + 1.0        # (where the algorithm computes I itself)
+    return _log_of_either(value, other, np.logical_not(direct) if upper else direct)
+
+
+def _log_of_either(value, other, exact):
+    """``log(value)`` where ``value = 1 - other``: itself where the algorithm computes
+    ``value`` directly (``exact``, a condition on the arguments alone), else ``log1p(-other)``
+    (where ``value`` is the complement computed, ``other`` is exact)."""
+    return np.where(exact, np.log(np.where(exact, value, 1.0)),
+                    np.log1p(-np.where(exact, 0.0, other)))
+
+
+# (the t density's Taylor series about 0, whose terms to z^7 leave under 1e-18 of the cdf's
+# change and 1e-16 of its second derivative below this; at z = 0 itself the incomplete beta
+# function's argument would be 0, the edge of its domain)
+_T_CENTRE = 1e-3
+
+
+def _t_centre(z, df):
+    """``t.cdf(z, df) - 1/2`` for ``|z| < _T_CENTRE``: ``pdf(0) sum_k binom(-(df+1)/2, k)
+    z^(2k+1) / (df^k (2k+1))``."""
+    pdf0 = np.exp(sp.gammaln(0.5 * (df + 1)) - sp.gammaln(0.5 * df)) / np.sqrt(np.pi * df)
+    coefficient, total, power = 1.0, z, z
+    for k in range(1, 4):
+        coefficient = coefficient * (-0.5 * (df + 1) - (k - 1)) / k / df
+        power = power * z * z
+        total = total + coefficient * power / (2 * k + 1)
+    return pdf0 * total
+
+
+def _t_family(z, df, upper, log):
+    """``t.cdf(z, df)`` (``t.sf`` where ``upper``; their logarithms where ``log``): the lower
+    tail ``I_(df / (df + z^2))(df/2, 1/2) / 2`` for ``z < 0`` and one less it above, its
+    argument written without cancellation (through ``betaincc`` of ``z^2 / (df + z^2)`` where
+    that is the smaller); the Taylor series about 0."""
+    s = -z if upper else z
+    centre = np.abs(s) < _T_CENTRE
+    zz = s * s
+    near = np.logical_and(zz < df, ~centre)
+    far = np.logical_and(zz >= df, zz < np.inf)
+    wn, wf = np.where(near, zz, 1.0), np.where(far, zz, 2.0 * df)
+    tail = 0.5 * np.where(near, incomplete.beta_inside(1, 0.5, 0.5 * df, wn / (df + wn)),
+                          np.where(far, incomplete.beta_inside(0, 0.5 * df, 0.5, df / (df + wf)),
+                                   0.0))
+    if log:
+        value = np.where(s < 0, np.log(tail), np.log1p(-tail))
+        middle = np.log(0.5 + _t_centre(np.where(centre, s, 0.0), df))
+    else:
+        value = np.where(s < 0, tail, 1.0 - tail)
+        middle = 0.5 + _t_centre(np.where(centre, s, 0.0), df)
+    return np.where(centre, middle, value)
+
+
+def _methods(family):
+    """``(cdf, logcdf, sf, logsf)`` of ``family(z, *shapes, upper, log)``."""
+    return tuple(lambda z, *shapes, u=upper, g=log: family(z, *shapes, u, g)
+                 for upper, log in ((0, False), (0, True), (1, False), (1, True)))
+
+
+# standardized distribution functions: (z, *shapes) -> (cdf, logcdf, sf, logsf), each written
+# where it is accurate (the upper tail through the lower one's mirror image, or its own
+# complementary function)
 _CUMULATIVE = {
     "norm": (sp.ndtr, sp.log_ndtr, lambda z: sp.ndtr(-z), lambda z: sp.log_ndtr(-z)),
     "logistic": (sp.expit, sp.log_expit, lambda z: sp.expit(-z), lambda z: sp.log_expit(-z)),
     "expon": (_expon_cdf, _expon_logcdf, lambda z: np.exp(-np.maximum(z, 0.0)),
               lambda z: -np.maximum(z, 0.0)),
+    "gamma": _methods(_gamma_family),
+    "chi2": _methods(lambda z, df, upper, log: _gamma_family(0.5 * z, 0.5 * df, upper, log)),
+    "beta": _methods(_beta_family),
+    "t": _methods(_t_family),
 }
 _CUMULATIVE_METHODS = ("cdf", "logcdf", "sf", "logsf")
 
@@ -137,9 +231,9 @@ def _cumulative(method):
 
     def definition(dist, x, *args, **kwds):
         name, functions = _family(dist, _CUMULATIVE, method)
-        _, (loc, scale) = _arguments(dist, name, method, args, kwds,
-                                     {"loc": 0.0, "scale": 1.0})
-        return functions[which]((x - loc) / scale)
+        shapes, (loc, scale) = _arguments(dist, name, method, args, kwds,
+                                          {"loc": 0.0, "scale": 1.0})
+        return functions[which]((x - loc) / scale, *shapes)
     definition.__name__ = f"continuous_{method}"
     return definition
 
@@ -176,6 +270,65 @@ def discrete_logpmf(dist, k, *args, **kwds):
     name, mass = _family(dist, _DISCRETE, "logpmf")
     shapes, (loc,) = _arguments(dist, name, "logpmf", args, kwds, {"loc": 0})
     return mass(k - loc, *shapes)
+
+
+def _counts(k):
+    """``(floor(k), k < 0)``, with a stand-in 0 below 0: the discrete distribution functions are
+    those of the count at or below ``k``."""
+    below = k < 0
+    return np.floor(np.where(below, 0.0, k)), below
+
+
+def _poisson_cumulative(k, mu, upper, log):
+    """``poisson.cdf = Q(floor(k) + 1, mu)`` (``sf = P``), of the incomplete gamma function."""
+    kf, below = _counts(k)
+    value = _gamma_family(mu, kf + 1.0, 1 - upper, log)
+    return np.where(below, (0.0 if upper else -np.inf) if log else float(upper), value)
+
+
+def _nbinom_cumulative(k, n, p, upper, log):
+    """``nbinom.cdf = I_p(n, floor(k) + 1)``, of the incomplete beta function."""
+    kf, below = _counts(k)
+    value = _beta_family(p, n, kf + 1.0, upper, log)
+    return np.where(below, (0.0 if upper else -np.inf) if log else float(upper), value)
+
+
+def _binom_cumulative(k, n, p, upper, log):
+    """``binom.cdf = 1 - I_p(floor(k) + 1, n - floor(k))`` for ``0 <= k < n``; 1 from ``n``."""
+    kf, below = _counts(k)
+    top = kf >= n
+    value = _beta_family(p, kf + 1.0, np.where(top, 1.0, n - kf), 1 - upper, log)
+    at_top = (-np.inf if upper else 0.0) if log else float(1 - upper)
+    value = np.where(top, at_top, value)
+    return np.where(below, (0.0 if upper else -np.inf) if log else float(upper), value)
+
+
+def _geom_cumulative(k, p, upper, log):
+    """``geom.sf = (1 - p)^floor(k)`` for ``k >= 1`` (``cdf = 1 - sf``)."""
+    kf, below = _counts(k)
+    log_sf = kf * np.log1p(-p)
+    if upper:
+        return log_sf if log else np.exp(log_sf)
+    return np.log(-np.expm1(log_sf)) if log else -np.expm1(log_sf)
+
+
+# the discrete families' distribution functions: (k, *shapes) -> (cdf, logcdf, sf, logsf)
+_DISCRETE_CUMULATIVE = {
+    "poisson": _methods(_poisson_cumulative), "nbinom": _methods(_nbinom_cumulative),
+    "binom": _methods(_binom_cumulative), "geom": _methods(_geom_cumulative),
+}
+
+
+def _discrete_cumulative(method):
+    """``rv_discrete.<method>`` for ``method`` of `_CUMULATIVE_METHODS`, at ``k - loc``."""
+    which = _CUMULATIVE_METHODS.index(method)
+
+    def definition(dist, k, *args, **kwds):
+        name, functions = _family(dist, _DISCRETE_CUMULATIVE, method)
+        shapes, (loc,) = _arguments(dist, name, method, args, kwds, {"loc": 0})
+        return functions[which](k - loc, *shapes)
+    definition.__name__ = f"discrete_{method}"
+    return definition
 
 
 def discrete_pmf(dist, k, *args, **kwds):
@@ -223,7 +376,8 @@ METHODS = {
          **{method: _cumulative(method) for method in _CUMULATIVE_METHODS},
          **{method: _quantile(method) for method in _QUANTILE_METHODS}},
     ("scipy.stats._distn_infrastructure", "rv_discrete"):
-        {"logpmf": discrete_logpmf, "pmf": discrete_pmf},
+        {"logpmf": discrete_logpmf, "pmf": discrete_pmf,
+         **{method: _discrete_cumulative(method) for method in _CUMULATIVE_METHODS}},
     ("scipy.stats._multivariate", "multivariate_normal_gen"):
         {"logpdf": multivariate_normal_logpdf, "pdf": multivariate_normal_pdf},
     ("scipy.stats._multivariate", "dirichlet_gen"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["register_traced", "is_traced", "holds_traced", "give_ufunc_methods"]
+__all__ = ["register_traced", "is_traced", "holds_traced", "give_ufunc_methods", "HOLD", "hold"]
 
 _TRACED: list = []
 
@@ -19,6 +19,19 @@ def register_traced(kind: type) -> type:
 def is_traced(x) -> bool:
     """Whether ``x`` is a traced value of any tracer."""
     return isinstance(x, tuple(_TRACED))
+
+
+#: ``HOLD(v)``: ``v``, as one step of an algorithm (a ufunc of symhess's own). The scalar tier
+#: names the value (`symhess.special_nodes.held`) where it prints an algorithm, so that SymEngine
+#: neither merges it into the steps around it (a series' terms ``x / (a + k)``, multiplied
+#: together, would become ``x^n / ((a + 1) ... (a + n))``, which overflows) nor nests the steps
+#: of a long recurrence deeper than a compiler parses; every other tracer takes it as it is.
+HOLD = np.frompyfunc(lambda v: v, 1, 1)
+
+
+def hold(v):
+    """``v``, held as one step (`HOLD`) where it is traced."""
+    return HOLD(v) if is_traced(v) else v
 
 
 def holds_traced(x, depth: int = -1) -> bool:

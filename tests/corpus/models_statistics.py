@@ -384,3 +384,36 @@ def dirichlet_multinomial(log_alpha, counts):
           + np.sum(gammaln(counts + alpha) - gammaln(alpha), axis=1)
           + gammaln(n + 1.0) - np.sum(gammaln(counts + 1.0), axis=1))
     return -np.sum(ll)
+
+
+N_AFT = 50
+X_AFT = _design(N_AFT, 3)
+T_AFT = data.rng.gamma(2.0, 1.0, N_AFT) * E ** (X_AFT @ np.array([0.3, 0.5, -0.2]))
+OBSERVED_AFT = data.rng.uniform(size=N_AFT) < 0.7
+
+
+@case(data.normal(3, scale=0.1), X_AFT, T_AFT, OBSERVED_AFT, kind="model",
+      source="gamma accelerated-failure-time regression with right censoring, known shape "
+             "(Klein & Moeschberger, Survival Analysis §12; lifelines' parametric AFT fitters): "
+             "log-density of the failures, log-survival of the censored")
+def gamma_aft_censored(beta, X, t, observed):
+    scale = np.exp(X @ beta)
+    return -np.sum(np.where(observed, stats.gamma.logpdf(t, 2.0, scale=scale),
+                            stats.gamma.logsf(t, 2.0, scale=scale)))
+
+
+N_TOBIT_T = 40
+X_TT = _design(N_TOBIT_T, 2)
+Y_TT = np.maximum(X_TT @ np.array([0.5, 1.0]) + data.rng.standard_t(5.0, N_TOBIT_T), 0.0)
+
+
+@case(data.normal(3, scale=0.1) + [0.4, 0.9, 0.0], X_TT, Y_TT, kind="model",
+      jax="jax.scipy.stats.t has no logcdf",
+      source="Tobit regression with Student-t errors (5 degrees of freedom), censored at 0 "
+             "(Amemiya, Advanced Econometrics §10; robust Tobit): t.logcdf for the censored")
+def student_t_tobit(theta, X, y):
+    scale = np.exp(theta[2])
+    mu = X @ theta[:2]
+    censored = y <= 0.0
+    return -np.sum(np.where(censored, stats.t.logcdf(-mu / scale, 5.0),
+                            stats.t.logpdf(y, 5.0, loc=mu, scale=scale)))
