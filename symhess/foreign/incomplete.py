@@ -261,8 +261,9 @@ def beta_inside(upper: int, a, b, x):
     """``I_x(a, b)`` or its complement for an ``x`` known to be inside ``(0, 1)``, as
     `gamma_inside`."""
     _limited("betainc", a, b)
-    shapes_inside = _all(_shape_inside(a), _shape_inside(b))
-    ai, bi = np.where(_shape_inside(a), a, 1.0), np.where(_shape_inside(b), b, 1.0)
+    a_inside, b_inside = _shape_inside(a), _shape_inside(b)
+    shapes_inside = _all(a_inside, b_inside)
+    ai, bi = np.where(a_inside, a, 1.0), np.where(b_inside, b, 1.0)
     traced = is_traced(ai) or is_traced(bi) or is_traced(x)
     value = (INCOMPLETE_BETA(upper, ai, bi, x) if traced
              else beta_algorithm(upper, *(np.asarray(v, float) for v in (ai, bi, x))))

@@ -279,18 +279,23 @@ def _counts(k):
     return np.floor(np.where(below, 0.0, k)), below
 
 
+def _below_support(below, value, upper, log):
+    """``value``, and below the support the cdf's 0 (the sf's 1), or their logarithms."""
+    return np.where(below, (0.0 if upper else -np.inf) if log else float(upper), value)
+
+
 def _poisson_cumulative(k, mu, upper, log):
     """``poisson.cdf = Q(floor(k) + 1, mu)`` (``sf = P``), of the incomplete gamma function."""
     kf, below = _counts(k)
     value = _gamma_family(mu, kf + 1.0, 1 - upper, log)
-    return np.where(below, (0.0 if upper else -np.inf) if log else float(upper), value)
+    return _below_support(below, value, upper, log)
 
 
 def _nbinom_cumulative(k, n, p, upper, log):
     """``nbinom.cdf = I_p(n, floor(k) + 1)``, of the incomplete beta function."""
     kf, below = _counts(k)
     value = _beta_family(p, n, kf + 1.0, upper, log)
-    return np.where(below, (0.0 if upper else -np.inf) if log else float(upper), value)
+    return _below_support(below, value, upper, log)
 
 
 def _binom_cumulative(k, n, p, upper, log):
@@ -300,7 +305,7 @@ def _binom_cumulative(k, n, p, upper, log):
     value = _beta_family(p, kf + 1.0, np.where(top, 1.0, n - kf), 1 - upper, log)
     at_top = (-np.inf if upper else 0.0) if log else float(1 - upper)
     value = np.where(top, at_top, value)
-    return np.where(below, (0.0 if upper else -np.inf) if log else float(upper), value)
+    return _below_support(below, value, upper, log)
 
 
 def _geom_cumulative(k, p, upper, log):
