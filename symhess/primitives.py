@@ -193,34 +193,55 @@ ufunc(np.hypot, real_only=True)(special.hypot)
 ufunc(np.deg2rad, np.radians)(lambda a: a * se.pi / 180)
 ufunc(np.rad2deg, np.degrees)(lambda a: a * 180 / se.pi)
 
-# --- piecewise (real only: none of these has a complex derivative) ----------------------------
-ufunc(np.absolute, np.fabs, real_only=True)(lambda a: select(se.Ge(a, 0), a, -a))
-ufunc(np.sign, real_only=True)(
-    lambda a: select(se.Gt(a, 0), se.Integer(1), select(se.Lt(a, 0), se.Integer(-1), se.Integer(0))))
-ufunc(np.maximum, np.fmax, real_only=True)(lambda a, b: select(se.Ge(a, b), a, b))
-ufunc(np.minimum, np.fmin, real_only=True)(lambda a, b: select(se.Le(a, b), a, b))
-ufunc(np.conjugate, real_only=True)(lambda a: a)
 
 # --- comparisons and logic: they build conditions for np.where ---------------------------------
 def _comparison(relation, with_nan):
     """``relation`` as NumPy compares numbers that may be NaN: with a NaN constant it is
     ``with_nan`` (SymEngine refuses to order NaN), and a value compared with itself is compared
-    at run time (``x != x`` is NumPy's NaN test, which SymEngine would fold to False)."""
+    at run time (``x != x`` is NumPy's NaN test, which SymEngine would fold to False). A side
+    holding a selection with a NaN branch (``np.where(c, x, np.nan)``) is compared branch by
+    branch, so that no relation on NaN is left for SymPy, which refuses to build one."""
     def rule(a, b):
         if a == se.nan or b == se.nan:
             return se.true if with_nan else se.false
         if a == b and not isinstance(a, se.Number):
             return relation(special.no_derivative(a), a)    # printed as a, never folded
-        return relation(a, b)
+        chosen = _selection_with_nan(a) or _selection_with_nan(b)
+        if chosen is None:
+            return relation(a, b)
+        pieces, held, before = chosen.args, [], se.true
+        for value, condition in zip(pieces[::2], pieces[1::2]):
+            a_k, b_k = special_nodes.xreplace([se.sympify(a), se.sympify(b)], {chosen: value})
+            held.append(se.And(before, condition, rule(a_k, b_k)))
+            before = se.And(before, se.Not(condition))
+        return se.Or(*held)
     return rule
 
 
-ufunc(np.greater, real_only=True)(_comparison(se.Gt, False))
-ufunc(np.greater_equal, real_only=True)(_comparison(se.Ge, False))
-ufunc(np.less, real_only=True)(_comparison(se.Lt, False))
-ufunc(np.less_equal, real_only=True)(_comparison(se.Le, False))
+def _selection_with_nan(e):
+    """A Piecewise in ``e`` with a NaN among its values, or None."""
+    if not isinstance(e, se.Basic):
+        return None
+    return special_nodes.find(e, lambda x: isinstance(x, se.Piecewise) and se.nan in x.args[::2])
+
+
+_GT, _GE, _LT, _LE = (_comparison(r, False) for r in (se.Gt, se.Ge, se.Lt, se.Le))
+ufunc(np.greater, real_only=True)(_GT)
+ufunc(np.greater_equal, real_only=True)(_GE)
+ufunc(np.less, real_only=True)(_LT)
+ufunc(np.less_equal, real_only=True)(_LE)
 ufunc(np.equal)(_comparison(se.Eq, False))
 ufunc(np.not_equal)(_comparison(se.Ne, True))
+
+# --- piecewise (real only: none of these has a complex derivative) ----------------------------
+ufunc(np.absolute, np.fabs, real_only=True)(lambda a: select(_GE(a, 0), a, -a))
+ufunc(np.sign, real_only=True)(
+    lambda a: select(_GT(a, 0), se.Integer(1), select(_LT(a, 0), se.Integer(-1), se.Integer(0))))
+ufunc(np.maximum, np.fmax, real_only=True)(lambda a, b: select(_GE(a, b), a, b))
+ufunc(np.minimum, np.fmin, real_only=True)(lambda a, b: select(_LE(a, b), a, b))
+ufunc(np.conjugate, real_only=True)(lambda a: a)
+
+# --- logic
 ufunc(np.logical_and)(lambda a, b: se.And(a, b))
 ufunc(np.logical_or)(lambda a, b: se.Or(a, b))
 ufunc(np.logical_xor)(lambda a, b: se.Xor(a, b))

@@ -158,3 +158,19 @@ def nodes(exprs) -> list:
     for e in exprs:
         walk(e)
     return order
+
+
+def find(e, predicate):
+    """A node of ``e`` for which ``predicate`` holds, or None: a walk of its graph that visits
+    each node once (a walk of its tree, as SymEngine's ``has`` makes, is exponential in the depth
+    of chains that read each step twice)."""
+    seen, stack = set(), [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (se.Symbol, se.Number)) or x in seen:
+            continue
+        if predicate(x):
+            return x
+        seen.add(x)
+        stack.extend(x.args)
+    return None

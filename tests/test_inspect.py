@@ -191,3 +191,26 @@ def test_sparsity_pytree_and_vector_output(jax, jnp):
     np.testing.assert_array_equal(got[0]["w"][0]["w"], np.asarray(expected[0]["w"][0]["w"]) != 0)
     np.testing.assert_array_equal(got[0]["w"][1], np.asarray(expected[0]["w"][1]) != 0)
     assert got[1][1].shape == () and bool(got[1][1])
+
+
+def nan_in_conditions(xp):
+    """Conditions on a value NumPy makes NaN where ``v <= 0`` (every comparison with NaN is
+    False, except ``!=``)."""
+    def f(v):
+        u = xp.where(v > 0, v, xp.nan)
+        w = xp.where(u < 0.5, v ** 3, xp.abs(u - 1) * v) + xp.maximum(u, 0.2 * v) * v
+        return xp.sum(w * xp.where(u != 0.7, 1.0, 2.0))
+    return f
+
+
+def test_closed_forms_of_conditions_on_nan(jax, jnp):
+    """SymPy refuses a relation on NaN ("Invalid NaN comparison", raised from every closed form);
+    the trace compares a NaN branch as NumPy does, so the closed forms exist and agree with the
+    kernel and JAX on both sides of each condition."""
+    v = np.array([0.3, 0.9, 1.6])
+    c = symhess.hessian(nan_in_conditions(np), tier="scalar").compile(v)
+    want = jax.hessian(nan_in_conditions(jnp))(v)
+    np.testing.assert_allclose(c(v), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(evaluate(c.expressions(), point_values(c, v)), want, rtol=1e-12,
+                               atol=1e-12)
+    assert "v_{0} < 0.5" in c.latex() and "v[0] < 0.5" in c.pretty(use_unicode=False)
