@@ -59,10 +59,18 @@ def pytest_runtest_makereport(item, call):
     if report.failed:            # a failed setup or call: a try that did not hold
         held = min(held, tried - 1)
     params = item.callspec.params if hasattr(item, "callspec") else {}
-    counts = _ATTACKS.setdefault(marker.args[0].format(**params), [0, 0])
-    counts[0] += tried
-    counts[1] += held
+    # carried by the report, so that counts made in pytest-xdist's workers reach the controller
+    report.user_properties.append(("attack", (marker.args[0].format(**params), tried, held)))
     item.attack_counted = True
+
+
+def pytest_runtest_logreport(report):
+    for key, value in report.user_properties:
+        if key == "attack":
+            name, tried, held = value
+            counts = _ATTACKS.setdefault(name, [0, 0])
+            counts[0] += tried
+            counts[1] += held
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -73,6 +81,14 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(f"{'attack':<{width}}  {'tried':>7}  {'held':>7}")
     for name, (tried, held) in sorted(_ATTACKS.items()):
         terminalreporter.write_line(f"{name:<{width}}  {tried:>7}  {held:>7}")
+
+
+@pytest.hookimpl(optionalhook=True)       # a hook of pytest-xdist, used where it is installed
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (the default, pyproject.toml): one worker per usable core, at most eight
+    (each holds its own JAX and Numba, about a gigabyte)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 8))
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from a folder outside the checkout, so the source tree cannot stand in for a mis
 
 import email
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -24,10 +25,21 @@ def run(*command, cwd=None, timeout=600):
     return result.stdout
 
 
+# What a build of the project reads; copied, so that builds never write into the checkout (its
+# build/ and egg-info would be shared by test processes running at once).
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "symhess", "codegen")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    out = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT))
+    tree, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("wheel")
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, tree / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(ROOT / name, tree / name)
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(tree))
     (path,) = out.glob("symhess-*.whl")
     return path
 
