@@ -16,7 +16,7 @@ import numpy as np
 import symengine as se
 from symengine.lib.symengine_wrapper import Boolean, BooleanAtom
 
-from . import errors, foreign, special, special_nodes
+from . import complex_parts, errors, foreign, special, special_nodes
 from .registry import registrar
 from .trace import (Rules, Traced, constant, current_context, object_array, trace_context,
                     wrap)
@@ -220,9 +220,8 @@ def _comparison(relation, with_nan):
 
 def _selection_with_nan(e):
     """A Piecewise in ``e`` with a NaN among its values, or None."""
-    if not isinstance(e, se.Basic):
-        return None
-    return special_nodes.find(e, lambda x: isinstance(x, se.Piecewise) and se.nan in x.args[::2])
+    return special_nodes.find([e], lambda x: isinstance(x, se.Piecewise)
+                              and se.nan in x.args[::2])
 
 
 _GT, _GE, _LT, _LE = (_comparison(r, False) for r in (se.Gt, se.Ge, se.Lt, se.Le))
@@ -234,12 +233,15 @@ ufunc(np.equal)(_comparison(se.Eq, False))
 ufunc(np.not_equal)(_comparison(se.Ne, True))
 
 # --- piecewise (real only: none of these has a complex derivative) ----------------------------
-ufunc(np.absolute, np.fabs, real_only=True)(lambda a: select(_GE(a, 0), a, -a))
+ufunc(np.absolute, np.fabs, real_only=True)(
+    lambda a: complex_parts.absolute(a) if complex_parts.is_complex(a)
+    else select(_GE(a, 0), a, -a))
 ufunc(np.sign, real_only=True)(
     lambda a: select(_GT(a, 0), se.Integer(1), select(_LT(a, 0), se.Integer(-1), se.Integer(0))))
 ufunc(np.maximum, np.fmax, real_only=True)(lambda a, b: select(_GE(a, b), a, b))
 ufunc(np.minimum, np.fmin, real_only=True)(lambda a, b: select(_LE(a, b), a, b))
-ufunc(np.conjugate, real_only=True)(lambda a: a)
+ufunc(np.conjugate, real_only=True)(
+    lambda a: complex_parts.conjugate(a) if complex_parts.is_complex(a) else a)
 
 # --- logic
 ufunc(np.logical_and)(lambda a, b: se.And(a, b))
@@ -455,16 +457,15 @@ def _clip(func, a, a_min=None, a_max=None, **kwargs):
     return a
 
 
-@function(np.real)
-def _real(func, a):
-    check_holomorphic("np.real", (a,))
-    return a
-
-
-@function(np.imag)
-def _imag(func, a):
-    check_holomorphic("np.imag", (a,))
-    return np.zeros_like(a)
+@function(np.real, np.imag)
+def _parts(func, a):
+    """Of a real value, the value and 0; of a complex value computed from real arguments
+    (``x + 1j * y``), its parts (`symhess.complex_parts`)."""
+    check_holomorphic(numpy_name(func), (a,))
+    values = object_array(a)
+    if complex_parts.is_complex(*values.flat):
+        return wrap(_elementwise(getattr(complex_parts, func.__name__), 1)(values))
+    return a if func is np.real else np.zeros_like(a)
 
 
 def supported_functions() -> list[str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import errors, gpu, pytree
+from . import complex_parts, errors, gpu, pytree
 from . import closed_forms, lazy, primitives  # noqa: F401  (they register the tracer's rules)
 from .distributed import is_dask
 from .trace import Traced, is_traced, object_array, symbols, trace
@@ -264,6 +264,8 @@ def trace_call(transform, args, kwargs, lazy_gathers=False) -> Trace:
             raise errors.InputTypeError(
                 f"{name} returned {type(value).__name__} at output{path}; the output "
                 "must be a pytree of arrays or numbers") from None
+        if dtype.kind != "c":
+            _check_real(name, path, outputs[-1])
     diff_tree = (pytree.TreeDef("tuple", None, tuple(tree_of(args[p]) for p in diff_positions))
                  if many else tree_of(args[diff_positions[0]]))
     return Trace(
@@ -273,6 +275,16 @@ def trace_call(transform, args, kwargs, lazy_gathers=False) -> Trace:
         + [(k, tree_of(kwargs[k])) for k in sorted(kwargs)],
         arguments=(tuple(names), tuple(sorted(kwargs))),
         round_to=rounded_dtype(args, kwargs, static))
+
+
+def _check_real(name, path, values):
+    """Refuse a complex output of real arguments (JAX refuses it too)."""
+    if complex_parts.is_complex(*values.flat):
+        value = next(v for v in values.flat if complex_parts.is_complex(v))
+        raise errors.OperandTypeError(
+            f"{name} returned a complex value at output{path} ({value}) from real arguments: "
+            "the Hessian of a complex function is taken of complex arguments with "
+            "holomorphic=True; return a real value (np.real, np.imag or np.abs of it)")
 
 
 def _symbolic_arg(transform, value, name, pos, differentiated, leaves, wrap, axis=None):

@@ -160,11 +160,11 @@ def nodes(exprs) -> list:
     return order
 
 
-def find(e, predicate):
-    """A node of ``e`` for which ``predicate`` holds, or None: a walk of its graph that visits
-    each node once (a walk of its tree, as SymEngine's ``has`` makes, is exponential in the depth
-    of chains that read each step twice)."""
-    seen, stack = set(), [e]
+def find(exprs, predicate):
+    """A node of ``exprs`` for which ``predicate`` holds, or None: a walk of their graph that
+    visits each node once (a walk of the tree, as SymEngine's ``has`` makes, is exponential in
+    the depth of chains that read each step twice)."""
+    seen, stack = set(), [e for e in exprs if isinstance(e, se.Basic)]
     while stack:
         x = stack.pop()
         if isinstance(x, (se.Symbol, se.Number)) or x in seen:

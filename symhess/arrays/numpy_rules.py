@@ -133,20 +133,13 @@ def _no_extras(name, **extras):
             raise Unsupported(f"np.{name} with {key}=")
 
 
-@function(np.shape)
-def _shape(b, a):
-    return lift(b, a).shape
-
-
-@function(np.ndim)
-def _ndim(b, a):
-    return lift(b, a).ndim
-
-
-@function(np.size)
-def _size(b, a, axis=None):
-    x = lift(b, a)
-    return x.size if axis is None else x.shape[axis]
+function(np.shape)(lambda b, a: lift(b, a).shape)
+function(np.ndim)(lambda b, a: lift(b, a).ndim)
+function(np.size)(lambda b, a, axis=None: lift(b, a).size if axis is None
+                  else lift(b, a).shape[axis])
+# the array tier's values are real (a complex constant is refused)
+function(np.real)(lambda b, a: lift(b, a))
+function(np.imag)(lambda b, a: b.zeros(lift(b, a).shape))
 
 
 @function(np.sum)

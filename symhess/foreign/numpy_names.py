@@ -208,11 +208,12 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 
 
 def angle(z, deg=False):
-    """The angle of a real value: 0 at and above 0, pi below (piecewise constant)."""
+    """NumPy's ``arctan2(imag(z), real(z))``: of a real value 0 or pi (piecewise constant); of a
+    complex value computed from real arguments, from its parts (`symhess.complex_parts`)."""
     if (getattr(z, "dtype", None) or np.asarray(z).dtype).kind == "c":
-        raise OptionValueError("np.angle of a complex traced value is not supported; "
-                               "use np.arctan2(np.imag(z), np.real(z))")
-    out = np.where(z < 0, np.pi, 0.0)
+        raise UnsupportedFunctionError("np.angle of a complex argument", "it is not holomorphic, "
+                                       "so it has no complex derivative (holomorphic=True)")
+    out = np.arctan2(np.imag(z), np.real(z))
     return out * (180.0 / np.pi) if deg else out
 
 
