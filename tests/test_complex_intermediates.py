@@ -1,5 +1,6 @@
 """Real functions of real arguments that compute through complex numbers (``x + 1j * y``,
-``np.exp(1j * t)``), against ``jax.hessian``; `symhess.complex_parts` takes the parts.
+``np.exp(1j * t)``), against ``jax.hessian``; `symhess.complex_parts` takes the parts, and the
+cross-check's jets take them too.
 
 ``np.imag`` of such a value was 0 (a Hessian of zeros, no error), and ``np.abs``, ``np.real``
 and ``np.conj`` of one ended in the code generator.
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 import symhess
+from symhess import autodiff
 from symhess.errors import OperandTypeError, UnsupportedFunctionError
 
 X = np.array([0.3, 1.2, -0.7, 0.45])
@@ -42,8 +44,17 @@ def _dft(x):
 @pytest.mark.parametrize("tier", ["auto", "scalar"])
 def test_against_jax(jax, jnp, name, tier):
     want = jax.hessian(cases(jnp)[name])(jnp.asarray(X))
-    got = symhess.hessian(cases(np)[name], tier=tier)(X)
+    got = symhess.hessian(cases(np)[name], tier=tier, check=True)(X)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", list(cases(np)))
+def test_the_cross_check_takes_the_parts_too(jax, jnp, name):
+    """The cross-check's jets of a complex value of real variables: their parts are the jets of
+    the value's parts."""
+    want = jax.hessian(cases(jnp)[name])(jnp.asarray(X))
+    np.testing.assert_allclose(autodiff.hessian(cases(np)[name])(X), want, rtol=1e-10,
+                               atol=1e-10)
 
 
 def test_a_complex_output_of_real_arguments_is_refused():

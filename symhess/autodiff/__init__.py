@@ -251,7 +251,7 @@ def derivatives(fun, args, argnums=0, has_aux=False, holomorphic=False, static_a
     passes = [(r0, min(n, r0 + rows)) for r0 in range(0, n, rows)] if rows else [(0, 0)]
     result = None
     for r0, r1 in passes or [(0, 0)]:
-        seed = Seed(n, r0, r1)
+        seed = Seed(n, r0, r1, not holomorphic)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), interposed(fun):
             out = fun(*var.substitute(args, seed=seed))
         aux = None

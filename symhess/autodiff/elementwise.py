@@ -234,6 +234,10 @@ def _call(uf, inputs, kwargs):
     if uf is np.matmul:
         return FUNCTIONS[np.matmul](np.matmul, *inputs)
     if uf in REAL_ONLY and any(isinstance(x, Jet) and x.d.dtype.kind == "c" for x in inputs):
+        if uf in (np.absolute, np.conjugate) and inputs[0].seed.real:
+            z = inputs[0]                       # a complex value computed from real variables
+            return (np.hypot(np.real(z), np.imag(z)) if uf is np.absolute
+                    else Jet(np.conj(z.d), z.seed, z.m))
         raise UnsupportedFunctionError(f"np.{uf.__name__} of a complex value",
                                        "it is not holomorphic")
     if uf in UNARY:

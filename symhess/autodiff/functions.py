@@ -105,8 +105,10 @@ def _clip(func, a, a_min=None, a_max=None, **kwargs):
 @function(np.real, np.imag)
 def _real_imag(func, a):
     if isinstance(a, Jet) and a.d.dtype.kind == "c":
-        raise UnsupportedFunctionError(f"np.{func.__name__} of a complex value",
-                                       "it is not holomorphic")
+        if not a.seed.real:
+            raise UnsupportedFunctionError(f"np.{func.__name__} of a complex value",
+                                           "it is not holomorphic")
+        return Jet(func(a.d), a.seed, a.m)      # a complex value computed from real variables
     return a if func is np.real else make(a.seed, np.zeros(a.shape))
 
 

@@ -33,13 +33,15 @@ REASON = "the autodiff cross-check has no rule for it"
 
 
 class Seed:
-    """What the jets of one pass share: n variables, Hessian rows r0:r1, packed length K."""
+    """What the jets of one pass share: n variables, Hessian rows r0:r1, packed length K;
+    ``real``: the variables are real, so a complex jet's parts are the jets of its value's parts
+    (taking them is real-linear)."""
 
-    __slots__ = ("n", "r0", "r1", "c", "K")
+    __slots__ = ("n", "r0", "r1", "c", "K", "real")
 
-    def __init__(self, n, r0, r1):
+    def __init__(self, n, r0, r1, real=True):
         self.n, self.r0, self.r1, self.c = n, r0, r1, r1 - r0
-        self.K = 1 + n + self.c * n
+        self.K, self.real = 1 + n + self.c * n, real
 
 
 @register_traced
@@ -67,7 +69,7 @@ class Jet:
     def variables(cls, x):
         """Seed every entry of ``x`` as a variable, with all Hessian rows (a one-pass jet)."""
         x = np.asarray(x)
-        seed = Seed(x.size, 0, x.size)
+        seed = Seed(x.size, 0, x.size, x.dtype.kind != "c")
         return seeded(x, seed, 0)
 
     v = property(lambda s: s.d[..., 0])

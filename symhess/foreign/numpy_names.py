@@ -210,10 +210,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 def angle(z, deg=False):
     """NumPy's ``arctan2(imag(z), real(z))``: of a real value 0 or pi (piecewise constant); of a
     complex value computed from real arguments, from its parts (`symhess.complex_parts`)."""
-    if (getattr(z, "dtype", None) or np.asarray(z).dtype).kind == "c":
-        raise UnsupportedFunctionError("np.angle of a complex argument", "it is not holomorphic, "
-                                       "so it has no complex derivative (holomorphic=True)")
-    out = np.arctan2(np.imag(z), np.real(z))
+    out = np.arctan2(np.imag(z), np.real(z))   # (refused by np.imag with holomorphic=True)
     return out * (180.0 / np.pi) if deg else out
 
 
