@@ -133,3 +133,26 @@ def test_cholesky_factor_as_the_output_against_jax(tier, jax, jnp):
     got = symhess.hessian(make(np), tier=tier, check=True)(a)
     want = np.asarray(jax.hessian(make(jnp))(a))
     np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("tier", ["scalar", "array"])
+def test_matrix_power_against_jax(tier, jax, jnp):
+    """``np.linalg.matrix_power`` by repeated squaring: powers 0 to 5, -2 (of the inverse),
+    of a matrix and of a stack; values against NumPy's own."""
+    from symhess.foreign.numpy_names import matrix_power
+
+    def f(w, xp):
+        a = xp.reshape(w[:9], (3, 3)) * 0.4 + xp.eye(3)
+        stack = xp.stack([a, a.T * 0.5])
+        return (sum(xp.sum(xp.linalg.matrix_power(a, n) * (n + 3)) for n in range(6))
+                + xp.sum(xp.linalg.matrix_power(a, -2)) + xp.sum(xp.linalg.matrix_power(stack, 3)))
+
+    w = np.linspace(-0.9, 0.8, 10)
+    got = symhess.hessian(lambda w: f(w, np), tier=tier, check=True)(w)
+    want = np.asarray(jax.hessian(lambda w: f(w, jnp))(w))
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+    a = np.random.default_rng(2).normal(size=(2, 4, 4))
+    for n in (-3, -1, 0, 1, 2, 7):
+        np.testing.assert_allclose(matrix_power(a, n), np.linalg.matrix_power(a, n), rtol=1e-12)
+    with pytest.raises(OptionValueError, match="square"):
+        symhess.hessian(lambda w: np.sum(np.linalg.matrix_power(np.outer(w, w[:2]), 2)))(w)

@@ -4,8 +4,8 @@ NumPy 2's array-API names (``np.vecdot``, ``np.matvec``, ``np.vecmat``,
 ``np.matrix_transpose`` and ``.mT``, ``np.astype``, ``np.concat``, ``np.permute_dims``,
 ``np.cumulative_sum``, ``np.unstack``, ``np.linalg.vector_norm``, ``np.linalg.matrix_norm``)
 and the rest users reach for (``np.polyval``, ``np.interp`` with constant knots,
-``np.linspace`` with traced end points, ``np.gradient``, ``np.nan_to_num``, ``np.angle`` of
-real values, ``np.sinc``, ``np.i0``, the rounding and remainder functions of
+``np.linspace`` with traced end points, ``np.gradient``, ``np.nan_to_num``, ``np.angle``,
+``np.linalg.matrix_power``, ``np.sinc``, ``np.i0``, the rounding and remainder functions of
 `symhess.foreign.numpy_rounding`, ``np.sort`` and ``np.median`` of
 `symhess.foreign.numpy_sorting`) dispatch on a traced value like any NumPy function; each
 tracer runs the definition here (`function_definition`) when it has no rule of its own. Names
@@ -131,6 +131,26 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     return out if keepdims else out[..., 0, 0]
 
 
+def matrix_power(a, n):
+    """``a`` multiplied by itself ``n`` times by repeated squaring, as NumPy computes it (of the
+    inverse for ``n < 0``; the identity for ``n = 0``)."""
+    if not isinstance(n, numbers.Integral):
+        raise TypeError("exponent must be an integer")
+    if np.ndim(a) < 2 or np.shape(a)[-1] != np.shape(a)[-2]:
+        raise OptionValueError(f"np.linalg.matrix_power needs square matrices in the last two "
+                               f"axes; got shape {np.shape(a)}")
+    if n == 0:
+        return np.broadcast_to(np.eye(np.shape(a)[-1]), np.shape(a)).copy()
+    base, n, out = (np.linalg.inv(a) if n < 0 else a), abs(int(n)), None
+    while n:
+        if n & 1:
+            out = base if out is None else np.matmul(out, base)
+        n >>= 1
+        if n:
+            base = np.matmul(base, base)
+    return out
+
+
 def norm_of_matrices(x, ord, axis, keepdims):
     """``np.linalg.norm(x, ord, axis, keepdims)`` of the matrices on two ``axis`` (both tiers'
     rule for a matrix norm other than Frobenius's): `matrix_norm` of them moved last."""
@@ -249,7 +269,7 @@ _DEFINITIONS = {
     np: (vecdot, matvec, vecmat, matrix_transpose, astype, concat, permute_dims,
          cumulative_sum, unstack, polyval, interp, linspace, gradient, nan_to_num, angle,
          sinc, isnan, isinf, isfinite),
-    np.linalg: (vector_norm, matrix_norm),
+    np.linalg: (vector_norm, matrix_norm, matrix_power),
 }
 _ALIASES = {"concat": np.concatenate, "permute_dims": np.transpose}   # the same object in
 # NumPy 2, whose own rules then apply; NumPy 1 has neither name
