@@ -231,13 +231,32 @@ class Traced:
             yield self[i]
 
     def __getitem__(self, index):
-        _check_index(index)
+        items = index if isinstance(index, tuple) else (index,)
+        if any(isinstance(item, Traced) for item in items):
+            return self._select(list(items))
         if self.source is not None and current_context().sums is not None \
                 and Rules.gather is not None:
             gathered = Rules.gather(self, index)
             if gathered is not None:
                 return gathered
         return Traced(object_array(self.a[index]))
+
+    def _select(self, items):
+        """``self[items]`` where one item is a traced index (``np.argmax``'s, a piecewise
+        constant of integers): a selection among the entries it can name."""
+        traced = [(i, x) for i, x in enumerate(items) if isinstance(x, Traced)]
+        p, at = traced[0]
+        others = [x for i, x in enumerate(items) if i != p]
+        if (len(traced) > 1 or at.a.ndim != 0 or p >= self.ndim
+                or not _integer_valued(at.a[()])
+                or any(x is None or x is Ellipsis or np.asarray(x).dtype == bool
+                       for x in others)):
+            raise errors.TracerIndexError(describe(at.a.tolist()))
+        out = None
+        for k in reversed(range(self.shape[p])):
+            items[p] = k
+            out = self[tuple(items)] if out is None else np.where(at == k, self[tuple(items)], out)
+        return out
 
     def __setitem__(self, index, value):
         _check_index(index)
@@ -420,6 +439,18 @@ def _accumulate(traced, other, sign):
     if isinstance(traced, RunningSum):
         return traced.plus(term)
     return RunningSum([traced.a[()], term])
+
+
+def _integer_valued(e) -> bool:
+    """Whether ``e`` is an integer, or a selection among integers (``np.argmax``'s index)."""
+    stack = [e]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, se.Piecewise):
+            stack.extend(e.args[::2])
+        elif not isinstance(e, se.Integer):
+            return False
+    return True
 
 
 def _check_index(index):

@@ -97,7 +97,7 @@ def test_traced_value_as_index_or_size(fun):
     (lambda x: np.sum(np.unique(x) * X), "np.unique"),
     (lambda x: np.sum(np.linalg.eig(np.outer(x, x))[0].real), "np.linalg.eig"),
     (lambda x: np.sum(np.linalg.svd(np.outer(x, x))[1]), "np.linalg.svd"),
-    (lambda x: x[np.argmax(x)], "np.argmax"),
+    (lambda x: x[np.argsort(x)], "np.argsort"),
     (lambda x: np.sum(np.nextafter(x, 2.0)), "np.nextafter"),
     (lambda x: np.sum(np.add(x, 1.0, out=np.empty(3))), "out="),
     (lambda x: np.sum(np.where(x > 0)), "np.where with one argument"),

@@ -1,6 +1,7 @@
 """``np.sort`` and ``np.median`` of traced values (`symhess.foreign.numpy_sorting`): values equal
 to NumPy's for every axis, length (powers of two and not) and ties, Hessians against JAX's in
-both tiers with the cross-check, and the index functions refused by name."""
+both tiers with the cross-check; np.argmax and np.argmin, and indexing by them; np.argsort refused
+by name."""
 
 import numpy as np
 import pytest
@@ -70,9 +71,53 @@ def test_a_long_sort_goes_to_the_array_tier():
     np.testing.assert_allclose(g.ravel(), want, rtol=1e-13)
 
 
-@pytest.mark.parametrize("name", ["argmax", "argmin", "argsort"])
-def test_index_functions_are_refused_by_name(name):
-    with pytest.raises(UnsupportedFunctionError, match=rf"np\.{name} of a traced value.*np\.max"):
-        symhess.hessian(lambda x: np.sum(x) * getattr(np, name)(x))(np.ones(3))
-    assert f"np.{name}" not in symhess.supported_functions()
+def test_argsort_is_refused_by_name():
+    with pytest.raises(UnsupportedFunctionError, match=r"np\.argsort of a traced value.*np\.sort"):
+        symhess.hessian(lambda x: np.sum(x) * np.argsort(x))(np.ones(3))
+    assert "np.argsort" not in symhess.supported_functions()
     assert "np.sort" in symhess.supported_functions()
+
+
+def test_argmax_and_argmin_values_equal_numpys():
+    """Of numbers (as the cross-check's jets compare): NumPy's integers, first of ties, first
+    NaN, every axis and keepdims."""
+    from symhess.foreign.numpy_sorting import argmax, argmin
+    x = np.array([[1.0, 3.0, 3.0, -2.0], [np.nan, 0.5, np.nan, 0.5], [-1.0, -1.0, 4.0, 2.0]])
+    for f, g in ((argmax, np.argmax), (argmin, np.argmin)):
+        for axis in (None, 0, 1, -1):
+            for keepdims in (False, True):
+                got, want = f(x, axis, keepdims=keepdims), g(x, axis, keepdims=keepdims)
+                assert got.dtype == np.int64 and got.shape == np.shape(want), (axis, keepdims)
+                np.testing.assert_array_equal(got, want)
+
+
+def _indexed_by_extremes(xp):
+    def f(x):
+        X = xp.reshape(x, (3, 4))
+        i, j = xp.argmax(x), xp.argmin(X, axis=1)
+        best = X[1, xp.argmax(X[1])] * X[2, j[2]] + x[i] ** 3
+        return best + xp.sum(X[:, xp.argmin(X[0])] ** 2) + xp.sum(xp.argmax(X, axis=0) * x[:4])
+    return f
+
+
+@pytest.mark.parametrize("tier", ["auto", "scalar"])
+def test_indexing_by_argmax_and_argmin_against_jax(tier, jax, jnp):
+    """The index is a piecewise constant (derivative 0) that selects the entry it names: the
+    Hessian is that of the active entries, as JAX's; ties take the first, as NumPy's."""
+    for x in (np.array([0.3, 1.2, -0.7, 2.1, -1.4, 0.8, 0.1, 0.9, 1.5, -0.2, 0.4, 0.6]),
+              np.array([1.0, 1.0, -1.0, 2.0, 2.0, 0.5, -3.0, -3.0, 0.7, 0.7, 0.7, 0.7])):
+        got = symhess.hessian(_indexed_by_extremes(np), tier=tier, check=True)(x)
+        want = jax.hessian(_indexed_by_extremes(jnp))(x)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(symhess.grad(_indexed_by_extremes(np))(x),
+                                   jax.grad(_indexed_by_extremes(jnp))(x), rtol=1e-12)
+
+
+def test_an_index_that_is_not_an_argmax_is_refused():
+    """A differentiated value, or arithmetic on an index, cannot select entries."""
+    from symhess.errors import TracerIndexError
+    x = np.array([0.3, 1.2, 2.0])
+    for f in (lambda x: x[x[0]] ** 2, lambda x: x[np.argmax(x) - 1] ** 2,
+              lambda x: x[np.argmax(x), None] ** 2):
+        with pytest.raises(TracerIndexError, match="used as an index"):
+            symhess.hessian(f, tier="scalar")(x)

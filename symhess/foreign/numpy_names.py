@@ -9,8 +9,9 @@ and the rest users reach for (``np.polyval``, ``np.interp`` with constant knots,
 `symhess.foreign.numpy_rounding`, ``np.sort`` and ``np.median`` of
 `symhess.foreign.numpy_sorting`) dispatch on a traced value like any NumPy function; each
 tracer runs the definition here (`function_definition`) when it has no rule of its own. Names
-a NumPy release lacks are left out. ``np.apply_along_axis``, ``np.argsort``, ``np.argmax`` and
-``np.argmin`` are refused by name.
+a NumPy release lacks are left out. ``np.argmax`` and ``np.argmin`` are
+`symhess.foreign.numpy_sorting`'s too; ``np.apply_along_axis`` and ``np.argsort`` are refused by
+name.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numbers
 
 import numpy as np
 
-from ..errors import OptionValueError, TracerConversionError, UnsupportedFunctionError
+from ..errors import (OptionTypeError, OptionValueError, TracerConversionError,
+                      UnsupportedFunctionError)
 from . import bessel, numpy_rounding, numpy_sorting
 
 __all__ = ["FUNCTIONS", "function_definition", "SlogdetResult", "EighResult"]
@@ -135,7 +137,7 @@ def matrix_power(a, n):
     """``a`` multiplied by itself ``n`` times by repeated squaring, as NumPy computes it (of the
     inverse for ``n < 0``; the identity for ``n = 0``)."""
     if not isinstance(n, numbers.Integral):
-        raise TypeError("exponent must be an integer")
+        raise OptionTypeError(f"np.linalg.matrix_power needs an integer exponent; got {n!r}")
     if np.ndim(a) < 2 or np.shape(a)[-1] != np.shape(a)[-2]:
         raise OptionValueError(f"np.linalg.matrix_power needs square matrices in the last two "
                                f"axes; got shape {np.shape(a)}")

@@ -1,5 +1,5 @@
-"""``np.sort`` and ``np.median`` of traced values, by a sorting network; ``np.argsort``,
-``np.argmax`` and ``np.argmin`` refused by name.
+"""``np.sort`` and ``np.median`` of traced values, by a sorting network; ``np.argmax`` and
+``np.argmin`` by a pass that keeps the best entry so far; ``np.argsort`` refused by name.
 
 A sorted array is piecewise a permutation of its input: its derivatives are those of the
 permutation the point lies in, as JAX's are (ties take the first operand, as ``np.minimum``'s
@@ -92,12 +92,41 @@ def _refuse(name):
     def refuse(*args, **kwargs):
         raise UnsupportedFunctionError(
             f"np.{name} of a traced value",
-            "its result is an integer index, which symhess cannot use to index or compute "
-            "with: write np.max/np.min (their Hessian is that of the active entry) or np.sort, "
-            "or pass the index as data computed outside the traced function")
+            "its result is a permutation of integer indices, which symhess cannot use to "
+            "index: write np.sort (its Hessian is that of the active permutation), or pass "
+            "the indices as data computed outside the traced function")
     refuse.__name__ = name
     return refuse
 
 
-DEFINITIONS = {np.sort: sort, np.median: median}
-REFUSED = {f: _refuse(f.__name__) for f in (np.argsort, np.argmax, np.argmin)}
+def argmax(a, axis=None, out=None, *, keepdims=False):
+    """The index of the first largest entry (of the first NaN, as NumPy's), along ``axis``."""
+    return _first_extreme(a, axis, out, keepdims, np.greater)
+
+
+def argmin(a, axis=None, out=None, *, keepdims=False):
+    """The index of the first smallest entry (of the first NaN, as NumPy's), along ``axis``."""
+    return _first_extreme(a, axis, out, keepdims, np.less)
+
+
+def _first_extreme(a, axis, out, keepdims, better):
+    """A pass over the entries keeping the best so far and its index: of traced entries a
+    piecewise-constant traced index (its derivative is 0) that indexes by selection
+    (`symhess.trace`); of numbers, NumPy's integers."""
+    if out is not None:
+        raise UnsupportedFunctionError(f"np.arg{'max' if better is np.greater else 'min'} "
+                                       "with out=", "use the returned array")
+    x = np.reshape(a, (-1,)) if axis is None else np.moveaxis(a, axis, -1)
+    best, index = x[..., 0], np.zeros(np.shape(x)[:-1])
+    for k in range(1, np.shape(x)[-1]):
+        entry = x[..., k]
+        take = better(entry, best) | ((entry != entry) & (best == best))
+        best, index = np.where(take, entry, best), np.where(take, float(k), index)
+    if keepdims:
+        index = (np.reshape(index, (1,) * np.ndim(a)) if axis is None
+                 else np.expand_dims(index, axis))
+    return index.astype(np.int64) if isinstance(index, np.ndarray) else index
+
+
+DEFINITIONS = {np.sort: sort, np.median: median, np.argmax: argmax, np.argmin: argmin}
+REFUSED = {np.argsort: _refuse("argsort")}
