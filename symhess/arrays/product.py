@@ -72,6 +72,8 @@ def trace_arrays(transform, args, kwargs):
     except (Unsupported, errors.OperandTypeError):
         raise                   # (an operand no tier takes: scipy.special.polygamma(1.5, x))
     except (errors.SymhessError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        if isinstance(exc, errors.UnsupportedFunctionError) and transform.tier == "array":
+            raise               # a function refused by name (np.argsort), in its own words
         if isinstance(exc, ValueError) and isinstance(exc.__cause__, Unsupported):
             # NumPy storing a traced value into a float array replaced float()'s error
             raise Unsupported("item assignment of a traced value into a float array "
