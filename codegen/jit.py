@@ -142,13 +142,14 @@ def _blas() -> tuple:
     """The addresses of the Fortran BLAS and LAPACK functions SciPy links
     (``scipy.linalg.cython_blas``, ``cython_lapack``) that loop programs call
     (`codegen.loop_calls.LINEAR_ALGEBRA`): the array tier's matrix products and inverses."""
-    from scipy.linalg import cython_blas, cython_lapack
+    from . import blas_tables
     from .loop_calls import LINEAR_ALGEBRA
     api = ctypes.pythonapi
     api.PyCapsule_GetName.restype, api.PyCapsule_GetName.argtypes = ctypes.c_char_p, [ctypes.py_object]
     get = api.PyCapsule_GetPointer
     get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    exported = {**cython_blas.__pyx_capi__, **cython_lapack.__pyx_capi__}
+    blas, lapack = blas_tables.modules()
+    exported = {**blas.__pyx_capi__, **lapack.__pyx_capi__}
     capsules = [exported[name] for name in LINEAR_ALGEBRA]
     return tuple(get(c, api.PyCapsule_GetName(c)) for c in capsules)
 
@@ -187,8 +188,8 @@ def prepare() -> None:
     """Initialise llvmlite's native target, this process's target machine and JIT engine, and
     LLVM's code generator (its first object file costs some milliseconds more than the next):
     once per process, when the compiler loads, rather than in the first compile. BLAS is found
-    when the first kernel calling it loads (importing SciPy's linear algebra takes a tenth of a
-    second, which a kernel without matrix products, or one read from the cache, need not pay)."""
+    when the first kernel calling it loads (`codegen.blas_tables`: a few hundredths of a second,
+    which a kernel without matrix products need not pay)."""
     _machine()
     _compile("define void @symhess.prepare() {\nentry:\n  ret void\n}\n")
 
