@@ -80,21 +80,27 @@ def _split(count: int, pieces: int) -> list:
 
 # A loop on threads is cut in this many parts per thread, which threads take as they finish.
 PARTS_PER_THREAD = 4
+# A coloured loop with summed outputs cuts each class in at most this many ranges, whatever the
+# number of threads: each range sums them apart, and the sums are added in order.
+SUMMED_RANGES = 32
 
 
 def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
                  loops: list, scratch: int, where: dict):
     """The kernel of a native module whose element loops run on threads (`NativeCPU`): the
-    function ``symbol.part`` (`codegen.native.part_function`) called through ctypes (which
+    function ``symbol.part`` (`codegen.element_ir.part_function`) called through ctypes (which
     releases the GIL) for the body, then for parts of each loop, one part per thread.
 
-    ``loops``: ``(uniform, colours, on threads, statements per element, values per element)``
-    of each element loop. A uniform loop on threads sums its elements in at most
+    ``loops``: ``(uniform, colours, on threads, statements per element, values summed)`` of
+    each element loop (values summed: a uniform loop's values, or another's `summed` outputs,
+    `codegen.spec.LoopSpec.summed`). A uniform loop on threads sums its elements in at most
     `codegen.numba_cpu.CHUNKS` chunks of `codegen.numba_cpu.CHUNK_WORK` statements or more,
     as the Numba target does, and adds the chunks' sums in order: the same result on any number
     of threads. A coloured loop runs its classes of elements one after the other, the elements
-    of a class at once (they add into disjoint entries). Either is cut in `PARTS_PER_THREAD`
-    parts per thread (`_run_on_threads`).
+    of a class at once (they add into disjoint entries); a class with summed outputs is cut in
+    at most `SUMMED_RANGES` ranges of `codegen.numba_cpu.CHUNK_WORK` statements or more,
+    whose sums are added in order. Other work is cut in `PARTS_PER_THREAD` parts per thread
+    (`_run_on_threads`).
     """
     from . import numba_cpu
     address = function_address(ir_text, symbol + ".part", where, context=False)
@@ -133,10 +139,21 @@ def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtyp
             elif not on_threads:
                 call(n + 1, None, 0, elements, 1)
             else:
+                least = max(1, numba_cpu.CHUNK_WORK // max(1, statements))
+                sums = []           # per range, the sums of the summed outputs
                 for r in range(colours):
                     count = (elements - r + colours - 1) // colours
-                    _run_on_threads(call, [(n + 1, None, r + colours * a, r + colours * b,
-                                            colours) for a, b in _split(count, pieces)])
+                    ranges = _split(count, min(SUMMED_RANGES, max(1, count // least))
+                                    if values else pieces)
+                    sums.append(np.zeros((len(ranges), max(1, values))))
+                    _run_on_threads(call, [(n + 1, sums[-1][i].ctypes.data if values else None,
+                                            r + colours * a, r + colours * b, colours)
+                                           for i, (a, b) in enumerate(ranges)])
+                if values and elements:
+                    total = np.zeros(values)
+                    for row in (row for rows in sums for row in rows):
+                        total += row
+                    call(-(n + 1), total.ctypes.data)
         return out
 
     where["_native"] = part

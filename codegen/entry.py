@@ -83,11 +83,12 @@ class IRLines(list):
         """The address of ``base[index]`` (elements of ``ty``)."""
         return self.fresh(f"getelementptr inbounds {ty}, {ty}* {base}, i64 {index}")
 
-    def add_into(self, ty: str, base: str, index, value: str) -> None:
-        """``base[index] += value`` (``value`` of type ``ty``)."""
+    def add_into(self, ty: str, base: str, index, value: str, flags: str = "") -> None:
+        """``base[index] += value`` (``value`` of type ``ty``; ``flags``: the addition's
+        fast-math flags, each followed by a space)."""
         q = self.at(ty, base, index)
         old = self.fresh(f"load {ty}, {ty}* {q}")
-        self.append(f"store {ty} {self.fresh(f'fadd {ty} {old}, {value}')}, {ty}* {q}")
+        self.append(f"store {ty} {self.fresh(f'fadd {flags}{ty} {old}, {value}')}, {ty}* {q}")
 
     def affine(self, start: int, step: int, row: str) -> str:
         """``start + step * row`` as an i64 operand."""

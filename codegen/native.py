@@ -18,9 +18,9 @@ loader fills in each process, so the object code is the same in every process.
 A batched kernel has no CPython entry: a function runs the body over a range of points, and
 its driver (`codegen.drivers.native_points`) calls it through ctypes, which releases the GIL, for
 ranges of points on several threads at once. Nor has a kernel with an element loop large
-enough to run on all threads (`codegen.numba_cpu.parallel`): its driver
+enough to run on all threads (`codegen.element_ir.on_threads`): its driver
 (`codegen.drivers.native_loops`) calls the body, then ranges of each loop's elements on threads
-(`part_function`). The array tier's loop programs (`codegen.loop_ir`) get a CPython entry too
+(`codegen.element_ir.part_function`). The array tier's loop programs (`codegen.loop_ir`) get a CPython entry too
 (`program_module`).
 """
 
@@ -32,9 +32,9 @@ import math
 from .entry import POINTEE, STACK_SCRATCH, IRLines, cpython_entry
 from .llvm_ir import ELEMENT, OUTPUT, LLVMIR, supports as llvm_supports
 from .loop_calls import LINEAR_ALGEBRA
+from .element_ir import (loop_function, on_threads, operand, parameters, part_function,
+                         threaded, total_function)
 from .loop_ir import LoopProgram
-from .printer import CodegenError
-from .numba_cpu import parallel
 from .spec import CHUNK, KernelSpec, plain_label, scratch_size
 from .target import Target, header
 
@@ -110,7 +110,7 @@ class NativeCPU(Target):
             return False
         return supports(spec) and all(
             scratch_size(loop.element_spec(spec), self.chunk) <= STACK_SCRATCH
-            for loop in spec.loops if parallel(loop))
+            for loop in spec.loops if on_threads(loop))
 
     def emit(self, spec: KernelSpec, name: str = "kernel", version: str = "") -> str:
         if not name.isidentifier():
@@ -127,8 +127,8 @@ class NativeCPU(Target):
             return head + (f"{name}, {name}_into = native_points(_IR, {symbol!r}, KERNEL_INPUTS, "
                            f"OUT_SHAPE, {spec.dtype!r}, {len(spec.statements())}, globals())\n")
         if threaded(spec):
-            loops = [(loop.uniform, loop.colours, parallel(loop), loop.statements,
-                      len(loop.outputs))
+            loops = [(loop.uniform, loop.scatter_colours, on_threads(loop), loop.statements,
+                      len(loop.outputs) if loop.uniform else len(loop.summed))
                      for loop in spec.loops]
             return head + (f"LOOPS = {loops!r}\n\n"
                            f"{name} = native_loops(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "
@@ -149,7 +149,7 @@ class NativeCPU(Target):
             parts.append(LLVMIR(self.chunk, inline=True).emit(element, f"@SYMBOL@.elem{n}"))
             scratch.append(scratch_size(element, self.chunk))
             parts.append(loop_function(spec, n, scratch[-1]))
-            if loop.uniform:
+            if loop.uniform or loop.summed:
                 parts.append(total_function(spec, n))
         text = "\n".join(parts) + "\n" + (part_function(spec, scratch) if threaded(spec)
                                            else entry(spec, scratch))
@@ -158,208 +158,6 @@ class NativeCPU(Target):
         declares = sorted({line for line in lines if line.startswith("declare ")})
         return "\n".join(line for line in lines if not line.startswith("declare ")) \
             + "\n" + "\n".join(declares) + "\n"
-
-
-def _to_double(lines: IRLines, ty: str, value: str) -> str:
-    return value if ty == "double" else lines.fresh(f"fpext {ty} {value} to double")
-
-
-def _from_double(lines: IRLines, ty: str, value: str) -> str:
-    return value if ty == "double" else lines.fresh(f"fptrunc double {value} to {ty}")
-
-
-def _operand(spec: KernelSpec, k: int) -> str:
-    """Kernel input ``k`` as a typed operand ``%in<k>``: a double, or a pointer to its elements."""
-    inp = spec.inputs[k]
-    return f"double %in{k}" if inp.scalar else f"{ELEMENT[inp.dtype][0]}* %in{k}"
-
-
-def _parameters(spec: KernelSpec) -> list:
-    """The typed kernel inputs ``%in<k>`` (as `LLVMIR.parameters` without scratch and out)."""
-    return [_operand(spec, k) for k in range(len(spec.inputs))]
-
-
-def loop_function(spec: KernelSpec, number: int, scratch: int) -> str:
-    """IR of ``@SYMBOL@.loop<number>``: the elements ``first, first + step, ...`` (below
-    ``stop``) of element loop ``number`` of ``spec`` in sequence, adding each element's values
-    (``@SYMBOL@.elem<number>``) into ``out`` (`codegen.spec.LoopSpec`). A uniform loop's sum is
-    stored in ``sums`` when it is given (a range of a loop on threads), else added into
-    ``out`` (`total_function`)."""
-    loop = spec.loops[number]
-    out_elem = OUTPUT[spec.dtype][0]
-    n_slots, n_values = max(1, len(loop.slots)), len(loop.outputs)
-    params = _parameters(spec) + ["i64* %idx", "i64* %pos", "i64 %first", "i64 %stop",
-                                  "i64 %step"] \
-        + (["double* %w"] if scratch else []) + ["double* %sums", f"{out_elem}* %out"]
-    lines = IRLines()
-    lines += [f"%s.a = alloca [{n_slots} x double]", f"%v.a = alloca [{max(1, n_values)} x {out_elem}]",
-              f"%s = getelementptr inbounds [{n_slots} x double], [{n_slots} x double]* %s.a, i64 0, i64 0",
-              f"%v = getelementptr inbounds [{max(1, n_values)} x {out_elem}], "
-              f"[{max(1, n_values)} x {out_elem}]* %v.a, i64 0, i64 0"]
-    if loop.uniform:
-        lines += [f"%acc.a = alloca [{max(1, n_values)} x double]",
-                  f"%acc = getelementptr inbounds [{max(1, n_values)} x double], "
-                  f"[{max(1, n_values)} x double]* %acc.a, i64 0, i64 0"]
-        for e in range(n_values):
-            lines.append(f"store double 0.0, double* {lines.at('double', '%acc', e)}")
-    lines += ["br label %head", "head:",
-              "%p = phi i64 [%first, %entry], [%p.next, %next]",
-              "%more = icmp slt i64 %p, %stop",
-              "br i1 %more, label %element, label %done", "element:"]
-    for j, (_, pos) in enumerate(loop.slots):
-        inp = spec.inputs[pos]
-        if inp.scalar:
-            raise CodegenError(f"element loop {number} reads slot {j} from a scalar input")
-        if loop.slot_rows:
-            index = lines.affine(*loop.slot_rows[j], "%p")
-        else:
-            row = lines.fresh(f"mul i64 %p, {len(loop.slots)}")
-            column = lines.fresh(f"add i64 {row}, {j}")
-            index = lines.fresh(f"load i64, i64* {lines.at('i64', '%idx', column)}")
-        elem, conv = ELEMENT[inp.dtype]
-        value = lines.fresh(f"load {elem}, {elem}* {lines.at(elem, f'%in{pos}', index)}")
-        if conv:
-            value = lines.fresh(f"{conv} {elem} {value} to double")
-        lines.append(f"store double {value}, double* {lines.at('double', '%s', j)}")
-    shared = [_operand(spec, k) for k in loop.shared_inputs()]
-    passed = ["double* %s"] + shared + (["double* %w"] if scratch else []) + [f"{out_elem}* %v"]
-    lines.append(f"call void @@SYMBOL@.elem{number}({', '.join(passed)})")
-    if loop.uniform:
-        for e in range(n_values):
-            x = lines.fresh(f"load {out_elem}, {out_elem}* {lines.at(out_elem, '%v', e)}")
-            lines.add_into("double", "%acc", e, _to_double(lines, out_elem, x))
-        lines += ["br label %next"]
-    else:
-        _scatter(lines, loop, out_elem, "%v", "%p", "element", "next")
-    lines += ["next:", "%p.next = add i64 %p, %step", "br label %head", "done:"]
-    if loop.uniform:
-        lines += ["%given = icmp ne double* %sums, null",
-                  "br i1 %given, label %keep, label %own", "keep:"]
-        for e in range(n_values):
-            x = lines.fresh(f"load double, double* {lines.at('double', '%acc', e)}")
-            lines.append(f"store double {x}, double* {lines.at('double', '%sums', e)}")
-        lines += ["br label %exit", "own:",       # added once, at the first element's positions
-                  "%some = icmp slt i64 %first, %stop", "br i1 %some, label %sum, label %exit",
-                  "sum:", f"call void @@SYMBOL@.total{number}(i64* %pos, double* %acc, "
-                  f"{out_elem}* %out)", "br label %exit", "exit:"]
-    lines.append("ret void")
-    return (f"define internal void @@SYMBOL@.loop{number}({', '.join(params)}) nounwind {{\n"
-            f"entry:\n{lines.text()}}}\n")
-
-
-def total_function(spec: KernelSpec, number: int) -> str:
-    """IR of ``@SYMBOL@.total<number>(pos, sums, out)``: the sum of uniform element loop
-    ``number`` added into ``out`` at the first element's positions."""
-    loop = spec.loops[number]
-    out_elem = OUTPUT[spec.dtype][0]
-    n = max(1, len(loop.outputs))
-    lines = IRLines()
-    base = lines.fresh(f"getelementptr inbounds [{n} x {out_elem}], [{n} x {out_elem}]* "
-                       f"{lines.fresh(f'alloca [{n} x {out_elem}]')}, i64 0, i64 0")
-    for e in range(len(loop.outputs)):
-        x = lines.fresh(f"load double, double* {lines.at('double', '%sums', e)}")
-        lines.append(f"store {out_elem} {_from_double(lines, out_elem, x)}, "
-                     f"{out_elem}* {lines.at(out_elem, base, e)}")
-    _scatter(lines, loop, out_elem, base, "0", "entry", "exit")
-    lines += ["exit:", "ret void"]
-    return (f"define internal void @@SYMBOL@.total{number}(i64* %pos, double* %sums, "
-            f"{out_elem}* %out) nounwind {{\nentry:\n{lines.text()}}}\n")
-
-
-def part_function(spec: KernelSpec, scratch: list) -> str:
-    """IR of ``void @SYMBOL@.part(in0, ..., idx0, pos0, ..., scratch, sums, out, which, first,
-    stop, step, chunks, count)``, what the driver of a kernel whose element loops run on threads
-    (`codegen.drivers.native_loops`) calls: ``which`` 0 runs the body (``scratch``: its
-    scratch); ``n + 1``, a part of element loop ``n`` (`loop_function`): the elements
-    ``first, first + step, ...`` below ``stop``, or, for a uniform loop, chunks ``first`` to
-    ``stop`` of ``count`` elements cut in ``chunks``, each chunk's sum in its row of ``sums``;
-    ``-(n + 1)``, the addition of uniform loop ``n``'s ``sums`` (`total_function`). Each part
-    has its own element scratch on the stack, so parts run on several threads at once."""
-    out_elem = OUTPUT[spec.dtype][0]
-    operands = _parameters(spec)
-    tables = [f"i64* %in{len(spec.inputs) + k}" for k in range(2 * len(spec.loops))]
-    lines = IRLines()
-    cases = []
-    for n, loop in enumerate(spec.loops):
-        if scratch[n + 1]:
-            lines.append(f"%w{n}.a = alloca [{scratch[n + 1]} x double], align 16")
-        cases.append(f"i64 {n + 1}, label %loop{n}")
-        if loop.uniform:
-            cases.append(f"i64 {-(n + 1)}, label %total{n}")
-    lines.append(f"switch i64 %which, label %body [{' '.join(cases)}]")
-    body_scratch = ["double* %scratch"] if scratch[0] else []
-    lines += ["body:", f"call void @@SYMBOL@.body("
-              f"{', '.join(operands + body_scratch + [f'{out_elem}* %out'])})", "ret void"]
-    for n, loop in enumerate(spec.loops):
-        idx, pos = tables[2 * n:2 * n + 2]
-        lines.append(f"loop{n}:")
-        work = []
-        if scratch[n + 1]:
-            k = scratch[n + 1]
-            work = [f"double* {lines.fresh(f'getelementptr inbounds [{k} x double], [{k} x double]* %w{n}.a, i64 0, i64 0')}"]
-
-        def call(first, stop, step, sums):
-            return (f"call void @@SYMBOL@.loop{n}({', '.join(operands + [idx, pos])}, "
-                    f"i64 {first}, i64 {stop}, i64 {step}, "
-                    f"{', '.join(work + [f'double* {sums}', f'{out_elem}* %out'])})")
-        if not loop.uniform:
-            lines += [call("%first", "%stop", "%step", "%sums"), "ret void"]
-            continue
-        c = f"%c{n}"
-        lines += [f"br label %chunk{n}", f"chunk{n}:",
-                  f"{c} = phi i64 [%first, %loop{n}], [{c}.next, %chunk{n}.run]",
-                  f"{c}.more = icmp slt i64 {c}, %stop",
-                  f"br i1 {c}.more, label %chunk{n}.run, label %chunk{n}.done", f"chunk{n}.run:"]
-        start = lines.fresh(f"sdiv i64 {lines.fresh(f'mul i64 {c}, %count')}, %chunks")
-        c_next = lines.fresh(f"add i64 {c}, 1")
-        end = lines.fresh(f"sdiv i64 {lines.fresh(f'mul i64 {c_next}, %count')}, %chunks")
-        row = lines.at("double", "%sums", lines.fresh(f"mul i64 {c}, {max(1, len(loop.outputs))}"))
-        lines += [call(start, end, 1, row), f"{c}.next = add i64 {c}, 1", f"br label %chunk{n}",
-                  f"chunk{n}.done:", "ret void",
-                  f"total{n}:", f"call void @@SYMBOL@.total{n}({pos}, double* %sums, "
-                  f"{out_elem}* %out)", "ret void"]
-    params = operands + tables + ["double* %scratch", "double* %sums", f"{out_elem}* %out"] \
-        + [f"i64 %{name}" for name in ("which", "first", "stop", "step", "chunks", "count")]
-    return (f"define void @@SYMBOL@.part({', '.join(params)}) nounwind {{\nentry:\n"
-            f"{lines.text()}}}\n")
-
-
-def threaded(spec: KernelSpec) -> bool:
-    """Whether an element loop of ``spec`` runs on threads (`codegen.numba_cpu.parallel`)."""
-    return any(parallel(loop) for loop in spec.loops)
-
-
-def _scatter(lines: IRLines, loop, out_elem: str, values: str, row: str, block: str,
-             then: str) -> None:
-    """Append the additions of ``values[e]`` at the positions of element ``row``, from the
-    block ``block``, ending with a branch to ``then``: computed positions unrolled, a table's
-    in a loop over its row (a mirror of -1: none)."""
-    n = len(loop.outputs)
-    if loop.position_rows:
-        for e, (first, mirror) in enumerate(loop.position_rows):
-            x = lines.fresh(f"load {out_elem}, {out_elem}* {lines.at(out_elem, values, e)}")
-            lines.add_into(out_elem, "%out", lines.affine(*first, row), x)
-            if mirror:
-                lines.add_into(out_elem, "%out", lines.affine(*mirror, row), x)
-        lines.append(f"br label %{then}")
-        return
-    head, body, mirror, step = (f"{block}.{name}" for name in ("head", "add", "mirror", "step"))
-    lines += [f"br label %{head}", f"{head}:",
-              f"%{head}.e = phi i64 [0, %{block}], [%{step}.e, %{step}]",
-              f"%{head}.more = icmp slt i64 %{head}.e, {n}",
-              f"br i1 %{head}.more, label %{body}, label %{then}", f"{body}:"]
-    e = f"%{head}.e"
-    x = lines.fresh(f"load {out_elem}, {out_elem}* {lines.at(out_elem, values, e)}")
-    row_start = lines.fresh(f"mul i64 {row}, {2 * n}")
-    at = lines.fresh(f"add i64 {row_start}, {lines.fresh(f'mul i64 {e}, 2')}")
-    first = lines.fresh(f"load i64, i64* {lines.at('i64', '%pos', at)}")
-    lines.add_into(out_elem, "%out", first, x)
-    other = lines.fresh(f"load i64, i64* {lines.at('i64', '%pos', lines.fresh(f'add i64 {at}, 1'))}")
-    has = lines.fresh(f"icmp sge i64 {other}, 0")
-    lines += [f"br i1 {has}, label %{mirror}, label %{step}", f"{mirror}:"]
-    lines.add_into(out_elem, "%out", other, x)
-    lines += [f"br label %{step}", f"{step}:", f"%{step}.e = add i64 {e}, 1",
-              f"br label %{head}"]
 
 
 def points_function(spec: KernelSpec, scratch: int) -> str:
@@ -384,12 +182,12 @@ def points_function(spec: KernelSpec, scratch: int) -> str:
             at = lines.fresh(f"mul i64 %b, {math.prod(inp.shape)}")
             passed.append(f"{elem}* {lines.at(elem, f'%in{k}', at)}")
         else:
-            passed.append(_operand(spec, k))
+            passed.append(operand(spec, k))
     row = lines.at(out_elem, "%out", lines.fresh(f"mul i64 %b, {spec.out_size}"))
     passed += (["double* %scratch"] if scratch else []) + [f"{out_elem}* {row}"]
     lines += [f"call void @@SYMBOL@.body({', '.join(passed)})",
               "%b.next = add i64 %b, 1", "br label %head", "done:", "ret void"]
-    params = _parameters(spec) + [f"{out_elem}* %out", "i64 %start", "i64 %stop"]
+    params = parameters(spec) + [f"{out_elem}* %out", "i64 %start", "i64 %stop"]
     return (f"define void @@SYMBOL@.points({', '.join(params)}) nounwind {{\nentry:\n"
             f"{lines.text()}}}\n")
 
@@ -402,7 +200,7 @@ def entry(spec: KernelSpec, scratch: list) -> str:
         (loop.elements or RELEASE_GIL) * loop.statements
         for loop in spec.loops)
     out_elem = OUTPUT[spec.dtype][0]
-    operands = _parameters(spec)
+    operands = parameters(spec)
     offsets = [sum(scratch[:i]) for i in range(len(scratch))]
 
     def call(lines, rows, out):

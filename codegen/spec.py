@@ -51,19 +51,30 @@ def arithmetic(column) -> tuple | None:
     return (start, step) if np.array_equal(column, start + step * np.arange(column.size)) else None
 
 
-def colours(position_rows, most: int = 16) -> int:
+def colours(position_rows, most: int = 16, elements: int = 0) -> int:
     """The least ``C`` (at most ``most``) such that elements ``p != q`` with ``p = q (mod C)``
     never share a position, for positions ``start + step * p`` of every element ``p``; 0 when
-    there is none. Two elements share one only if their difference is ``(a - b) / step`` for
-    the starts ``a, b`` of two of their positions, so ``C`` must divide none of these."""
+    there is none. Two elements share one of the positions of one step only if their
+    difference is ``(a - b) / step`` for the starts ``a, b`` of two of them, so ``C`` must
+    divide none of these. Positions of different steps (a gradient's and a Hessian's) must
+    lie in ranges apart over the ``elements`` (0: unknown, then they may not differ)."""
     rows = [r for pair in position_rows for r in pair if r is not None]
     steps = {step for _, step in rows}
-    if len(steps) != 1 or 0 in steps:
-        return 0                    # some position is every element's, or the steps differ
-    step = steps.pop()
-    starts = {start for start, _ in rows}
-    gaps = {abs(a - b) // abs(step) for a in starts for b in starts
-            if a != b and (a - b) % step == 0}
+    if not steps or 0 in steps:
+        return 0                    # some position is every element's
+    if len(steps) > 1:
+        if elements < 1:
+            return 0
+        spans = [(min(s, s + t * (elements - 1)), max(s, s + t * (elements - 1)), t)
+                 for s, t in rows]
+        if any(t != u and low <= high2 and low2 <= high
+               for low, high, t in spans for low2, high2, u in spans):
+            return 0                # the steps differ where the positions' ranges meet
+    gaps = set()
+    for step in steps:
+        starts = {start for start, t in rows if t == step}
+        gaps |= {abs(a - b) // abs(step) for a in starts for b in starts
+                 if a != b and (a - b) % step == 0}
     for c in range(1, most + 1):
         if all(g % c for g in gaps):
             return c
@@ -137,6 +148,12 @@ class LoopSpec:
         colours: ``C >= 1`` when elements ``p`` and ``p + k * C`` never add into the same
             position (``C == 1``: no two elements do), so that each class of elements modulo
             ``C`` may run in parallel; 0 when no such ``C`` is known.
+        summed: in a loop that is not uniform, the outputs every element adds at the same
+            positions: a value's terms beside their derivatives (``value_grad_hessian`` of an
+            element sum). A target may keep their sums in registers and add them once (else
+            each element waits for the previous one's addition into the same entry).
+        scatter_colours: `colours` of the outputs but the `summed` ones: the classes whose
+            elements may run at once when each range of them sums the `summed` outputs apart.
     """
 
     slots: list
@@ -148,6 +165,8 @@ class LoopSpec:
     position_rows: list = None
     elements: int = 0
     colours: int = 0
+    summed: tuple = ()
+    scatter_colours: int = 0
 
     @property
     def statements(self) -> int:
@@ -171,9 +190,10 @@ class LoopSpec:
 
     @staticmethod
     def rows(index, positions) -> dict:
-        """``slot_rows``, ``position_rows``, ``elements`` and ``colours`` for an index table and
-        a position table. Affine positions become ``position_rows`` only where printing them
-        pays (`UNROLLED_POSITIONS`, `TABLE_ENTRIES`); the colours are found either way."""
+        """``slot_rows``, ``position_rows``, ``elements``, ``colours``, ``summed`` and
+        ``scatter_colours`` for an index table and a position table. Affine positions become
+        ``position_rows`` only where printing them pays (`UNROLLED_POSITIONS`,
+        `TABLE_ENTRIES`); the colours are found either way."""
         slot_rows = [arithmetic(index[:, j]) for j in range(index.shape[1])]
         position_rows = []
         for e in range(positions.shape[1]):
@@ -181,15 +201,25 @@ class LoopSpec:
             position_rows.append((arithmetic(first),
                                   None if np.all(mirror < 0) else arithmetic(mirror) or False))
         affine_positions = all(f is not None and m is not False for f, m in position_rows)
-        colours_ = colours(position_rows) if affine_positions else table_colours(positions)
+        elements, values = positions.shape[:2]
+
+        def colours_of(kept):
+            if affine_positions:
+                return colours([position_rows[e] for e in kept], elements=elements)
+            return table_colours(positions[:, kept])
+        colours_ = colours_of(list(range(values)))
+        same = np.all(positions == positions[:1], axis=(0, 2)) if elements else np.ones(values, bool)
+        summed = tuple(int(e) for e in np.flatnonzero(same)) if not same.all() else ()
+        scatter = colours_of([e for e in range(values) if e not in summed]) if summed \
+            else colours_
         # Computed positions are printed as one statement per value, which Numba compiles at
         # some milliseconds each (a 12-slot element has 78 values): worth it for a few values,
         # or when the table they replace would be large enough to cost memory and bandwidth.
-        elements, values = positions.shape[:2]
         printed = values <= UNROLLED_POSITIONS or elements * values >= TABLE_ENTRIES
         return dict(slot_rows=slot_rows if None not in slot_rows else None,
                     position_rows=position_rows if affine_positions and printed else None,
-                    elements=int(index.shape[0]), colours=colours_)
+                    elements=int(index.shape[0]), colours=colours_, summed=summed,
+                    scatter_colours=scatter)
 
     def shared_inputs(self) -> list:
         """The kernel inputs the shared reads come from, in order."""

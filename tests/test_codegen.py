@@ -250,13 +250,35 @@ def test_arithmetic_tables_are_computed_not_read():
     positions = np.stack([np.stack([np.arange(5), 2 * np.arange(5)], axis=1), mirror], axis=-1)
     rows = LoopSpec.rows(index, positions)
     assert rows == {"slot_rows": [(0, 1), (1, 1)], "position_rows": [((0, 1), None), ((0, 2), None)],
-                    "elements": 5, "colours": 0}         # steps 1 and 2: p and 2p meet
+                    "elements": 5, "colours": 0,         # steps 1 and 2: p and 2p meet
+                    "summed": (), "scatter_colours": 0}
     loop = LoopSpec(slots=[], reads={}, assignments=[], outputs=[], **rows)
     assert (loop.slot_index(1), loop.position(1, 0), loop.position(1, 1)) == ("p + 1", "2 * p", None)
     # A mirror on some elements only (the template's diagonal meets others'): read the table.
     positions[2, 0, 1] = 9
     assert LoopSpec.rows(index, positions)["position_rows"] is None
     assert LoopSpec.rows(index[[0, 2, 1]], positions)["slot_rows"] is None
+
+
+def test_a_value_beside_a_gradient_and_a_hessian_is_summed_and_the_rest_coloured():
+    """An element's value adds at position 0 for every element, its two gradient entries at
+    p + 1 and p + 2, its Hessian entries at 3p + 10 and 3p + 11: the value is `summed`, and
+    the others fall into two classes (p and p + 1 share a gradient entry; the Hessian's
+    positions of step 3 lie apart from the gradient's), which a value in every element
+    would leave at none."""
+    from symhess.codegen.spec import LoopSpec, colours
+    p = np.arange(5)
+    first = np.stack([0 * p, p + 1, p + 2, 3 * p + 10, 3 * p + 11], axis=1)
+    positions = np.stack([first, np.full_like(first, -1)], axis=-1)
+    rows = LoopSpec.rows(np.stack([p, p + 1], axis=1), positions)
+    assert (rows["colours"], rows["summed"], rows["scatter_colours"]) == (0, (0,), 2)
+    # Steps 1 and 3 whose ranges meet: elements 4 (position 4 + 1) and 0 (3 * 0 + 5) might.
+    assert colours([((1, 1), None), ((5, 3), None)], elements=5) == 0
+    assert colours([((1, 1), None), ((5, 3), None)], elements=4) == 1
+    assert colours([((1, 1), None), ((5, 3), None)]) == 0        # the elements unknown
+    # Elements 1 and 2 swapped: a table, whose rows 0 and 2 (elements 0 and 1) now meet.
+    rows = LoopSpec.rows(np.stack([p[[0, 2, 1, 3, 4]], p + 1], axis=1), positions[[0, 2, 1, 3, 4]])
+    assert (rows["position_rows"], rows["summed"], rows["scatter_colours"]) == (None, (0,), 3)
 
 
 def test_many_affine_positions_of_a_small_loop_are_read_from_the_table():

@@ -443,6 +443,66 @@ def test_large_element_loops_run_in_parallel(case, sparse, target, monkeypatch, 
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-10)
 
 
+def rosenbrock_gradient(x):
+    """The closed-form gradient of `rosenbrock`."""
+    g = np.zeros_like(x)
+    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+VALUE_CASES = {         # the function, its gradient and Hessian, and whether it is arithmetic
+    "chain": (rosenbrock, rosenbrock_gradient, rosenbrock_hessian, True),
+    "stencil": (stencil, lambda x: autodiff.derivatives(stencil, (x,), order=1).gradient_tree(),
+                lambda x: reference(stencil, x), False),
+}
+
+
+@pytest.mark.parametrize("threads", [False, True], ids=["in sequence", "on threads"])
+@pytest.mark.parametrize("case", sorted(VALUE_CASES))
+def test_a_value_beside_the_derivatives_of_an_element_loop(case, threads, monkeypatch, tmp_path):
+    """The value of an element sum, which every element adds into, beside its gradient and
+    Hessian, which neighbouring elements add into (`codegen.spec.LoopSpec.summed`): summed
+    in registers, and on threads in ranges whose sums are added in an order of their own,
+    so that one thread and two give the same bits. The chain's arithmetic element runs in
+    two passes (`codegen.element_ir.passes`), the stencil's cosine in one."""
+    import numba
+    from symhess.codegen import drivers, numba_cpu
+    from symhess.codegen.jit import abi_ok
+    if not abi_ok():
+        pytest.skip("the native target needs a default CPython")
+    monkeypatch.setenv("SYMHESS_CACHE_DIR", str(tmp_path))
+    if threads:
+        monkeypatch.setattr(numba_cpu, "PARALLEL_WORK", 0)
+        monkeypatch.setattr(numba_cpu, "CHUNK_WORK", 1)
+        monkeypatch.setattr(drivers, "SUMMED_RANGES", 5)
+    fun, gradient, hessian, arithmetic = VALUE_CASES[case]
+    x = 1 + 0.3 * np.sin(np.arange(60.0))
+    vgh = symhess.value_grad_hessian(fun, sparse=True).compile(x)
+    vg = symhess.value_and_grad(fun).compile(x)
+    assert ("native_loops(" in vgh.source) == threads
+    assert ("head.pass1:" in vgh.source) == arithmetic
+    assert "head.pass1:" not in vg.source                # its positions all step by one
+    before = numba.get_num_threads()
+    try:
+        results = []
+        for n in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(n)
+            results.append((vgh(x), vg(x)))
+    finally:
+        numba.set_num_threads(before)
+    for (value, grad, H), (value2, grad2) in results:
+        np.testing.assert_allclose(value, fun(x), rtol=1e-13)
+        np.testing.assert_allclose(grad, gradient(x), rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(H.toarray(), hessian(x), rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(value2, fun(x), rtol=1e-13)
+        np.testing.assert_allclose(grad2, gradient(x), rtol=1e-12, atol=1e-10)
+    (one, two) = results
+    assert one[0][0] == two[0][0] and one[1][0] == two[1][0]
+    np.testing.assert_array_equal(one[0][1], two[0][1])
+    np.testing.assert_array_equal(one[0][2].toarray(), two[0][2].toarray())
+
+
 def test_element_loops_without_disjoint_classes_run_in_sequence(monkeypatch, tmp_path):
     """Every pair of atoms shares entries with the pairs of either atom: no class of pairs
     modulo C <= 16 adds into disjoint entries, so the loop stays sequential."""
