@@ -12,6 +12,8 @@ every process. `IRLines` builds the IR the entries and loops of `codegen.native`
 
 from __future__ import annotations
 
+import math
+
 from .llvm_ir import ELEMENT, OUTPUT
 
 __all__ = ["cpython_entry", "parts_return", "IRLines", "POINTEE", "CONTEXT", "DTYPES", "LAYOUT", "TYPENUM", "STACK_SCRATCH"]
@@ -45,6 +47,12 @@ DTYPES = tuple(POINTEE)
 
 # Scratch of more doubles than this is allocated on the heap instead of the stack.
 STACK_SCRATCH = 8192
+
+# A kernel returning parts of at most this many values computes them on the stack and copies
+# each into an array of its own: one allocation fewer than a buffer and its views (a fifth of
+# a call of a neo-Hookean value, gradient and Hessian), and a part kept alone keeps no other
+# alive. Larger outputs are one buffer the parts view.
+COPIED_PARTS = 256
 
 
 class IRLines(list):
@@ -109,8 +117,13 @@ def cpython_entry(args: list, dtype: str, shape: tuple, call, scratch: int, rele
     shape)]`` to return the tuple of these parts of the output instead (`parts_return`)."""
     lines = IRLines()
     heap = scratch > STACK_SCRATCH
+    out_elem = OUTPUT[dtype][0]
+    values = math.prod(shape)
+    copied = bool(parts) and values <= COPIED_PARTS
     if scratch and not heap:
         lines.append(f"%scratch.a = alloca [{scratch} x double], align 64")
+    if copied:
+        lines.append(f"%buffer = alloca [{max(1, values)} x {out_elem}], align 64")
     lines += [f"%n.ok = icmp eq i64 %nargs, {len(args)}",
               f"br i1 %n.ok, label %{'arg0' if args else 'call'}, label %fallback"]
     rows = {}           # argument -> its first dimension's operand
@@ -147,7 +160,6 @@ def cpython_entry(args: list, dtype: str, shape: tuple, call, scratch: int, rele
         lines += [f"%in{k} = bitcast i8* {data} to {elem}*",
                   f"br i1 {ok}, label %{following}, label %fallback"]
 
-    out_elem = OUTPUT[dtype][0]
     lines.append("call:")
     if heap:                    # before the output, so that a failure has nothing to release
         raw = lines.fresh(f"call i8* {lines.ctx('PyMem_RawMalloc', 'i8* (i64)*')}(i64 {8 * scratch})")
@@ -158,15 +170,19 @@ def cpython_entry(args: list, dtype: str, shape: tuple, call, scratch: int, rele
     elif scratch:
         lines.append(f"%scratch = getelementptr inbounds [{scratch} x double], "
                      f"[{scratch} x double]* %scratch.a, i64 0, i64 0")
-    new = lines.ctx("PyArray_New", "i8* (i8*, i32, i64*, i32, i64*, i8*, i32, i32, i8*)*")
-    dims = (f"getelementptr inbounds ([{len(shape)} x i64], [{len(shape)} x i64]* "
-            f"@@SYMBOL@.shape, i64 0, i64 0)") if shape else "null"
-    lines += [f"%result = call i8* {new}(i8* {lines.ctx('ndarray', 'i8*')}, i32 {len(shape)}, "
-              f"i64* {dims}, i32 {TYPENUM[dtype]}, i64* null, i8* null, i32 0, i32 0, "
-              "i8* null)",
-              "%failed = icmp eq i8* %result, null",
-              "br i1 %failed, label %error, label %allocated", "allocated:"]
-    out = lines.fresh(f"bitcast i8* {lines.field('%result', 'data', 'i8*')} to {out_elem}*")
+    if copied:
+        out = lines.fresh(f"getelementptr inbounds [{max(1, values)} x {out_elem}], "
+                          f"[{max(1, values)} x {out_elem}]* %buffer, i64 0, i64 0")
+    else:
+        new = lines.ctx("PyArray_New", "i8* (i8*, i32, i64*, i32, i64*, i8*, i32, i32, i8*)*")
+        dims = (f"getelementptr inbounds ([{len(shape)} x i64], [{len(shape)} x i64]* "
+                f"@@SYMBOL@.shape, i64 0, i64 0)") if shape else "null"
+        lines += [f"%result = call i8* {new}(i8* {lines.ctx('ndarray', 'i8*')}, "
+                  f"i32 {len(shape)}, i64* {dims}, i32 {TYPENUM[dtype]}, i64* null, i8* null, "
+                  "i32 0, i32 0, i8* null)",
+                  "%failed = icmp eq i8* %result, null",
+                  "br i1 %failed, label %error, label %allocated", "allocated:"]
+        out = lines.fresh(f"bitcast i8* {lines.field('%result', 'data', 'i8*')} to {out_elem}*")
     if release:
         thread = lines.fresh(f"call i8* {lines.ctx('PyEval_SaveThread', 'i8* ()*')}()")
     status = call(lines, rows, out)
@@ -179,7 +195,7 @@ def cpython_entry(args: list, dtype: str, shape: tuple, call, scratch: int, rele
         lines += [f"%raised = icmp ne i32 {status}, 0",
                   "br i1 %raised, label %raise, label %return", "return:"]
     if parts:
-        parts_return(lines, dtype, parts, out)
+        parts_return(lines, dtype, parts, out, copied)
     else:
         lines.append("ret i8* %result")
     lines.append("error:")
@@ -188,7 +204,8 @@ def cpython_entry(args: list, dtype: str, shape: tuple, call, scratch: int, rele
     lines.append("ret i8* null")
     if status is not None:          # the computation's error: drop the output, raise
         lines.append("raise:")
-        lines.append(f"call void {lines.ctx('Py_DecRef', 'void (i8*)*')}(i8* %result)")
+        if not copied:
+            lines.append(f"call void {lines.ctx('Py_DecRef', 'void (i8*)*')}(i8* %result)")
         lines += [f"switch i32 {status}, label %raise0 ["
                   + " ".join(f"i32 {k + 1}, label %raise{k + 1}" for k in range(len(messages)))
                   + "]", "raise0:", "ret i8* null"]
@@ -221,14 +238,17 @@ def cpython_entry(args: list, dtype: str, shape: tuple, call, scratch: int, rele
         data = message.encode()
         table += (f"@@SYMBOL@.message{k + 1} = private unnamed_addr constant "
                   f"[{len(data) + 1} x i8] c\"{_c_string(data)}\\00\"\n")
+    declare = "declare void @llvm.memcpy.p0i8.p0i8.i64(i8*, i8*, i64, i1)\n" if copied else ""
     return (table + "\ndefine i8* @@SYMBOL@(i8* %self, i8** %args, i64 %nargs) nounwind {\n"
-            + "entry:\n" + lines.text() + "}\n")
+            + "entry:\n" + lines.text() + "}\n" + declare)
 
 
-def parts_return(lines: IRLines, dtype: str, parts: list, out: str) -> None:
-    """Return the tuple of ``parts`` (``[(offset, shape)]``) of the output ``%result`` (data
-    at ``out``): a NumPy scalar for a shape ``()``, else an array viewing the output (its
-    base), as Python's slicing of it would give. A failure releases all and returns NULL."""
+def parts_return(lines: IRLines, dtype: str, parts: list, out: str, copied: bool = False) -> None:
+    """Return the tuple of ``parts`` (``[(offset, shape)]``) of the output at ``out``: a NumPy
+    scalar for a shape ``()``, else an array viewing the output ``%result`` (its base), as
+    Python's slicing of it would give, or, ``copied``, an array of its own holding a copy of
+    the part (`COPIED_PARTS`: ``out`` is then a buffer of the entry's, and there is no
+    ``%result``). A failure releases all and returns NULL."""
     elem = OUTPUT[dtype][0]
     new = lines.ctx("PyArray_New", "i8* (i8*, i32, i64*, i32, i64*, i8*, i32, i32, i8*)*")
     tuple_ = lines.fresh(f"call i8* {lines.ctx('PyTuple_New', 'i8* (i64)*')}(i64 {len(parts)})")
@@ -242,18 +262,24 @@ def parts_return(lines: IRLines, dtype: str, parts: list, out: str) -> None:
         if shape:
             dims = (f"getelementptr inbounds ([{len(shape)} x i64], [{len(shape)} x i64]* "
                     f"@@SYMBOL@.part{k}, i64 0, i64 0)")
+            given, flags = ("null", 0) if copied else (data, NPY_ARRAY_CARRAY)
             obj = lines.fresh(f"call i8* {new}(i8* {lines.ctx('ndarray', 'i8*')}, "
                               f"i32 {len(shape)}, i64* {dims}, i32 {TYPENUM[dtype]}, i64* null, "
-                              f"i8* {data}, i32 0, i32 {NPY_ARRAY_CARRAY}, i8* null)")
+                              f"i8* {given}, i32 0, i32 {flags}, i8* null)")
         else:
             scalar = lines.ctx("PyArray_Scalar", "i8* (i8*, i8*, i8*)*")
             obj = lines.fresh(f"call i8* {scalar}(i8* {data}, i8* {lines.ctx(dtype, 'i8*')}, "
-                              "i8* %result)")
+                              f"i8* {'null' if copied else '%result'})")
         failed = lines.fresh(f"icmp eq i8* {obj}, null")
         lines += [f"br i1 {failed}, label %parts.failed, label %part{k}.made", f"part{k}.made:"]
         lines.append(f"store i8* {obj}, i8** {lines.at('i8*', items, k)}")   # the tuple owns it
         following = f"part{k + 1}" if k + 1 < len(parts) else "parts.done"
-        if shape:           # the view keeps the output alive (SetBaseObject takes a reference)
+        if shape and copied:
+            width = {"double": 8, "float": 4}[elem] * math.prod(shape)
+            lines.append(f"call void @llvm.memcpy.p0i8.p0i8.i64(i8* "
+                         f"{lines.field(obj, 'data', 'i8*')}, i8* {data}, i64 {width}, i1 false)")
+            lines.append(f"br label %{following}")
+        elif shape:         # the view keeps the output alive (SetBaseObject takes a reference)
             lines.append(f"call void {lines.ctx('Py_IncRef', 'void (i8*)*')}(i8* %result)")
             set_base = lines.ctx("PyArray_SetBaseObject", "i32 (i8*, i8*)*")
             status = lines.fresh(f"call i32 {set_base}(i8* {obj}, i8* %result)")
@@ -262,11 +288,14 @@ def parts_return(lines: IRLines, dtype: str, parts: list, out: str) -> None:
         else:
             lines.append(f"br label %{following}")
     lines.append("parts.done:")
+    if not copied:
+        lines.append(f"call void {lines.ctx('Py_DecRef', 'void (i8*)*')}(i8* %result)")
+    lines += [f"ret i8* {tuple_}", "parts.failed:"]
     decref = lines.ctx("Py_DecRef", "void (i8*)*")
-    lines += [f"call void {decref}(i8* %result)", f"ret i8* {tuple_}", "parts.failed:"]
-    decref = lines.ctx("Py_DecRef", "void (i8*)*")
-    lines += [f"call void {decref}(i8* {tuple_})", f"call void {decref}(i8* %result)",
-              "ret i8* null"]
+    lines.append(f"call void {decref}(i8* {tuple_})")
+    if not copied:
+        lines.append(f"call void {decref}(i8* %result)")
+    lines.append("ret i8* null")
 
 
 def _c_string(data: bytes) -> str:

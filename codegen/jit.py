@@ -185,13 +185,15 @@ def _target_machine(level: int):
 
 
 def prepare() -> None:
-    """Initialise llvmlite's native target, this process's target machine and JIT engine, and
-    LLVM's code generator (its first object file costs some milliseconds more than the next):
-    once per process, when the compiler loads, rather than in the first compile. BLAS is found
-    when the first kernel calling it loads (`codegen.blas_tables`: a few hundredths of a second,
-    which a kernel without matrix products need not pay)."""
+    """Initialise llvmlite's native target, this process's target machines and JIT engine, and
+    LLVM's code generators, the optimising one and the fast one of small kernels (the first
+    object file of each costs some milliseconds more than the next): once per process, when
+    the compiler loads, rather than in the first compile. BLAS is found when the first kernel
+    calling it loads (`codegen.blas_tables`: a few hundredths of a second, which a kernel
+    without matrix products need not pay)."""
     _machine()
-    _compile("define void @symhess.prepare() {\nentry:\n  ret void\n}\n")
+    for level in (OPT_LEVEL, 0):
+        _compile("define void @symhess.prepare() {\nentry:\n  ret void\n}\n", level)
 
 
 def object_tag() -> str:

@@ -62,6 +62,7 @@ class Compiled:
             self._call = self._call_direct
         else:
             self._call = self._call_general
+        self._direct = self._call == self._call_direct
 
     # --- what it is ---------------------------------------------------------------------------
     name = property(lambda self: self._name, doc="The function's name.")
@@ -78,7 +79,15 @@ class Compiled:
     target = property(lambda self: self._target, doc="``'cpu'`` or ``'cuda'``.")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._call(*args, **kwargs)
+        if not self._direct:
+            return self._call(*args, **kwargs)
+        if kwargs or len(args) != self._nargs:     # keywords, or static arguments to drop
+            return self._call_general(*args, **kwargs)
+        try:                                        # `_call_direct`, a call sooner
+            flat = self._kernel(*args)
+        except Exception as e:
+            return self._direct_failed(e, args)
+        return flat if self._split is None else self._split(flat)
 
     @property
     def pattern(self):
@@ -102,12 +111,17 @@ class Compiled:
         try:
             flat = self._kernel(*args)
         except Exception as e:
-            if any(map(needs_conversion, args)):   # byte order, float16, JAX...: convert first
-                return self._call_general(*args)
-            if not type_error(e):
-                raise
-            raise wrong_types(self._title(), self._leaves, args) from e
+            return self._direct_failed(e, args)
         return flat if self._split is None else self._split(flat)
+
+    def _direct_failed(self, error: Exception, args: tuple):
+        """The kernel refused ``args``: the general path's result for arguments it converts
+        (byte order, float16, JAX arrays...), else the error naming the arguments."""
+        if any(map(needs_conversion, args)):
+            return self._call_general(*args)
+        if not type_error(error):
+            raise error
+        raise wrong_types(self._title(), self._leaves, args) from error
 
     def _title(self):
         return f"{self._what} of {self._name}"

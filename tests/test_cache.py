@@ -276,6 +276,37 @@ def test_kernels_of_other_generating_code_are_not_loaded(fresh_cache, monkeypatc
     assert cache.load(key) is None          # its stamp names other code: not loaded
 
 
+def test_the_code_version_follows_every_change_the_interpreter_would_see(tmp_path):
+    """The code version is a hash of the sources' names, sizes and modification times, what
+    the interpreter checks before it runs a module's compiled code: an edit that keeps the
+    size, a file added in a subpackage, a new modification time, each change it; compiled
+    files do not."""
+    import hashlib
+    import time
+    from symhess.cache_version import _stamps
+
+    def version():
+        return hashlib.sha256("\n".join(sorted(_stamps(str(tmp_path), "pkg"))).encode()).digest()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "sub" / "b.py").write_text("y = 2\n")
+    seen = [version()]
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"compiled")
+    (tmp_path / "notes.txt").write_text("not code")
+    assert version() == seen[-1]
+    stamp = os.stat(tmp_path / "a.py").st_mtime_ns
+    (tmp_path / "a.py").write_text("x = 3\n")                   # the same size
+    os.utime(tmp_path / "a.py", ns=(stamp + 1_000_000_000, stamp + 1_000_000_000))
+    seen.append(version())
+    (tmp_path / "sub" / "c.py").write_text("")
+    seen.append(version())
+    os.utime(tmp_path / "sub" / "b.py", ns=(time.time_ns() + 2_000_000_000,) * 2)
+    seen.append(version())
+    assert len(set(seen)) == len(seen)
+    assert cache.code_version() == cache.code_version() and len(cache.code_version()) == 16
+
+
 # --- the key is the generated code: nothing that changes the code can share an entry -------------
 def run_code(code, cache_folder, *argv, env=None, check=True):
     """Run ``code`` in a fresh interpreter with its own cache folder; return (result, stderr).

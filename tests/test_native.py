@@ -241,27 +241,40 @@ def test_small_kernels_compile_quickly_and_compute_the_same(monkeypatch):
                                atol=1e-14)
 
 
-def test_a_kernel_of_several_parts_returns_them_itself(monkeypatch):
+@pytest.mark.parametrize("n", [3, 20], ids=["copied", "views"])
+def test_a_kernel_of_several_parts_returns_them_itself(n, monkeypatch):
     """value_grad_hessian's native kernel builds ``(value, gradient, Hessian)`` itself: a
-    NumPy scalar and two arrays viewing one buffer, as the Python split of Numba's flat
-    output gives (no reference left behind, the same numbers), in both tiers."""
+    NumPy scalar and two arrays, each its own when the parts are small
+    (`codegen.entry.COPIED_PARTS`), else viewing one buffer, as the Python split of Numba's
+    flat output gives (no reference left behind, the same numbers), in both tiers."""
+    from symhess.codegen.entry import COPIED_PARTS
+
     def f(x, A):
         return np.sum(np.exp(A @ x)) + x[0] ** 3 * x[1]
-    x, A = np.array([0.3, -0.2, 0.5]), np.linspace(-1, 1, 3 * 70).reshape(70, 3) / 3
+    x = np.linspace(-0.2, 0.5, n)
+    A = np.linspace(-1, 1, n * 70).reshape(70, n) / n
+    values = 1 + n + n * n
+    assert (values <= COPIED_PARTS) == (n == 3)
     native = {}
     for tier in ("scalar", "array"):
         c = symhess.value_grad_hessian(f, tier=tier).compile(x, A)
         native[tier] = c(x, A)
         assert "RETURNS_PARTS" in c.source
         value, g, H = c(x, A)
-        assert type(value) is np.float64 and g.shape == (3,) and H.shape == (3, 3)
-        assert g.base is H.base and g.flags.writeable and g.base.shape == (13,)
-        assert sys.getrefcount(g.base) == 4          # g, H, the argument, the name below
-        base = g.base
-        del g, H
-        assert sys.getrefcount(base) == 2
+        assert type(value) is np.float64 and g.shape == (n,) and H.shape == (n, n)
+        assert g.flags.writeable and g.flags.c_contiguous and H.flags.writeable
+        if n == 3:
+            assert g.base is None and H.base is None
+            assert sys.getrefcount(g) == sys.getrefcount(H) == 2     # the name, the argument
+        else:
+            assert g.base is H.base and g.base.shape == (values,)
+            assert sys.getrefcount(g.base) == 4      # g, H, the argument, the name below
+            base = g.base
+            del g, H
+            assert sys.getrefcount(base) == 2
         e = np.exp(A @ x)
-        want_g = A.T @ e + np.array([3 * x[0] ** 2 * x[1], x[0] ** 3, 0.0])
+        want_g = A.T @ e
+        want_g[:2] += [3 * x[0] ** 2 * x[1], x[0] ** 3]
         want_H = A.T @ (e[:, None] * A)
         want_H[:2, :2] += [[6 * x[0] * x[1], 3 * x[0] ** 2], [3 * x[0] ** 2, 0.0]]
         value, g, H = c.fast_callable()(x, A)
