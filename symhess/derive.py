@@ -109,21 +109,60 @@ def _entries_of(o, f, rows, cols, row_of, col_of, upper, first=None) -> dict:
     limit = max(GROWTH_FLOOR, GROWTH_FACTOR * _two_level_size(f))
     active = sorted(row_of[s] for s in f.free_symbols if s in row_of)
     terms = _terms_by_symbol(f, row_of)
+    fold = _constant_selections_folded if special_nodes.find(
+        [f], lambda x: isinstance(x, se.Piecewise)) is not None else (lambda e: e)
     for k in active:
-        g = terms[rows[k]].diff(rows[k]) if terms is not None else f.diff(rows[k])
+        g = fold(terms[rows[k]].diff(rows[k]) if terms is not None else f.diff(rows[k]))
         if g == 0:
             continue
         if first is not None:
             first[o, k] = g
         for l in sorted(col_of[s] for s in g.free_symbols if s in col_of):
             if l >= k or not upper:
-                h = g.diff(cols[l])
+                h = fold(g.diff(cols[l]))
                 if h != 0:
                     size = _two_level_size(h)
                     if size > limit:
                         raise errors.ExpressionGrowthError(size, limit)
                     entries[(o, k, l)] = h
     return entries
+
+
+def _constant_selections_folded(e):
+    """``e`` with each selection whose values are all one expression replaced by it, innermost
+    first. SymEngine differentiates a selection value by value, so by a variable the
+    selection does not read its derivative is a selection of zeros, not 0; where that
+    multiplies a NaN or an infinity of the selection's own term (``3 m**2 m'`` of ``m**3``),
+    0 * NaN made every entry of a sum with one NaN term NaN, where JAX's are numbers."""
+    def constant(x):
+        return isinstance(x, se.Piecewise) and len(set(x.args[::2])) == 1
+    if special_nodes.find([e], constant) is None:
+        return e
+    done = {}                       # node -> itself folded
+    stack = [e]
+    while stack:
+        x = stack[-1]
+        if x in done or isinstance(x, (se.Symbol, se.Number)) or not x.args:
+            done.setdefault(x, x)
+            stack.pop()
+            continue
+        pending = [a for a in x.args if a not in done]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        args = [done[a] for a in x.args]
+        if isinstance(x, se.Piecewise) and len(set(args[::2])) == 1:
+            done[x] = args[0]
+        elif all(a is b or a == b for a, b in zip(args, x.args)):
+            done[x] = x
+        elif special_nodes.is_special(x):
+            done[x] = x.pyobject().kind(*args)
+        elif isinstance(x, se.Piecewise):
+            done[x] = se.Piecewise(*zip(args[::2], args[1::2]))
+        else:
+            done[x] = x.func(*args)
+    return done[e]
 
 
 def conditions_as_numbers(expr):

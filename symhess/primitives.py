@@ -225,12 +225,13 @@ def _selection_with_nan(e):
 
 
 _GT, _GE, _LT, _LE = (_comparison(r, False) for r in (se.Gt, se.Ge, se.Lt, se.Le))
+_NE = _comparison(se.Ne, True)
 ufunc(np.greater, real_only=True)(_GT)
 ufunc(np.greater_equal, real_only=True)(_GE)
 ufunc(np.less, real_only=True)(_LT)
 ufunc(np.less_equal, real_only=True)(_LE)
 ufunc(np.equal)(_comparison(se.Eq, False))
-ufunc(np.not_equal)(_comparison(se.Ne, True))
+ufunc(np.not_equal)(_NE)
 
 # --- piecewise (real only: none of these has a complex derivative) ----------------------------
 ufunc(np.absolute, np.fabs, real_only=True)(
@@ -238,8 +239,15 @@ ufunc(np.absolute, np.fabs, real_only=True)(
     else select(_GE(a, 0), a, -a))
 ufunc(np.sign, real_only=True)(
     lambda a: select(_GT(a, 0), se.Integer(1), select(_LT(a, 0), se.Integer(-1), se.Integer(0))))
-ufunc(np.maximum, np.fmax, real_only=True)(lambda a, b: select(_GE(a, b), a, b))
-ufunc(np.minimum, np.fmin, real_only=True)(lambda a, b: select(_LE(a, b), a, b))
+
+
+# maximum and minimum take the second operand where the first is NaN (NumPy's value is NaN):
+# a NaN test in each would make the sorting network's selections grow past use.
+ufunc(np.maximum, real_only=True)(lambda a, b: select(_GE(a, b), a, b))
+ufunc(np.minimum, real_only=True)(lambda a, b: select(_LE(a, b), a, b))
+# fmax and fmin: the first operand where it is the larger (smaller) or the second is NaN.
+ufunc(np.fmax, real_only=True)(lambda a, b: select(_GE(a, b), a, select(_NE(b, b), a, b)))
+ufunc(np.fmin, real_only=True)(lambda a, b: select(_LE(a, b), a, select(_NE(b, b), a, b)))
 ufunc(np.conjugate, real_only=True)(
     lambda a: complex_parts.conjugate(a) if complex_parts.is_complex(a) else a)
 
@@ -426,14 +434,10 @@ def _extremum(ufunc, a, axis, out, keepdims, initial, where):
     return result if initial is None else ufunc(result, initial)
 
 
-@function(np.max, np.amax)
-def _max(func, a, axis=None, out=None, keepdims=False, initial=None, where=None):
-    return _extremum(np.maximum, a, axis, out, keepdims, initial, where)
-
-
-@function(np.min, np.amin)
-def _min(func, a, axis=None, out=None, keepdims=False, initial=None, where=None):
-    return _extremum(np.minimum, a, axis, out, keepdims, initial, where)
+@function(np.max, np.amax, np.min, np.amin)
+def _max_or_min(func, a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    ufunc = np.maximum if func in (np.max, np.amax) else np.minimum
+    return _extremum(ufunc, a, axis, out, keepdims, initial, where)
 
 
 @function(np.where)

@@ -148,10 +148,13 @@ class _Node:
     def diff(self, symbol):
         """The total derivative with respect to ``symbol`` (SymEngine passes it as SymPy)."""
         s = se.sympify(symbol)
-        slopes = [_zero_or(a.diff(s)) for a in self.args]
+        partials = self.kind.partials(*self.args)
+        # An argument whose partial is 0 is not differentiated (`unordered`'s argument holds
+        # the chain of maxima before it: each step would differentiate all the earlier ones).
+        slopes = [se.Integer(0) if p == 0 else _zero_or(a.diff(s))
+                  for p, a in zip(partials, self.args)]
         if all(d == 0 for d in slopes):
             return se.Integer(0)
-        partials = self.kind.partials(*self.args)
         # An undefined derivative stands alone: times the slope, it would keep the slope's own
         # (maybe complex) terms.
         return se.Add(*[p if is_special(p) and p.get_name() == "undefined" else p * d

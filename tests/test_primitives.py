@@ -831,6 +831,77 @@ def test_nan_and_inf_constants_compare_as_numpy_compares_them(jax, jnp):
     np.testing.assert_allclose(got, want, equal_nan=True)
 
 
+@pytest.mark.parametrize("tier", ["scalar", "array"])
+def test_a_nan_in_one_term_leaves_the_other_terms_derivatives(tier, jax, jnp):
+    """A sum of a few terms with a selection in each (``abs``, ``where``, ``clip``,
+    ``fmax``), one term NaN and one infinite: the gradient and the Hessian block of the
+    variables whose terms are all numbers are JAX's. SymEngine differentiates a selection by
+    a variable it does not read to a selection of zeros, which times the NaN term's own factor
+    made every entry NaN (`symhess.derive`). (Within one term, a selection's zero derivative
+    times an infinite factor is NaN, where JAX's select gives 0.)"""
+    def functions(xp):
+        return [lambda x: xp.sum(xp.abs(x) ** 3),
+                lambda x: xp.sum(xp.where(x > 0, x, 2 * x) ** 3),
+                lambda x: xp.sum(xp.clip(x, -1.5, 1.5) ** 2 * xp.sin(x)),
+                lambda x: xp.sum(xp.fmax(x[1:], x[:-1]) ** 2 * x[1:])]
+    x = np.array([np.nan, 1.0, -2.0, 0.5, np.inf, 0.7])
+    finite = np.isfinite(x)
+    pairs = finite & np.isfinite(np.roll(x, 1)) & np.isfinite(np.roll(x, -1))
+    for n, (f, g) in enumerate(zip(functions(np), functions(jnp))):
+        clean = pairs if n == 3 else finite     # the pairs' terms read two neighbours
+        grad, H = symhess.grad(f, tier=tier)(x), symhess.hessian(f, tier=tier)(x)
+        np.testing.assert_allclose(grad[clean], np.asarray(jax.grad(g)(x))[clean], rtol=1e-13)
+        block = np.ix_(clean, clean)
+        np.testing.assert_allclose(H[block], np.asarray(jax.hessian(g)(x))[block], rtol=1e-13,
+                                   atol=1e-13)
+
+
+@pytest.mark.parametrize("tier", ["scalar", "array", "autodiff"])
+@pytest.mark.parametrize("uf", [np.maximum, np.minimum, np.fmax, np.fmin],
+                         ids=lambda uf: uf.__name__)
+def test_maximum_and_fmax_of_nan_as_numpy(uf, tier, jax, jnp):
+    """``np.maximum`` and ``np.minimum`` of a NaN are NaN whichever operand it is, ``np.fmax``
+    and ``np.fmin`` the other operand, as NumPy's; ties take the first operand. Values
+    against NumPy, and the derivatives of ordered operands against JAX. (The scalar tier's
+    ``maximum`` and ``minimum`` of a NaN first operand are the second: docs/contract.md.)"""
+    nan = np.nan
+    a = np.array([nan, 1.0, nan, 2.0, 1.0, 1.5, -3.0])
+    b = np.array([1.0, nan, nan, 1.0, 2.0, 1.5, -0.5])
+    if tier == "scalar" and uf in (np.maximum, np.minimum):
+        a, b = a[1:], b[1:]
+
+    def f(xp, x):
+        return xp.sum(getattr(xp, uf.__name__)(x[:a.size], x[a.size:]) ** 3)
+    x = np.concatenate([a, b])
+    if tier == "autodiff":
+        got = autodiff.derivatives(lambda x: f(np, x), (x,), order=1)
+        value, grad = got.value_tree(), got.gradient_tree()
+    else:
+        value, grad = symhess.value_and_grad(lambda x: f(np, x), tier=tier)(x)
+    np.testing.assert_equal(value, f(np, x))
+    terms = uf(a, b) ** 3
+    term = lambda y: uf(y[0], y[1]) ** 3                           # noqa: E731
+    for k in range(a.size):          # each term alone: NaN or a number, as NumPy's
+        y = np.array([a[k], b[k]])
+        one = (autodiff.derivatives(term, (y,), order=1).value_tree() if tier == "autodiff"
+               else symhess.value_and_grad(term, tier=tier)(y)[0])
+        np.testing.assert_equal(one, terms[k])
+    x0 = np.where(np.tile(np.isnan(a) | np.isnan(b), 2), 0.0, x)       # the NaNs made 0
+    want = jax.grad(lambda x: f(jnp, x))(x0)
+    got0 = (autodiff.derivatives(lambda x: f(np, x), (x0,), order=1).gradient_tree()
+            if tier == "autodiff" else symhess.value_and_grad(lambda x: f(np, x), tier=tier)(x0)[1])
+    tie = np.tile(a == b, 2)         # JAX splits a tie's derivative; NumPy's rule and ours pick one
+    np.testing.assert_allclose(got0[~tie], np.asarray(want)[~tie], rtol=1e-14)
+    if tier == "autodiff":          # forward mode: a NaN term's gradient is NaN * its zeros,
+        return                      # NaN in every entry (as jax.jacfwd's)
+    # With NaNs in other terms, JAX's derivatives of the terms that are numbers (a NaN once
+    # made every entry NaN: 0 * NaN, `symhess.derive`).
+    want = np.asarray(jax.grad(lambda x: f(jnp, x))(x))
+    number = np.tile(~np.isnan(terms), 2) & ~tie
+    np.testing.assert_allclose(grad[number], want[number], rtol=1e-14)
+    assert np.isnan(grad).any() == np.isnan(terms).any()
+
+
 def test_a_nan_constant_in_a_branch_leaves_the_derivatives_right():
     """``scipy.stats.norm.ppf`` and ``isf`` hold NaN in their edge branches: a NaN constant must
     be SymEngine's own (a float NaN is unequal to itself, and SymEngine's maps of terms then

@@ -29,8 +29,8 @@ UNARY_UFUNCS = {
 }
 BINARY_UFUNCS = {
     np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div",
-    np.power: "pow", np.maximum: "maximum", np.minimum: "minimum", np.fmax: "maximum",
-    np.fmin: "minimum", np.arctan2: "arctan2", np.fmod: "fmod", np.greater: "gt",
+    np.power: "pow", np.maximum: "maximum", np.minimum: "minimum",
+    np.arctan2: "arctan2", np.fmod: "fmod", np.greater: "gt",
     np.greater_equal: "ge",
     np.less: "lt", np.less_equal: "le", np.equal: "eq", np.not_equal: "ne",
     np.logical_and: "and", np.logical_or: "or",
@@ -63,6 +63,11 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
         return _wrap(b.binary(BINARY_UFUNCS[ufunc], nodes[0], nodes[1]))
     if ufunc is np.matmul:
         return _wrap(_matmul(b, *nodes))
+    if ufunc in (np.fmax, np.fmin):     # a NaN operand gives the other one (x != x: a NaN)
+        x, y = nodes
+        extreme = b.binary("maximum" if ufunc is np.fmax else "minimum", x, y)
+        return _wrap(b.where(b.binary("ne", x, x), y,
+                             b.where(b.binary("ne", y, y), x, extreme)))
     if ufunc in (np.log2, np.log10):
         return _wrap(b.unary("log", nodes[0]) * (1.0 / math.log(2.0 if ufunc is np.log2 else 10.0)))
     if ufunc is np.exp2:

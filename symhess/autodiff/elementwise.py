@@ -259,7 +259,15 @@ def _call(uf, inputs, kwargs):
             return Jet(d, a.seed, a.m / np.abs(c) + np.abs(d))
         return np.multiply(a, _unary(b, UNARY[np.reciprocal]))
     if uf in _SELECT:
-        return select(_SELECT[uf](value(a), value(b)), a, b)
+        va, vb = np.asarray(value(a)), np.asarray(value(b))
+        chosen = select(_SELECT[uf](va, vb), a, b)
+        unordered = np.isnan(va) | np.isnan(vb)
+        if not np.any(unordered):
+            return chosen
+        # A NaN operand: NaN for maximum and minimum (its derivatives 0, as JAX's), the other
+        # operand for fmax and fmin.
+        nan = np.nan if uf in (np.maximum, np.minimum) else select(np.isnan(va), b, a)
+        return select(unordered, nan, chosen)
     if uf in BINARY:
         return _binary(a, b, *BINARY[uf](np.asarray(value(a)), np.asarray(value(b))))
     raise UnsupportedFunctionError(ufunc_name(uf), REASON)
