@@ -83,20 +83,27 @@ def written_out_size(exprs, limit: int = NESTING_LIMIT) -> int:
     size: dict = {}
     total = 0
     for root in exprs:
-        stack = [root]
-        while stack:
-            e = stack[-1]
-            if e in size:
-                stack.pop()
-                continue
-            pending = [a for a in e.args if a not in size]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            size[e] = min(1 + sum(size[a] for a in e.args), limit + 1)
+        _bottom_up(root, size, lambda e: min(1 + sum(size[a] for a in e.args), limit + 1))
         total = min(total + size[root], limit + 1)
     return total
+
+
+def _bottom_up(root, memo: dict, value) -> None:
+    """``memo[node] = value(node)`` for each node of ``root`` not in ``memo`` yet, after its
+    arguments': a walk of the graph with a stack of its own (chains run deeper than Python's
+    recursion), each node once."""
+    stack = [root]
+    while stack:
+        e = stack[-1]
+        if e in memo:
+            stack.pop()
+            continue
+        pending = [a for a in e.args if a not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        memo[e] = value(e)
 
 
 def _two_level_size(e) -> int:
@@ -139,29 +146,19 @@ def _constant_selections_folded(e):
     if special_nodes.find([e], constant) is None:
         return e
     done = {}                       # node -> itself folded
-    stack = [e]
-    while stack:
-        x = stack[-1]
-        if x in done or isinstance(x, (se.Symbol, se.Number)) or not x.args:
-            done.setdefault(x, x)
-            stack.pop()
-            continue
-        pending = [a for a in x.args if a not in done]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
+
+    def folded(x):
         args = [done[a] for a in x.args]
         if isinstance(x, se.Piecewise) and len(set(args[::2])) == 1:
-            done[x] = args[0]
-        elif all(a is b or a == b for a, b in zip(args, x.args)):
-            done[x] = x
-        elif special_nodes.is_special(x):
-            done[x] = x.pyobject().kind(*args)
-        elif isinstance(x, se.Piecewise):
-            done[x] = se.Piecewise(*zip(args[::2], args[1::2]))
-        else:
-            done[x] = x.func(*args)
+            return args[0]
+        if all(a == b for a, b in zip(args, x.args)):
+            return x
+        if special_nodes.is_special(x):
+            return x.pyobject().kind(*args)
+        if isinstance(x, se.Piecewise):
+            return se.Piecewise(*zip(args[::2], args[1::2]))
+        return x.func(*args)
+    _bottom_up(e, done, folded)
     return done[e]
 
 
