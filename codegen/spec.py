@@ -208,14 +208,17 @@ class LoopSpec:
                 return colours([position_rows[e] for e in kept], elements=elements)
             return table_colours(positions[:, kept])
         colours_ = colours_of(list(range(values)))
-        same = np.all(positions == positions[:1], axis=(0, 2)) if elements else np.ones(values, bool)
-        summed = tuple(int(e) for e in np.flatnonzero(same)) if not same.all() else ()
-        scatter = colours_of([e for e in range(values) if e not in summed]) if summed \
-            else colours_
         # Computed positions are printed as one statement per value, which Numba compiles at
         # some milliseconds each (a 12-slot element has 78 values): worth it for a few values,
         # or when the table they replace would be large enough to cost memory and bandwidth.
         printed = values <= UNROLLED_POSITIONS or elements * values >= TABLE_ENTRIES
+        # Summed apart where the positions are printed (a table's loop over its row would test
+        # each value for it: slower than the sum through memory it saves).
+        same = np.all(positions == positions[:1], axis=(0, 2)) if elements else np.ones(values, bool)
+        summed = tuple(int(e) for e in np.flatnonzero(same)) \
+            if affine_positions and printed and not same.all() else ()
+        scatter = colours_of([e for e in range(values) if e not in summed]) if summed \
+            else colours_
         return dict(slot_rows=slot_rows if None not in slot_rows else None,
                     position_rows=position_rows if affine_positions and printed else None,
                     elements=int(index.shape[0]), colours=colours_, summed=summed,

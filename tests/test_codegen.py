@@ -276,9 +276,11 @@ def test_a_value_beside_a_gradient_and_a_hessian_is_summed_and_the_rest_coloured
     assert colours([((1, 1), None), ((5, 3), None)], elements=5) == 0
     assert colours([((1, 1), None), ((5, 3), None)], elements=4) == 1
     assert colours([((1, 1), None), ((5, 3), None)]) == 0        # the elements unknown
-    # Elements 1 and 2 swapped: a table, whose rows 0 and 2 (elements 0 and 1) now meet.
+    # Elements 1 and 2 swapped: a table, read value by value, which sums nothing apart (its
+    # colours: five elements on position 0, each a class of its own).
     rows = LoopSpec.rows(np.stack([p[[0, 2, 1, 3, 4]], p + 1], axis=1), positions[[0, 2, 1, 3, 4]])
-    assert (rows["position_rows"], rows["summed"], rows["scatter_colours"]) == (None, (0,), 3)
+    assert (rows["position_rows"], rows["summed"], rows["scatter_colours"]) == (None, (), 5)
+    assert rows["colours"] == 5
 
 
 def test_many_affine_positions_of_a_small_loop_are_read_from_the_table():
