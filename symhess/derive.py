@@ -157,7 +157,7 @@ def _constant_selections_folded(e):
             return x.pyobject().kind(*args)
         if isinstance(x, se.Piecewise):
             return se.Piecewise(*zip(args[::2], args[1::2]))
-        return x.func(*args)
+        return x.xreplace(dict(zip(x.args, args)))      # any node: relations have no func
     _bottom_up(e, done, folded)
     return done[e]
 
