@@ -149,8 +149,8 @@ class _Node:
         """The total derivative with respect to ``symbol`` (SymEngine passes it as SymPy)."""
         s = se.sympify(symbol)
         partials = self.kind.partials(*self.args)
-        # An argument whose partial is 0 is not differentiated (`unordered`'s argument holds
-        # the chain of maxima before it: each step would differentiate all the earlier ones).
+        # An argument whose partial is 0 is not differentiated (`floor` of a long chain would
+        # differentiate all of the chain for a derivative of 0).
         slopes = [se.Integer(0) if p == 0 else _zero_or(a.diff(s))
                   for p, a in zip(partials, self.args)]
         if all(d == 0 for d in slopes):
