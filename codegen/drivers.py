@@ -83,6 +83,9 @@ PARTS_PER_THREAD = 4
 # A coloured loop with summed outputs cuts each class in at most this many ranges, whatever the
 # number of threads: each range sums them apart, and the sums are added in order.
 SUMMED_RANGES = 32
+# A loop run in runs of consecutive elements is cut in at most this many, whatever the number
+# of threads (each sums its summed outputs apart; the sums are added in order).
+RUNS = 64
 
 
 def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtype: str,
@@ -91,15 +94,20 @@ def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtyp
     function ``symbol.part`` (`codegen.element_ir.part_function`) called through ctypes (which
     releases the GIL) for the body, then for parts of each loop, one part per thread.
 
-    ``loops``: ``(uniform, colours, on threads, statements per element, values summed)`` of
-    each element loop (values summed: a uniform loop's values, or another's `summed` outputs,
-    `codegen.spec.LoopSpec.summed`). A uniform loop on threads sums its elements in at most
-    `codegen.numba_cpu.CHUNKS` chunks of `codegen.numba_cpu.CHUNK_WORK` statements or more,
-    as the Numba target does, and adds the chunks' sums in order: the same result on any number
-    of threads. A coloured loop runs its classes of elements one after the other, the elements
-    of a class at once (they add into disjoint entries); a class with summed outputs is cut in
-    at most `SUMMED_RANGES` ranges of `codegen.numba_cpu.CHUNK_WORK` statements or more,
-    whose sums are added in order. Other work is cut in `PARTS_PER_THREAD` parts per thread
+    ``loops``: ``(uniform, colours, on threads, statements per element, values summed, reach)``
+    of each element loop (values summed: a uniform loop's values, or another's `summed`
+    outputs, `codegen.spec.LoopSpec.summed`; reach: its `codegen.spec.LoopSpec.reach` where it
+    runs in runs, `codegen.element_ir.in_runs`, else -1). A uniform loop on threads sums its
+    elements in at most `codegen.numba_cpu.CHUNKS` chunks of `codegen.numba_cpu.CHUNK_WORK`
+    statements or more, as the Numba target does, and adds the chunks' sums in order: the same
+    result on any number of threads. A loop in runs is cut in at most `RUNS` runs of
+    consecutive elements, each at least its reach and `codegen.numba_cpu.CHUNK_WORK`
+    statements long: the even runs at once, then the odd ones (runs two apart never add into
+    one position; none do when the reach is 0), each summing apart, the sums added in order.
+    Another coloured loop runs its classes of elements one after the other, the elements of a
+    class at once (they add into disjoint entries); a class with summed outputs is cut in at
+    most `SUMMED_RANGES` ranges of `codegen.numba_cpu.CHUNK_WORK` statements or more, whose
+    sums are added in order. Other work is cut in `PARTS_PER_THREAD` parts per thread
     (`_run_on_threads`).
     """
     from . import numba_cpu
@@ -123,7 +131,7 @@ def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtyp
                  chunks, count)
         call(0)
         pieces = PARTS_PER_THREAD * _threads()
-        for n, (uniform, colours, on_threads, statements, values) in enumerate(loops):
+        for n, (uniform, colours, on_threads, statements, values, reach) in enumerate(loops):
             elements = len(converted[first_table + 2 * n])
             if uniform:
                 least = max(1, numba_cpu.CHUNK_WORK // max(1, statements))
@@ -138,6 +146,19 @@ def native_loops(ir_text: str, symbol: str, inputs: list, out_shape: tuple, dtyp
                     call(-(n + 1), total.ctypes.data)
             elif not on_threads:
                 call(n + 1, None, 0, elements, 1)
+            elif reach >= 0:
+                least = max(1, reach, numba_cpu.CHUNK_WORK // max(1, statements))
+                runs = _split(elements, min(RUNS, max(1, elements // least)))
+                sums = np.zeros((len(runs), max(1, values)))
+                for phase in [range(len(runs))] if reach == 0 else [range(0, len(runs), 2),
+                                                                   range(1, len(runs), 2)]:
+                    _run_on_threads(call, [(n + 1, sums[i].ctypes.data if values else None,
+                                            *runs[i], 1) for i in phase])
+                if values and elements:
+                    total = sums[0].copy()
+                    for row in sums[1:]:
+                        total += row
+                    call(-(n + 1), total.ctypes.data)
             else:
                 least = max(1, numba_cpu.CHUNK_WORK // max(1, statements))
                 sums = []           # per range, the sums of the summed outputs

@@ -19,7 +19,7 @@ from .printer import CodegenError
 from .spec import KernelSpec
 
 __all__ = ["loop_function", "total_function", "part_function", "threaded", "on_threads",
-           "passes", "operand", "parameters"]
+           "in_runs", "passes", "operand", "parameters"]
 
 
 def _to_double(lines: IRLines, ty: str, value: str) -> str:
@@ -265,7 +265,9 @@ def part_function(spec: KernelSpec, scratch: list) -> str:
         total = [f"total{n}:", f"call void @@SYMBOL@.total{n}({pos}, double* %sums, "
                  f"{out_elem}* %out)", "ret void"]
         if not loop.uniform:
-            lines += [call("%first", "%stop", "%step", "%sums"), "ret void"]
+            # A constant step where the driver passes 1: LLVM vectorizes the loop for it.
+            step = "%step" if on_threads(loop) and not in_runs(loop) else 1
+            lines += [call("%first", "%stop", step, "%sums"), "ret void"]
             lines += total if loop.summed else []
             continue
         c = f"%c{n}"
@@ -293,6 +295,13 @@ def on_threads(loop) -> bool:
     return numba_cpu.parallel(loop) or (
         bool(loop.summed) and loop.scatter_colours > 0
         and loop.elements * loop.statements >= numba_cpu.PARALLEL_WORK)
+
+
+def in_runs(loop) -> bool:
+    """Whether element loop ``loop``, on threads and not uniform, runs in runs of consecutive
+    elements (`codegen.drivers.native_loops`), not in classes of elements modulo its colours:
+    where its positions are computed and its `codegen.spec.LoopSpec.reach` is known."""
+    return on_threads(loop) and not loop.uniform and loop.reach >= 0
 
 
 def threaded(spec: KernelSpec) -> bool:

@@ -32,7 +32,7 @@ import math
 from .entry import POINTEE, STACK_SCRATCH, IRLines, cpython_entry
 from .llvm_ir import ELEMENT, OUTPUT, LLVMIR, supports as llvm_supports
 from .loop_calls import LINEAR_ALGEBRA
-from .element_ir import (loop_function, on_threads, operand, parameters, part_function,
+from .element_ir import (in_runs, loop_function, on_threads, operand, parameters, part_function,
                          threaded, total_function)
 from .loop_ir import LoopProgram
 from .spec import CHUNK, KernelSpec, plain_label, scratch_size
@@ -128,7 +128,8 @@ class NativeCPU(Target):
                            f"OUT_SHAPE, {spec.dtype!r}, {len(spec.statements())}, globals())\n")
         if threaded(spec):
             loops = [(loop.uniform, loop.scatter_colours, on_threads(loop), loop.statements,
-                      len(loop.outputs) if loop.uniform else len(loop.summed))
+                      len(loop.outputs) if loop.uniform else len(loop.summed),
+                      loop.reach if in_runs(loop) else -1)
                      for loop in spec.loops]
             return head + (f"LOOPS = {loops!r}\n\n"
                            f"{name} = native_loops(_IR, {symbol!r}, KERNEL_INPUTS, OUT_SHAPE, "

@@ -51,34 +51,53 @@ def arithmetic(column) -> tuple | None:
     return (start, step) if np.array_equal(column, start + step * np.arange(column.size)) else None
 
 
-def colours(position_rows, most: int = 16, elements: int = 0) -> int:
-    """The least ``C`` (at most ``most``) such that elements ``p != q`` with ``p = q (mod C)``
-    never share a position, for positions ``start + step * p`` of every element ``p``; 0 when
-    there is none. Two elements share one of the positions of one step only if their
-    difference is ``(a - b) / step`` for the starts ``a, b`` of two of them, so ``C`` must
-    divide none of these. Positions of different steps (a gradient's and a Hessian's) must
-    lie in ranges apart over the ``elements`` (0: unknown, then they may not differ)."""
+def _gaps(position_rows, elements: int = 0):
+    """The distances ``|p - q|`` of elements ``p != q`` that may add into one position, for
+    positions ``start + step * p`` of every element ``p``; None when some position is every
+    element's, or when positions of different steps (a gradient's and a Hessian's) do not lie
+    in ranges apart over the ``elements`` (0: unknown, then they may not differ). Two elements
+    share one of the positions of one step only if their difference is ``(a - b) / step`` for
+    the starts ``a, b`` of two of them."""
     rows = [r for pair in position_rows for r in pair if r is not None]
     steps = {step for _, step in rows}
     if not steps or 0 in steps:
-        return 0                    # some position is every element's
+        return None                 # some position is every element's
     if len(steps) > 1:
         if elements < 1:
-            return 0
+            return None
         spans = [(min(s, s + t * (elements - 1)), max(s, s + t * (elements - 1)), t)
                  for s, t in rows]
         if any(t != u and low <= high2 and low2 <= high
                for low, high, t in spans for low2, high2, u in spans):
-            return 0                # the steps differ where the positions' ranges meet
+            return None             # the steps differ where the positions' ranges meet
     gaps = set()
     for step in steps:
         starts = {start for start, t in rows if t == step}
         gaps |= {abs(a - b) // abs(step) for a in starts for b in starts
                  if a != b and (a - b) % step == 0}
+    return gaps
+
+
+def colours(position_rows, most: int = 16, elements: int = 0) -> int:
+    """The least ``C`` (at most ``most``) such that elements ``p != q`` with ``p = q (mod C)``
+    never share a position, for positions ``start + step * p`` of every element ``p``; 0 when
+    there is none: ``C`` must divide none of the distances of `_gaps`."""
+    gaps = _gaps(position_rows, elements)
+    if gaps is None:
+        return 0
     for c in range(1, most + 1):
         if all(g % c for g in gaps):
             return c
     return 0
+
+
+def reach(position_rows, elements: int = 0) -> int:
+    """The largest distance between two elements that may add into one position, for
+    positions as in `colours` (0: no two elements do); -1 when some position is every
+    element's or the distances are not known. Elements further apart never meet, so runs of
+    consecutive elements at least this long that are not neighbours may run at once."""
+    gaps = _gaps(position_rows, elements)
+    return -1 if gaps is None else max(gaps, default=0)
 
 
 def table_colours(positions, most: int = 16, limit: int = 10_000_000) -> int:
@@ -154,6 +173,9 @@ class LoopSpec:
             each element waits for the previous one's addition into the same entry).
         scatter_colours: `colours` of the outputs but the `summed` ones: the classes whose
             elements may run at once when each range of them sums the `summed` outputs apart.
+        reach: `reach` of the outputs but the `summed` ones, where the positions are computed:
+            runs of consecutive elements at least this long that are not neighbours add into
+            disjoint positions (runs two apart may run at once); -1 when it is not known.
     """
 
     slots: list
@@ -167,6 +189,7 @@ class LoopSpec:
     colours: int = 0
     summed: tuple = ()
     scatter_colours: int = 0
+    reach: int = -1
 
     @property
     def statements(self) -> int:
@@ -190,9 +213,9 @@ class LoopSpec:
 
     @staticmethod
     def rows(index, positions) -> dict:
-        """``slot_rows``, ``position_rows``, ``elements``, ``colours``, ``summed`` and
-        ``scatter_colours`` for an index table and a position table. Affine positions become
-        ``position_rows`` only where printing them pays (`UNROLLED_POSITIONS`,
+        """``slot_rows``, ``position_rows``, ``elements``, ``colours``, ``summed``,
+        ``scatter_colours`` and ``reach`` for an index table and a position table. Affine
+        positions become ``position_rows`` only where printing them pays (`UNROLLED_POSITIONS`,
         `TABLE_ENTRIES`); the colours are found either way."""
         slot_rows = [arithmetic(index[:, j]) for j in range(index.shape[1])]
         position_rows = []
@@ -217,12 +240,15 @@ class LoopSpec:
         same = np.all(positions == positions[:1], axis=(0, 2)) if elements else np.ones(values, bool)
         summed = tuple(int(e) for e in np.flatnonzero(same)) \
             if affine_positions and printed and not same.all() else ()
-        scatter = colours_of([e for e in range(values) if e not in summed]) if summed \
-            else colours_
+        scattered = [e for e in range(values) if e not in summed]
+        scatter = colours_of(scattered) if summed else colours_
+        computed = affine_positions and printed
         return dict(slot_rows=slot_rows if None not in slot_rows else None,
-                    position_rows=position_rows if affine_positions and printed else None,
+                    position_rows=position_rows if computed else None,
                     elements=int(index.shape[0]), colours=colours_, summed=summed,
-                    scatter_colours=scatter)
+                    scatter_colours=scatter,
+                    reach=reach([position_rows[e] for e in scattered], elements)
+                    if computed else -1)
 
     def shared_inputs(self) -> list:
         """The kernel inputs the shared reads come from, in order."""

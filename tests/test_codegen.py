@@ -251,7 +251,7 @@ def test_arithmetic_tables_are_computed_not_read():
     rows = LoopSpec.rows(index, positions)
     assert rows == {"slot_rows": [(0, 1), (1, 1)], "position_rows": [((0, 1), None), ((0, 2), None)],
                     "elements": 5, "colours": 0,         # steps 1 and 2: p and 2p meet
-                    "summed": (), "scatter_colours": 0}
+                    "summed": (), "scatter_colours": 0, "reach": -1}
     loop = LoopSpec(slots=[], reads={}, assignments=[], outputs=[], **rows)
     assert (loop.slot_index(1), loop.position(1, 0), loop.position(1, 1)) == ("p + 1", "2 * p", None)
     # A mirror on some elements only (the template's diagonal meets others'): read the table.
@@ -324,6 +324,54 @@ def test_colours_are_the_least_disjoint_classes(starts, step):
     assert c == table_colours(positions)
     assert _classes_are_disjoint(positions, c)
     assert c == 1 or not _classes_are_disjoint(positions, c - 1)
+
+
+def _largest_meeting_distance(positions):
+    """Brute force: the largest ``|p - q|`` of elements that share a position (0: none do)."""
+    owners = {}
+    for p in range(positions.shape[0]):
+        for k in {int(k) for k in positions[p].ravel() if k >= 0}:
+            owners.setdefault(k, []).append(p)
+    return max((max(ps) - min(ps) for ps in owners.values()), default=0)
+
+
+@pytest.mark.parametrize("rows", [
+    [((0, 1), None), ((1, 1), None)],                   # a chain: neighbours meet
+    [((0, 1), None), ((2, 1), None)],                   # p and p + 2 meet
+    [((0, 2), None), ((1, 2), None), ((4, 2), None)],   # p and p + 2 (a gradient of step 2)
+    [((0, 3), (6, 3)), ((3, 3), None)],                 # a mirror: p, p + 1 and p + 2 meet
+    [((5, 1), None)],                                   # none meet
+    [((0, 1), None), ((100, 3), None)],                 # two steps whose ranges lie apart
+])
+def test_the_reach_is_the_largest_distance_of_elements_that_meet(rows):
+    """`reach` against the brute force over the position table; runs of consecutive elements
+    at least that long, two apart, never share a position."""
+    from symhess.codegen.spec import LoopSpec, reach
+    elements = 30
+    positions = np.full((elements, len(rows), 2), -1)
+    for e, pair in enumerate(rows):
+        for which, place in enumerate(pair):
+            if place is not None:
+                positions[:, e, which] = place[0] + place[1] * np.arange(elements)
+    d = reach(rows, elements)
+    assert d == _largest_meeting_distance(positions)
+    assert LoopSpec.rows(np.zeros((elements, 0), np.int64), positions)["reach"] == d
+    length = max(1, d)
+    runs = [range(a, min(a + length, elements)) for a in range(0, elements, length)]
+    for one, other in zip(runs, runs[2:]):
+        mine = {int(k) for p in one for k in positions[p].ravel() if k >= 0}
+        theirs = {int(k) for p in other for k in positions[p].ravel() if k >= 0}
+        assert not mine & theirs
+
+
+def test_the_reach_is_unknown_where_a_position_is_every_elements_or_steps_meet():
+    from symhess.codegen.spec import LoopSpec, reach
+    assert reach([((0, 0), None), ((0, 1), None)], 10) == -1      # every element adds at 0
+    assert reach([((0, 1), None), ((5, 3), None)], 10) == -1      # steps 1 and 3 meet
+    assert reach([((0, 1), None), ((5, 3), None)]) == -1          # the elements unknown
+    rng = np.random.default_rng(4)                                # a table: not computed
+    positions = np.stack([rng.integers(0, 50, (20, 3)), np.full((20, 3), -1)], axis=-1)
+    assert LoopSpec.rows(np.zeros((20, 0), np.int64), positions)["reach"] == -1
 
 
 def test_table_colours_of_an_irregular_table_and_of_none():

@@ -7,6 +7,7 @@ every result is compared with an independent reference: a closed form, JAX, or t
 which derives each entry on its own: an extra check, never the only one.
 """
 
+import ast
 from pathlib import Path
 
 import numpy as np
@@ -458,14 +459,17 @@ VALUE_CASES = {         # the function, its gradient and Hessian, and whether it
 }
 
 
-@pytest.mark.parametrize("threads", [False, True], ids=["in sequence", "on threads"])
+@pytest.mark.parametrize("runs", [0, 64, 5], ids=["in sequence", "on threads", "in 5 runs"])
 @pytest.mark.parametrize("case", sorted(VALUE_CASES))
-def test_a_value_beside_the_derivatives_of_an_element_loop(case, threads, monkeypatch, tmp_path):
+def test_a_value_beside_the_derivatives_of_an_element_loop(case, runs, monkeypatch, tmp_path):
     """The value of an element sum, which every element adds into, beside its gradient and
     Hessian, which neighbouring elements add into (`codegen.spec.LoopSpec.summed`): summed
     in registers, and on threads in ranges whose sums are added in an order of their own,
     so that one thread and two give the same bits. The chain's arithmetic element runs in
-    two passes (`codegen.element_ir.passes`), the stencil's cosine in one."""
+    two passes (`codegen.element_ir.passes`), the stencil's cosine in one; on threads, the
+    chain runs in runs of consecutive elements (`codegen.drivers.RUNS` of them: 64 leaves
+    59 runs of one element, 5 runs of 11 or 12), the even ones at once, then the odd ones."""
+    threads = runs > 0
     import numba
     from symhess.codegen import drivers, numba_cpu
     from symhess.codegen.jit import abi_ok
@@ -476,11 +480,16 @@ def test_a_value_beside_the_derivatives_of_an_element_loop(case, threads, monkey
         monkeypatch.setattr(numba_cpu, "PARALLEL_WORK", 0)
         monkeypatch.setattr(numba_cpu, "CHUNK_WORK", 1)
         monkeypatch.setattr(drivers, "SUMMED_RANGES", 5)
+        monkeypatch.setattr(drivers, "RUNS", runs)
     fun, gradient, hessian, arithmetic = VALUE_CASES[case]
     x = 1 + 0.3 * np.sin(np.arange(60.0))
     vgh = symhess.value_grad_hessian(fun, sparse=True).compile(x)
     vg = symhess.value_and_grad(fun).compile(x)
     assert ("native_loops(" in vgh.source) == (threads and arithmetic)   # the stencil's: a table
+    if threads and arithmetic:  # (1 - x[:-1])**2 meets no other element, the rest neighbours
+        loops = next(line for line in vgh.source.splitlines() if line.startswith("LOOPS = "))
+        assert [(colours, reach) for _, colours, _, _, _, reach in
+                ast.literal_eval(loops[len("LOOPS = "):])] == [(1, 0), (2, 1)]
     assert ("head.pass1:" in vgh.source) == arithmetic
     assert "head.pass1:" not in vg.source                # its positions all step by one
     before = numba.get_num_threads()
