@@ -476,7 +476,7 @@ def supported_functions() -> list[str]:
     """Names of the NumPy and SciPy functions and ufuncs that symhess can trace (in either
     tier: the array tier's linear algebra, ``np.linalg.slogdet`` and ``cholesky``, is included;
     SciPy's functions as `symhess.foreign` defines them)."""
-    from .arrays import linalg, numpy_rules  # noqa: F401  (linalg registers its rules)
+    from .arrays import indexing, linalg, numpy_rules  # noqa: F401  (they register rules)
     names = {foreign.ufunc_name(u) for u in UFUNCS} | {"np.matmul"}
     names |= {numpy_name(f) for f in FUNCTIONS}
     names |= {numpy_name(f) for f in numpy_rules.FUNCTIONS}

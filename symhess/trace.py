@@ -19,6 +19,7 @@ import symengine as se
 from symengine.lib.symengine_wrapper import BooleanAtom
 
 from . import errors, foreign
+from .array_methods import ArrayMethods
 
 _MAX_SHOWN = 80
 
@@ -176,7 +177,7 @@ def _reflected(ufunc):
 
 
 @foreign.register_traced
-class Traced:
+class Traced(ArrayMethods):
     """A symbolic NumPy array: an object array of SymEngine expressions.
 
     Arithmetic, ufuncs and the supported NumPy functions return new `Traced` values. Converting
@@ -216,10 +217,6 @@ class Traced:
     ndim = property(lambda self: self.a.ndim)
     size = property(lambda self: self.a.size)
     dtype = property(lambda self: current_context().dtype)
-    T = property(lambda self: np.transpose(self))
-    mT = property(lambda self: np.swapaxes(self, -1, -2))
-    real = property(lambda self: np.real(self))
-    imag = property(lambda self: np.imag(self))
 
     def __len__(self):
         if self.a.ndim == 0:
@@ -351,38 +348,9 @@ class Traced:
     __mod__, __rmod__ = _ufunc_method(np.remainder), _reflected(np.remainder)
     __divmod__, __rdivmod__ = _ufunc_method(np.divmod), _reflected(np.divmod)
 
-    # --- methods that NumPy users call on arrays ------------------------------------------------
-    def sum(self, *a, **k): return np.sum(self, *a, **k)
-    def prod(self, *a, **k): return np.prod(self, *a, **k)
-    def mean(self, *a, **k): return np.mean(self, *a, **k)
-    def var(self, *a, **k): return np.var(self, *a, **k)
-    def std(self, *a, **k): return np.std(self, *a, **k)
-    def max(self, *a, **k): return np.max(self, *a, **k)
-    def min(self, *a, **k): return np.min(self, *a, **k)
-    def cumsum(self, *a, **k): return np.cumsum(self, *a, **k)
-    def dot(self, other): return np.dot(self, other)
-    def trace(self, *a, **k): return np.trace(self, *a, **k)
-    def diagonal(self, *a, **k): return np.diagonal(self, *a, **k)
-    def squeeze(self, *a, **k): return np.squeeze(self, *a, **k)
-    def ravel(self): return np.ravel(self)
-    def flatten(self): return np.ravel(self).copy()
+    # --- the other methods NumPy users call on arrays: `symhess.array_methods` ----------------
     def copy(self): return Traced(self.a.copy())
-    def conj(self): return np.conjugate(self)
-    conjugate = conj
-    def clip(self, lo=None, hi=None): return np.clip(self, lo, hi)
     def astype(self, dtype, *a, **k): return self
-
-    def reshape(self, *shape, **k):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = shape[0]
-        return np.reshape(self, shape, **k)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
-
-    def swapaxes(self, a, b): return np.swapaxes(self, a, b)
 
 
 class RunningSum(Traced):

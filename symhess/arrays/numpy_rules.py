@@ -48,7 +48,7 @@ def _builder(values) -> Builder:
     return None
 
 
-def _wrap(node):
+def wrap(node):
     return SymArray(node) if isinstance(node, Node) else node
 
 
@@ -58,22 +58,24 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
     b = _builder(inputs)
     nodes = [lift(b, x) for x in inputs]
     if ufunc in UNARY_UFUNCS:
-        return _wrap(b.unary(UNARY_UFUNCS[ufunc], nodes[0]))
+        return wrap(b.unary(UNARY_UFUNCS[ufunc], nodes[0]))
     if ufunc in BINARY_UFUNCS:
-        return _wrap(b.binary(BINARY_UFUNCS[ufunc], nodes[0], nodes[1]))
+        return wrap(b.binary(BINARY_UFUNCS[ufunc], nodes[0], nodes[1]))
     if ufunc is np.matmul:
-        return _wrap(_matmul(b, *nodes))
+        return wrap(_matmul(b, *nodes))
+    if ufunc is np.conjugate:           # the array tier's values are real
+        return wrap(nodes[0])
     if ufunc in (np.fmax, np.fmin):     # a NaN operand gives the other one (x != x: a NaN)
         x, y = nodes
         extreme = b.binary("maximum" if ufunc is np.fmax else "minimum", x, y)
-        return _wrap(b.where(b.binary("ne", x, x), y,
+        return wrap(b.where(b.binary("ne", x, x), y,
                              b.where(b.binary("ne", y, y), x, extreme)))
     if ufunc in (np.log2, np.log10):
-        return _wrap(b.unary("log", nodes[0]) * (1.0 / math.log(2.0 if ufunc is np.log2 else 10.0)))
+        return wrap(b.unary("log", nodes[0]) * (1.0 / math.log(2.0 if ufunc is np.log2 else 10.0)))
     if ufunc is np.exp2:
-        return _wrap(b.unary("exp", nodes[0] * math.log(2.0)))
+        return wrap(b.unary("exp", nodes[0] * math.log(2.0)))
     if ufunc is np.hypot:
-        return _wrap(b.unary("sqrt", nodes[0] * nodes[0] + nodes[1] * nodes[1]))
+        return wrap(b.unary("sqrt", nodes[0] * nodes[0] + nodes[1] * nodes[1]))
     if ufunc is np.logaddexp:
         # The larger operand plus softplus of the other minus it, with one selection for
         # both: each branch is the whole smooth function, so its derivatives hold at ties
@@ -81,7 +83,7 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
         x, y = nodes
         first = b.binary("ge", x, y)
         big, small = b.where(first, x, y), b.where(first, y, x)
-        return _wrap(big + b.unary("log1p", b.unary("exp", small - big)))
+        return wrap(big + b.unary("log1p", b.unary("exp", small - big)))
     if ufunc in KEPT_WHOLE:             # its value as computed, its derivatives in closed form
         # (a shape of an incomplete gamma or beta function is held with ``shape=True``: a
         # derivative with respect to it is refused, `rules`)
@@ -90,7 +92,7 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
         return KEPT_WHOLE[ufunc](inputs, [SymArray(n) for n in nodes], stop)
     if ufunc is np.logical_xor:         # truth values that differ
         x, y = (v if v.dtype == "b" else b.binary("ne", v, b.const(0.0)) for v in nodes)
-        return _wrap(b.binary("ne", x, y))
+        return wrap(b.binary("ne", x, y))
     raise Unsupported(ufunc_name(ufunc))
 
 
@@ -113,9 +115,9 @@ def apply_function(func, args, kwargs):
     b = _builder(list(args) + list(kwargs.values()))
     result = rule(b, *args, **kwargs)
     if isinstance(result, (list, tuple)):
-        wrapped = [_wrap(r) for r in result]
+        wrapped = [wrap(r) for r in result]
         return type(result)(*wrapped) if hasattr(result, "_fields") else type(result)(wrapped)
-    return _wrap(result)
+    return wrap(result)
 
 
 def reduction_axes(axis, ndim):
@@ -387,108 +389,5 @@ def _like(b, a, dtype=None, **kwargs):
     raise Unsupported("np.zeros_like of a traced array")
 
 
-@function(np.take)
-def _take(b, a, indices, axis=None, out=None, mode="raise"):
-    _no_extras("take", out=out)
-    x = lift(b, a)
-    if axis is None:
-        x, axis = b.reshape(x, (x.size,)), 0
-    return _gather(b, x, indices, int(axis) % x.ndim)
-
-
-def _gather(b, x, indices, axis):
-    if isinstance(indices, SymArray):
-        if indices.node.dtype != "i":
-            raise Unsupported("indexing with a traced non-integer array")
-        return b.gather(x, indices.node, axis)
-    idx = np.asarray(indices)
-    if idx.dtype.kind == "b":
-        if idx.shape != (x.shape[axis],):
-            raise Unsupported("a boolean mask over several axes")
-        idx = np.flatnonzero(idx)
-    if idx.dtype.kind not in "iu":
-        raise Unsupported(f"indexing with an array of dtype {idx.dtype}")
-    n = x.shape[axis]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        raise Unsupported(f"index {int(idx.max() if idx.max() >= n else idx.min())} out of "
-                          f"bounds for axis {axis} with size {n}")
-    idx = np.where(idx < 0, idx + n, idx).astype(np.int64)
-    if idx.ndim == 1 and idx.size and np.array_equal(idx, idx[0] + np.arange(idx.size)):
-        key = tuple(("s", int(idx[0]), 1, idx.size) if k == axis else ("s", 0, 1, m)
-                    for k, m in enumerate(x.shape))
-        return b.slice(x, key)                 # a contiguous run: a slice, not a gather
-    return b.gather(x, idx, axis)
-
-
-def getitem(array: SymArray, key):
-    """``array[key]``: basic indexing as a slice, one (or adjacent) integer arrays as a gather."""
-    b, x = array.node.builder, array.node
-    key = key if isinstance(key, tuple) else (key,)
-    if any(k is Ellipsis for k in key):
-        i = next(i for i, k in enumerate(key) if k is Ellipsis)
-        used = sum(1 for k in key if k is not None and k is not Ellipsis)
-        key = key[:i] + (slice(None),) * (x.ndim - used) + key[i + 1:]
-    advanced = [i for i, k in enumerate(key) if _is_array_index(k)]
-    basic, new_axes, axis_out, adv_out = [], [], 0, None
-    axis = 0
-    for i, k in enumerate(key):
-        if k is None:
-            new_axes.append(axis_out)
-            axis_out += 1
-            continue
-        if axis >= x.ndim:
-            raise Unsupported(f"too many indices for an array of shape {x.shape}")
-        n = x.shape[axis]
-        if i in advanced:
-            basic.append(("s", 0, 1, n))
-            if adv_out is None:
-                adv_out = axis_out
-            axis_out += 1
-        elif isinstance(k, slice):
-            start, stop, step = k.indices(n)
-            basic.append(("s", start, step, len(range(start, stop, step))))
-            axis_out += 1
-        elif isinstance(k, (numbers.Integral, np.integer)) and not isinstance(k, bool):
-            if not -n <= int(k) < n:
-                raise Unsupported(f"index {int(k)} out of bounds for axis {axis} with size {n}")
-            basic.append(("i", int(k) % n))
-        else:
-            raise Unsupported(f"an index of type {type(k).__name__}")
-        axis += 1
-    basic += [("s", 0, 1, n) for n in x.shape[axis:]]
-    result = b.slice(x, tuple(basic))
-    if advanced:
-        if len(advanced) > 1 and advanced != list(range(advanced[0], advanced[-1] + 1)):
-            raise Unsupported("integer arrays at non-adjacent axes")
-        if new_axes:
-            raise Unsupported("np.newaxis together with integer-array indexing")
-        first = adv_out
-        if len(advanced) > 1:                     # adjacent integer arrays: one flat gather
-            dims = [result.shape[first + j] for j in range(len(advanced))]
-            arrays = np.broadcast_arrays(*[_index_array(key[i]) for i in advanced])
-            flat = np.ravel_multi_index([np.where(a < 0, a + n, a) for a, n in zip(arrays, dims)],
-                                        dims)
-            result = b.reshape(result, result.shape[:first] + (math.prod(dims),)
-                               + result.shape[first + len(dims):])
-            return _wrap(_gather(b, result, flat, first))
-        return _wrap(_gather(b, result, key[advanced[0]], first))
-    for pos in new_axes:
-        shape = list(result.shape)
-        shape.insert(pos, 1)
-        result = b.reshape(result, tuple(shape))
-    return _wrap(result)
-
-
-def _is_array_index(k) -> bool:
-    return isinstance(k, (list, np.ndarray, SymArray)) and not (
-        isinstance(k, np.ndarray) and k.ndim == 0)
-
-
-def _index_array(k):
-    if isinstance(k, SymArray):
-        raise Unsupported("several traced integer arrays in one index")
-    return np.asarray(k)
-
-
-Rules.ufunc, Rules.function, Rules.getitem = apply_ufunc, apply_function, getitem
+Rules.ufunc, Rules.function = apply_ufunc, apply_function
 Rules.own = frozenset(KEPT_WHOLE)

@@ -19,7 +19,7 @@ import numpy as np
 from .. import errors, foreign, pytree
 from ..layout import Layout, Parts
 from ..signature import kernel_dtype, leaf_values, rounded_dtype, symbolic_call, tree_of
-from . import linalg, numpy_rules, rules  # noqa: F401  (they register the tracer's rules)
+from . import indexing, linalg, numpy_rules, rules  # noqa: F401  (they register rules)
 from .evaluate import evaluate
 from .graph import Builder, Unsupported
 from .kernel import kernel_source
@@ -72,8 +72,8 @@ def trace_arrays(transform, args, kwargs):
     except (Unsupported, errors.OperandTypeError):
         raise                   # (an operand no tier takes: scipy.special.polygamma(1.5, x))
     except (errors.SymhessError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        if isinstance(exc, errors.UnsupportedFunctionError) and transform.tier == "array":
-            raise               # a function refused by name (np.argsort), in its own words
+        if isinstance(exc, errors.SymhessError) and transform.tier == "array":
+            raise               # refused in its own words (np.argsort, a wrong argument)
         if isinstance(exc, ValueError) and isinstance(exc.__cause__, Unsupported):
             # NumPy storing a traced value into a float array replaced float()'s error
             raise Unsupported("item assignment of a traced value into a float array "

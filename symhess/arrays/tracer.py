@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from .. import errors, foreign
+from ..array_methods import ArrayMethods
 from .graph import Builder, Node, Unsupported
 
 
@@ -28,7 +29,7 @@ class Rules:
 
 
 @foreign.register_traced
-class SymArray:
+class SymArray(ArrayMethods):
     """An array value of a traced function: a node of the array graph."""
 
     __array_priority__ = 1000
@@ -117,42 +118,7 @@ class SymArray:
     def __setitem__(self, key, value):
         raise Unsupported("item assignment")
 
-    @property
-    def T(self):
-        return np.transpose(self)
-
-    @property
-    def mT(self):
-        return np.swapaxes(self, -1, -2)
-
-    def reshape(self, *shape, order="C"):
-        if order != "C":
-            raise Unsupported("reshape with order other than C")
-        return np.reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def transpose(self, *axes):
-        return np.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
-
-    def sum(self, axis=None, **kw):
-        return np.sum(self, axis=axis, **kw)
-
-    def mean(self, axis=None, **kw):
-        return np.mean(self, axis=axis, **kw)
-
-    def max(self, axis=None, **kw):
-        return np.max(self, axis=axis, **kw)
-
-    def min(self, axis=None, **kw):
-        return np.min(self, axis=axis, **kw)
-
-    def dot(self, other):
-        return np.dot(self, other)
-
-    def ravel(self):
-        return np.reshape(self, (-1,))
-
-    flatten = ravel
-
+    # --- the other methods NumPy users call on arrays: `symhess.array_methods` ----------------
     def astype(self, dtype, **kw):
         if np.dtype(dtype).kind != "f":
             raise Unsupported(f"astype({dtype})")
@@ -160,9 +126,6 @@ class SymArray:
 
     def copy(self):
         return self
-
-    def squeeze(self, axis=None):
-        return np.squeeze(self, axis)
 
 
 def lift(b: Builder, x):

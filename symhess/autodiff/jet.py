@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..array_methods import ArrayMethods
 from ..errors import OperandError, OperandTypeError, UnsupportedFunctionError
 from ..foreign import (function_definition, refuse_scipy_conversion, register_traced,
                        ufunc_definition, ufunc_name)
@@ -45,7 +46,7 @@ class Seed:
 
 
 @register_traced
-class Jet:
+class Jet(ArrayMethods):
     """An array of second-order jets: values, gradients and Hessian rows, packed on a last axis.
 
     It runs ordinary NumPy code through ``__array_ufunc__`` and ``__array_function__``.
@@ -83,10 +84,6 @@ class Jet:
     ndim = property(lambda s: s.d.ndim - 1)
     size = property(lambda s: int(np.prod(s.d.shape[:-1], dtype=np.int64)))
     dtype = property(lambda s: s.d.dtype)
-    T = property(lambda s: np.transpose(s))
-    mT = property(lambda s: np.swapaxes(s, -1, -2))
-    real = property(lambda s: np.real(s))
-    imag = property(lambda s: np.imag(s))
 
     def __array_ufunc__(self, uf, method, *inputs, **kwargs):
         # out= and where= would write around the derivatives
@@ -161,32 +158,9 @@ class Jet:
             out[index] = self[index]
         return out
 
-    def sum(self, *a, **k): return np.sum(self, *a, **k)
-    def prod(self, *a, **k): return np.prod(self, *a, **k)
-    def mean(self, *a, **k): return np.mean(self, *a, **k)
-    def var(self, *a, **k): return np.var(self, *a, **k)
-    def std(self, *a, **k): return np.std(self, *a, **k)
-    def max(self, *a, **k): return np.max(self, *a, **k)
-    def min(self, *a, **k): return np.min(self, *a, **k)
-    def cumsum(self, *a, **k): return np.cumsum(self, *a, **k)
-    def dot(self, other): return np.dot(self, other)
-    def trace(self, *a, **k): return np.trace(self, *a, **k)
-    def diagonal(self, *a, **k): return np.diagonal(self, *a, **k)
-    def squeeze(self, *a, **k): return np.squeeze(self, *a, **k)
-    def ravel(self): return np.ravel(self)
-    def flatten(self): return np.ravel(self).copy()
+    # --- the other methods NumPy users call on arrays: `symhess.array_methods` ----------------
     def copy(self): return Jet(self.d.copy(), self.seed, self.m.copy())
-    def conj(self): return np.conjugate(self)
-    conjugate = conj
-    def clip(self, lo=None, hi=None): return np.clip(self, lo, hi)
     def astype(self, dtype, *a, **k): return self     # the reference always runs in float64
-    def swapaxes(self, a, b): return np.swapaxes(self, a, b)
-
-    def reshape(self, *shape, **k):
-        return np.reshape(self, shape[0] if len(shape) == 1 else shape, **k)
-
-    def transpose(self, *axes):
-        return np.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
 
 
 def _operator(uf, reflected=False):
