@@ -46,9 +46,11 @@ def block_entries(outputs, rows, cols) -> dict:
 def _second_derivatives(outputs, rows, cols, upper, first=None) -> dict:
     """The second derivatives; with a dict ``first``, the nonzero first derivatives
     ``{(o, k): expression}`` by the row symbols are stored in it as well."""
+    entries = {}
+    if not any(f.free_symbols for f in outputs):
+        return entries              # constants (every term in element loops): no derivatives
     row_of = {s: k for k, s in enumerate(rows)}
     col_of = row_of if cols is rows else {s: k for k, s in enumerate(cols)}
-    entries = {}
     for o, f in enumerate(outputs):
         try:
             entries.update(_entries_of(o, f, rows, cols, row_of, col_of, upper, first))

@@ -175,8 +175,6 @@ class HVPProduct:
             raise OutputShapeError(f"hvp needs a function with one scalar output; {name} returns "
                                    f"{size} values")
         tangents, v_tree = self.tangents(trace)
-        wrt = trace.wrt
-        vs = [s for t in tangents for s in t.symbols().ravel()]
         templated = applicable(leaves, trace.dtype)
         (output,), sums, coefficients = keep_linear_sums(trace.flat_outputs, trace.sums,
                                                          templated)
@@ -197,14 +195,17 @@ class HVPProduct:
         layout = Parts([leaf.shape for leaf in diff_leaves], v_tree)
 
         def spec():
-            rows = [[] for _ in wrt]
+            # (the tangents' symbols are made only for terms outside element loops)
+            rows = {}
             with progress.stage("differentiate"):
-                entries = hessian_entries([output], wrt)
+                entries = hessian_entries([output], trace.wrt) if output.free_symbols else {}
+            if entries:
+                vs = [s for t in tangents for s in t.symbols().ravel()]
             for (_, k, l), h in entries.items():
-                rows[k].append(h * vs[l])
+                rows.setdefault(k, []).append(h * vs[l])
                 if k != l:
-                    rows[l].append(h * vs[k])
-            values = [(se.Add(*terms), (k,)) for k, terms in enumerate(rows) if terms]
+                    rows.setdefault(l, []).append(h * vs[k])
+            values = [(se.Add(*rows[k]), (k,)) for k in sorted(rows)]
             with progress.stage("CSE"):
                 result = kernel_spec(f"Hessian-vector product of {name}", inputs, values,
                                      layout, dtype)

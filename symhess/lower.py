@@ -83,7 +83,8 @@ def kernel_spec(title, leaves, values, layout, dtype) -> KernelSpec:
         used |= expr.free_symbols
     reads = {}
     for leaf in leaves:
-        for k, sym in enumerate(leaf.symbols().ravel()):
+        symbols = leaf.symbols_made() if used else None
+        for k, sym in enumerate(() if symbols is None else symbols.ravel()):
             if sym in used:
                 reads[sym] = (leaf.index, tuple(int(i) for i in np.unravel_index(k, leaf.shape)))
     return KernelSpec(

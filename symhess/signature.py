@@ -13,6 +13,7 @@ import inspect
 import math
 import numbers
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -43,6 +44,12 @@ class Leaf:
     def symbols(self) -> np.ndarray:
         """The leaf's symbols (one array per leaf, made once: do not modify it)."""
         return self._symbols
+
+    def symbols_made(self) -> Optional[np.ndarray]:
+        """The leaf's symbols if `symbols` has made them, else None: no expression holds a
+        symbol of a leaf whose symbols were never made (a tangent whose every term is in an
+        element loop), and a million of them take a second to make."""
+        return self.__dict__.get("_symbols")
 
     @functools.cached_property
     def _symbols(self) -> np.ndarray:

@@ -17,6 +17,7 @@ import symhess
 from conftest import TOLERANCES, rosenbrock_hessian
 from symhess import autodiff
 from symhess.lazy import LAZY_MIN
+from symhess.trace import symbols
 
 
 def rosenbrock(x):
@@ -384,6 +385,29 @@ def test_hvp_of_element_sums_equals_the_closed_form():
     extra[0, -1] = extra[-1, 0] = 4 * x[0] * x[-1]
     np.testing.assert_allclose(symhess.hvp(f)(x, v), (rosenbrock_hessian(x) + extra) @ v,
                                rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("outside", [False, True], ids=["all in loops", "a term outside"])
+def test_the_tangent_symbols_are_made_only_for_terms_outside_the_loops(outside, monkeypatch,
+                                                                       tmp_path):
+    """The symbols of ``v`` (a million of them take a second to make) are made only when a
+    term outside the element loops needs them; the product is the closed form's either way."""
+    from symhess import signature
+    made = []
+    monkeypatch.setattr(signature, "symbols",
+                        lambda name, shape: made.append(name) or symbols(name, shape))
+    monkeypatch.setenv("SYMHESS_CACHE_DIR", str(tmp_path))
+    x = 1 + 0.1 * np.random.default_rng(12).standard_normal(N)
+    v = np.random.default_rng(13).standard_normal(N)
+    extra = np.zeros((N, N))
+    if outside:
+        extra[0, 0] = 2.0
+
+    def f(x):
+        return rosenbrock(x) + (x[0] ** 2 if outside else 0.0)
+    np.testing.assert_allclose(symhess.hvp(f)(x, v), (rosenbrock_hessian(x) + extra) @ v,
+                               rtol=1e-12, atol=1e-9)
+    assert made == (["x", "v"] if outside else ["x"])
 
 
 def test_hvp_over_data_rows_and_pairs():
